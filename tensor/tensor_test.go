@@ -1,0 +1,95 @@
+package tensor
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func TestEnsureReusesStorage(t *testing.T) {
+	a := Ensure(nil, 2, 3)
+	p := &a.Data[0]
+	b := Ensure(a, 3, 2)
+	if &b.Data[0] != p || b.Len() != 6 {
+		t.Fatal("Ensure with the same size reallocated")
+	}
+	c := Ensure(a, 1, 2)
+	if &c.Data[0] != p || c.Len() != 2 || !SameShape(c.Shape, []int{1, 2}) {
+		t.Fatal("Ensure to a smaller size did not reuse storage")
+	}
+	d := Ensure(a, 4, 4)
+	if d.Len() != 16 {
+		t.Fatal("Ensure did not grow")
+	}
+}
+
+func TestSafetensorsRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	a := New(2, 3, 4)
+	a.FillNormal(r, 0, 1)
+	b := New(5)
+	b.FillNormal(r, 0, 1)
+	s := New() // a scalar
+	s.Data[0] = 42
+	var buf bytes.Buffer
+	meta := map[string]string{"arch": "dcgan", "nz": "100"}
+	if err := WriteSafetensors(&buf, []Named{{"g.w", a}, {"g.b", b}, {"step", s}}, meta); err != nil {
+		t.Fatal(err)
+	}
+	hlen := binary.LittleEndian.Uint64(buf.Bytes()[:8])
+	if (8+hlen)%8 != 0 {
+		t.Fatalf("data not 8-byte aligned: header %d", hlen)
+	}
+	f, err := ReadSafetensors(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.Names, ",") != "g.w,g.b,step" {
+		t.Fatalf("names %v", f.Names)
+	}
+	if f.Metadata["arch"] != "dcgan" || f.Metadata["nz"] != "100" {
+		t.Fatalf("metadata %v", f.Metadata)
+	}
+	got, err := f.Lookup("g.w", 2, 3, 4)
+	if err != nil || MaxAbsDiff(got, a) != 0 {
+		t.Fatalf("g.w differs: %v", err)
+	}
+	if _, err := f.Lookup("g.w", 3, 2, 4); err == nil {
+		t.Fatal("wrong shape accepted")
+	}
+	if _, err := f.Lookup("nope"); err == nil {
+		t.Fatal("missing tensor found")
+	}
+	if f.Tensors["step"].Data[0] != 42 {
+		t.Fatal("scalar lost")
+	}
+}
+
+func TestSafetensorsRejectsCorruptFiles(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteSafetensors(&buf, []Named{{"x", New(10)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	cases := map[string][]byte{
+		"empty":          {},
+		"truncated data": good[:len(good)-4],
+		"huge header":    append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, good[8:]...),
+		"not json":       append(append([]byte{}, good[:8]...), bytes.Repeat([]byte("x"), len(good)-8)...),
+	}
+	for name, data := range cases {
+		if _, err := ReadSafetensors(bytes.NewReader(data)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestHalfToFloat(t *testing.T) {
+	for h, want := range map[uint16]float32{0x3c00: 1, 0xc000: -2, 0x3800: 0.5, 0x0000: 0, 0x7bff: 65504, 0x0001: 5.9604645e-08} {
+		if got := halfToFloat(h); got != want {
+			t.Errorf("half %#x = %v, want %v", h, got, want)
+		}
+	}
+}
