@@ -1,0 +1,60 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"forger/gan"
+)
+
+func benchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure training and generation speed of the standard DCGAN on random data",
+	}
+	for _, mode := range []string{"train", "generate"} {
+		o := gan.BenchOptions{}
+		var asJSON bool
+		sub := &cobra.Command{
+			Use:   mode,
+			Short: "Time the DCGAN " + mode + " step",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				if o.Steps < 1 || o.Batch < 1 {
+					return usagef("--steps and --batch must be at least 1")
+				}
+				run := gan.BenchTrain
+				if mode == "generate" {
+					run = gan.BenchGenerate
+				}
+				bar := newBar(o.Steps, "bench "+mode, !asJSON)
+				o.Progress = func(int) { bar.Add(1) }
+				r, err := run(o)
+				bar.Finish()
+				if err != nil {
+					return usageError{err}
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(r)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %dx%dx%d batch %d: %.1f images/s, %.3f s/step, gemm %s, peak RSS %.0f MB, %.0f allocations/step\n",
+					mode, r.Size, r.Size, r.Channels, r.Batch, r.ImagesPerSec, r.SecondsPerStep, r.Gemm, float64(r.PeakRSSBytes)/1e6, r.AllocsPerStep)
+				return nil
+			},
+		}
+		f := sub.Flags()
+		f.IntVar(&o.Size, "size", 64, "image size (28, 32, 64 or 128)")
+		f.IntVar(&o.Channels, "channels", 3, "image channels (1 or 3)")
+		f.IntVar(&o.Batch, "batch", 64, "batch size")
+		f.IntVar(&o.Steps, "steps", 10, "timed steps")
+		f.IntVar(&o.Warmup, "warmup", 2, "untimed steps first")
+		f.IntVar(&o.NZ, "nz", 100, "latent size")
+		f.IntVar(&o.NGF, "ngf", 64, "generator width")
+		f.IntVar(&o.NDF, "ndf", 64, "discriminator width")
+		f.BoolVar(&asJSON, "json", false, "print one JSON object")
+		cmd.AddCommand(sub)
+	}
+	return cmd
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"forger/dataset"
+	"forger/train"
+)
+
+func trainCmd() *cobra.Command {
+	o := train.Defaults()
+	o.Size, o.Channels, o.Epochs = 0, 0, 0
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "train --data PATH|fashion-mnist|mnist --out RUN_DIR",
+		Short: "Train a GAN on a folder of images or a built-in data set",
+		Long: `Train a DCGAN (or a class-conditional DCGAN) on images.
+
+--data is a folder of images (png, jpeg, gif, webp; searched recursively;
+for cdcgan each class in its own sub-folder), an IDX file, fashion-mnist or
+mnist. Images are centre-cropped and resized to --size.
+
+The run folder gets checkpoints/, samples/ (a grid per epoch), metrics.jsonl,
+losses.png and progress.gif. Ctrl-C or --minutes stop at a step boundary
+with a checkpoint; --resume continues exactly where the run stopped.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Data == "" && !o.Resume {
+				return usagef("--data is required (a folder of images, fashion-mnist or mnist)")
+			}
+			if o.Out == "" {
+				return usagef("--out RUN_DIR is required")
+			}
+			builtin := o.Data == dataset.FashionMNIST || o.Data == dataset.MNIST || strings.Contains(o.Data, "idx3")
+			if !o.Resume {
+				if o.Size == 0 {
+					o.Size = map[bool]int{true: 28, false: 64}[builtin]
+				}
+				if o.Channels == 0 {
+					o.Channels = map[bool]int{true: 1, false: 3}[builtin]
+				}
+				if o.Epochs == 0 {
+					o.Epochs = train.Defaults().Epochs
+				}
+			}
+			ui := newTrainUI(!asJSON || true)
+			res, err := train.Run(cmd.Context(), o, ui, os.Stderr)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+			}
+			out := cmd.OutOrStdout()
+			switch res.Stopped {
+			case "time":
+				fmt.Fprintf(out, "stopped after --minutes at epoch %d (%d images)\n", res.Epochs, res.Images)
+			case "interrupted":
+				fmt.Fprintf(out, "interrupted at epoch %d (%d images); continue with --resume\n", res.Epochs, res.Images)
+			default:
+				fmt.Fprintf(out, "done: %d epochs, %d images in %.0f s\n", res.Epochs, res.Images, res.Seconds)
+			}
+			fmt.Fprintf(out, "checkpoint: %s\nsamples:    %s\nlosses:     %s\nprogress:   %s\n", res.Checkpoint, res.Samples, res.Losses, res.Progress)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Data, "data", "", "folder of images, IDX file, fashion-mnist or mnist")
+	f.StringVar(&o.Out, "out", "", "run folder (checkpoints, samples, metrics)")
+	f.StringVar(&o.Model, "model", o.Model, "architecture: dcgan or cdcgan (class-conditional)")
+	f.IntVar(&o.Size, "size", 0, "image size: 28, 32, 64 or 128 (default 28 for fashion-mnist/mnist, else 64)")
+	f.IntVar(&o.Channels, "channels", 0, "1 (gray) or 3 (RGB) (default 1 for fashion-mnist/mnist, else 3)")
+	f.IntVar(&o.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d; with --resume, the new total)", train.Defaults().Epochs))
+	f.IntVar(&o.Batch, "batch", o.Batch, "batch size")
+	f.IntVar(&o.NZ, "nz", o.NZ, "latent vector size")
+	f.IntVar(&o.NGF, "ngf", o.NGF, "generator width")
+	f.IntVar(&o.NDF, "ndf", o.NDF, "discriminator width")
+	f.Float64Var(&o.LRG, "lr-g", o.LRG, "generator learning rate")
+	f.Float64Var(&o.LRD, "lr-d", o.LRD, "discriminator learning rate")
+	f.Float64Var(&o.Beta1, "beta1", o.Beta1, "Adam β1")
+	f.Float64Var(&o.Beta2, "beta2", o.Beta2, "Adam β2")
+	f.StringVar(&o.Loss, "loss", o.Loss, "adversarial loss: bce, hinge or lsgan")
+	f.IntVar(&o.DSteps, "d-steps", o.DSteps, "discriminator steps per generator step")
+	f.Float64Var(&o.LabelSmoothing, "label-smoothing", o.LabelSmoothing, "one-sided label smoothing: real target 1-s (bce)")
+	f.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "spectral normalisation in the discriminator (replaces its batch norm)")
+	f.IntVar(&o.Limit, "limit", 0, "use only the first N images")
+	f.Float64Var(&o.Minutes, "minutes", 0, "stop after this many minutes, with a checkpoint")
+	f.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initial weights, data order, noise)")
+	f.BoolVar(&o.Resume, "resume", false, "continue the run in --out from its latest checkpoint")
+	f.IntVar(&o.LogEvery, "log-every", o.LogEvery, "generator steps between lines of metrics.jsonl")
+	f.Float64Var(&o.SampleMinutes, "sample-minutes", o.SampleMinutes, "minutes between extra sample grids within an epoch (0 = only per epoch)")
+	f.IntVar(&o.Keep, "keep", o.Keep, "checkpoints to keep (0 = all)")
+	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
+	return cmd
+}
+
+// trainUI shows a progress bar in images with the losses as description.
+type trainUI struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+func newTrainUI(show bool) *trainUI {
+	var w io.Writer = os.Stderr
+	if !show {
+		w = io.Discard
+	}
+	return &trainUI{w: w}
+}
+
+func (u *trainUI) Start(total, done int64) {
+	u.bar = progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(u.w),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("img"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200_000_000),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionFullWidth(),
+	)
+	u.bar.Set64(done)
+	u.bar.Reset()
+	u.bar.Set64(done)
+}
+
+func (u *trainUI) Update(images int64, desc string) {
+	u.bar.Describe(desc)
+	u.bar.Set64(images)
+}
+
+func (u *trainUI) Warn(msg string) {
+	if u.bar != nil {
+		u.bar.Clear()
+	}
+	fmt.Fprintln(u.w, "\nwarning:", msg)
+}
+
+func (u *trainUI) Finish() {
+	if u.bar != nil {
+		u.bar.Finish()
+		fmt.Fprintln(u.w)
+		u.bar = nil
+	}
+}

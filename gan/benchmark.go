@@ -1,0 +1,118 @@
+package gan
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"syscall"
+	"time"
+
+	"forger/blas"
+	"forger/optim"
+	"forger/tensor"
+)
+
+// BenchOptions sets up a speed measurement on random data.
+type BenchOptions struct {
+	Size, Channels, Batch, NZ, NGF, NDF int
+	Steps, Warmup                       int
+	Progress                            func(step int) // called after each timed step; may be nil
+}
+
+// BenchResult is what `forger bench` prints; its JSON names are a contract
+// with bench/compare.sh.
+type BenchResult struct {
+	Framework      string  `json:"framework"`
+	Mode           string  `json:"mode"`
+	Size           int     `json:"size"`
+	Channels       int     `json:"channels"`
+	Batch          int     `json:"batch"`
+	NGF            int     `json:"ngf"`
+	NDF            int     `json:"ndf"`
+	Steps          int     `json:"steps"`
+	ImagesPerSec   float64 `json:"images_per_sec"`
+	SecondsPerStep float64 `json:"seconds_per_step"`
+	Gemm           string  `json:"gemm"`
+	Threads        int     `json:"threads"`
+	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
+	AllocsPerStep  float64 `json:"allocs_per_step"`
+}
+
+func (o BenchOptions) config() Config {
+	return Config{Arch: DCGAN, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF}
+}
+
+// BenchTrain times the standard DCGAN training step (D on real and fake,
+// then G; Adam 2e-4, β1 0.5; BCE) on random images.
+func BenchTrain(o BenchOptions) (BenchResult, error) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cfg := o.config()
+	g, err := NewGenerator(cfg, rng)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	d, err := NewDiscriminator(cfg, rng)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	t := &Trainer{G: g, D: d, Loss: LossBCE,
+		OptG: optim.NewAdam(g.Params(), 2e-4, 0.5, 0.999), OptD: optim.NewAdam(d.Params(), 2e-4, 0.5, 0.999)}
+	real := tensor.New(o.Batch, o.Size, o.Size, o.Channels)
+	real.FillUniform(rng, -1, 1)
+	var st Stats
+	step := func() {
+		t.StepD(real, nil, rng, &st)
+		t.StepG(&st)
+	}
+	return measure("train", o, step)
+}
+
+// BenchGenerate times generation (the generator in inference mode) of one
+// batch per step.
+func BenchGenerate(o BenchOptions) (BenchResult, error) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	g, err := NewGenerator(o.config(), rng)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	g.SetTraining(false)
+	z := tensor.New(o.Batch, o.NZ)
+	step := func() {
+		SampleZ(z, rng)
+		g.Forward(z, nil)
+	}
+	return measure("generate", o, step)
+}
+
+func measure(mode string, o BenchOptions, step func()) (BenchResult, error) {
+	for i := 0; i < o.Warmup; i++ {
+		step()
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	for i := 0; i < o.Steps; i++ {
+		step()
+		if o.Progress != nil {
+			o.Progress(i + 1)
+		}
+	}
+	el := time.Since(start).Seconds()
+	runtime.ReadMemStats(&after)
+	r := BenchResult{Framework: "forger", Mode: mode, Size: o.Size, Channels: o.Channels, Batch: o.Batch,
+		NGF: o.NGF, NDF: o.NDF, Steps: o.Steps, Gemm: blas.Backend(), Threads: runtime.GOMAXPROCS(0),
+		ImagesPerSec: float64(o.Batch*o.Steps) / el, SecondsPerStep: el / float64(o.Steps),
+		PeakRSSBytes: peakRSS()}
+	if o.Steps > 0 {
+		r.AllocsPerStep = float64(after.Mallocs-before.Mallocs) / float64(o.Steps)
+	}
+	return r, nil
+}
+
+// peakRSS is the process's peak resident set size (Linux reports KiB).
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return int64(ru.Maxrss) * 1024
+}

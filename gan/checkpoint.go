@@ -1,0 +1,169 @@
+package gan
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"forger/internal/atomicfile"
+	"forger/nn"
+	"forger/optim"
+	"forger/tensor"
+)
+
+// A checkpoint is one safetensors file holding everything a run needs:
+//
+//	g.*            generator parameters and batch-norm statistics
+//	d.*            discriminator parameters and buffers
+//	opt_g.m.*, opt_g.v.*, opt_d.m.*, opt_d.v.*   Adam moments
+//
+// and string metadata: "forger.config" (the Config as JSON), "forger.train"
+// (the trainer's own state as JSON, see package train), "format"
+// ("forger-checkpoint-1"). Tensors are F32, so other tools can read them.
+const (
+	MetaConfig = "forger.config"
+	MetaTrain  = "forger.train"
+	MetaFormat = "format"
+	Format     = "forger-checkpoint-1"
+)
+
+func named(prefix string, ps []*nn.Param, out []tensor.Named) []tensor.Named {
+	for _, p := range ps {
+		out = append(out, tensor.Named{Name: prefix + "." + p.Name, Tensor: p.Value})
+	}
+	return out
+}
+
+func load(f *tensor.File, prefix string, ps []*nn.Param) error {
+	for _, p := range ps {
+		src, err := f.Lookup(prefix+"."+p.Name, p.Value.Shape...)
+		if err != nil {
+			return err
+		}
+		p.Value.CopyFrom(src)
+	}
+	return nil
+}
+
+// Tensors returns the generator's parameters and buffers under prefix.
+func (g *Generator) Tensors(prefix string) []tensor.Named {
+	return named(prefix, g.Buffers(), named(prefix, g.Params(), nil))
+}
+
+// Load sets the generator's parameters and buffers from f.
+func (g *Generator) Load(f *tensor.File, prefix string) error {
+	if err := load(f, prefix, g.Params()); err != nil {
+		return err
+	}
+	return load(f, prefix, g.Buffers())
+}
+
+// Tensors returns the discriminator's parameters and buffers under prefix.
+func (d *Discriminator) Tensors(prefix string) []tensor.Named {
+	return named(prefix, d.Buffers(), named(prefix, d.Params(), nil))
+}
+
+// Load sets the discriminator's parameters and buffers from f.
+func (d *Discriminator) Load(f *tensor.File, prefix string) error {
+	if err := load(f, prefix, d.Params()); err != nil {
+		return err
+	}
+	if err := load(f, prefix, d.Buffers()); err != nil {
+		return err
+	}
+	// The spectral-norm wrappers compute the effective weight on Forward.
+	return nil
+}
+
+// Checkpoint is what a training run saves.
+type Checkpoint struct {
+	Config     Config
+	G          *Generator
+	D          *Discriminator
+	OptG, OptD *optim.Adam
+	TrainState string // JSON owned by package train
+}
+
+// Save writes the checkpoint atomically: a reader sees the old file or the
+// new one, never a part.
+func (c *Checkpoint) Save(path string) error {
+	ts := c.G.Tensors("g")
+	ts = append(ts, c.D.Tensors("d")...)
+	ts = append(ts, c.OptG.State("opt_g")...)
+	ts = append(ts, c.OptD.State("opt_d")...)
+	meta := map[string]string{MetaFormat: Format, MetaConfig: c.Config.JSON(), MetaTrain: c.TrainState}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		return tensor.WriteSafetensors(w, ts, meta)
+	})
+}
+
+// ErrNotCheckpoint is wrapped by Open when the file is not a forger model.
+var ErrNotCheckpoint = errors.New("not a forger checkpoint")
+
+// Open reads a checkpoint file (or the latest checkpoint of a run folder)
+// and returns its contents and configuration.
+func Open(path string) (*tensor.File, Config, error) {
+	path = Resolve(path)
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, Config{}, fmt.Errorf("opening model: %w", err)
+	}
+	defer fh.Close()
+	f, err := tensor.ReadSafetensors(fh)
+	if err != nil {
+		return nil, Config{}, fmt.Errorf("%s: %w: %v", path, ErrNotCheckpoint, err)
+	}
+	raw, ok := f.Metadata[MetaConfig]
+	if !ok {
+		return nil, Config{}, fmt.Errorf("%s: %w (a safetensors file without forger's %q metadata)", path, ErrNotCheckpoint, MetaConfig)
+	}
+	var cfg Config
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		return nil, Config{}, fmt.Errorf("%s: %w: bad config: %v", path, ErrNotCheckpoint, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, Config{}, fmt.Errorf("%s: %w: %v", path, ErrNotCheckpoint, err)
+	}
+	return f, cfg, nil
+}
+
+// Resolve turns a run folder or its checkpoints folder into the path of its
+// latest checkpoint; other paths are returned unchanged.
+func Resolve(path string) string {
+	st, err := os.Stat(path)
+	if err != nil || !st.IsDir() {
+		return path
+	}
+	for _, p := range []string{filepath.Join(path, "checkpoints", LatestName), filepath.Join(path, LatestName)} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return filepath.Join(path, "checkpoints", LatestName)
+}
+
+// LatestName is the link in a run's checkpoints folder to its newest
+// checkpoint.
+const LatestName = "latest.safetensors"
+
+// LoadGenerator builds the generator stored in a checkpoint, in inference
+// mode.
+func LoadGenerator(path string) (*Generator, error) {
+	f, cfg, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	g, err := NewGenerator(cfg, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, err
+	}
+	if err := g.Load(f, "g"); err != nil {
+		return nil, fmt.Errorf("%s: %w", Resolve(path), err)
+	}
+	g.SetTraining(false)
+	return g, nil
+}

@@ -1,0 +1,320 @@
+// Package gan defines forger's generative adversarial networks — the DCGAN
+// of Radford et al. as in pytorch/examples, and its class-conditional
+// variant — and the adversarial training step.
+//
+// The networks adapt to the image size: a generator starts from a base grid
+// (4×4, or 7×7 for 28×28 images) and doubles it with stride-2 transposed
+// convolutions until the image size; the discriminator mirrors it. At 64×64
+// with ngf = ndf = 64 they are exactly the networks of pytorch/examples/dcgan.
+package gan
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+
+	"forger/nn"
+	"forger/tensor"
+)
+
+// Architectures.
+const (
+	DCGAN  = "dcgan"
+	CDCGAN = "cdcgan"
+)
+
+// Config describes a generator/discriminator pair. It is stored in every
+// checkpoint, so its JSON names are part of forger's file format.
+type Config struct {
+	Arch         string   `json:"arch"`
+	Size         int      `json:"size"`
+	Channels     int      `json:"channels"`
+	NZ           int      `json:"nz"`
+	NGF          int      `json:"ngf"`
+	NDF          int      `json:"ndf"`
+	Classes      []string `json:"classes,omitempty"`
+	SpectralNorm bool     `json:"spectral_norm,omitempty"`
+	// EmbedDim is the size of the class embedding the conditional generator
+	// appends to z.
+	EmbedDim int `json:"embed_dim,omitempty"`
+}
+
+// Conditional reports whether the networks take a class label.
+func (c Config) Conditional() bool { return c.Arch == CDCGAN }
+
+// Validate checks the configuration and returns a user-facing error.
+func (c Config) Validate() error {
+	switch c.Arch {
+	case DCGAN:
+	case CDCGAN:
+		if len(c.Classes) < 2 {
+			return fmt.Errorf("a conditional model needs at least 2 classes (got %d): use --model dcgan, or a data set with classes", len(c.Classes))
+		}
+	default:
+		return fmt.Errorf("unknown model %q (use dcgan or cdcgan)", c.Arch)
+	}
+	if _, _, err := levels(c.Size); err != nil {
+		return err
+	}
+	if c.Channels != 1 && c.Channels != 3 {
+		return fmt.Errorf("--channels %d is not supported (use 1 or 3)", c.Channels)
+	}
+	if c.NZ < 1 || c.NGF < 1 || c.NDF < 1 {
+		return fmt.Errorf("nz, ngf and ndf must be positive (got %d, %d, %d)", c.NZ, c.NGF, c.NDF)
+	}
+	return nil
+}
+
+// levels returns the base grid and the number of doublings for a size.
+func levels(size int) (base, ups int, err error) {
+	switch size {
+	case 28:
+		return 7, 2, nil
+	case 32:
+		return 4, 3, nil
+	case 64:
+		return 4, 4, nil
+	case 128:
+		return 4, 5, nil
+	}
+	return 0, 0, fmt.Errorf("--size %d is not supported (use 28, 32, 64 or 128)", size)
+}
+
+// JSON returns the configuration as stored in checkpoints.
+func (c Config) JSON() string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// Generator maps a latent vector z (and a class, when conditional) to an
+// image [N, Size, Size, Channels] in [-1, 1].
+type Generator struct {
+	Cfg   Config
+	Net   *nn.Sequential
+	Embed *nn.Embedding // nil unless conditional
+
+	z4     *tensor.Tensor // z (with the class embedding) seen as [N,1,1,·]
+	concat nn.Concat
+	dz     *tensor.Tensor
+}
+
+// NewGenerator builds a generator with DCGAN's initialisation: convolution
+// weights from N(0, 0.02), batch-norm scales from N(1, 0.02).
+func NewGenerator(cfg Config, rng *rand.Rand) (*Generator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	base, ups, _ := levels(cfg.Size)
+	in := cfg.NZ
+	g := &Generator{Cfg: cfg}
+	if cfg.Conditional() {
+		if g.Cfg.EmbedDim == 0 {
+			g.Cfg.EmbedDim = 50
+		}
+		g.Embed = nn.NewEmbedding(len(cfg.Classes), g.Cfg.EmbedDim, rng)
+		g.Embed.Weight.Name = "embed.weight"
+		in += g.Cfg.EmbedDim
+	}
+	ch := cfg.NGF << (ups - 1)
+	layers := []nn.Layer{nn.NewConvTranspose2d(in, ch, base, 1, 0, false, rng), nn.NewBatchNorm(ch), nn.NewReLU()}
+	for i := 1; i < ups; i++ {
+		layers = append(layers, nn.NewConvTranspose2d(ch, ch/2, 4, 2, 1, false, rng), nn.NewBatchNorm(ch/2), nn.NewReLU())
+		ch /= 2
+	}
+	layers = append(layers, nn.NewConvTranspose2d(ch, cfg.Channels, 4, 2, 1, false, rng), nn.NewTanh())
+	g.Net = nn.NewSequential(layers...)
+	nn.Prefix("main", g.Net.Params())
+	nn.Prefix("main", g.Net.Buffers())
+	dcganInit(g.Net, rng)
+	return g, nil
+}
+
+// dcganInit applies the initialisation of the DCGAN paper to a network.
+func dcganInit(s *nn.Sequential, rng *rand.Rand) {
+	for _, l := range s.Layers {
+		if sn, ok := l.(*nn.SpectralNorm); ok {
+			l = sn.Inner
+		}
+		switch l := l.(type) {
+		case *nn.Conv2d:
+			l.Weight.Value.FillNormal(rng, 0, 0.02)
+		case *nn.ConvTranspose2d:
+			l.Weight.Value.FillNormal(rng, 0, 0.02)
+		case *nn.BatchNorm:
+			l.Gamma.Value.FillNormal(rng, 1, 0.02)
+			l.Beta.Value.Zero()
+		}
+	}
+	for _, l := range s.Layers {
+		if sn, ok := l.(*nn.SpectralNorm); ok {
+			sn.Orig.Value.CopyFrom(sn.Inner.WeightParam().Value)
+		}
+	}
+}
+
+// Params returns the trainable parameters.
+func (g *Generator) Params() []*nn.Param {
+	ps := g.Net.Params()
+	if g.Embed != nil {
+		ps = append(ps, g.Embed.Weight)
+	}
+	return ps
+}
+
+// Buffers returns the batch-norm statistics.
+func (g *Generator) Buffers() []*nn.Param { return g.Net.Buffers() }
+
+// SetTraining switches batch norm between batch and running statistics.
+func (g *Generator) SetTraining(t bool) { g.Net.SetTraining(t) }
+
+// Forward generates images from z [N, NZ]; labels (len N) are used only by
+// conditional generators.
+func (g *Generator) Forward(z *tensor.Tensor, labels []int32) *tensor.Tensor {
+	x := z
+	if g.Embed != nil {
+		x = g.concat.Forward(z, g.Embed.Lookup(labels))
+	}
+	g.z4 = tensor.View(g.z4, x, x.Shape[0], 1, 1, x.Shape[1])
+	return g.Net.Forward(g.z4)
+}
+
+// Backward takes the gradient with respect to the images and returns the
+// gradient with respect to z.
+func (g *Generator) Backward(dimg *tensor.Tensor) *tensor.Tensor {
+	dx := g.Net.Backward(dimg)
+	n := dx.Shape[0]
+	dx = tensor.View(g.dz, dx, n, dx.Len()/n)
+	g.dz = dx
+	if g.Embed == nil {
+		return dx
+	}
+	parts := g.concat.Backward(dx)
+	g.Embed.Backward(parts[1])
+	return parts[0]
+}
+
+// Discriminator scores images: one logit per image, high for real. The
+// conditional discriminator is a projection discriminator (Miyato & Koyama
+// 2018): its logit adds ⟨embed(class), features⟩ to the unconditional one,
+// which judges class fidelity much more sharply than feeding the label in.
+type Discriminator struct {
+	Cfg   Config
+	Trunk *nn.Sequential // image → features [N, base, base, ch]
+	Head  nn.Layer       // features (flattened) → logit
+	Embed *nn.Embedding  // class → projection vector; nil unless conditional
+
+	feat, logits, dproj *tensor.Tensor
+	labels              []int32
+}
+
+// NewDiscriminator builds the discriminator for cfg.
+func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	base, ups, _ := levels(cfg.Size)
+	d := &Discriminator{Cfg: cfg}
+	wrap := func(l nn.Weighted) nn.Layer {
+		if cfg.SpectralNorm {
+			return nn.NewSpectralNorm(l, rng)
+		}
+		return l
+	}
+	ch := cfg.NDF
+	layers := []nn.Layer{wrap(nn.NewConv2d(cfg.Channels, ch, 4, 2, 1, false, rng)), nn.NewLeakyReLU(0.2)}
+	for i := 1; i < ups; i++ {
+		layers = append(layers, wrap(nn.NewConv2d(ch, ch*2, 4, 2, 1, false, rng)))
+		if !cfg.SpectralNorm {
+			layers = append(layers, nn.NewBatchNorm(ch*2))
+		}
+		layers = append(layers, nn.NewLeakyReLU(0.2))
+		ch *= 2
+	}
+	d.Trunk = nn.NewSequential(layers...)
+	nn.Prefix("main", d.Trunk.Params())
+	nn.Prefix("main", d.Trunk.Buffers())
+	dcganInit(d.Trunk, rng)
+	// The final base×base convolution of DCGAN to one logit.
+	head := nn.NewConv2d(ch, 1, base, 1, 0, false, rng)
+	head.Weight.Value.FillNormal(rng, 0, 0.02)
+	d.Head = wrap(head)
+	if sn, ok := d.Head.(*nn.SpectralNorm); ok {
+		sn.Orig.Value.CopyFrom(head.Weight.Value)
+	}
+	nn.Prefix("head", d.Head.Params())
+	nn.Prefix("head", d.Head.Buffers())
+	if cfg.Conditional() {
+		d.Embed = nn.NewEmbedding(len(cfg.Classes), base*base*ch, rng)
+		d.Embed.Weight.Value.FillNormal(rng, 0, 0.02)
+		d.Embed.Weight.Name = "embed.weight"
+	}
+	return d, nil
+}
+
+// Params returns the trainable parameters.
+func (d *Discriminator) Params() []*nn.Param {
+	ps := append(d.Trunk.Params(), d.Head.Params()...)
+	if d.Embed != nil {
+		ps = append(ps, d.Embed.Weight)
+	}
+	return ps
+}
+
+// Buffers returns batch-norm statistics and spectral-norm vectors.
+func (d *Discriminator) Buffers() []*nn.Param {
+	return append(d.Trunk.Buffers(), d.Head.Buffers()...)
+}
+
+// SetTraining sets the mode of every layer.
+func (d *Discriminator) SetTraining(t bool) {
+	d.Trunk.SetTraining(t)
+	d.Head.SetTraining(t)
+}
+
+// Forward returns the logits [N, 1] for images [N, Size, Size, Channels].
+func (d *Discriminator) Forward(img *tensor.Tensor, labels []int32) *tensor.Tensor {
+	feat := d.Trunk.Forward(img)
+	d.feat = feat
+	out := d.Head.Forward(feat)
+	n := out.Shape[0]
+	d.logits = tensor.View(d.logits, out, n, 1)
+	if d.Embed == nil {
+		return d.logits
+	}
+	d.labels = labels
+	proj := d.Embed.Lookup(labels)
+	f := proj.Shape[1]
+	for i := 0; i < n; i++ {
+		var s float32
+		fr, pr := feat.Data[i*f:(i+1)*f], proj.Data[i*f:(i+1)*f]
+		for j, v := range fr {
+			s += v * pr[j]
+		}
+		d.logits.Data[i] += s
+	}
+	return d.logits
+}
+
+// Backward takes the gradient with respect to the logits and returns the
+// gradient with respect to the images.
+func (d *Discriminator) Backward(dlogits *tensor.Tensor) *tensor.Tensor {
+	dfeat := d.Head.Backward(dlogits)
+	if d.Embed != nil {
+		// logit += ⟨e_y, φ⟩: dφ += dlogit·e_y and de_y = dlogit·φ.
+		proj := d.Embed.Lookup(d.labels) // the same rows as in Forward
+		f := proj.Shape[1]
+		n := len(d.labels)
+		d.dproj = tensor.Ensure(d.dproj, n, f)
+		fy := d.feat.Data
+		for i := 0; i < n; i++ {
+			g := dlogits.Data[i]
+			dr, pr, fr, pj := dfeat.Data[i*f:(i+1)*f], proj.Data[i*f:(i+1)*f], fy[i*f:(i+1)*f], d.dproj.Data[i*f:(i+1)*f]
+			for j := range dr {
+				dr[j] += g * pr[j]
+				pj[j] = g * fr[j]
+			}
+		}
+		d.Embed.Backward(d.dproj)
+	}
+	return d.Trunk.Backward(dfeat)
+}

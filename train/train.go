@@ -1,0 +1,629 @@
+// Package train runs a GAN training session: it feeds a data set through
+// gan.Trainer, shows progress, writes sample grids, metrics, loss curves and
+// checkpoints into a run folder, and resumes exactly where a run stopped.
+//
+// A run folder holds:
+//
+//	checkpoints/<epochs>e_<kimages>k_<size>x<size>.safetensors, latest.safetensors
+//	samples/epoch_NNN.png       grid from fixed seeds after each epoch
+//	samples/epoch_NNN_KKKKKk.png  grids taken during epoch NNN+1
+//	metrics.jsonl               one JSON line per logging step
+//	losses.png, progress.gif    loss curves and the grids as an animation
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"forger/dataset"
+	"forger/gan"
+	"forger/optim"
+	"forger/picture"
+	"forger/tensor"
+)
+
+// Options are the settings of a run; their JSON form is saved in every
+// checkpoint so that --resume continues with the same recipe.
+type Options struct {
+	Data           string  `json:"data"`
+	Out            string  `json:"-"`
+	Model          string  `json:"model"`
+	Size           int     `json:"size"`
+	Channels       int     `json:"channels"`
+	Epochs         int     `json:"epochs"`
+	Batch          int     `json:"batch"`
+	NZ             int     `json:"nz"`
+	NGF            int     `json:"ngf"`
+	NDF            int     `json:"ndf"`
+	LRG            float64 `json:"lr_g"`
+	LRD            float64 `json:"lr_d"`
+	Beta1          float64 `json:"beta1"`
+	Beta2          float64 `json:"beta2"`
+	Loss           string  `json:"loss"`
+	DSteps         int     `json:"d_steps"`
+	LabelSmoothing float64 `json:"label_smoothing"`
+	SpectralNorm   bool    `json:"spectral_norm"`
+	Limit          int     `json:"limit"`
+	Seed           uint64  `json:"seed"`
+	Minutes        float64 `json:"-"`
+	Resume         bool    `json:"-"`
+	LogEvery       int     `json:"-"` // steps between metrics lines
+	SampleMinutes  float64 `json:"-"` // minutes between extra sample grids
+	Keep           int     `json:"-"` // checkpoints kept (0 = all)
+}
+
+// Defaults returns forger's recipe: the DCGAN paper's settings for the
+// networks and Adam.
+func Defaults() Options {
+	return Options{Model: gan.DCGAN, Size: 64, Channels: 3, Epochs: 25, Batch: 64, NZ: 100, NGF: 64, NDF: 64,
+		LRG: 2e-4, LRD: 2e-4, Beta1: 0.5, Beta2: 0.999, Loss: gan.LossBCE, DSteps: 1, Seed: 1,
+		LogEvery: 50, SampleMinutes: 2, Keep: 3}
+}
+
+// State is the trainer's position, saved in checkpoints as JSON.
+type State struct {
+	Options    Options `json:"options"`
+	Epoch      int     `json:"epoch"`       // completed epochs
+	Step       int     `json:"step"`        // batches done in the current epoch
+	TotalSteps int     `json:"total_steps"` // batches done in all
+	Images     int64   `json:"images"`      // real images shown to D
+	RNG        []byte  `json:"rng"`         // the noise generator's state
+	Seconds    float64 `json:"seconds"`     // training time so far
+	DataLen    int     `json:"data_len"`
+}
+
+// Result says what a run did.
+type Result struct {
+	Checkpoint string  `json:"checkpoint"`
+	Epochs     int     `json:"epochs"`
+	Images     int64   `json:"images"`
+	Seconds    float64 `json:"seconds"`
+	Stopped    string  `json:"stopped"` // "done", "time", "interrupted"
+	Samples    string  `json:"samples"`
+	Losses     string  `json:"losses"`
+	Progress   string  `json:"progress"`
+	Warnings   []string `json:"warnings,omitempty"`
+}
+
+// Metrics is one line of metrics.jsonl.
+type Metrics struct {
+	Step         int     `json:"step"`
+	Epoch        float64 `json:"epoch"`
+	KImages      float64 `json:"kimg"`
+	LossD        float64 `json:"loss_d"`
+	LossG        float64 `json:"loss_g"`
+	DReal        float64 `json:"d_real"`
+	DFake        float64 `json:"d_fake"`
+	ImagesPerSec float64 `json:"images_per_sec"`
+	Seconds      float64 `json:"seconds"`
+}
+
+// UI receives what a person watching the run should see.
+type UI interface {
+	Start(totalImages, doneImages int64)
+	Update(images int64, desc string)
+	Warn(msg string)
+	Finish()
+}
+
+func (o *Options) validate() error {
+	if o.Out == "" {
+		return errors.New("--out RUN_DIR is required")
+	}
+	if o.Data == "" {
+		return errors.New("--data is required (a folder of images, fashion-mnist or mnist)")
+	}
+	if o.Batch < 2 {
+		return fmt.Errorf("--batch %d is too small (batch norm needs at least 2)", o.Batch)
+	}
+	if o.Epochs < 1 {
+		return fmt.Errorf("--epochs must be at least 1")
+	}
+	if o.DSteps < 1 {
+		return fmt.Errorf("--d-steps must be at least 1")
+	}
+	if o.LRG <= 0 || o.LRD <= 0 || o.Beta1 < 0 || o.Beta1 >= 1 {
+		return fmt.Errorf("learning rates must be positive and --beta1 in [0,1)")
+	}
+	if o.LabelSmoothing < 0 || o.LabelSmoothing >= 0.5 {
+		return fmt.Errorf("--label-smoothing must be in [0, 0.5)")
+	}
+	return gan.CheckLoss(o.Loss)
+}
+
+func checkpointDir(out string) string { return filepath.Join(out, "checkpoints") }
+
+// readState loads a run's latest checkpoint for --resume.
+func readState(out string) (*tensor.File, *State, error) {
+	path := filepath.Join(checkpointDir(out), gan.LatestName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("--resume: no checkpoint in %s (start without --resume)", checkpointDir(out))
+	}
+	f, _, err := gan.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var st State
+	if err := json.Unmarshal([]byte(f.Metadata[gan.MetaTrain]), &st); err != nil {
+		return nil, nil, fmt.Errorf("%s: training state unreadable: %w", path, err)
+	}
+	return f, &st, nil
+}
+
+// Run trains until the epochs are done, --minutes have passed or ctx is
+// cancelled (Ctrl-C); in each case it writes a checkpoint first.
+func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) {
+	var resumeFile *tensor.File
+	var st State
+	if o.Resume {
+		f, saved, err := readState(o.Out)
+		if err != nil {
+			return nil, err
+		}
+		resumeFile, st = f, *saved
+		// The recipe is the run's; only the length may change.
+		epochs := o.Epochs
+		o2 := saved.Options
+		o2.Out, o2.Minutes, o2.Resume, o2.LogEvery, o2.SampleMinutes, o2.Keep = o.Out, o.Minutes, true, o.LogEvery, o.SampleMinutes, o.Keep
+		if epochs > 0 {
+			o2.Epochs = epochs
+		}
+		o = o2
+	} else if _, err := os.Stat(filepath.Join(checkpointDir(o.Out), gan.LatestName)); err == nil {
+		return nil, fmt.Errorf("%s already has checkpoints: add --resume to continue it, or choose another --out", o.Out)
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if o.Resume && st.Epoch >= o.Epochs {
+		return nil, fmt.Errorf("the run already did %d epochs: pass a larger --epochs to continue it", st.Epoch)
+	}
+
+	set, err := dataset.Open(o.Data, dataset.Options{Size: o.Size, Channels: o.Channels, Limit: o.Limit, Progress: log})
+	if err != nil {
+		return nil, err
+	}
+	if set.Skipped > 0 {
+		ui.Warn(fmt.Sprintf("skipped %d files that could not be decoded (first: %s)", set.Skipped, strings.Join(set.SkipExamples, "; ")))
+	}
+	if set.Len() < o.Batch {
+		return nil, fmt.Errorf("the data set has %d images, fewer than one batch of %d (lower --batch)", set.Len(), o.Batch)
+	}
+	if o.Resume && st.DataLen != set.Len() {
+		return nil, fmt.Errorf("the data set now has %d images but the run was trained on %d: resume needs the same --data and --limit", set.Len(), st.DataLen)
+	}
+	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
+		Classes: set.Classes, SpectralNorm: o.SpectralNorm}
+	if cfg.Arch == gan.DCGAN {
+		cfg.Classes = nil
+	} else if len(set.Classes) == 0 {
+		return nil, fmt.Errorf("--model cdcgan needs classes: put the images of each class in their own sub-folder of %s", o.Data)
+	}
+	initRNG := rand.New(rand.NewPCG(o.Seed, 1))
+	g, err := gan.NewGenerator(cfg, initRNG)
+	if err != nil {
+		return nil, err
+	}
+	d, err := gan.NewDiscriminator(cfg, initRNG)
+	if err != nil {
+		return nil, err
+	}
+	cfg = g.Cfg
+	tr := &gan.Trainer{G: g, D: d, Loss: o.Loss, LabelSmoothing: o.LabelSmoothing,
+		OptG: optim.NewAdam(g.Params(), o.LRG, o.Beta1, o.Beta2),
+		OptD: optim.NewAdam(d.Params(), o.LRD, o.Beta1, o.Beta2)}
+	pcg := rand.NewPCG(o.Seed, 2)
+	if resumeFile != nil {
+		if err := loadTraining(resumeFile, &st, tr, pcg); err != nil {
+			return nil, fmt.Errorf("--resume: %w", err)
+		}
+	}
+	st.Options, st.DataLen = o, set.Len()
+	rng := rand.New(pcg)
+
+	r := &run{o: o, cfg: cfg, set: set, tr: tr, st: &st, pcg: pcg, ui: ui}
+	return r.loop(ctx, rng)
+}
+
+func loadTraining(f *tensor.File, st *State, tr *gan.Trainer, pcg *rand.PCG) error {
+	if err := tr.G.Load(f, "g"); err != nil {
+		return err
+	}
+	if err := tr.D.Load(f, "d"); err != nil {
+		return err
+	}
+	if err := tr.OptG.LoadState("opt_g", f, st.TotalSteps); err != nil {
+		return err
+	}
+	if err := tr.OptD.LoadState("opt_d", f, st.TotalSteps*st.Options.DSteps); err != nil {
+		return err
+	}
+	return pcg.UnmarshalBinary(st.RNG)
+}
+
+type run struct {
+	o   Options
+	cfg gan.Config
+	set *dataset.Set
+	tr  *gan.Trainer
+	st  *State
+	pcg *rand.PCG
+	ui  UI
+
+	realDiversity float64
+	warned        map[string]bool
+	warnings      []string
+	lastCkpt      string
+	dLossAvg      float64
+}
+
+func (r *run) warn(key, msg string) {
+	if r.warned == nil {
+		r.warned = map[string]bool{}
+	}
+	if r.warned[key] {
+		return
+	}
+	r.warned[key] = true
+	r.warnings = append(r.warnings, msg)
+	r.ui.Warn(msg)
+}
+
+func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
+	o, st, set := r.o, r.st, r.set
+	if err := os.MkdirAll(filepath.Join(o.Out, "samples"), 0o755); err != nil {
+		return nil, fmt.Errorf("creating run folder: %w", err)
+	}
+	metricsFile, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening metrics: %w", err)
+	}
+	defer metricsFile.Close()
+	metricsEnc := json.NewEncoder(metricsFile)
+
+	r.realDiversity = diversity(set.Images[:min(64, set.Len())*set.ImageSize()], set.ImageSize())
+	steps := set.Len() / o.Batch
+	ui := r.ui
+	ui.Start(int64(o.Epochs*steps*o.Batch), int64(st.Epoch*steps*o.Batch+st.Step*o.Batch))
+	defer ui.Finish()
+
+	real := tensor.New(o.Batch, o.Size, o.Size, o.Channels)
+	labels := make([]int32, o.Batch)
+	var stats gan.Stats
+	var win winStats
+	start := time.Now()
+	startSeconds := st.Seconds
+	deadline := time.Time{}
+	if o.Minutes > 0 {
+		deadline = start.Add(time.Duration(o.Minutes * float64(time.Minute)))
+	}
+	lastSample := start
+	winStart, winImages := start, st.Images
+	stopped := "done"
+
+	if st.Epoch == 0 && st.Step == 0 && st.TotalSteps == 0 {
+		// A grid of the untrained generator: the first frame of progress.gif.
+		if err := r.sampleGrid(filepath.Join(o.Out, "samples", "epoch_000.png")); err != nil {
+			return nil, err
+		}
+	}
+loop:
+	for st.Epoch < o.Epochs {
+		perm := rand.New(rand.NewPCG(o.Seed, uint64(st.Epoch)+100)).Perm(set.Len())
+		for st.Step < steps {
+			select {
+			case <-ctx.Done():
+				stopped = "interrupted"
+				break loop
+			default:
+			}
+			if !deadline.IsZero() && time.Now().After(deadline) {
+				stopped = "time"
+				break loop
+			}
+			set.Batch(perm[st.Step*o.Batch:(st.Step+1)*o.Batch], real.Data, labels)
+			r.tr.StepD(real, labels, rng, &stats)
+			st.Step++
+			st.Images += int64(o.Batch)
+			if st.Step%o.DSteps != 0 && st.Step < steps {
+				continue
+			}
+			r.tr.StepG(&stats)
+			st.TotalSteps++
+			win.add(stats)
+			r.checkBalance(stats)
+			if st.TotalSteps%o.LogEvery == 0 {
+				now := time.Now()
+				m := win.mean()
+				m.Step, m.KImages = st.TotalSteps, float64(st.Images)/1000
+				m.Epoch = float64(st.Epoch) + float64(st.Step)/float64(steps)
+				m.ImagesPerSec = float64(st.Images-winImages) / now.Sub(winStart).Seconds()
+				m.Seconds = startSeconds + now.Sub(start).Seconds()
+				if err := metricsEnc.Encode(m); err != nil {
+					return nil, fmt.Errorf("writing metrics: %w", err)
+				}
+				win = winStats{}
+				winStart, winImages = now, st.Images
+			}
+			ui.Update(int64(st.Epoch*steps*o.Batch+st.Step*o.Batch), fmt.Sprintf("epoch %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f",
+				st.Epoch+1, o.Epochs, stats.LossD, stats.LossG, stats.DReal, stats.DFake))
+			if o.SampleMinutes > 0 && time.Since(lastSample).Minutes() >= o.SampleMinutes && st.Step < steps {
+				lastSample = time.Now()
+				name := fmt.Sprintf("epoch_%03d_%05dk.png", st.Epoch, st.Images/1000)
+				if err := r.sampleGrid(filepath.Join(o.Out, "samples", name)); err != nil {
+					return nil, err
+				}
+				r.writeLosses()
+			}
+		}
+		st.Epoch++
+		st.Step = 0
+		st.Seconds = startSeconds + time.Since(start).Seconds()
+		if err := r.sampleGrid(filepath.Join(o.Out, "samples", fmt.Sprintf("epoch_%03d.png", st.Epoch))); err != nil {
+			return nil, err
+		}
+		lastSample = time.Now()
+		if err := r.checkpoint(); err != nil {
+			return nil, err
+		}
+		r.writeLosses()
+	}
+	st.Seconds = startSeconds + time.Since(start).Seconds()
+	if stopped != "done" {
+		if err := r.checkpoint(); err != nil {
+			return nil, err
+		}
+	}
+	ui.Finish()
+	res := &Result{Checkpoint: r.lastCkpt, Epochs: st.Epoch, Images: st.Images, Seconds: st.Seconds, Stopped: stopped,
+		Samples: filepath.Join(o.Out, "samples"), Losses: filepath.Join(o.Out, "losses.png"),
+		Progress: filepath.Join(o.Out, "progress.gif"), Warnings: r.warnings}
+	if err := r.writeLosses(); err != nil {
+		return nil, err
+	}
+	if err := r.writeProgressGIF(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// checkBalance warns when the discriminator wins outright: its loss near 0
+// while the generator's climbs is the failure users of pytorch/examples
+// report without any warning.
+func (r *run) checkBalance(s gan.Stats) {
+	const a = 0.02
+	if r.st.TotalSteps == 1 {
+		r.dLossAvg = s.LossD
+	}
+	r.dLossAvg = (1-a)*r.dLossAvg + a*s.LossD
+	if r.st.TotalSteps > 300 && r.dLossAvg < 0.05 {
+		r.warn("dwins", fmt.Sprintf("the discriminator is winning (D loss %.3f, G loss %.2f): the generator learns nothing from it. Try --label-smoothing 0.1, --spectral-norm, --loss hinge or a lower --lr-d", r.dLossAvg, s.LossG))
+	}
+}
+
+// sampleGrid writes a grid of images from fixed seeds: one row per class for
+// conditional models, 8×8 otherwise. Column j is seed j, the image that
+// `forger generate --seed j` makes from the same checkpoint.
+func (r *run) sampleGrid(path string) error {
+	g := r.tr.G
+	g.SetTraining(false)
+	defer g.SetTraining(true)
+	img, flat, err := Grid(g, 10)
+	if err != nil {
+		return err
+	}
+	if d := diversity(flat.Data, flat.Len()/flat.Shape[0]); r.realDiversity > 0 && d < 0.25*r.realDiversity && r.st.TotalSteps > 500 {
+		r.warn("collapse", fmt.Sprintf("the samples look alike (diversity %.2f of the real images'): the generator may have collapsed to a few modes. Try --spectral-norm, --loss hinge, a lower --lr-g, or resume from an earlier checkpoint", d/r.realDiversity))
+	}
+	return picture.WritePNG(path, img)
+}
+
+// Grid renders a sample grid from g: rows are classes for a conditional
+// generator (cols seeds each), otherwise an 8×8 grid of seeds 0–63. It also
+// returns the raw images.
+func Grid(g *gan.Generator, cols int) (image.Image, *tensor.Tensor, error) {
+	cfg := g.Cfg
+	var n int
+	var labels []int32
+	if cfg.Conditional() {
+		n = len(cfg.Classes) * cols
+		labels = make([]int32, n)
+		for i := range labels {
+			labels[i] = int32(i / cols)
+		}
+	} else {
+		cols, n = 8, 64
+	}
+	z := tensor.New(n, cfg.NZ)
+	for i := 0; i < n; i++ {
+		gan.LatentForSeed(int64(i%cols), 1, z.Data[i*cfg.NZ:(i+1)*cfg.NZ])
+		if !cfg.Conditional() {
+			gan.LatentForSeed(int64(i), 1, z.Data[i*cfg.NZ:(i+1)*cfg.NZ])
+		}
+	}
+	out := g.Forward(z, labels)
+	tiles := make([]image.Image, n)
+	per := out.Len() / n
+	scale := max(1, 64/cfg.Size)
+	for i := range tiles {
+		tiles[i] = picture.Upscale(picture.FromTensor(out.Data[i*per:(i+1)*per], cfg.Size, cfg.Channels), scale)
+	}
+	return picture.Grid(tiles, cols, 2, color.White), out.Clone(), nil
+}
+
+// diversity is the mean L2 distance between consecutive images of a batch:
+// a cheap measure that falls towards 0 when samples collapse.
+func diversity(data []float32, per int) float64 {
+	n := len(data) / per
+	if n < 2 {
+		return 0
+	}
+	var s float64
+	for i := 0; i+1 < n; i++ {
+		a, b := data[i*per:(i+1)*per], data[(i+1)*per:(i+2)*per]
+		var d float64
+		for j := range a {
+			x := float64(a[j] - b[j])
+			d += x * x
+		}
+		s += math.Sqrt(d)
+	}
+	return s / float64(n-1)
+}
+
+type winStats struct {
+	n int
+	s gan.Stats
+}
+
+func (w *winStats) add(s gan.Stats) {
+	w.n++
+	w.s.LossD += s.LossD
+	w.s.LossG += s.LossG
+	w.s.DReal += s.DReal
+	w.s.DFake += s.DFake
+}
+
+func (w *winStats) mean() Metrics {
+	n := float64(max(w.n, 1))
+	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n}
+}
+
+// checkpoint saves the run atomically and points latest.safetensors at it.
+func (r *run) checkpoint() error {
+	st := r.st
+	rngState, err := r.pcg.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	st.RNG = rngState
+	js, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	dir := checkpointDir(r.o.Out)
+	name := fmt.Sprintf("%de_%dk_%dx%d.safetensors", st.Epoch, st.Images/1000, r.o.Size, r.o.Size)
+	c := &gan.Checkpoint{Config: r.cfg, G: r.tr.G, D: r.tr.D, OptG: r.tr.OptG, OptD: r.tr.OptD, TrainState: string(js)}
+	if err := c.Save(filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("saving checkpoint: %w", err)
+	}
+	if err := linkLatest(dir, name); err != nil {
+		return err
+	}
+	r.lastCkpt = filepath.Join(dir, name)
+	return pruneCheckpoints(dir, r.o.Keep, name)
+}
+
+// linkLatest atomically points latest.safetensors at name.
+func linkLatest(dir, name string) error {
+	tmp := filepath.Join(dir, ".latest.tmp")
+	os.Remove(tmp)
+	if err := os.Symlink(name, tmp); err != nil {
+		return fmt.Errorf("linking latest checkpoint: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, gan.LatestName)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("linking latest checkpoint: %w", err)
+	}
+	return nil
+}
+
+// pruneCheckpoints keeps the newest keep checkpoints (by modification time).
+func pruneCheckpoints(dir string, keep int, current string) error {
+	if keep <= 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	type ck struct {
+		name string
+		t    time.Time
+	}
+	var cks []ck
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".safetensors") {
+			if info, err := e.Info(); err == nil {
+				cks = append(cks, ck{e.Name(), info.ModTime()})
+			}
+		}
+	}
+	sort.Slice(cks, func(i, j int) bool { return cks[i].t.After(cks[j].t) })
+	for i, c := range cks {
+		if i >= keep && c.name != current {
+			os.Remove(filepath.Join(dir, c.name))
+		}
+	}
+	return nil
+}
+
+// ReadMetrics reads a run's metrics.jsonl.
+func ReadMetrics(path string) ([]Metrics, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var ms []Metrics
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if line == "" {
+			continue
+		}
+		var m Metrics
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
+func (r *run) writeLosses() error {
+	ms, err := ReadMetrics(filepath.Join(r.o.Out, "metrics.jsonl"))
+	if err != nil || len(ms) == 0 {
+		return nil // nothing logged yet: no plot
+	}
+	x := make([]float64, len(ms))
+	var ld, lg, dr, df []float64
+	for i, m := range ms {
+		x[i] = m.KImages
+		ld, lg, dr, df = append(ld, m.LossD), append(lg, m.LossG), append(dr, m.DReal), append(df, m.DFake)
+	}
+	return picture.PlotLines(filepath.Join(r.o.Out, "losses.png"), "forger training: "+filepath.Base(r.o.Out), "thousands of real images seen", "",
+		[]picture.Series{{Name: "D loss", X: x, Y: ld}, {Name: "G loss", X: x, Y: lg}, {Name: "D(x)", X: x, Y: dr}, {Name: "D(G(z))", X: x, Y: df}})
+}
+
+func (r *run) writeProgressGIF() error {
+	dir := filepath.Join(r.o.Out, "samples")
+	names, err := filepath.Glob(filepath.Join(dir, "epoch_*.png"))
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	sort.Strings(names)
+	frames := make([]image.Image, 0, len(names))
+	for _, n := range names {
+		f, err := os.Open(n)
+		if err != nil {
+			return err
+		}
+		img, _, err := image.Decode(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", n, err)
+		}
+		frames = append(frames, img)
+	}
+	return picture.WriteGIF(filepath.Join(r.o.Out, "progress.gif"), frames, 400*time.Millisecond, true)
+}
