@@ -167,3 +167,5 @@ func LoadGenerator(path string) (*Generator, error) {
 	g.SetTraining(false)
 	return g, nil
 }
+
+func writeFile(path string, b []byte) error { return atomicfile.WriteBytes(path, b) }

@@ -127,10 +127,10 @@ func (a *Activation) backwardRange(lo, hi int) {
 // the batch axis is kept and Shape gives the rest. It copies nothing.
 type Reshape struct {
 	stateless
-	Shape   []int
-	in      []int
-	y, dx   *tensor.Tensor
-	full    []int
+	Shape []int
+	in    []int
+	y, dx *tensor.Tensor
+	full  []int
 }
 
 // NewReshape returns a layer viewing [N, ...] input as [N, shape...].

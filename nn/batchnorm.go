@@ -45,8 +45,8 @@ func NewBatchNorm(c int) *BatchNorm {
 	return b
 }
 
-func (b *BatchNorm) Params() []*Param  { return []*Param{b.Gamma, b.Beta} }
-func (b *BatchNorm) Buffers() []*Param { return []*Param{b.RunMean, b.RunVar} }
+func (b *BatchNorm) Params() []*Param   { return []*Param{b.Gamma, b.Beta} }
+func (b *BatchNorm) Buffers() []*Param  { return []*Param{b.RunMean, b.RunVar} }
 func (b *BatchNorm) SetTraining(t bool) { b.training = t }
 
 func (b *BatchNorm) Forward(x *tensor.Tensor) *tensor.Tensor {

@@ -21,8 +21,8 @@ type geom struct {
 	ho, wo         int
 }
 
-func (g *geom) rows() int    { return g.n * g.ho * g.wo }
-func (g *geom) colLen() int  { return g.kh * g.kw * g.c }
+func (g *geom) rows() int   { return g.n * g.ho * g.wo }
+func (g *geom) colLen() int { return g.kh * g.kw * g.c }
 func (g *geom) identity() bool {
 	return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.ho == g.h && g.wo == g.w
 }

@@ -34,7 +34,7 @@ func NewAdam(params []*nn.Param, lr, beta1, beta2 float64) *Adam {
 }
 
 type adamJob struct {
-	w, g, m, v               []float32
+	w, g, m, v                  []float32
 	lr, b1, b2, eps, wd, c1, c2 float32
 }
 

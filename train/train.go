@@ -86,14 +86,14 @@ type State struct {
 
 // Result says what a run did.
 type Result struct {
-	Checkpoint string  `json:"checkpoint"`
-	Epochs     int     `json:"epochs"`
-	Images     int64   `json:"images"`
-	Seconds    float64 `json:"seconds"`
-	Stopped    string  `json:"stopped"` // "done", "time", "interrupted"
-	Samples    string  `json:"samples"`
-	Losses     string  `json:"losses"`
-	Progress   string  `json:"progress"`
+	Checkpoint string   `json:"checkpoint"`
+	Epochs     int      `json:"epochs"`
+	Images     int64    `json:"images"`
+	Seconds    float64  `json:"seconds"`
+	Stopped    string   `json:"stopped"` // "done", "time", "interrupted"
+	Samples    string   `json:"samples"`
+	Losses     string   `json:"losses"`
+	Progress   string   `json:"progress"`
 	Warnings   []string `json:"warnings,omitempty"`
 }
 

@@ -1,0 +1,203 @@
+package gan
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"forger/nn"
+	"forger/optim"
+	"forger/tensor"
+)
+
+func cfg(arch string, size, ch int) Config {
+	c := Config{Arch: arch, Size: size, Channels: ch, NZ: 12, NGF: 4, NDF: 4}
+	if arch == CDCGAN {
+		c.Classes = []string{"a", "b", "c"}
+	}
+	return c
+}
+
+func TestShapesForEverySize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, size := range []int{28, 32, 64, 128} {
+		for _, arch := range []string{DCGAN, CDCGAN} {
+			c := cfg(arch, size, 3)
+			g, err := NewGenerator(c, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := NewDiscriminator(c, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			z := tensor.New(2, c.NZ)
+			SampleZ(z, rng)
+			labels := []int32{0, 2}
+			img := g.Forward(z, labels)
+			if !tensor.SameShape(img.Shape, []int{2, size, size, 3}) {
+				t.Fatalf("%s %d: image %v", arch, size, img.Shape)
+			}
+			for _, v := range img.Data {
+				if v < -1 || v > 1 {
+					t.Fatalf("%s %d: pixel %v outside tanh range", arch, size, v)
+				}
+			}
+			logits := d.Forward(img, labels)
+			if !tensor.SameShape(logits.Shape, []int{2, 1}) {
+				t.Fatalf("%s %d: logits %v", arch, size, logits.Shape)
+			}
+		}
+	}
+}
+
+func TestPytorchDCGANParameterCount(t *testing.T) {
+	// pytorch/examples/dcgan at 64×64×3, nz=100, ngf=ndf=64: netG has
+	// 3,576,704 parameters and netD 2,765,568.
+	rng := rand.New(rand.NewPCG(1, 1))
+	c := Config{Arch: DCGAN, Size: 64, Channels: 3, NZ: 100, NGF: 64, NDF: 64}
+	g, _ := NewGenerator(c, rng)
+	d, _ := NewDiscriminator(c, rng)
+	if n := nn.NumParams(g.Params()); n != 3576704 {
+		t.Errorf("generator has %d parameters, want 3576704", n)
+	}
+	if n := nn.NumParams(d.Params()); n != 2765568 {
+		t.Errorf("discriminator has %d parameters, want 2765568", n)
+	}
+}
+
+// TestDiscriminatorGradients checks the projection discriminator's input and
+// embedding gradients against finite differences.
+func TestDiscriminatorGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	c := cfg(CDCGAN, 28, 1)
+	d, _ := NewDiscriminator(c, rng)
+	d.SetTraining(false) // batch-norm statistics fixed: a deterministic function
+	for _, p := range d.Buffers() {
+		if p.Name == "main.3.running_var" {
+			p.Value.Fill(1)
+		}
+	}
+	x := tensor.New(2, 28, 28, 1)
+	x.FillNormal(rng, 0, 1)
+	labels := []int32{1, 2}
+	r := []float32{0.7, -1.3}
+	loss := func() float64 {
+		l := d.Forward(x, labels)
+		return float64(l.Data[0]*r[0] + l.Data[1]*r[1])
+	}
+	loss()
+	nn.ZeroGrad(d.Params())
+	dx := d.Backward(tensor.FromData(append([]float32{}, r...), 2, 1)).Clone()
+	check := func(name string, v, g []float32, idx []int) {
+		for _, i := range idx {
+			old := v[i]
+			v[i] = old + 1e-2
+			lp := loss()
+			v[i] = old - 1e-2
+			lm := loss()
+			v[i] = old
+			num := (lp - lm) / 2e-2
+			if math.Abs(num-float64(g[i])) > 1e-2*math.Max(1, math.Abs(num)) {
+				t.Fatalf("%s[%d]: backward %v, finite difference %v", name, i, g[i], num)
+			}
+		}
+	}
+	check("x", x.Data, dx.Data, []int{0, 100, 300, 784 + 400})
+	e := d.Embed.Weight
+	f := e.Value.Shape[1]
+	check("embed", e.Value.Data, e.Grad.Data, []int{f + 3, 2*f + 10, 5})
+}
+
+// TestTrainerStepMovesD: D steps on two clearly different distributions
+// must separate D(x) from D(G(z)), and a G step must leave D alone.
+func TestTrainerStepMovesD(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	c := cfg(DCGAN, 28, 1)
+	g, _ := NewGenerator(c, rng)
+	d, _ := NewDiscriminator(c, rng)
+	tr := &Trainer{G: g, D: d, Loss: LossBCE, OptG: optim.NewAdam(g.Params(), 2e-4, 0.5, 0.999), OptD: optim.NewAdam(d.Params(), 2e-4, 0.5, 0.999)}
+	real := tensor.New(16, 28, 28, 1)
+	real.Fill(0.9)
+	var first, st Stats
+	for i := 0; i < 30; i++ {
+		tr.StepD(real, nil, rng, &st)
+		if i == 0 {
+			first = st
+		}
+	}
+	if !(st.DReal-st.DFake > first.DReal-first.DFake+0.2 && st.LossD < first.LossD-0.2) {
+		t.Fatalf("D did not learn: first %+v, last %+v", first, st)
+	}
+	// The G step must not move D.
+	before := d.Params()[0].Value.Clone()
+	tr.StepG(&st)
+	if tensor.MaxAbsDiff(before, d.Params()[0].Value) != 0 {
+		t.Fatal("the G step changed D's weights")
+	}
+	if d.Params()[0].Frozen {
+		t.Fatal("D left frozen after the G step")
+	}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	c := cfg(CDCGAN, 32, 3)
+	c.SpectralNorm = true
+	g, _ := NewGenerator(c, rng)
+	d, _ := NewDiscriminator(c, rng)
+	ck := &Checkpoint{Config: g.Cfg, G: g, D: d, OptG: optim.NewAdam(g.Params(), 1, 0.5, 0.9), OptD: optim.NewAdam(d.Params(), 1, 0.5, 0.9), TrainState: `{"epoch":3,"images":4000}`}
+	path := filepath.Join(t.TempDir(), "ck.safetensors")
+	if err := ck.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	g2, err := LoadGenerator(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := tensor.New(3, c.NZ)
+	SampleZ(z, rng)
+	labels := []int32{0, 1, 2}
+	g.SetTraining(false)
+	a := g.Forward(z, labels).Clone()
+	if d := tensor.MaxAbsDiff(a, g2.Forward(z, labels)); d != 0 {
+		t.Fatalf("loaded generator differs by %g", d)
+	}
+	info, err := ReadInfo(path)
+	if err != nil || info.Epochs != 3 || info.Images != 4000 || info.Arch != CDCGAN || len(info.Classes) != 3 {
+		t.Fatalf("info %+v %v", info, err)
+	}
+	if _, err := LoadGenerator(filepath.Join(t.TempDir(), "none.safetensors")); err == nil {
+		t.Fatal("missing file loaded")
+	}
+	var buf bytes.Buffer
+	tensor.WriteSafetensors(&buf, []tensor.Named{{Name: "x", Tensor: tensor.New(2)}}, nil)
+	other := filepath.Join(t.TempDir(), "other.safetensors")
+	if err := writeFile(other, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadGenerator(other); err == nil {
+		t.Fatal("a foreign safetensors file loaded as a model")
+	}
+}
+
+func TestLatentForSeed(t *testing.T) {
+	a, b, c := make([]float32, 8), make([]float32, 8), make([]float32, 8)
+	LatentForSeed(42, 1, a)
+	LatentForSeed(42, 1, b)
+	LatentForSeed(43, 0.5, c)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatal("same seed, different latent")
+		}
+	}
+	if a[0] == c[0] {
+		t.Fatal("different seeds, same latent")
+	}
+	LatentForSeed(42, 0.5, c)
+	if math.Abs(float64(c[3]-a[3]/2)) > 1e-6 {
+		t.Fatal("truncation does not scale the latent")
+	}
+}

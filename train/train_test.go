@@ -1,0 +1,209 @@
+package train
+
+import (
+	"context"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"forger/gan"
+	"forger/tensor"
+)
+
+func TestMain(m *testing.M) {
+	// Exact resume is promised for the deterministic pure-Go GEMM.
+	os.Setenv("FORGER_GEMM", "go")
+	os.Exit(m.Run())
+}
+
+// quietUI records warnings and can cancel the run after a number of updates.
+type quietUI struct {
+	updates  int
+	cancelAt int
+	cancel   context.CancelFunc
+	warnings []string
+}
+
+func (u *quietUI) Start(int64, int64) {}
+func (u *quietUI) Update(int64, string) {
+	u.updates++
+	if u.cancel != nil && u.updates == u.cancelAt {
+		u.cancel()
+	}
+}
+func (u *quietUI) Warn(m string) { u.warnings = append(u.warnings, m) }
+func (u *quietUI) Finish()       {}
+
+func needFashion(t *testing.T) {
+	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"); err != nil {
+		t.Skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+	}
+}
+
+func small(out string) Options {
+	o := Defaults()
+	o.Data, o.Out, o.Model = "fashion-mnist", out, gan.CDCGAN
+	o.Size, o.Channels, o.Epochs, o.Batch = 28, 1, 2, 32
+	o.NGF, o.NDF, o.NZ, o.Limit = 8, 8, 16, 256
+	o.LogEvery, o.SampleMinutes = 2, 0
+	return o
+}
+
+func readG(t *testing.T, path string) *tensor.File {
+	t.Helper()
+	f, _, err := gan.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func sameTensors(t *testing.T, a, b *tensor.File, prefix string) {
+	t.Helper()
+	n := 0
+	for _, name := range a.Names {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		n++
+		x, y := a.Tensors[name], b.Tensors[name]
+		if y == nil {
+			t.Fatalf("%s missing after resume", name)
+		}
+		for i := range x.Data {
+			if math.Float32bits(x.Data[i]) != math.Float32bits(y.Data[i]) {
+				t.Fatalf("%s[%d]: uninterrupted %v, resumed %v", name, i, x.Data[i], y.Data[i])
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no tensors with prefix %q", prefix)
+	}
+}
+
+func TestResumeEqualsUninterrupted(t *testing.T) {
+	needFashion(t)
+	dir := t.TempDir()
+	straight, err := Run(context.Background(), small(filepath.Join(dir, "a")), &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if straight.Stopped != "done" || straight.Epochs != 2 || straight.Images != 2*256 {
+		t.Fatalf("uninterrupted run: %+v", straight)
+	}
+
+	// Stop in the middle of epoch 1 (as Ctrl-C does), then resume twice:
+	// once mid-epoch, once at an epoch boundary.
+	ctx, cancel := context.WithCancel(context.Background())
+	ui := &quietUI{cancelAt: 5, cancel: cancel}
+	o := small(filepath.Join(dir, "b"))
+	part, err := Run(ctx, o, ui, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if part.Stopped != "interrupted" || part.Epochs != 0 || part.Images != 5*32 {
+		t.Fatalf("interrupted run: %+v", part)
+	}
+	if _, err := Run(context.Background(), o, &quietUI{}, nil); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("restarting over a run without --resume: %v", err)
+	}
+	o.Resume, o.Epochs = true, 1
+	mid, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil || mid.Epochs != 1 {
+		t.Fatalf("resume to epoch 1: %+v %v", mid, err)
+	}
+	o.Epochs = 2
+	end, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(end.Checkpoint) != filepath.Base(straight.Checkpoint) {
+		t.Fatalf("checkpoint names differ: %s vs %s", end.Checkpoint, straight.Checkpoint)
+	}
+	a, b := readG(t, straight.Checkpoint), readG(t, end.Checkpoint)
+	for _, p := range []string{"g.", "d.", "opt_g.", "opt_d."} {
+		sameTensors(t, a, b, p)
+	}
+}
+
+func TestRunWritesPicturesAndMetrics(t *testing.T) {
+	needFashion(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	res, err := Run(context.Background(), small(dir), &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"samples/epoch_000.png", "samples/epoch_001.png", "samples/epoch_002.png", "losses.png", "progress.gif", "checkpoints/latest.safetensors"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("missing %s", p)
+		}
+	}
+	// One row per class (10) of 10 seeds, 28-px tiles upscaled ×2 with 2-px gutters.
+	f, err := os.Open(filepath.Join(dir, "samples/epoch_002.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != 10*56+11*2 || h != w {
+		t.Fatalf("grid is %dx%d", w, h)
+	}
+	ms, err := ReadMetrics(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 16/2 {
+		t.Fatalf("%d metrics lines, want 8", len(ms))
+	}
+	for _, m := range ms {
+		if m.LossD <= 0 || m.LossG <= 0 || m.DReal <= 0 || m.DReal >= 1 || m.ImagesPerSec <= 0 {
+			t.Fatalf("implausible metrics %+v", m)
+		}
+	}
+	info, err := gan.ReadInfo(res.Checkpoint)
+	if err != nil || info.Epochs != 2 || info.Images != 512 || len(info.Classes) != 10 || info.Classes[7] != "Sneaker" {
+		t.Fatalf("checkpoint info %+v %v", info, err)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	flat := filepath.Join(dir, "flat")
+	os.Mkdir(flat, 0o755)
+	os.WriteFile(filepath.Join(flat, "a.png"), []byte("not a png"), 0o644)
+	cases := []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"missing folder", func(o *Options) { o.Data = filepath.Join(dir, "nope") }, "nope"},
+		{"empty folder", func(o *Options) { o.Data = empty }, "no images"},
+		{"undecodable only", func(o *Options) { o.Data = flat }, "could be decoded"},
+		{"bad size", func(o *Options) { o.Size = 48 }, "48"},
+		{"bad loss", func(o *Options) { o.Loss = "wgan" }, "--loss"},
+		{"resume nothing", func(o *Options) { o.Resume = true }, "no checkpoint"},
+		{"cdcgan without classes", func(o *Options) { o.Data = flat; o.Model = gan.CDCGAN }, ""},
+		{"no out", func(o *Options) { o.Out = "" }, "--out"},
+	}
+	for _, c := range cases {
+		o := small(filepath.Join(dir, "run-"+strings.ReplaceAll(c.name, " ", "-")))
+		o.Data = empty
+		o.Data = "fashion-mnist"
+		c.edit(&o)
+		_, err := Run(context.Background(), o, &quietUI{}, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error spans lines: %q", c.name, err)
+		}
+	}
+}
