@@ -3,15 +3,10 @@ package blas
 import (
 	"fmt"
 	"runtime"
+	"sync"
+	"unsafe"
 
 	"github.com/ebitengine/purego"
-)
-
-// CBLAS enum values (cblas.h).
-const (
-	cblasRowMajor = 101
-	cblasNoTrans  = 111
-	cblasTrans    = 112
 )
 
 // libNames are tried in order; Debian's libopenblas0 provides the first.
@@ -32,29 +27,66 @@ func loadOpenBLAS(threads int) (gemmFunc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libopenblas.so.0 not found (install Debian's libopenblas0): %w", err)
 	}
-	var sgemm func(order, transA, transB, m, n, k int32, alpha float32, a *float32, lda int32, b *float32, ldb int32, beta float32, c *float32, ldc int32)
-	var setThreads func(n int32)
-	if err := registerFunc(&sgemm, lib, "cblas_sgemm"); err != nil {
-		return nil, err
+	sgemm, err := purego.Dlsym(lib, "sgemm_")
+	if err != nil {
+		return nil, fmt.Errorf("OpenBLAS has no sgemm_: %w", err)
 	}
+	var setThreads func(n int32)
 	if registerFunc(&setThreads, lib, "openblas_set_num_threads") == nil && threads > 0 {
 		setThreads(int32(threads))
 	}
 	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-		ta, tb := int32(cblasNoTrans), int32(cblasNoTrans)
-		if transA {
-			ta = cblasTrans
-		}
-		if transB {
-			tb = cblasTrans
-		}
 		if k == 0 {
-			// C = beta·C; OpenBLAS handles it but a and b may be empty.
+			// C = beta·C; a and b may be empty.
 			scale(beta, c, m, n, ldc)
 			return
 		}
-		sgemm(cblasRowMajor, ta, tb, int32(m), int32(n), int32(k), alpha, &a[0], int32(lda), &b[0], int32(ldb), beta, &c[0], int32(ldc))
+		// Fortran's sgemm_ takes every argument by reference and is
+		// column-major: the row-major C = op(A)·op(B) is the column-major
+		// Cᵀ = op(B)ᵀ·op(A)ᵀ, so A and B swap places. Calling it through
+		// SyscallN (rather than cblas_sgemm, whose float arguments need
+		// purego's reflection-based calls) allocates nothing.
+		p := argPool.Get().(*fortranArgs)
+		p.transA, p.transB = trans(transB), trans(transA)
+		p.m, p.n, p.k = int32(n), int32(m), int32(k)
+		p.alpha, p.beta = alpha, beta
+		p.lda, p.ldb, p.ldc = int32(ldb), int32(lda), int32(ldc)
+		// The argument list lives in p too, so the variadic call allocates
+		// nothing. Every pointer in it refers to heap memory that stays
+		// referenced (p, a, b, c) until the call returns, and Go's heap
+		// does not move.
+		p.args = [13]uintptr{
+			uintptr(unsafe.Pointer(&p.transA)), uintptr(unsafe.Pointer(&p.transB)),
+			uintptr(unsafe.Pointer(&p.m)), uintptr(unsafe.Pointer(&p.n)), uintptr(unsafe.Pointer(&p.k)),
+			uintptr(unsafe.Pointer(&p.alpha)), uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&p.lda)),
+			uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&p.ldb)),
+			uintptr(unsafe.Pointer(&p.beta)), uintptr(unsafe.Pointer(&c[0])), uintptr(unsafe.Pointer(&p.ldc))}
+		purego.SyscallN(sgemm, p.args[:]...)
+		runtime.KeepAlive(p)
+		runtime.KeepAlive(a)
+		runtime.KeepAlive(b)
+		runtime.KeepAlive(c)
+		argPool.Put(p)
 	}, nil
+}
+
+// fortranArgs holds sgemm_'s by-reference scalars in heap memory that is
+// reused from call to call.
+type fortranArgs struct {
+	transA, transB byte
+	m, n, k        int32
+	alpha, beta    float32
+	lda, ldb, ldc  int32
+	args           [13]uintptr
+}
+
+var argPool = sync.Pool{New: func() any { return new(fortranArgs) }}
+
+func trans(t bool) byte {
+	if t {
+		return 'T'
+	}
+	return 'N'
 }
 
 // registerFunc binds a C symbol, turning purego's panic on a missing symbol

@@ -40,6 +40,7 @@ type Trainer struct {
 	LabelSmoothing float64 // real target 1-LabelSmoothing (bce only)
 
 	z          *tensor.Tensor
+	dParams    []*nn.Param
 	fakeLabels []int32
 	grad       *tensor.Tensor
 	fake       *tensor.Tensor
@@ -135,7 +136,10 @@ func (t *Trainer) StepG(st *Stats) {
 	if t.fake == nil {
 		panic("gan: StepG before StepD")
 	}
-	dp := t.D.Params()
+	if t.dParams == nil {
+		t.dParams = t.D.Params()
+	}
+	dp := t.dParams
 	nn.Freeze(dp, true)
 	logits := t.D.Forward(t.fake, t.fakeLabels)
 	st.LossG = t.gLoss(logits)

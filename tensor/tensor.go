@@ -89,7 +89,9 @@ func Ensure(t *Tensor, shape ...int) *Tensor {
 // reusing dst's header when dst is not nil.
 func View(dst, t *Tensor, shape ...int) *Tensor {
 	if Numel(shape) != len(t.Data) {
-		panic(fmt.Sprintf("tensor: cannot view %v as %v", t.Shape, shape))
+		// Copying shape keeps it from escaping, so callers' variadic
+		// arguments stay on the stack.
+		panic(fmt.Sprintf("tensor: cannot view %v as %v", t.Shape, append([]int(nil), shape...)))
 	}
 	if dst == nil {
 		dst = &Tensor{}
