@@ -116,13 +116,14 @@ func NewGenerator(cfg Config, rng *rand.Rand) (*Generator, error) {
 		in += g.Cfg.EmbedDim
 	}
 	ch := cfg.NGF << (ups - 1)
-	layers := []nn.Layer{nn.NewConvTranspose2d(in, ch, base, 1, 0, false, rng), nn.NewBatchNorm(ch), nn.NewReLU()}
+	layers := []nn.Layer{nn.NewConvTranspose2d(in, ch, base, 1, 0, false, rng), nn.NewBatchNormAct(ch, nn.ReLU, 0)}
 	for i := 1; i < ups; i++ {
-		layers = append(layers, nn.NewConvTranspose2d(ch, ch/2, 4, 2, 1, false, rng), nn.NewBatchNorm(ch/2), nn.NewReLU())
+		layers = append(layers, nn.NewConvTranspose2d(ch, ch/2, 4, 2, 1, false, rng), nn.NewBatchNormAct(ch/2, nn.ReLU, 0))
 		ch /= 2
 	}
 	layers = append(layers, nn.NewConvTranspose2d(ch, cfg.Channels, 4, 2, 1, false, rng), nn.NewTanh())
 	g.Net = nn.NewSequential(layers...)
+	nn.ShareWorkspace(new(nn.Workspace), g.Net)
 	nn.Prefix("main", g.Net.Params())
 	nn.Prefix("main", g.Net.Buffers())
 	dcganInit(g.Net, rng)
@@ -203,6 +204,8 @@ type Discriminator struct {
 	Head  nn.Layer       // features (flattened) → logit
 	Embed *nn.Embedding  // class → projection vector; nil unless conditional
 
+	first *nn.Conv2d // the layer that sees the images
+
 	feat, logits, dproj *tensor.Tensor
 	labels              []int32
 }
@@ -221,13 +224,15 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 		return l
 	}
 	ch := cfg.NDF
-	layers := []nn.Layer{wrap(nn.NewConv2d(cfg.Channels, ch, 4, 2, 1, false, rng)), nn.NewLeakyReLU(0.2)}
+	d.first = nn.NewConv2d(cfg.Channels, ch, 4, 2, 1, false, rng)
+	layers := []nn.Layer{wrap(d.first), nn.NewLeakyReLU(0.2)}
 	for i := 1; i < ups; i++ {
 		layers = append(layers, wrap(nn.NewConv2d(ch, ch*2, 4, 2, 1, false, rng)))
-		if !cfg.SpectralNorm {
-			layers = append(layers, nn.NewBatchNorm(ch*2))
+		if cfg.SpectralNorm {
+			layers = append(layers, nn.NewLeakyReLU(0.2))
+		} else {
+			layers = append(layers, nn.NewBatchNormAct(ch*2, nn.LeakyReLU, 0.2))
 		}
-		layers = append(layers, nn.NewLeakyReLU(0.2))
 		ch *= 2
 	}
 	d.Trunk = nn.NewSequential(layers...)
@@ -243,6 +248,7 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 	}
 	nn.Prefix("head", d.Head.Params())
 	nn.Prefix("head", d.Head.Buffers())
+	nn.ShareWorkspace(new(nn.Workspace), d.Trunk, d.Head)
 	if cfg.Conditional() {
 		d.Embed = nn.NewEmbedding(len(cfg.Classes), base*base*ch, rng)
 		d.Embed.Weight.Value.FillNormal(rng, 0, 0.02)
@@ -295,8 +301,13 @@ func (d *Discriminator) Forward(img *tensor.Tensor, labels []int32) *tensor.Tens
 	return d.logits
 }
 
+// SetInputGrad sets whether Backward computes the gradient with respect to
+// the images. Training D needs only its weights' gradients; training G (and
+// projecting photos) needs the images'. It is on by default.
+func (d *Discriminator) SetInputGrad(on bool) { d.first.SkipInputGrad = !on }
+
 // Backward takes the gradient with respect to the logits and returns the
-// gradient with respect to the images.
+// gradient with respect to the images (nil after SetInputGrad(false)).
 func (d *Discriminator) Backward(dlogits *tensor.Tensor) *tensor.Tensor {
 	dfeat := d.Head.Backward(dlogits)
 	if d.Embed != nil {

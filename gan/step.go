@@ -118,6 +118,8 @@ func (t *Trainer) StepD(real *tensor.Tensor, labels []int32, rng *rand.Rand, st 
 			t.fakeLabels[i] = int32(rng.IntN(k))
 		}
 	}
+	t.D.SetInputGrad(false)
+	defer t.D.SetInputGrad(true)
 	logits := t.D.Forward(real, labels)
 	st.DReal = meanSigmoid(logits)
 	st.LossD = t.dLoss(logits, true)

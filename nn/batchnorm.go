@@ -12,10 +12,18 @@ import (
 // PyTorch's BatchNorm1d/BatchNorm2d do: in training with the batch's
 // statistics, updating running estimates (momentum 0.1, unbiased variance);
 // in inference with the running estimates.
+//
+// It can apply a ReLU or LeakyReLU to its output in the same pass (see
+// NewBatchNormAct): the pair that follows every convolution in a DCGAN, fused
+// to save one activation-sized buffer in each direction and two passes over
+// memory.
 type BatchNorm struct {
 	C        int
 	Eps      float64
 	Momentum float64
+	Act      ActKind // ReLU or LeakyReLU when Fused
+	Slope    float32 // LeakyReLU's negative slope
+	Fused    bool
 	Gamma    *Param // [C], scale
 	Beta     *Param // [C], shift
 	RunMean  *Param // buffer [C]
@@ -42,6 +50,20 @@ func NewBatchNorm(c int) *BatchNorm {
 	b.Gamma.Value.Fill(1)
 	b.RunVar.Value.Fill(1)
 	b.stats.b, b.norm.b, b.red.b, b.grad.b = b, b, b, b
+	return b
+}
+
+// NewBatchNormAct returns a batch norm followed by a ReLU (kind ReLU) or a
+// LeakyReLU with the given slope, computed as one layer.
+func NewBatchNormAct(c int, kind ActKind, slope float32) *BatchNorm {
+	if kind != ReLU && kind != LeakyReLU {
+		panic("nn.NewBatchNormAct: only ReLU and LeakyReLU fuse with batch norm")
+	}
+	b := NewBatchNorm(c)
+	b.Fused, b.Act, b.Slope = true, kind, slope
+	if kind == ReLU {
+		b.Slope = 0
+	}
 	return b
 }
 
@@ -126,6 +148,14 @@ func (j *bnNorm) Do(lo, hi int) {
 		for c := range y {
 			y[c] = (x[c]-b.mean[c])*b.invstd[c]*g[c] + be[c]
 		}
+		if b.Fused {
+			s := b.Slope
+			for c, v := range y {
+				if v < 0 {
+					y[c] = v * s
+				}
+			}
+		}
 	}
 }
 
@@ -170,7 +200,11 @@ func (j *bnReduce) Do(lo, hi int) {
 	for r := 0; r < rows; r++ {
 		xr := x[r*C+lo : r*C+hi]
 		dr := j.dy[r*C+lo : r*C+hi]
+		yr := b.y.Data[r*C+lo : r*C+hi]
 		for i, d := range dr {
+			if b.Fused && yr[i] <= 0 {
+				d *= b.Slope
+			}
 			s[i] += float64(d)
 			q[i] += float64(d) * float64((xr[i]-b.mean[lo+i])*b.invstd[lo+i])
 		}
@@ -198,6 +232,18 @@ func (j *bnGrad) Do(lo, hi int) {
 		x := b.x.Data[r*C : (r+1)*C]
 		dy := j.dy[r*C : (r+1)*C]
 		dx := b.dx.Data[r*C : (r+1)*C]
+		if b.Fused {
+			// The activation's gradient first: dx holds the masked dy.
+			y := b.y.Data[r*C : (r+1)*C]
+			for c, v := range y {
+				if v > 0 {
+					dx[c] = dy[c]
+				} else {
+					dx[c] = dy[c] * b.Slope
+				}
+			}
+			dy = dx
+		}
 		if !b.training {
 			for c := range dx {
 				dx[c] = dy[c] * g[c] * b.invstd[c]

@@ -159,6 +159,12 @@ type Conv2d struct {
 	PadT, PadL, PadB, PadR int
 	Weight                 *Param // [Out, KH, KW, In]
 	Bias                   *Param // [Out], or nil
+	// WS, when set, holds the im2col matrix instead of a buffer of the
+	// layer's own; Backward then recomputes it (see Workspace).
+	WS *Workspace
+	// SkipInputGrad makes Backward compute parameter gradients only and
+	// return nil: for a network's first layer when its input is data.
+	SkipInputGrad bool
 
 	x, cols, y, dx *tensor.Tensor
 	g              geom
@@ -211,10 +217,7 @@ func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	cols := x.Data
 	kc := c.g.colLen()
 	if !c.g.identity() {
-		c.cols = tensor.Ensure(c.cols, c.g.rows(), kc)
-		c.im = im2col{g: &c.g, x: x.Data, cols: c.cols.Data}
-		parallel.For(c.g.rows(), rowGrain, &c.im)
-		cols = c.cols.Data
+		cols = c.im2col()
 	}
 	c.y = tensor.Ensure(c.y, n, ho, wo, c.Out)
 	blas.Sgemm(false, true, c.g.rows(), c.Out, kc, 1, cols, kc, c.Weight.Value.Data, kc, 0, c.y.Data, c.Out)
@@ -232,7 +235,11 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	cols := c.x.Data
 	if !c.g.identity() {
-		cols = c.cols.Data
+		if c.WS != nil {
+			cols = c.im2col() // the shared buffer has been used since Forward
+		} else {
+			cols = c.cols.Data
+		}
 	}
 	if !c.Weight.Frozen {
 		blas.Sgemm(true, false, c.Out, kc, rows, 1, dy.Data, c.Out, cols, kc, 1, c.Weight.Grad.Data, kc)
@@ -241,24 +248,43 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		c.cs = colSum{m: dy.Data, sum: c.Bias.Grad.Data}
 		parallel.For(c.Out, 8, &c.cs)
 	}
+	if c.SkipInputGrad {
+		return nil
+	}
 	c.dx = tensor.Ensure(c.dx, c.x.Shape...)
 	if c.g.identity() {
 		blas.Sgemm(false, false, rows, kc, c.Out, 1, dy.Data, c.Out, c.Weight.Value.Data, kc, 0, c.dx.Data, kc)
 		return c.dx
 	}
 	// The columns are no longer needed: their buffer takes their gradient.
-	blas.Sgemm(false, false, rows, kc, c.Out, 1, dy.Data, c.Out, c.Weight.Value.Data, kc, 0, c.cols.Data, kc)
-	c.ci = col2im{g: &c.g, cols: c.cols.Data, x: c.dx.Data}
+	blas.Sgemm(false, false, rows, kc, c.Out, 1, dy.Data, c.Out, c.Weight.Value.Data, kc, 0, cols, kc)
+	c.ci = col2im{g: &c.g, cols: cols, x: c.dx.Data}
 	parallel.For(c.g.n*c.g.h*c.g.w, rowGrain, &c.ci)
 	return c.dx
+}
+
+// im2col fills the column matrix of the current input and returns it.
+func (c *Conv2d) im2col() []float32 {
+	n := c.g.rows() * c.g.colLen()
+	var cols []float32
+	if c.WS != nil {
+		cols = c.WS.get(n)
+	} else {
+		c.cols = tensor.Ensure(c.cols, c.g.rows(), c.g.colLen())
+		cols = c.cols.Data
+	}
+	c.im = im2col{g: &c.g, x: c.x.Data, cols: cols}
+	parallel.For(c.g.rows(), rowGrain, &c.im)
+	return cols
 }
 
 // ConvTranspose2d is the transposed convolution (the adjoint of Conv2d) that
 // generators use to upsample. Its weight is laid out [in, kh, kw, out].
 type ConvTranspose2d struct {
 	In, Out, K, Stride, Pad int
-	Weight                  *Param // [In, K, K, Out]
-	Bias                    *Param // [Out], or nil
+	Weight                  *Param     // [In, K, K, Out]
+	Bias                    *Param     // [Out], or nil
+	WS                      *Workspace // shared scratch for the column matrix, if set
 
 	x, cols, y, dx *tensor.Tensor
 	g              geom // the convolution from the output back to the input
@@ -308,9 +334,9 @@ func (c *ConvTranspose2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if c.g.identity() {
 		blas.Sgemm(false, false, rows, kc, c.In, 1, x.Data, c.In, c.Weight.Value.Data, kc, 0, c.y.Data, kc)
 	} else {
-		c.cols = tensor.Ensure(c.cols, rows, kc)
-		blas.Sgemm(false, false, rows, kc, c.In, 1, x.Data, c.In, c.Weight.Value.Data, kc, 0, c.cols.Data, kc)
-		c.ci = col2im{g: &c.g, cols: c.cols.Data, x: c.y.Data}
+		cols := c.scratch(rows * kc)
+		blas.Sgemm(false, false, rows, kc, c.In, 1, x.Data, c.In, c.Weight.Value.Data, kc, 0, cols, kc)
+		c.ci = col2im{g: &c.g, cols: cols, x: c.y.Data}
 		parallel.For(n*ho*wo, rowGrain, &c.ci)
 	}
 	if c.Bias != nil {
@@ -318,6 +344,16 @@ func (c *ConvTranspose2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 		parallel.For(n*ho*wo, rowGrain, &c.bj)
 	}
 	return c.y
+}
+
+// scratch returns n floats of column buffer: the shared workspace's or the
+// layer's own. Its contents are not needed across calls.
+func (c *ConvTranspose2d) scratch(n int) []float32 {
+	if c.WS != nil {
+		return c.WS.get(n)
+	}
+	c.cols = tensor.Ensure(c.cols, n)
+	return c.cols.Data
 }
 
 func (c *ConvTranspose2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
@@ -332,10 +368,9 @@ func (c *ConvTranspose2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	dcols := dy.Data
 	if !g.identity() {
-		c.cols = tensor.Ensure(c.cols, rows, kc)
-		c.im = im2col{g: g, x: dy.Data, cols: c.cols.Data}
+		dcols = c.scratch(rows * kc)
+		c.im = im2col{g: g, x: dy.Data, cols: dcols}
 		parallel.For(rows, rowGrain, &c.im)
-		dcols = c.cols.Data
 	}
 	if !c.Weight.Frozen {
 		blas.Sgemm(true, false, c.In, kc, rows, 1, c.x.Data, c.In, dcols, kc, 1, c.Weight.Grad.Data, kc)

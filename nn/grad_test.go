@@ -112,6 +112,55 @@ func TestGradBatchNorm(t *testing.T) {
 	checkGradients(t, "bn eval", b, randTensor(rng, 4, 3, 2, 3), 1e-2)
 }
 
+func TestGradBatchNormAct(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 0))
+	for _, b := range []*BatchNorm{NewBatchNormAct(3, ReLU, 0), NewBatchNormAct(3, LeakyReLU, 0.2)} {
+		b.Gamma.Value.FillNormal(rng, 1, 0.3)
+		b.Beta.Value.FillNormal(rng, 0, 0.3)
+		checkGradients(t, "bn+act train", b, randTensor(rng, 4, 3, 2, 3), 1e-3)
+		// Fused equals the two layers one after the other.
+		x := randTensor(rng, 5, 2, 2, 3)
+		plain := NewBatchNorm(3)
+		plain.Gamma.Value.CopyFrom(b.Gamma.Value)
+		plain.Beta.Value.CopyFrom(b.Beta.Value)
+		act := newActivation(b.Act, b.Slope)
+		want := act.Forward(plain.Forward(x))
+		if d := tensor.MaxAbsDiff(b.Forward(x), want); d > 1e-6 {
+			t.Fatalf("fused forward differs by %g", d)
+		}
+		r := randTensor(rng, x.Shape...)
+		wantDx := plain.Backward(act.Backward(r))
+		if d := tensor.MaxAbsDiff(b.Backward(r), wantDx); d > 1e-5 {
+			t.Fatalf("fused backward differs by %g", d)
+		}
+		b.SetTraining(false)
+		checkGradients(t, "bn+act eval", b, randTensor(rng, 4, 3, 2, 3), 1e-3)
+	}
+}
+
+func TestWorkspaceSharedGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 0))
+	s := NewSequential(
+		NewConv2d(2, 3, 3, 2, 1, false, rng),
+		NewBatchNormAct(3, LeakyReLU, 0.2),
+		NewConv2d(3, 4, 3, 1, 1, true, rng),
+		NewConvTranspose2d(4, 2, 4, 2, 1, false, rng),
+	)
+	var ws Workspace
+	ShareWorkspace(&ws, s)
+	checkGradients(t, "shared workspace", s, randTensor(rng, 2, 6, 6, 2), 1e-3)
+	first := s.Layers[0].(*Conv2d)
+	first.SkipInputGrad = true
+	y := s.Forward(randTensor(rng, 2, 6, 6, 2))
+	ZeroGrad(s.Params())
+	if dx := s.Backward(randTensor(rng, y.Shape...)); dx != nil {
+		t.Fatal("SkipInputGrad returned an input gradient")
+	}
+	if first.Weight.Grad.Sum() == 0 {
+		t.Fatal("SkipInputGrad lost the weight gradient")
+	}
+}
+
 func TestGradActivations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 0))
 	for _, l := range []*Activation{NewReLU(), NewLeakyReLU(0.2), NewTanh(), NewSigmoid()} {
