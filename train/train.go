@@ -69,7 +69,7 @@ type Options struct {
 func Defaults() Options {
 	return Options{Model: gan.DCGAN, Size: 64, Channels: 3, Epochs: 25, Batch: 64, NZ: 100, NGF: 64, NDF: 64,
 		LRG: 2e-4, LRD: 2e-4, Beta1: 0.5, Beta2: 0.999, Loss: gan.LossBCE, DSteps: 1, Seed: 1,
-		LogEvery: 50, SampleMinutes: 2, Keep: 3}
+		LogEvery: 50, SampleMinutes: 1, Keep: 3}
 }
 
 // State is the trainer's position, saved in checkpoints as JSON.
@@ -605,6 +605,21 @@ func (r *run) writeLosses() error {
 		[]picture.Series{{Name: "D loss", X: x, Y: ld}, {Name: "G loss", X: x, Y: lg}, {Name: "D(x)", X: x, Y: dr}, {Name: "D(G(z))", X: x, Y: df}})
 }
 
+// maxGIFFrames bounds progress.gif: long runs keep an even selection of
+// their grids, always the first and the last.
+const maxGIFFrames = 100
+
+func evenly(names []string, n int) []string {
+	if len(names) <= n {
+		return names
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = names[i*(len(names)-1)/(n-1)]
+	}
+	return out
+}
+
 func (r *run) writeProgressGIF() error {
 	dir := filepath.Join(r.o.Out, "samples")
 	names, err := filepath.Glob(filepath.Join(dir, "epoch_*.png"))
@@ -612,6 +627,7 @@ func (r *run) writeProgressGIF() error {
 		return err
 	}
 	sort.Strings(names)
+	names = evenly(names, maxGIFFrames)
 	frames := make([]image.Image, 0, len(names))
 	for _, n := range names {
 		f, err := os.Open(n)

@@ -207,3 +207,17 @@ func TestRunErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestEvenly(t *testing.T) {
+	names := make([]string, 250)
+	for i := range names {
+		names[i] = string(rune('a' + i%26))
+	}
+	got := evenly(names, 100)
+	if len(got) != 100 || got[0] != names[0] || got[99] != names[249] {
+		t.Fatalf("evenly: %d frames, first %q last %q", len(got), got[0], got[99])
+	}
+	if len(evenly(names[:5], 100)) != 5 {
+		t.Fatal("short lists must be kept whole")
+	}
+}
