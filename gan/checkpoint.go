@@ -18,6 +18,8 @@ import (
 // A checkpoint is one safetensors file holding everything a run needs:
 //
 //	g.*            generator parameters and batch-norm statistics
+//	g_ema.*        the averaged generator (when training keeps one), with
+//	               batch-norm statistics re-estimated for it
 //	d.*            discriminator parameters and buffers
 //	opt_g.m.*, opt_g.v.*, opt_d.m.*, opt_d.v.*   Adam moments
 //
@@ -85,7 +87,8 @@ type Checkpoint struct {
 	G          *Generator
 	D          *Discriminator
 	OptG, OptD *optim.Adam
-	TrainState string // JSON owned by package train
+	EMA        *optim.EMA // nil when the run keeps no average
+	TrainState string     // JSON owned by package train
 }
 
 // Save writes the checkpoint atomically: a reader sees the old file or the
@@ -95,6 +98,19 @@ func (c *Checkpoint) Save(path string) error {
 	ts = append(ts, c.D.Tensors("d")...)
 	ts = append(ts, c.OptG.State("opt_g")...)
 	ts = append(ts, c.OptD.State("opt_d")...)
+	if c.EMA != nil {
+		var avg []tensor.Named
+		err := WithAverage(c.G, c.EMA, func() error {
+			for _, nt := range c.G.Tensors("g_ema") {
+				avg = append(avg, tensor.Named{Name: nt.Name, Tensor: nt.Tensor.Clone()})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		ts = append(ts, avg...)
+	}
 	meta := map[string]string{MetaFormat: Format, MetaConfig: c.Config.JSON(), MetaTrain: c.TrainState}
 	return atomicfile.Write(path, func(w io.Writer) error {
 		return tensor.WriteSafetensors(w, ts, meta)
@@ -151,7 +167,7 @@ func Resolve(path string) string {
 const LatestName = "latest.safetensors"
 
 // LoadGenerator builds the generator stored in a checkpoint, in inference
-// mode.
+// mode: the averaged generator when the checkpoint has one, else the live one.
 func LoadGenerator(path string) (*Generator, error) {
 	f, cfg, err := Open(path)
 	if err != nil {
@@ -161,7 +177,11 @@ func LoadGenerator(path string) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := g.Load(f, "g"); err != nil {
+	prefix := "g"
+	if _, ok := f.Tensors["g_ema."+g.Params()[0].Name]; ok {
+		prefix = "g_ema"
+	}
+	if err := g.Load(f, prefix); err != nil {
 		return nil, fmt.Errorf("%s: %w", Resolve(path), err)
 	}
 	g.SetTraining(false)

@@ -201,3 +201,40 @@ func TestLatentForSeed(t *testing.T) {
 		t.Fatal("truncation does not scale the latent")
 	}
 }
+
+func TestAverageGenerator(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	c := cfg(CDCGAN, 28, 1)
+	g, _ := NewGenerator(c, rng)
+	d, _ := NewDiscriminator(c, rng)
+	ema := optim.NewEMA(g.Params(), 0.5)
+	for _, p := range g.Params() { // move the live weights away from the average
+		for i := range p.Value.Data {
+			p.Value.Data[i] += 0.05
+		}
+	}
+	live := g.Params()[0].Value.Clone()
+	liveStats := g.Buffers()[0].Value.Clone()
+	var inside float32
+	if err := WithAverage(g, ema, func() error { inside = g.Params()[0].Value.Data[0]; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if inside != ema.Shadow[0].Data[0] || inside == live.Data[0] {
+		t.Fatal("WithAverage did not swap in the averaged weights")
+	}
+	if tensor.MaxAbsDiff(live, g.Params()[0].Value) != 0 || tensor.MaxAbsDiff(liveStats, g.Buffers()[0].Value) != 0 {
+		t.Fatal("WithAverage did not restore the live weights and statistics")
+	}
+	path := filepath.Join(t.TempDir(), "ck.safetensors")
+	ck := &Checkpoint{Config: g.Cfg, G: g, D: d, EMA: ema, OptG: optim.NewAdam(g.Params(), 1, 0.5, 0.9), OptD: optim.NewAdam(d.Params(), 1, 0.5, 0.9), TrainState: "{}"}
+	if err := ck.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	g2, err := LoadGenerator(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tensor.MaxAbsDiff(g2.Params()[0].Value, ema.Shadow[0]) != 0 {
+		t.Fatal("LoadGenerator did not take the averaged generator")
+	}
+}

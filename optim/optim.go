@@ -95,12 +95,15 @@ func (a *Adam) LoadState(prefix string, f *tensor.File, steps int) error {
 }
 
 // EMA keeps an exponential moving average of parameters:
-// shadow = decay·shadow + (1-decay)·value after each Update.
+// shadow = d·shadow + (1-d)·value after each Update, where d is Decay once
+// warmed up and (1+n)/(10+n) before, n counting updates (as in TensorFlow's
+// ExponentialMovingAverage with num_updates): early averages do not drag
+// the random initial weights along.
 type EMA struct {
-	Decay  float64
-	Params []*nn.Param
-	Shadow []*tensor.Tensor
-	swap   []float32
+	Decay   float64
+	Params  []*nn.Param
+	Shadow  []*tensor.Tensor
+	Updates int
 }
 
 // NewEMA starts the average at the parameters' current values.
@@ -114,7 +117,8 @@ func NewEMA(params []*nn.Param, decay float64) *EMA {
 
 // Update folds the current values into the average.
 func (e *EMA) Update() {
-	d := float32(e.Decay)
+	d := float32(min(e.Decay, float64(1+e.Updates)/float64(10+e.Updates)))
+	e.Updates++
 	for i, p := range e.Params {
 		s := e.Shadow[i].Data
 		for j, v := range p.Value.Data {

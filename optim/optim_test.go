@@ -76,9 +76,20 @@ func TestAdamStateRoundTrip(t *testing.T) {
 	}
 }
 
+func TestEMAWarmup(t *testing.T) {
+	p := &nn.Param{Name: "w", Value: tensor.FromData([]float32{0}, 1)}
+	e := NewEMA([]*nn.Param{p}, 0.999)
+	p.Value.Data[0] = 10
+	e.Update() // decay min(0.999, 1/10) = 0.1
+	if math.Abs(float64(e.Shadow[0].Data[0])-9) > 1e-5 {
+		t.Fatalf("first update: shadow %v, want 9", e.Shadow[0].Data[0])
+	}
+}
+
 func TestEMA(t *testing.T) {
 	p := &nn.Param{Name: "w", Value: tensor.FromData([]float32{0}, 1)}
 	e := NewEMA([]*nn.Param{p}, 0.9)
+	e.Updates = 1000 // past the warm-up: the decay is 0.9
 	p.Value.Data[0] = 10
 	e.Update()
 	if math.Abs(float64(e.Shadow[0].Data[0])-1) > 1e-6 {

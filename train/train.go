@@ -55,6 +55,7 @@ type Options struct {
 	DSteps         int     `json:"d_steps"`
 	LabelSmoothing float64 `json:"label_smoothing"`
 	SpectralNorm   bool    `json:"spectral_norm"`
+	EMA            float64 `json:"ema"` // decay of the averaged generator; 0 = none
 	Limit          int     `json:"limit"`
 	Seed           uint64  `json:"seed"`
 	Minutes        float64 `json:"-"`
@@ -224,6 +225,9 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	tr := &gan.Trainer{G: g, D: d, Loss: o.Loss, LabelSmoothing: o.LabelSmoothing,
 		OptG: optim.NewAdam(g.Params(), o.LRG, o.Beta1, o.Beta2),
 		OptD: optim.NewAdam(d.Params(), o.LRD, o.Beta1, o.Beta2)}
+	if o.EMA > 0 {
+		tr.EMA = optim.NewEMA(g.Params(), o.EMA)
+	}
 	pcg := rand.NewPCG(o.Seed, 2)
 	if resumeFile != nil {
 		if err := loadTraining(resumeFile, &st, tr, pcg); err != nil {
@@ -249,6 +253,16 @@ func loadTraining(f *tensor.File, st *State, tr *gan.Trainer, pcg *rand.PCG) err
 	}
 	if err := tr.OptD.LoadState("opt_d", f, st.TotalSteps*st.Options.DSteps); err != nil {
 		return err
+	}
+	if tr.EMA != nil {
+		for i, p := range tr.EMA.Params {
+			src, err := f.Lookup("g_ema."+p.Name, p.Value.Shape...)
+			if err != nil {
+				return fmt.Errorf("averaged generator: %w", err)
+			}
+			tr.EMA.Shadow[i].CopyFrom(src)
+		}
+		tr.EMA.Updates = st.TotalSteps
 	}
 	return pcg.UnmarshalBinary(st.RNG)
 }
@@ -418,9 +432,20 @@ func (r *run) checkBalance(s gan.Stats) {
 // `forger generate --seed j` makes from the same checkpoint.
 func (r *run) sampleGrid(path string) error {
 	g := r.tr.G
-	g.SetTraining(false)
-	defer g.SetTraining(true)
-	img, flat, err := Grid(g, 10)
+	var img image.Image
+	var flat *tensor.Tensor
+	grid := func() (err error) {
+		img, flat, err = Grid(g, 10)
+		return err
+	}
+	var err error
+	if r.tr.EMA != nil {
+		err = gan.WithAverage(g, r.tr.EMA, grid)
+	} else {
+		g.SetTraining(false)
+		err = grid()
+		g.SetTraining(true)
+	}
 	if err != nil {
 		return err
 	}
@@ -515,7 +540,7 @@ func (r *run) checkpoint() error {
 	}
 	dir := checkpointDir(r.o.Out)
 	name := fmt.Sprintf("%de_%dk_%dx%d.safetensors", st.Epoch, st.Images/1000, r.o.Size, r.o.Size)
-	c := &gan.Checkpoint{Config: r.cfg, G: r.tr.G, D: r.tr.D, OptG: r.tr.OptG, OptD: r.tr.OptD, TrainState: string(js)}
+	c := &gan.Checkpoint{Config: r.cfg, G: r.tr.G, D: r.tr.D, OptG: r.tr.OptG, OptD: r.tr.OptD, EMA: r.tr.EMA, TrainState: string(js)}
 	if err := c.Save(filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("saving checkpoint: %w", err)
 	}
