@@ -86,7 +86,9 @@ const (
 	MNIST        = "mnist"
 )
 
-// Open loads the data set named by spec: "fashion-mnist", "mnist", a
+// Open loads the data set named by spec: "fashion-mnist", "mnist",
+// "cartoon-faces" or "cartoon-faces-misaligned" (rendered by
+// GetCartoonFaces; unlabelled, see ReadAttributes for the attributes), a
 // folder of images, a folder holding IDX files (as written by Get), or an
 // IDX images file (*-images-idx3-ubyte or *-images-idx3-ubyte.gz) whose
 // labels file lies beside it.
@@ -107,6 +109,8 @@ func Open(spec string, o Options) (*Set, error) {
 	switch spec {
 	case FashionMNIST, MNIST:
 		s, err = openBuiltin(spec, o)
+	case CartoonFaces, CartoonFacesMisaligned: // see cartoon.go
+		s, err = openCartoon(spec, o)
 	default:
 		s, err = openPath(spec, o)
 	}

@@ -10,21 +10,72 @@ import (
 
 func dataCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "data", Short: "Get data sets"}
-	var dir string
+	var (
+		dir  string
+		cart dataset.CartoonOptions
+	)
 	get := &cobra.Command{
-		Use:   "get fashion-mnist|mnist",
+		Use:   "get fashion-mnist|mnist|cartoon-faces",
 		Short: "Make a built-in data set available and print where it is",
-		Args:  cobra.ExactArgs(1),
+		Long: `Make a built-in data set available and print where it is.
+
+fashion-mnist comes from the Debian package dataset-fashion-mnist, mnist
+through the Go module proxy.
+
+cartoon-faces renders --n random cartoon faces (facesjs: hair, beards,
+mustaches, glasses, smiles, hats) of --size pixels, cropped to the head, into
+images/000000.png … with attributes.csv (file, male, mustache, beard, glasses,
+smiling, hat, skin_tone). --misalign adds a random rotation, scale and shift
+to each face and records them (rotation_deg, scale, shift_x, shift_y). It
+needs Node.js and npm (apt-get install nodejs npm) and a forger checkout
+(scripts/cartoon-faces); npm ci installs the renderer's packages on first use.
+A complete set with the same --n, --size, --seed and --misalign is not
+rendered again. Default folder: $FORGER_HOME/data/cartoon-faces-<size>[-misaligned].`,
+		Example: `  forger data get mnist
+  forger data get cartoon-faces --n 20000 --size 64
+  forger data get cartoon-faces --n 5000 --size 64 --misalign`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := dataset.Get(args[0], dir, cmd.ErrOrStderr())
-			if err != nil {
-				return err
+			name := args[0]
+			switch name {
+			case dataset.FashionMNIST, dataset.MNIST:
+				for _, f := range []string{"n", "size", "misalign", "seed"} {
+					if cmd.Flags().Changed(f) {
+						return usagef("data get %s: --%s only applies to cartoon-faces", name, f)
+					}
+				}
+				path, err := dataset.Get(name, dir, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), path)
+				return nil
+			case dataset.CartoonFaces:
+				if cart.N < 1 {
+					return usagef("data get cartoon-faces: --n must be at least 1, not %d", cart.N)
+				}
+				if cart.Size < 16 || cart.Size > 1024 {
+					return usagef("data get cartoon-faces: --size must be between 16 and 1024, not %d", cart.Size)
+				}
+				o := cart
+				o.Dir = dir
+				o.Context = cmd.Context()
+				path, err := dataset.GetCartoonFaces(o, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), path)
+				return nil
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), path)
-			return nil
+			return usagef("data get: unknown data set %q (known: %s, %s, %s)", name,
+				dataset.FashionMNIST, dataset.MNIST, dataset.CartoonFaces)
 		},
 	}
-	get.Flags().StringVar(&dir, "dir", "", "copy the files into this folder")
+	get.Flags().StringVar(&dir, "dir", "", "copy the files into (cartoon-faces: render into) this folder")
+	get.Flags().IntVar(&cart.N, "n", dataset.DefaultCartoonN, "cartoon-faces: number of faces")
+	get.Flags().IntVar(&cart.Size, "size", dataset.DefaultCartoonSize, "cartoon-faces: image side in pixels")
+	get.Flags().BoolVar(&cart.Misalign, "misalign", false, "cartoon-faces: randomly rotate, scale and shift each face, and record it")
+	get.Flags().Int64Var(&cart.Seed, "seed", 0, "cartoon-faces: random seed (the same seed gives the same faces)")
 	cmd.AddCommand(get)
 	return cmd
 }

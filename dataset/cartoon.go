@@ -1,0 +1,766 @@
+package dataset
+
+// cartoon-faces: a labelled face data set rendered on this machine, for
+// where real labelled faces (CelebA) cannot be downloaded. The rendering is
+// done by scripts/cartoon-faces/render.mjs, a small Node program using the
+// npm packages facesjs (Apache-2.0) and @resvg/resvg-js (MPL-2.0); this
+// file finds it, installs its packages with npm ci when needed, runs it
+// with a progress bar, moves the result into place and reads it back.
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"forger/internal/home"
+)
+
+// Names of the rendered cartoon face sets, for Open: the aligned faces and
+// those rendered with --misalign.
+const (
+	CartoonFaces           = "cartoon-faces"
+	CartoonFacesMisaligned = "cartoon-faces-misaligned"
+)
+
+// Defaults and limits of CartoonOptions.
+const (
+	DefaultCartoonN    = 20000
+	DefaultCartoonSize = 64
+	maxCartoonN        = 1_000_000
+	minCartoonSize     = 16
+	maxCartoonSize     = 1024
+)
+
+const (
+	// cartoonScript is the renderer, relative to the repository root.
+	cartoonScript = "scripts/cartoon-faces/render.mjs"
+
+	// cartoonManifestName is the file, in a rendered set, that records
+	// how it was made; a set without it is incomplete.
+	cartoonManifestName = "manifest.json"
+
+	// cartoonFormat is the version of the manifest's layout.
+	cartoonFormat = 1
+
+	// nodeMissing is the error when Node.js or npm cannot be found.
+	nodeMissing = "cartoon-faces needs Node.js and npm: apt-get install nodejs npm"
+
+	// minNodeMajor is the oldest Node.js the renderer runs on.
+	minNodeMajor = 18
+)
+
+// Columns of attributes.csv.
+var (
+	// CartoonFlagColumns are the 0/1 columns, in file order.
+	CartoonFlagColumns = []string{"male", "mustache", "beard", "glasses", "smiling", "hat"}
+	// CartoonMisalignColumns are the columns added by --misalign.
+	CartoonMisalignColumns = []string{"rotation_deg", "scale", "shift_x", "shift_y"}
+)
+
+// CartoonOptions say which cartoon face set GetCartoonFaces renders.
+type CartoonOptions struct {
+	N        int   // number of faces; 0 means DefaultCartoonN
+	Size     int   // image side in pixels; 0 means DefaultCartoonSize
+	Misalign bool  // randomly rotate, scale and shift each face and record it
+	Seed     int64 // the same seed (and N, Size) gives the same files
+	// Dir is the destination folder; "" means CartoonDir(Size, Misalign).
+	Dir string
+	// Context, if not nil, stops the renderer when it is cancelled.
+	Context context.Context
+}
+
+// cartoonManifest is manifest.json of a rendered set.
+type cartoonManifest struct {
+	Format   int    `json:"format"`
+	N        int    `json:"n"`
+	Size     int    `json:"size"`
+	Seed     int64  `json:"seed"`
+	Misalign bool   `json:"misalign"`
+	Renderer string `json:"renderer"` // SHA-256 of the renderer's files, see rendererSum
+	Created  string `json:"created"`
+}
+
+// CartoonDir returns the default folder of a cartoon face set:
+// DataDir()/cartoon-faces-<size>, with "-misaligned" appended for
+// misaligned sets.
+func CartoonDir(size int, misalign bool) string {
+	name := fmt.Sprintf("%s-%d", CartoonFaces, size)
+	if misalign {
+		name += "-misaligned"
+	}
+	return filepath.Join(home.DataDir(), name)
+}
+
+// GetCartoonFaces renders opts.N random cartoon faces of opts.Size pixels
+// square into a folder and returns the folder: images/000000.png … and
+// attributes.csv (see ReadAttributes), plus manifest.json. When the folder
+// already holds a complete set rendered with the same N, size, seed and
+// misalignment (and, when the renderer can be found, the same renderer),
+// it returns at once.
+//
+// It needs Node.js and npm. The renderer, scripts/cartoon-faces/render.mjs,
+// is looked for beside the executable and above the current folder; its
+// npm packages are installed with npm ci when missing. The set is rendered
+// into a temporary folder next to the destination and renamed into place
+// only when complete. Progress and the output of npm go to log, which may
+// be nil.
+func GetCartoonFaces(opts CartoonOptions, log io.Writer) (string, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if opts.N == 0 {
+		opts.N = DefaultCartoonN
+	}
+	if opts.Size == 0 {
+		opts.Size = DefaultCartoonSize
+	}
+	if opts.N < 1 || opts.N > maxCartoonN {
+		return "", fmt.Errorf("cartoon-faces: --n %d is out of range (1 to %d)", opts.N, maxCartoonN)
+	}
+	if opts.Size < minCartoonSize || opts.Size > maxCartoonSize {
+		return "", fmt.Errorf("cartoon-faces: --size %d is out of range (%d to %d)", opts.Size, minCartoonSize, maxCartoonSize)
+	}
+	dest := opts.Dir
+	if dest == "" {
+		dest = CartoonDir(opts.Size, opts.Misalign)
+	}
+	dest, err := filepath.Abs(dest)
+	if err != nil {
+		return "", fmt.Errorf("cartoon-faces: %w", err)
+	}
+	want := cartoonManifest{Format: cartoonFormat, N: opts.N, Size: opts.Size, Seed: opts.Seed, Misalign: opts.Misalign}
+
+	script := findCartoonScript()
+	if script != "" {
+		if sum, err := rendererSum(filepath.Dir(script)); err == nil {
+			want.Renderer = sum
+		}
+	}
+	if have, ok := readCartoonManifest(dest); ok && cartoonComplete(dest, opts.N) {
+		if sameCartoonSet(have, want) {
+			fmt.Fprintf(log, "cartoon-faces (%d faces, %dx%d, seed %d) is in %s\n", opts.N, opts.Size, opts.Size, opts.Seed, dest)
+			return dest, nil
+		}
+		if have.Renderer != want.Renderer {
+			have.Renderer = want.Renderer
+			if sameCartoonSet(have, want) {
+				fmt.Fprintf(log, "%s changed since %s was rendered: rendering it again\n", filepath.Dir(cartoonScript), dest)
+			}
+		}
+	}
+	if err := checkReplaceable(dest); err != nil {
+		return "", err
+	}
+	if script == "" {
+		return "", fmt.Errorf("cartoon-faces: %s was not found next to the forger binary or in the current folder or its parents: run forger from a forger checkout", cartoonScript)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return "", errors.New(nodeMissing)
+	}
+	if err := checkNodeVersion(ctx, node); err != nil {
+		return "", err
+	}
+	workDir, err := prepareRenderer(ctx, filepath.Dir(script), log)
+	if err != nil {
+		return "", err
+	}
+
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return "", fmt.Errorf("cartoon-faces: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-")
+	if err != nil {
+		return "", fmt.Errorf("cartoon-faces: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(tmp)
+		}
+	}()
+	args := []string{filepath.Join(workDir, filepath.Base(cartoonScript)),
+		"--n", strconv.Itoa(opts.N), "--size", strconv.Itoa(opts.Size),
+		"--seed", strconv.FormatInt(opts.Seed, 10), "--out", tmp}
+	if opts.Misalign {
+		args = append(args, "--misalign")
+	}
+	kind := ""
+	if opts.Misalign {
+		kind = ", misaligned"
+	}
+	fmt.Fprintf(log, "rendering %d cartoon faces of %dx%d with facesjs (seed %d%s) into %s\n",
+		opts.N, opts.Size, opts.Size, opts.Seed, kind, dest)
+	if err := runRenderer(ctx, node, workDir, args, opts.N, log); err != nil {
+		return "", err
+	}
+	if !cartoonComplete(tmp, opts.N) {
+		return "", fmt.Errorf("cartoon-faces: the renderer finished but %s does not hold %d images and attributes.csv", tmp, opts.N)
+	}
+	if a, err := ReadAttributes(tmp); err != nil {
+		return "", fmt.Errorf("cartoon-faces: the renderer wrote a bad attributes.csv: %w", err)
+	} else if a.Len() != opts.N {
+		return "", fmt.Errorf("cartoon-faces: the renderer wrote %d rows to attributes.csv, want %d", a.Len(), opts.N)
+	}
+	want.Created = time.Now().UTC().Format(time.RFC3339)
+	m, _ := json.MarshalIndent(want, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, cartoonManifestName), append(m, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("cartoon-faces: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
+		return "", fmt.Errorf("cartoon-faces: %w", err)
+	}
+	if err := replaceDir(dest, tmp); err != nil {
+		return "", fmt.Errorf("cartoon-faces: %w", err)
+	}
+	done = true
+	fmt.Fprintf(log, "cartoon-faces written to %s\n", dest)
+	return dest, nil
+}
+
+// sameCartoonSet reports whether a set described by have can stand for
+// want: same N, size, seed and misalignment, and the same renderer unless
+// either is unknown.
+func sameCartoonSet(have, want cartoonManifest) bool {
+	if have.Format != want.Format || have.N != want.N || have.Size != want.Size ||
+		have.Seed != want.Seed || have.Misalign != want.Misalign {
+		return false
+	}
+	return have.Renderer == "" || want.Renderer == "" || have.Renderer == want.Renderer
+}
+
+// readCartoonManifest reads dir/manifest.json.
+func readCartoonManifest(dir string) (cartoonManifest, bool) {
+	var m cartoonManifest
+	b, err := os.ReadFile(filepath.Join(dir, cartoonManifestName))
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		return m, false
+	}
+	return m, true
+}
+
+// cartoonComplete reports whether dir holds attributes.csv and exactly n
+// PNG files in images/.
+func cartoonComplete(dir string, n int) bool {
+	if st, err := os.Stat(filepath.Join(dir, "attributes.csv")); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "images"))
+	if err != nil {
+		return false
+	}
+	count := 0
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".png") {
+			count++
+		}
+	}
+	return count == n
+}
+
+// checkReplaceable returns an error unless dest is absent, an empty
+// folder, or a cartoon face set (which GetCartoonFaces may replace): a
+// folder of other files is never moved away.
+func checkReplaceable(dest string) error {
+	st, err := os.Stat(dest)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cartoon-faces: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("cartoon-faces: %s exists and is not a folder", dest)
+	}
+	if m, ok := readCartoonManifest(dest); ok && m.Format > 0 && m.N > 0 && m.Size > 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(dest)
+	if err != nil {
+		return fmt.Errorf("cartoon-faces: %w", err)
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("cartoon-faces: %s exists and is not a cartoon-faces set (no %s): remove it or choose another --dir", dest, cartoonManifestName)
+	}
+	return nil
+}
+
+// replaceDir moves the folder tmp to dest. Readers see the old set or the
+// new one, never a mixture: an old dest is first renamed aside, then tmp
+// is renamed to dest, then the old set is removed.
+func replaceDir(dest, tmp string) error {
+	if _, err := os.Stat(dest); errors.Is(err, os.ErrNotExist) {
+		return os.Rename(tmp, dest)
+	}
+	old, err := os.MkdirTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".old-")
+	if err != nil {
+		return err
+	}
+	aside := filepath.Join(old, "set")
+	if err := os.Rename(dest, aside); err != nil {
+		os.Remove(old)
+		return err
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		os.Rename(aside, dest) // put the old set back
+		os.Remove(old)
+		return err
+	}
+	return os.RemoveAll(old)
+}
+
+// findCartoonScript looks for scripts/cartoon-faces/render.mjs in the
+// folder above the executable's (bin/forger in a checkout), in the
+// executable's own folder, then in the current folder and each of its
+// parents. It returns "" when there is none.
+func findCartoonScript() string {
+	var dirs []string
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		d := filepath.Dir(exe)
+		dirs = append(dirs, filepath.Dir(d), d)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; d = filepath.Dir(d) {
+			dirs = append(dirs, d)
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, filepath.FromSlash(cartoonScript))
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
+// rendererFiles are the files of the renderer's folder that determine its
+// output; rendererSum hashes them.
+var rendererFiles = []string{"render.mjs", "svg-string.mjs", "package.json", "package-lock.json"}
+
+// rendererSum returns the SHA-256 of the renderer's files in dir, so that
+// a set rendered by another version of the script is not taken for
+// current.
+func rendererSum(dir string) (string, error) {
+	h := sha256.New()
+	for _, name := range rendererFiles {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", name, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkNodeVersion fails unless node is Node.js minNodeMajor or newer.
+func checkNodeVersion(ctx context.Context, node string) error {
+	out, err := exec.CommandContext(ctx, node, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("%s (running %s --version failed: %v)", nodeMissing, node, err)
+	}
+	v := strings.TrimSpace(string(out))
+	major, _, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")
+	if n, err := strconv.Atoi(major); err != nil || n < minNodeMajor {
+		return fmt.Errorf("cartoon-faces needs Node.js %d or newer, and %s is %s", minNodeMajor, node, v)
+	}
+	return nil
+}
+
+// prepareRenderer makes sure the renderer's npm packages are installed and
+// returns the folder to run it in: the script's own folder, or, when that
+// lacks the packages and is not writable, a copy of it under forger's
+// home.
+func prepareRenderer(ctx context.Context, scriptDir string, log io.Writer) (string, error) {
+	if packagesInstalled(scriptDir) {
+		return scriptDir, nil
+	}
+	dir := scriptDir
+	if !writable(scriptDir) {
+		dir = filepath.Join(home.Dir(), "cache", "cartoon-faces")
+		if err := copyRenderer(dir, scriptDir); err != nil {
+			return "", fmt.Errorf("cartoon-faces: %s is not writable and copying it failed: %w", scriptDir, err)
+		}
+		if packagesInstalled(dir) {
+			return dir, nil
+		}
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return "", errors.New(nodeMissing)
+	}
+	fmt.Fprintf(log, "installing the renderer's npm packages (npm ci in %s)\n", dir)
+	var tail tailBuffer
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	cmd.Stdout = io.MultiWriter(log, &tail)
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("cartoon-faces: npm ci in %s failed (%v): %s", dir, err, tail.String())
+	}
+	if !packagesInstalled(dir) {
+		return "", fmt.Errorf("cartoon-faces: npm ci in %s did not install the packages package.json asks for", dir)
+	}
+	return dir, nil
+}
+
+// packagesInstalled reports whether dir/node_modules holds every
+// dependency of dir/package.json at the version it pins.
+func packagesInstalled(dir string) bool {
+	var pkg struct{ Dependencies map[string]string }
+	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err != nil || json.Unmarshal(b, &pkg) != nil || len(pkg.Dependencies) == 0 {
+		return false
+	}
+	for name, version := range pkg.Dependencies {
+		var dep struct{ Version string }
+		b, err := os.ReadFile(filepath.Join(dir, "node_modules", filepath.FromSlash(name), "package.json"))
+		if err != nil || json.Unmarshal(b, &dep) != nil || dep.Version != version {
+			return false
+		}
+	}
+	return true
+}
+
+// writable reports whether files can be created in dir.
+func writable(dir string) bool {
+	f, err := os.CreateTemp(dir, ".forger-write-test-")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
+}
+
+// copyRenderer copies the renderer's files from src to dst.
+func copyRenderer(dst, src string) error {
+	for _, name := range rendererFiles {
+		if err := copyFile(filepath.Join(dst, name), filepath.Join(src, name), ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renderProgress matches the renderer's progress lines
+// ("rendered 1200/20000 (512.3 faces/s)").
+var renderProgress = regexp.MustCompile(`^rendered (\d+)/(\d+)(?: \(([0-9.]+) faces/s\))?`)
+
+// runRenderer runs node with args in dir, showing a progress bar on log fed
+// from the renderer's progress lines; its other lines are passed on to log.
+func runRenderer(ctx context.Context, node, dir string, args []string, n int, log io.Writer) error {
+	cmd := exec.CommandContext(ctx, node, args...)
+	cmd.Dir = dir
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return fmt.Errorf("cartoon-faces: %w", err)
+	}
+	var tail tailBuffer
+	cmd.Stdout = &tail
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("cartoon-faces: starting node: %w", err)
+	}
+	bar := progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(log),
+		progressbar.OptionSetDescription("rendering faces"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond))
+	var summary []string // the renderer's last words, shown after the bar
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := renderProgress.FindStringSubmatch(line); m != nil {
+			if m[3] != "" { // the renderer's own rate, which leaves out node's start-up
+				bar.Describe("rendering faces (" + m[3] + " faces/s)")
+			}
+			if d, err := strconv.Atoi(m[1]); err == nil {
+				bar.Set(d)
+			}
+			continue
+		}
+		tail.WriteString(line + "\n")
+		if strings.HasPrefix(line, "done:") {
+			summary = append(summary, line)
+			continue
+		}
+		bar.Clear()
+		fmt.Fprintln(log, line)
+	}
+	io.Copy(io.Discard, stderr) // a line too long for the scanner
+	err = cmd.Wait()
+	if err == nil {
+		bar.Finish()
+	} else {
+		bar.Exit()
+	}
+	fmt.Fprintln(log)
+	for _, line := range summary {
+		fmt.Fprintln(log, line)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("cartoon-faces: %w", ctx.Err())
+	}
+	if err != nil {
+		return fmt.Errorf("cartoon-faces: the renderer failed (%v): %s", err, tail.String())
+	}
+	return nil
+}
+
+// tailBuffer keeps the last lines written to it, for error messages.
+type tailBuffer struct{ lines []string }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	for line := range strings.SplitSeq(strings.TrimRight(string(p), "\n"), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			t.lines = append(t.lines, line)
+		}
+	}
+	if len(t.lines) > 8 {
+		t.lines = slices.Clone(t.lines[len(t.lines)-8:])
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) WriteString(s string) { t.Write([]byte(s)) }
+
+func (t *tailBuffer) String() string { return strings.Join(t.lines, " | ") }
+
+// openCartoon opens the rendered set name (CartoonFaces or
+// CartoonFacesMisaligned) from DataDir(): the one rendered at o.Size if
+// there is one, else the smallest larger one, else the largest. Its
+// images/ folder is opened as an unlabelled folder set; the attributes are
+// read with ReadAttributes.
+func openCartoon(name string, o Options) (*Set, error) {
+	misalign := name == CartoonFacesMisaligned
+	dir := findCartoonSet(o.Size, misalign)
+	if dir == "" {
+		flag := ""
+		if misalign {
+			flag = " --misalign"
+		}
+		if o.Size > DefaultCartoonSize {
+			flag += fmt.Sprintf(" --size %d", o.Size)
+		}
+		return nil, fmt.Errorf("%s is not rendered: run 'forger data get cartoon-faces%s' (needs Node.js and npm)", name, flag)
+	}
+	return openFolder(filepath.Join(dir, "images"), o)
+}
+
+// findCartoonSet returns the folder in DataDir() of the rendered set best
+// suited to size, or "".
+func findCartoonSet(size int, misalign bool) string {
+	re := regexp.MustCompile(`^cartoon-faces-(\d+)$`)
+	if misalign {
+		re = regexp.MustCompile(`^cartoon-faces-(\d+)-misaligned$`)
+	}
+	entries, err := os.ReadDir(home.DataDir())
+	if err != nil {
+		return ""
+	}
+	var sizes []int
+	for _, e := range entries {
+		m := re.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		s, _ := strconv.Atoi(m[1])
+		dir := filepath.Join(home.DataDir(), e.Name())
+		if man, ok := readCartoonManifest(dir); ok && man.Size == s && cartoonComplete(dir, man.N) {
+			sizes = append(sizes, s)
+		}
+	}
+	if len(sizes) == 0 {
+		return ""
+	}
+	slices.Sort(sizes)
+	best := sizes[len(sizes)-1]
+	if i, _ := slices.BinarySearch(sizes, size); i < len(sizes) {
+		best = sizes[i]
+	}
+	return CartoonDir(best, misalign)
+}
+
+// Attributes is the table in attributes.csv of a cartoon face set, one row
+// per image. Row i describes Files[i]; since the files are named in
+// rendering order (000000.png, 000001.png, …), the rows are also in the
+// order in which Open loads the images, as long as none was skipped.
+type Attributes struct {
+	Files []string // image file names, relative to the set's images/ folder
+
+	// Flags holds the 0/1 columns by name: male, mustache, beard,
+	// glasses, smiling and hat (CartoonFlagColumns).
+	Flags map[string][]int
+
+	// SkinTone is the skin colour facesjs gave each face, "#rrggbb". Each
+	// colour belongs to one of facesjs's palettes (white, black, brown,
+	// asian); see scripts/cartoon-faces/README.md.
+	SkinTone []string
+
+	// Misalign holds rotation_deg, scale, shift_x and shift_y
+	// (CartoonMisalignColumns) for sets rendered with --misalign, and is
+	// nil otherwise.
+	Misalign map[string][]float64
+
+	// Extra holds any further columns, as text.
+	Extra map[string][]string
+}
+
+// Len returns the number of rows.
+func (a *Attributes) Len() int { return len(a.Files) }
+
+// Flag returns the 0/1 column name, or an error naming the columns there
+// are.
+func (a *Attributes) Flag(name string) ([]int, error) {
+	if v, ok := a.Flags[name]; ok {
+		return v, nil
+	}
+	return nil, fmt.Errorf("no 0/1 attribute %q (have %s)", name, strings.Join(CartoonFlagColumns, ", "))
+}
+
+// ReadAttributes reads attributes.csv of a cartoon face set. path is the
+// set's folder, its images/ folder, or the CSV file itself. The header
+// must name file, the six 0/1 columns and skin_tone, and either all or
+// none of the misalignment columns; every value must parse.
+func ReadAttributes(path string) (*Attributes, error) {
+	file := path
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		file = filepath.Join(path, "attributes.csv")
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) && filepath.Base(path) == "images" {
+			file = filepath.Join(filepath.Dir(path), "attributes.csv")
+		}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading attributes: %w", err)
+	}
+	defer f.Close()
+	a, err := parseAttributes(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return a, nil
+}
+
+// parseAttributes parses the CSV text of attributes.csv.
+func parseAttributes(r io.Reader) (*Attributes, error) {
+	cr := csv.NewReader(r)
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, errors.New("empty file, want a header line")
+	}
+	if err != nil {
+		return nil, err
+	}
+	col := map[string]int{}
+	for i, name := range header {
+		if _, dup := col[name]; dup {
+			return nil, fmt.Errorf("column %q appears twice", name)
+		}
+		col[name] = i
+	}
+	if len(header) == 0 || header[0] != "file" {
+		return nil, errors.New(`the first column must be "file"`)
+	}
+	for _, name := range append(slices.Clone(CartoonFlagColumns), "skin_tone") {
+		if _, ok := col[name]; !ok {
+			return nil, fmt.Errorf("no %q column", name)
+		}
+	}
+	misalign := 0
+	for _, name := range CartoonMisalignColumns {
+		if _, ok := col[name]; ok {
+			misalign++
+		}
+	}
+	if misalign != 0 && misalign != len(CartoonMisalignColumns) {
+		return nil, fmt.Errorf("some but not all of the columns %s", strings.Join(CartoonMisalignColumns, ", "))
+	}
+
+	a := &Attributes{Flags: map[string][]int{}}
+	known := map[string]bool{"file": true, "skin_tone": true}
+	for _, name := range CartoonFlagColumns {
+		known[name] = true
+	}
+	if misalign > 0 {
+		a.Misalign = map[string][]float64{}
+		for _, name := range CartoonMisalignColumns {
+			known[name] = true
+			a.Misalign[name] = nil
+		}
+	}
+	for _, name := range header {
+		if !known[name] {
+			if a.Extra == nil {
+				a.Extra = map[string][]string{}
+			}
+			a.Extra[name] = nil
+		}
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err // csv's errors name the line
+		}
+		line, _ := cr.FieldPos(0)
+		if rec[0] == "" {
+			return nil, fmt.Errorf("line %d: empty file name", line)
+		}
+		a.Files = append(a.Files, rec[0])
+		for _, name := range CartoonFlagColumns {
+			v := rec[col[name]]
+			if v != "0" && v != "1" {
+				return nil, fmt.Errorf("line %d: %s is %q, want 0 or 1", line, name, v)
+			}
+			a.Flags[name] = append(a.Flags[name], int(v[0]-'0'))
+		}
+		a.SkinTone = append(a.SkinTone, rec[col["skin_tone"]])
+		for name := range a.Misalign {
+			v, err := strconv.ParseFloat(rec[col[name]], 64)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %s is %q, want a number", line, name, rec[col[name]])
+			}
+			a.Misalign[name] = append(a.Misalign[name], v)
+		}
+		for name := range a.Extra {
+			a.Extra[name] = append(a.Extra[name], rec[col[name]])
+		}
+	}
+	if len(a.Files) == 0 {
+		return nil, errors.New("no rows")
+	}
+	return a, nil
+}
