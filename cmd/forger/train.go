@@ -144,9 +144,11 @@ func (u *trainUI) Warn(msg string) {
 	fmt.Fprintln(u.w, "\nwarning:", msg)
 }
 
+// Finish leaves the bar where the run stopped (a run stopped early must not
+// show 100%).
 func (u *trainUI) Finish() {
 	if u.bar != nil {
-		u.bar.Finish()
+		u.bar.Exit()
 		fmt.Fprintln(u.w)
 		u.bar = nil
 	}
