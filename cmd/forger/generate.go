@@ -221,6 +221,6 @@ func modelsCmd() *cobra.Command {
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(list)
+	cmd.AddCommand(list, modelsGetCmd(), modelsPathCmd())
 	return cmd
 }
