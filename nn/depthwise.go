@@ -15,7 +15,7 @@ import (
 // TensorFlow's layout [KH, KW, In, Mult], so that at each tap the weights of
 // all output channels are contiguous, in output order.
 type DepthwiseConv2d struct {
-	window
+	Window
 	In, Mult int
 	Weight   *Param // [KH, KW, In, Mult]
 	Bias     *Param // [In·Mult], or nil
@@ -26,13 +26,17 @@ type DepthwiseConv2d struct {
 	fwd, bwd, dw parallel.Func
 	bj           biasJob
 	cs           colSum
+	// With Mult = 1 and stride 1 each tap's weights are repeated along an
+	// output row (wTile, bTile for the bias), so that a tap of a whole row
+	// is one element-wise multiply-add.
+	wTile, bTile []float32
 }
 
 // NewDepthwiseConv2d returns a k×k depthwise convolution with symmetric
 // padding (set Same for TensorFlow's "same"), its weight drawn as PyTorch
 // draws a grouped convolution's (Kaiming-uniform with fan-in k·k).
 func NewDepthwiseConv2d(in, mult, k, stride, pad int, bias bool, rng *rand.Rand) *DepthwiseConv2d {
-	d := &DepthwiseConv2d{window: window{KH: k, KW: k, Stride: stride, PadT: pad, PadL: pad, PadB: pad, PadR: pad}, In: in, Mult: mult}
+	d := &DepthwiseConv2d{Window: Window{KH: k, KW: k, Stride: stride, PadT: pad, PadL: pad, PadB: pad, PadR: pad}, In: in, Mult: mult}
 	d.Weight = newParam("weight", k, k, in, mult)
 	bound := 1 / math.Sqrt(float64(k*k))
 	d.Weight.Value.FillUniform(rng, -bound, bound)
@@ -71,16 +75,102 @@ func (d *DepthwiseConv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	d.g = d.geomFor("DepthwiseConv2d", x)
 	d.x = x
 	d.y = tensor.Ensure(d.y, d.g.n, d.g.ho, d.g.wo, d.Out())
+	if d.Mult == 1 {
+		d.tile()
+	}
 	// One chunk is a row of outputs (n, oy).
 	parallel.For(d.g.n*d.g.ho, grainFor(d.g.wo*d.Out()*d.KH*d.KW), d.fwd)
-	if d.Bias != nil {
+	if d.Bias != nil && d.Mult != 1 {
 		d.bj = biasJob{y: d.y.Data, b: d.Bias.Value.Data}
 		parallel.For(d.g.rows(), rowGrain, &d.bj)
 	}
 	return d.y
 }
 
+// tile repeats the weights (for stride 1) and the bias along an output row.
+// It runs on every Forward: the weights may have changed since.
+func (d *DepthwiseConv2d) tile() {
+	C, wo, taps := d.In, d.g.wo, d.KH*d.KW
+	if d.Bias != nil {
+		d.bTile = grow(d.bTile, wo*C)
+		for ox := 0; ox < wo; ox++ {
+			copy(d.bTile[ox*C:(ox+1)*C], d.Bias.Value.Data)
+		}
+	}
+	if d.Stride != 1 {
+		return
+	}
+	d.wTile = grow(d.wTile, taps*wo*C)
+	for t := 0; t < taps; t++ {
+		w := d.Weight.Value.Data[t*C : (t+1)*C]
+		for ox := 0; ox < wo; ox++ {
+			copy(d.wTile[(t*wo+ox)*C:], w)
+		}
+	}
+}
+
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// validOut returns the outputs [lo,hi) along an axis whose kernel tap k reads
+// inside the input: 0 ≤ o·s − pad + k < in.
+func validOut(k, pad, s, in, outs int) (lo, hi int) {
+	if a := pad - k; a > 0 {
+		lo = (a + s - 1) / s
+	}
+	if b := in - 1 + pad - k; b < 0 {
+		return lo, lo
+	} else {
+		hi = min(outs, b/s+1)
+	}
+	return lo, max(lo, hi)
+}
+
 func (d *DepthwiseConv2d) forwardRange(lo, hi int) {
+	if d.Mult != 1 {
+		d.forwardMult(lo, hi)
+		return
+	}
+	g, C := &d.g, d.In
+	x, w, y := d.x.Data, d.Weight.Value.Data, d.y.Data
+	for row := lo; row < hi; row++ {
+		n, oy := row/g.ho, row%g.ho
+		out := y[row*g.wo*C : (row+1)*g.wo*C]
+		if d.Bias != nil {
+			copy(out, d.bTile)
+		} else {
+			clear(out)
+		}
+		y0 := oy*g.sh - g.pt
+		for ky := max(0, -y0); ky < min(g.kh, g.h-y0); ky++ {
+			in := x[(n*g.h+y0+ky)*g.w*C:][:g.w*C]
+			for kx := 0; kx < g.kw; kx++ {
+				ox0, ox1 := validOut(kx, g.pl, g.sw, g.w, g.wo)
+				if ox0 == ox1 {
+					continue
+				}
+				t := ky*g.kw + kx
+				if g.sw == 1 {
+					ix0 := ox0 - g.pl + kx
+					fmadd(out[ox0*C:ox1*C], in[ix0*C:], d.wTile[t*g.wo*C:])
+					continue
+				}
+				wt := w[t*C : (t+1)*C]
+				for ox := ox0; ox < ox1; ox++ {
+					ix := ox*g.sw - g.pl + kx
+					fmadd(out[ox*C:(ox+1)*C], in[ix*C:], wt)
+				}
+			}
+		}
+	}
+}
+
+// forwardMult is the general case Mult > 1.
+func (d *DepthwiseConv2d) forwardMult(lo, hi int) {
 	g, C, M, O := &d.g, d.In, d.Mult, d.Out()
 	x, w, y := d.x.Data, d.Weight.Value.Data, d.y.Data
 	for row := lo; row < hi; row++ {
@@ -95,12 +185,6 @@ func (d *DepthwiseConv2d) forwardRange(lo, hi int) {
 					ix := ox*g.sw - g.pl + kx
 					in := x[((n*g.h+iy)*g.w+ix)*C:][:C]
 					wt := w[(ky*g.kw+kx)*O:][:O]
-					if M == 1 {
-						for c, v := range in {
-							out[c] += v * wt[c]
-						}
-						continue
-					}
 					for c, v := range in {
 						o, k := out[c*M:(c+1)*M], wt[c*M:(c+1)*M]
 						for m := range o {
@@ -133,6 +217,43 @@ func (d *DepthwiseConv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 }
 
 func (d *DepthwiseConv2d) backwardRange(lo, hi int) {
+	if d.Mult != 1 {
+		d.backwardMult(lo, hi)
+		return
+	}
+	g, C := &d.g, d.In
+	w, dx, dy := d.Weight.Value.Data, d.dx.Data, d.dy
+	for row := lo; row < hi; row++ {
+		n, iy := row/g.h, row%g.h
+		dst := dx[row*g.w*C : (row+1)*g.w*C]
+		clear(dst)
+		oy0, oy1 := outRange(iy, g.pt, g.kh, g.sh, g.ho)
+		for oy := oy0; oy < oy1; oy++ {
+			ky := iy + g.pt - oy*g.sh
+			src := dy[(n*g.ho+oy)*g.wo*C:][:g.wo*C]
+			for kx := 0; kx < g.kw; kx++ {
+				ox0, ox1 := validOut(kx, g.pl, g.sw, g.w, g.wo)
+				if ox0 == ox1 {
+					continue
+				}
+				t := ky*g.kw + kx
+				if g.sw == 1 {
+					ix0 := ox0 - g.pl + kx
+					fmadd(dst[ix0*C:(ix0+ox1-ox0)*C], src[ox0*C:], d.wTile[t*g.wo*C:])
+					continue
+				}
+				wt := w[t*C : (t+1)*C]
+				for ox := ox0; ox < ox1; ox++ {
+					ix := ox*g.sw - g.pl + kx
+					fmadd(dst[ix*C:(ix+1)*C], src[ox*C:], wt)
+				}
+			}
+		}
+	}
+}
+
+// backwardMult is the general case Mult > 1.
+func (d *DepthwiseConv2d) backwardMult(lo, hi int) {
 	g, C, M, O := &d.g, d.In, d.Mult, d.Out()
 	w, dx, dy := d.Weight.Value.Data, d.dx.Data, d.dy
 	for row := lo; row < hi; row++ {
@@ -148,12 +269,6 @@ func (d *DepthwiseConv2d) backwardRange(lo, hi int) {
 					kx := ix + g.pl - ox*g.sw
 					src := dy[((n*g.ho+oy)*g.wo+ox)*O:][:O]
 					wt := w[(ky*g.kw+kx)*O:][:O]
-					if M == 1 {
-						for c := range dst {
-							dst[c] += src[c] * wt[c]
-						}
-						continue
-					}
 					for c := range dst {
 						var s float32
 						for m := 0; m < M; m++ {
@@ -184,9 +299,7 @@ func (d *DepthwiseConv2d) weightGradRange(lo, hi int) {
 						in := x[((n*g.h+iy)*g.w+ix)*C:][lo:hi]
 						gt := gw[(ky*g.kw+kx)*O:][lo*M : hi*M]
 						if M == 1 {
-							for c, v := range in {
-								gt[c] += v * src[c]
-							}
+							fmadd(gt, in, src)
 							continue
 						}
 						for c, v := range in {

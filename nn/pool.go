@@ -18,18 +18,19 @@ func SamePad(in, k, stride int) (before, after int) {
 	return total / 2, total - total/2
 }
 
-// window is the geometry shared by the pooling and depthwise layers: a
+// Window is the geometry shared by the pooling and depthwise layers: a
 // kernel KH×KW moved with one stride, with explicit zero padding on each
-// side, or TensorFlow's "same" padding computed from the input when Same is
-// set (the Pad fields are then ignored).
-type window struct {
+// side, or TensorFlow's "same" padding computed from each input when Same
+// is set (the Pad fields are then ignored). Output size is floor((in + pads
+// − k)/stride) + 1, TensorFlow's "valid" when there is no padding.
+type Window struct {
 	KH, KW, Stride         int
 	PadT, PadL, PadB, PadR int
 	Same                   bool
 }
 
 // pads returns the padding used for an input of h×w.
-func (p *window) pads(h, w int) (t, l, b, r int) {
+func (p *Window) pads(h, w int) (t, l, b, r int) {
 	if p.Same {
 		t, b = SamePad(h, p.KH, p.Stride)
 		l, r = SamePad(w, p.KW, p.Stride)
@@ -38,15 +39,22 @@ func (p *window) pads(h, w int) (t, l, b, r int) {
 	return p.PadT, p.PadL, p.PadB, p.PadR
 }
 
-// OutSize returns the output height and width for an input of h×w.
-func (p *window) OutSize(h, w int) (int, int) {
+// OutSize returns the output height and width for an input of h×w (0 when
+// the kernel does not fit).
+func (p *Window) OutSize(h, w int) (int, int) {
 	t, l, b, r := p.pads(h, w)
-	return (h+t+b-p.KH)/p.Stride + 1, (w+l+r-p.KW)/p.Stride + 1
+	out := func(in, k int) int {
+		if in < k {
+			return 0
+		}
+		return (in-k)/p.Stride + 1
+	}
+	return out(h+t+b, p.KH), out(w+l+r, p.KW)
 }
 
 // geomFor checks x and returns the geometry of the window over it with c
 // channels per position.
-func (p *window) geomFor(layer string, x *tensor.Tensor) geom {
+func (p *Window) geomFor(layer string, x *tensor.Tensor) geom {
 	if len(x.Shape) != 4 {
 		panic(fmt.Sprintf("nn.%s: input %v, want [N,H,W,C]", layer, x.Shape))
 	}
@@ -92,34 +100,34 @@ func outRange(i, pad, kernel, stride, outs int) (lo, hi int) {
 // of each window in row-major order.
 type MaxPool2d struct {
 	stateless
-	window
+	Window
 
-	g        geom
-	x, y, dx *tensor.Tensor
-	arg      []int32 // flat input index of each output's maximum, -1 if none
-	dy       []float32
-	fwd, bwd parallel.Func
+	g               geom
+	x, y, dx        *tensor.Tensor
+	arg             []int32 // backward: flat input index of each output's maximum, -1 if none
+	dy              []float32
+	fwd, find, scat parallel.Func
 }
 
 // NewMaxPool2d returns a k×k max pool with the given stride and symmetric
 // zero padding; set Same (or the Pad fields) for other paddings.
 func NewMaxPool2d(k, stride, pad int) *MaxPool2d {
-	p := &MaxPool2d{window: window{KH: k, KW: k, Stride: stride, PadT: pad, PadL: pad, PadB: pad, PadR: pad}}
-	p.fwd, p.bwd = p.forwardRange, p.backwardRange
+	p := &MaxPool2d{Window: Window{KH: k, KW: k, Stride: stride, PadT: pad, PadL: pad, PadB: pad, PadR: pad}}
+	p.init()
 	return p
 }
 
+func (p *MaxPool2d) init() {
+	p.fwd, p.find, p.scat = p.forwardRange, p.findRange, p.scatterRange
+}
+
 func (p *MaxPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
+	if p.fwd == nil {
+		p.init()
+	}
 	p.g = p.geomFor("MaxPool2d", x)
 	p.x = x
 	p.y = tensor.Ensure(p.y, p.g.n, p.g.ho, p.g.wo, p.g.c)
-	if cap(p.arg) < p.y.Len() {
-		p.arg = make([]int32, p.y.Len())
-	}
-	p.arg = p.arg[:p.y.Len()]
-	if x.Len() > math.MaxInt32 {
-		panic("nn.MaxPool2d: input too large")
-	}
 	parallel.For(p.g.rows(), grainFor(p.g.kh*p.g.kw*p.g.c), p.fwd)
 	return p.y
 }
@@ -138,6 +146,63 @@ func (p *MaxPool2d) forwardRange(lo, hi int) {
 		oy := r / g.wo % g.ho
 		ox := r % g.wo
 		out := y[r*c : (r+1)*c]
+		ky0, ky1, kx0, kx1 := g.taps(oy, ox)
+		if ky0 >= ky1 || kx0 >= kx1 {
+			clear(out) // an all-padding window
+			continue
+		}
+		first := true
+		for ky := ky0; ky < ky1; ky++ {
+			iy := oy*g.sh - g.pt + ky
+			for kx := kx0; kx < kx1; kx++ {
+				ix := ox*g.sw - g.pl + kx
+				base := ((n*g.h+iy)*g.w + ix) * c
+				in := x[base : base+c]
+				if first {
+					copy(out, in)
+					first = false
+					continue
+				}
+				for i, v := range in {
+					out[i] = max(out[i], v)
+				}
+			}
+		}
+	}
+}
+
+func (p *MaxPool2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	if dy.Len() != p.y.Len() {
+		panic(fmt.Sprintf("nn.MaxPool2d: gradient %v does not match output %v", dy.Shape, p.y.Shape))
+	}
+	if p.x.Len() > math.MaxInt32 {
+		panic("nn.MaxPool2d: input too large")
+	}
+	p.dy = dy.Data
+	if cap(p.arg) < p.y.Len() {
+		p.arg = make([]int32, p.y.Len())
+	}
+	p.arg = p.arg[:p.y.Len()]
+	// Find each maximum again (Forward stays lean for inference).
+	parallel.For(p.g.rows(), grainFor(p.g.kh*p.g.kw*p.g.c), p.find)
+	p.dx = tensor.Ensure(p.dx, p.x.Shape...)
+	p.dx.Zero()
+	// Windows overlap, so outputs scatter into shared inputs: split the work
+	// by channel, which keeps every sum in one goroutine and in one order.
+	parallel.For(p.g.c, max(1, p.g.c/8), p.scat)
+	return p.dx
+}
+
+// findRange records for outputs [lo,hi) the first input of the window equal
+// to the maximum.
+func (p *MaxPool2d) findRange(lo, hi int) {
+	g, c := &p.g, p.g.c
+	x, y := p.x.Data, p.y.Data
+	for r := lo; r < hi; r++ {
+		n := r / (g.ho * g.wo)
+		oy := r / g.wo % g.ho
+		ox := r % g.wo
+		out := y[r*c : (r+1)*c]
 		arg := p.arg[r*c : (r+1)*c]
 		for i := range arg {
 			arg[i] = -1
@@ -148,37 +213,17 @@ func (p *MaxPool2d) forwardRange(lo, hi int) {
 			for kx := kx0; kx < kx1; kx++ {
 				ix := ox*g.sw - g.pl + kx
 				base := ((n*g.h+iy)*g.w + ix) * c
-				in := x[base : base+c]
-				for i, v := range in {
-					if arg[i] < 0 || v > out[i] {
-						out[i] = v
+				for i, v := range x[base : base+c] {
+					if arg[i] < 0 && v == out[i] {
 						arg[i] = int32(base + i)
 					}
 				}
 			}
 		}
-		for i := range arg {
-			if arg[i] < 0 {
-				out[i] = 0 // an all-padding window
-			}
-		}
 	}
 }
 
-func (p *MaxPool2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
-	if dy.Len() != p.y.Len() {
-		panic(fmt.Sprintf("nn.MaxPool2d: gradient %v does not match output %v", dy.Shape, p.y.Shape))
-	}
-	p.dy = dy.Data
-	p.dx = tensor.Ensure(p.dx, p.x.Shape...)
-	p.dx.Zero()
-	// Windows overlap, so outputs scatter into shared inputs: split the work
-	// by channel, which keeps every sum in one goroutine and in one order.
-	parallel.For(p.g.c, max(1, p.g.c/8), p.bwd)
-	return p.dx
-}
-
-func (p *MaxPool2d) backwardRange(lo, hi int) {
+func (p *MaxPool2d) scatterRange(lo, hi int) {
 	c, dx := p.g.c, p.dx.Data
 	for r := 0; r < p.g.rows(); r++ {
 		arg := p.arg[r*c+lo : r*c+hi]
@@ -196,7 +241,7 @@ func (p *MaxPool2d) backwardRange(lo, hi int) {
 // (PyTorch's default count_include_pad).
 type AvgPool2d struct {
 	stateless
-	window
+	Window
 	CountPad bool
 
 	g        geom
@@ -208,7 +253,7 @@ type AvgPool2d struct {
 // NewAvgPool2d returns a k×k average pool with the given stride and
 // symmetric padding (not counted in the averages).
 func NewAvgPool2d(k, stride, pad int) *AvgPool2d {
-	p := &AvgPool2d{window: window{KH: k, KW: k, Stride: stride, PadT: pad, PadL: pad, PadB: pad, PadR: pad}}
+	p := &AvgPool2d{Window: Window{KH: k, KW: k, Stride: stride, PadT: pad, PadL: pad, PadB: pad, PadR: pad}}
 	p.fwd, p.bwd = p.forwardRange, p.backwardRange
 	return p
 }

@@ -27,7 +27,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(versionCmd(), benchCmd(), dataCmd(), trainCmd(), generateCmd(), modelsCmd())
+	root.AddCommand(versionCmd(), benchCmd(), dataCmd(), trainCmd(), generateCmd(), modelsCmd(), faceCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "forger:", oneLine(err))
 		code := 1

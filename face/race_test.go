@@ -1,0 +1,5 @@
+//go:build race
+
+package face
+
+func init() { raceEnabled = true }
