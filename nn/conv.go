@@ -50,6 +50,12 @@ func (j *im2col) Do(lo, hi int) {
 				continue
 			}
 			base := (n*g.h + iy) * g.w
+			if ix0 := ox*g.sw - g.pl; ix0 >= 0 && ix0+g.kw <= g.w {
+				// The whole kernel row is inside the image: in NHWC it is
+				// one contiguous run.
+				copy(seg, j.x[(base+ix0)*c:(base+ix0+g.kw)*c])
+				continue
+			}
 			for kx := 0; kx < g.kw; kx++ {
 				ix := ox*g.sw - g.pl + kx
 				dst := seg[kx*c : (kx+1)*c]
@@ -188,9 +194,16 @@ func NewConv2d(in, out, k, stride, pad int, bias bool, rng *rand.Rand) *Conv2d {
 	return c
 }
 
-// OutSize returns the output height and width for an input of h×w.
+// OutSize returns the output height and width for an input of h×w; 0 when
+// the kernel does not fit.
 func (c *Conv2d) OutSize(h, w int) (int, int) {
-	return (h+c.PadT+c.PadB-c.KH)/c.Stride + 1, (w+c.PadL+c.PadR-c.KW)/c.Stride + 1
+	out := func(in, k int) int {
+		if in < k {
+			return 0
+		}
+		return (in-k)/c.Stride + 1
+	}
+	return out(h+c.PadT+c.PadB, c.KH), out(w+c.PadL+c.PadR, c.KW)
 }
 
 func (c *Conv2d) Params() []*Param {
@@ -235,10 +248,13 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	cols := c.x.Data
 	if !c.g.identity() {
-		if c.WS != nil {
-			cols = c.im2col() // the shared buffer has been used since Forward
-		} else {
+		switch {
+		case c.WS == nil:
 			cols = c.cols.Data
+		case c.Weight.Frozen:
+			cols = c.WS.get(rows * kc) // only the input gradient: scratch space suffices
+		default:
+			cols = c.im2col() // the shared buffer has been used since Forward
 		}
 	}
 	if !c.Weight.Frozen {

@@ -26,6 +26,11 @@ func ShareWorkspace(ws *Workspace, layers ...Layer) {
 			ShareWorkspace(ws, l.Layers...)
 		case *SpectralNorm:
 			ShareWorkspace(ws, l.Inner)
+		case *Residual:
+			ShareWorkspace(ws, l.Body)
+			if l.Shortcut != nil {
+				ShareWorkspace(ws, l.Shortcut)
+			}
 		case *Conv2d:
 			l.WS = ws
 		case *ConvTranspose2d:
