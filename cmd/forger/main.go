@@ -28,6 +28,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(versionCmd(), benchCmd(), dataCmd(), trainCmd(), generateCmd(), modelsCmd(), faceCmd())
+	root.AddCommand(judgeCmd(), evalCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "forger:", oneLine(err))
 		code := 1

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"forger/dataset"
+	"forger/gan"
+	"forger/judge"
+)
+
+func judgeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "judge",
+		Short: "Train the classifier that forger eval measures generated images with",
+	}
+	o := judge.DefaultTrainOptions()
+	var data, out string
+	var size, channels int
+	var asJSON bool
+	train := &cobra.Command{
+		Use:   "train --data fashion-mnist|mnist|PATH --out JUDGE.safetensors",
+		Short: "Train a judge: a small CNN classifier on the real training images",
+		Long: `Train a judge: a small CNN classifier on the real training images of a
+labelled data set, and report its accuracy on the real test images.
+
+forger eval uses the judge's penultimate features (128 values) the way FID
+uses Inception's: the Fréchet distance between real and generated images,
+precision and recall; and its predictions for the class accuracy of
+conditional models.
+
+For fashion-mnist and mnist the last 10,000 training images are held out
+(eval's fd_real compares them with the test images); the judge trains on the
+other 50,000. A folder of images (one sub-folder per class) has no test
+split: a fixed sixth of it is the test split, another sixth held out.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if data == "" {
+				return usagef("--data is required (fashion-mnist, mnist or a folder with one sub-folder per class)")
+			}
+			if out == "" {
+				return usagef("--out JUDGE.safetensors is required")
+			}
+			if o.Epochs < 1 || o.Batch < 2 || o.LR <= 0 || o.Limit < 0 {
+				return usagef("--epochs must be ≥ 1, --batch ≥ 2, --lr positive and --limit ≥ 0")
+			}
+			builtin := data == dataset.FashionMNIST || data == dataset.MNIST || strings.Contains(data, "idx3")
+			if size == 0 {
+				size = map[bool]int{true: 28, false: 64}[builtin]
+			}
+			if channels == 0 {
+				channels = map[bool]int{true: 1, false: 3}[builtin]
+			}
+			splits, err := judge.LoadSplits(data, size, channels, os.Stderr)
+			if err != nil {
+				return err
+			}
+			ui := &judgeTrainUI{}
+			j, err := judge.Train(cmd.Context(), splits, o, ui)
+			if errors.Is(err, context.Canceled) {
+				return errors.New("interrupted: no judge written")
+			}
+			if err != nil {
+				return err
+			}
+			if err := j.Save(out); err != nil {
+				return fmt.Errorf("saving judge: %w", err)
+			}
+			c := j.Cfg
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
+					"judge": out, "data": c.Data, "test_accuracy": c.TestAccuracy, "test_images": c.TestImages,
+					"train_images": c.TrainImages, "epochs": c.Epochs, "seconds": c.Seconds})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "test accuracy %.2f%% on the %d real test images of %s\ntrained on %d images, %d epochs, in %s\njudge: %s\n",
+				100*c.TestAccuracy, c.TestImages, data, c.TrainImages, c.Epochs, time.Duration(c.Seconds*float64(time.Second)).Round(time.Second), out)
+			return nil
+		},
+	}
+	f := train.Flags()
+	f.StringVar(&data, "data", "", "fashion-mnist, mnist, an IDX folder or a folder with one sub-folder per class")
+	f.StringVar(&out, "out", "", "judge file to write (.safetensors)")
+	f.IntVar(&size, "size", 0, "image size: 28, 32, 64 or 128 (default 28 for fashion-mnist/mnist, else 64)")
+	f.IntVar(&channels, "channels", 0, "1 (gray) or 3 (RGB) (default 1 for fashion-mnist/mnist, else 3)")
+	f.IntVar(&o.Epochs, "epochs", o.Epochs, "passes over the training images")
+	f.IntVar(&o.Batch, "batch", o.Batch, "batch size")
+	f.Float64Var(&o.LR, "lr", o.LR, "Adam's peak learning rate (cosine decay to 0)")
+	f.IntVar(&o.Limit, "limit", 0, "train on the first N training images only (for quick tests)")
+	f.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initial weights, data order)")
+	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
+	cmd.AddCommand(train)
+	return cmd
+}
+
+// judgeTrainUI shows judge training as a progress bar in images.
+type judgeTrainUI struct{ bar *progressbar.ProgressBar }
+
+func (u *judgeTrainUI) Start(total int64) {
+	u.bar = progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("img"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+func (u *judgeTrainUI) Update(done int64, desc string) {
+	u.bar.Describe(desc)
+	u.bar.Set64(done)
+}
+
+func (u *judgeTrainUI) Finish() { u.bar.Finish() }
+
+func evalCmd() *cobra.Command {
+	var model, images, judgePath, data string
+	var n int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "eval (--model CKPT | --images DIR) --judge JUDGE [--data fashion-mnist] [-n 10000]",
+		Short: "Score generated images against real ones with a judge: fd, precision, recall, class accuracy",
+		Long: `Score n generated images against the first n real test images, with the
+features and predictions of a judge (see forger judge train):
+
+  fd              Fréchet distance between Gaussian fits of the judge's
+                  features (FID's formula on the judge's features)
+  fd_real         the same between held-out real images and the test images:
+                  the floor
+  fd_noise_0.05,  real test images with Gaussian pixel noise σ = 0.05 and 0.1
+  fd_noise_0.1    (pixels in [0,1]): calibration points
+  class_accuracy  how often the judge recognises the class the generator was
+                  asked for (conditional models), overall and per class
+  precision,      Kynkäänniemi et al. 2019 with k=3 in the judge's features:
+  recall          quality and variety
+  judge_test_accuracy  the judge on the real test images
+
+--model generates image i from seed i (class i mod classes for cdcgan).
+--images reads DIR/<class index>/*.png (or class names), or DIR/*.png
+without classes, from any tool; images are resized to the judge's size.
+fd depends on n: compare numbers at the same n (default 10000).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (model == "") == (images == "") {
+				return usagef("give one of --model CKPT or --images DIR")
+			}
+			if judgePath == "" {
+				return usagef("--judge JUDGE is required (make one with: forger judge train --data fashion-mnist --out JUDGE.safetensors)")
+			}
+			if n < 1 {
+				return usagef("-n must be positive")
+			}
+			j, err := judge.Load(judgePath)
+			if err != nil {
+				return err
+			}
+			if data == "" {
+				data = j.Cfg.Data
+			} else if judge.DataName(data) != j.Cfg.Data {
+				return usagef("the judge %s was trained on %s, not %s: use a judge of %s (forger judge train --data %s)", judgePath, j.Cfg.Data, data, data, data)
+			}
+			var g *gan.Generator
+			var fake judge.Fake
+			if model != "" {
+				if g, err = gan.LoadGenerator(model); err != nil {
+					return err
+				}
+				if g.Cfg.Conditional() && !slices.Equal(g.Cfg.Classes, j.Cfg.Classes) {
+					return fmt.Errorf("the model's classes (%s) are not the judge's (%s)", strings.Join(g.Cfg.Classes, ", "), strings.Join(j.Cfg.Classes, ", "))
+				}
+			} else {
+				if fake, err = judge.LoadFolder(images, j, n, os.Stderr); err != nil {
+					return err
+				}
+				if fake.Skipped > 0 {
+					fmt.Fprintf(os.Stderr, "warning: skipped %d files that could not be decoded (first: %s)\n", fake.Skipped, fake.SkipExamples[0])
+				}
+			}
+			splits, err := judge.LoadSplits(data, j.Cfg.Size, j.Cfg.Channels, os.Stderr)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(splits.Classes, j.Cfg.Classes) {
+				return fmt.Errorf("%s's classes are not the judge's: was it trained on another version of the data?", data)
+			}
+			if m := min(splits.Test.Len(), splits.HeldOut.Len()); n > m {
+				return usagef("-n %d: %s has %d test and %d held-out images: use -n %d or less", n, data, splits.Test.Len(), splits.HeldOut.Len(), m)
+			}
+			total := 5 * n
+			if g != nil {
+				total += n
+			}
+			bar := newBar(total, "eval", true)
+			step := func(d int) { bar.Add(d) }
+			if g != nil {
+				bar.Describe("generating")
+				if fake, err = judge.Generate(g, j, n, step); err != nil {
+					return err
+				}
+			}
+			bar.Describe("judging")
+			rep, err := judge.Evaluate(j, splits, fake, step)
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+			}
+			return rep.WriteTable(cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors) or run folder to generate from")
+	f.StringVar(&images, "images", "", "folder of generated images: DIR/<class index>/*.png, or DIR/*.png")
+	f.StringVar(&judgePath, "judge", "", "judge file (forger judge train)")
+	f.StringVar(&data, "data", "", "the real data set (default: the judge's)")
+	f.IntVarP(&n, "n", "n", judge.DefaultN, "images on each side")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}
