@@ -396,6 +396,12 @@ loop:
 	}
 	st.Seconds = startSeconds + time.Since(start).Seconds()
 	if stopped != "done" {
+		// A grid of the state being saved, so the last picture matches the
+		// last checkpoint.
+		name := fmt.Sprintf("epoch_%03d_%05dk.png", st.Epoch, st.Images/1000)
+		if err := r.sampleGrid(filepath.Join(o.Out, "samples", name)); err != nil {
+			return nil, err
+		}
 		if err := r.checkpoint(); err != nil {
 			return nil, err
 		}
