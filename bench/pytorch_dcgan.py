@@ -28,20 +28,53 @@ fresh each step as in the example.
 
 Generate: G only, eval mode, under torch.no_grad(), fresh z each step.
 
+Threads: torch.set_num_threads(--threads, default 2).  Debian's torch calls
+the system BLAS (OpenBLAS, pthread build) for its GEMMs, and OpenBLAS keeps
+its own thread pool (one thread per core unless told otherwise), apart from
+torch's.  2 torch threads + 2 OpenBLAS threads oversubscribe a 2-core machine
+and run training 2-4x slower, so OPENBLAS_NUM_THREADS defaults to 1 here
+(--blas-threads N, or an OPENBLAS_NUM_THREADS already set, overrides).  On 2
+cores, --threads 2 --blas-threads 1 is fastest for training and
+--threads 1 --blas-threads 2 for generation; bench/compare.sh tries both.
+
 Usage (mirrors `forger bench`):
   /usr/bin/python3 bench/pytorch_dcgan.py train|generate --size 64 --channels 3 \
-      --batch 64 --steps N [--warmup 2] [--ngf 64 --ndf 64] [--threads 2] --json
+      --batch 64 --steps N [--warmup 2] [--ngf 64 --ndf 64] \
+      [--threads 2] [--blas-threads 1] --json
 """
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
 
-import torch
-import torch.nn as nn
-import torch.optim as optim
+DEFAULT_BLAS_THREADS = 1
+
+
+def _blas_threads_from_argv(argv):
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--blas-threads", type=int, default=None)
+    return pre.parse_known_args(argv)[0].blas_threads
+
+
+if __name__ == "__main__":
+    # OpenBLAS reads its thread count once, when torch loads it: set it first.
+    # Debian's torch does its GEMMs in the system libblas (OpenBLAS, pthread
+    # build), whose threads are separate from torch.set_num_threads; left at
+    # its default (one per core) under 2 torch threads it oversubscribes the
+    # 2 cores and training runs 2-4x slower.  --blas-threads overrides; else
+    # an OPENBLAS_NUM_THREADS already in the environment is kept; else 1.
+    _bt = _blas_threads_from_argv(sys.argv[1:])
+    if _bt is not None:
+        os.environ["OPENBLAS_NUM_THREADS"] = str(_bt)
+    else:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", str(DEFAULT_BLAS_THREADS))
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.optim as optim  # noqa: E402
 
 NZ = 100
 
@@ -120,6 +153,28 @@ class Discriminator(nn.Module):
         return self.main(x).view(-1, 1).squeeze(1)
 
 
+def _loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _blas_lib():
+    # which BLAS shared object torch actually loaded (Debian: via libblas.so.3)
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if ".so" in line}
+    except OSError:
+        return None
+    for key in ("openblas", "mkl_rt", "libmkl", "blis", "libblas"):
+        for path in sorted(libs):
+            if key in os.path.basename(path) or key in path:
+                return os.path.realpath(path)
+    return None
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="PyTorch DCGAN benchmark (pytorch/examples layout)")
     p.add_argument("mode", choices=["train", "generate"])
@@ -130,12 +185,17 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=2, help="untimed warm-up steps")
     p.add_argument("--ngf", type=int, default=64)
     p.add_argument("--ndf", type=int, default=64)
-    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="OPENBLAS_NUM_THREADS for the system BLAS torch calls "
+                        "(default: $OPENBLAS_NUM_THREADS, else %d)" % DEFAULT_BLAS_THREADS)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     a = p.parse_args(argv)
-    if a.steps < 1 or a.batch < 1 or a.warmup < 0 or a.channels < 1:
-        p.error("--steps/--batch/--channels must be >= 1 and --warmup >= 0")
+    if a.steps < 1 or a.batch < 1 or a.warmup < 0 or a.channels < 1 or a.threads < 1:
+        p.error("--steps/--batch/--channels/--threads must be >= 1 and --warmup >= 0")
+    if a.blas_threads is not None and a.blas_threads < 1:
+        p.error("--blas-threads must be >= 1")
     _n_layers(a.size)
     return a
 
@@ -202,10 +262,12 @@ def main(argv):
     for _ in range(a.warmup):
         step()
     last = None
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for _ in range(a.steps):
         last = step()
     elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - c0
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     out = {
@@ -224,8 +286,15 @@ def main(argv):
         "ngf": a.ngf,
         "ndf": a.ndf,
         "threads": torch.get_num_threads(),
+        "blas_threads": int(os.environ["OPENBLAS_NUM_THREADS"])
+        if os.environ.get("OPENBLAS_NUM_THREADS", "").isdigit() else None,
+        "blas_lib": _blas_lib(),
         "loss": "sigmoid+bce" if a.mode == "train" else None,
         "seconds": elapsed,
+        # user+sys CPU of all threads over the timed steps; wall/CPU shows
+        # how much of the 2 cores the run actually got (contention check)
+        "cpu_seconds_per_step": cpu / a.steps,
+        "load_avg_1m": _loadavg(),
     }
     if a.mode == "train":
         out["last_loss_d"], out["last_loss_g"] = last
