@@ -163,7 +163,8 @@ func TestRunWritesPicturesAndMetrics(t *testing.T) {
 		t.Fatalf("%d metrics lines, want 8", len(ms))
 	}
 	for _, m := range ms {
-		if m.LossD <= 0 || m.LossG <= 0 || m.DReal <= 0 || m.DReal >= 1 || m.ImagesPerSec <= 0 {
+		// Hinge losses: D's is ≥ 0, G's (−mean D(G(z))) has either sign.
+		if m.LossD < 0 || math.IsNaN(m.LossG) || m.DReal <= 0 || m.DReal >= 1 || m.ImagesPerSec <= 0 {
 			t.Fatalf("implausible metrics %+v", m)
 		}
 	}
