@@ -375,8 +375,13 @@ loop:
 				win = winStats{}
 				winStart, winImages = now, st.Images
 			}
-			ui.Update(int64(st.Epoch*steps*o.Batch+st.Step*o.Batch), fmt.Sprintf("epoch %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f",
-				st.Epoch+1, o.Epochs, stats.LossD, stats.LossG, stats.DReal, stats.DFake))
+			desc := fmt.Sprintf("epoch %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f",
+				st.Epoch+1, o.Epochs, stats.LossD, stats.LossG, stats.DReal, stats.DFake)
+			if !deadline.IsZero() {
+				// The bar's ETA counts epochs; with --minutes the clock decides.
+				desc += fmt.Sprintf(" | stops in %s", time.Until(deadline).Round(time.Second))
+			}
+			ui.Update(int64(st.Epoch*steps*o.Batch+st.Step*o.Batch), desc)
 			if o.SampleMinutes > 0 && time.Since(lastSample).Minutes() >= o.SampleMinutes && st.Step < steps {
 				lastSample = time.Now()
 				name := fmt.Sprintf("epoch_%03d_%05dk.png", st.Epoch, st.Images/1000)
