@@ -1,0 +1,235 @@
+package main
+
+// forger serve: the web studio. forger worker (the same command under
+// another name): only the look-alike job workers, so that several machines
+// can share one PostgreSQL queue.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"forger/internal/home"
+	"forger/store"
+	"forger/studio"
+)
+
+type serveOptions struct {
+	models, gallery, data, addr, db, smtp, adminToken, baseURL string
+	workers, rateBurst, generators                             int
+	retention, jobTimeout, rescueAfter                         time.Duration
+	rate                                                       float64
+}
+
+// lookalikePipeline builds the look-alike pipeline (align → match →
+// render). It is nil until the face and latent packages provide one; then
+// look-alike jobs are available. Tests install a pipeline of their own.
+var lookalikePipeline func(o *serveOptions, log *slog.Logger) (studio.Pipeline, error)
+
+func serveCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:     "serve --models DIR",
+		Aliases: []string{"worker"},
+		Short:   "Run the web studio (as forger worker: only the look-alike job workers)",
+		Long: `forger serve runs the web studio: pages to generate images, explore a model
+and find a visitor's look-alike, and the JSON API behind them (see README).
+
+forger worker --db URL --data DIR runs only the look-alike job workers, no web
+server: start it on several machines that share one PostgreSQL database (and
+one --data folder, for example over NFS) to spread the jobs.
+
+--db defaults to an SQLite file, forger.db, in --data; postgres://… uses
+PostgreSQL. Both get the same schema through versioned migrations.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.adminToken == "" {
+				o.adminToken = os.Getenv("FORGER_ADMIN_TOKEN")
+			}
+			if cmd.CalledAs() == "worker" {
+				return runWorker(cmd.Context(), &o)
+			}
+			return runServe(cmd.Context(), &o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.models, "models", "", "folder of checkpoints, searched recursively (serve)")
+	f.StringVar(&o.gallery, "gallery", "", "look-alike gallery file (for the face pipeline)")
+	f.StringVar(&o.data, "data", filepath.Join(home.Dir(), "studio"), "folder for the database, uploads and results")
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (serve)")
+	f.StringVar(&o.db, "db", "", "database URL: postgres://… or sqlite:FILE (default: forger.db in --data)")
+	f.IntVar(&o.workers, "workers", 2, "look-alike jobs run at once by this process (serve: 0 = leave them to forger worker)")
+	f.StringVar(&o.smtp, "smtp", "", "send e-mail through smtp://[user:password@]host[:port][?from=address] (or smtps://)")
+	f.StringVar(&o.adminToken, "admin-token", "", "token for model and gallery changes (or $FORGER_ADMIN_TOKEN); none: admin API off")
+	f.DurationVar(&o.retention, "retention", studio.DefaultRetention, "delete uploads, results and job records after this long")
+	f.Float64Var(&o.rate, "rate", 5, "generation requests per second per client address (0 = no limit)")
+	f.IntVar(&o.rateBurst, "burst", 20, "generation requests a client address may make at once")
+	f.IntVar(&o.generators, "generators", 1, "copies of each model's generator that may run at once")
+	f.StringVar(&o.baseURL, "base-url", "", "the studio's public URL, for links in e-mails (default http://ADDR)")
+	f.DurationVar(&o.jobTimeout, "job-timeout", studio.DefaultJobTimeout, "cancel a look-alike job's run after this long")
+	f.DurationVar(&o.rescueAfter, "rescue-after", 0, "retry a job whose worker died once it has been running this long (default: job timeout + 1m)")
+	return cmd
+}
+
+func newLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// openStore opens and migrates the database.
+func openStore(ctx context.Context, o *serveOptions, log *slog.Logger) (*store.Store, error) {
+	if err := os.MkdirAll(o.data, 0o755); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, o.db, o.data, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// common builds what serve and worker share: store, pipeline, mailer,
+// runner and queue.
+func common(ctx context.Context, o *serveOptions, log *slog.Logger, workers int) (*store.Store, studio.Pipeline, *studio.Mailer, *studio.Queue, error) {
+	if o.workers < 0 {
+		return nil, nil, nil, nil, usagef("--workers must be 0 or more")
+	}
+	var mailer *studio.Mailer
+	if o.smtp != "" {
+		m, err := studio.ParseSMTPURL(o.smtp)
+		if err != nil {
+			return nil, nil, nil, nil, usageError{err}
+		}
+		mailer = m
+	}
+	var pipeline studio.Pipeline
+	if lookalikePipeline != nil {
+		p, err := lookalikePipeline(o, log)
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("look-alike pipeline: %w", err)
+		}
+		pipeline = p
+	}
+	st, err := openStore(ctx, o, log)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if pipeline == nil {
+		workers = 0 // a worker without a pipeline would only fail jobs
+	}
+	baseURL := o.baseURL
+	if baseURL == "" {
+		baseURL = "http://" + o.addr
+	}
+	runner := &studio.Runner{Store: st, Pipeline: pipeline, DataDir: o.data, Mailer: mailer, BaseURL: baseURL, Log: log}
+	q, err := studio.NewQueue(st, studio.QueueConfig{Workers: workers, Runner: runner, JobTimeout: o.jobTimeout, RescueAfter: o.rescueAfter, Log: log})
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, nil, err
+	}
+	return st, pipeline, mailer, q, nil
+}
+
+func yesNo(ok bool, yes, no string) string {
+	if ok {
+		return "yes (" + yes + ")"
+	}
+	return "no (" + no + ")"
+}
+
+func runServe(ctx context.Context, o *serveOptions) error {
+	if o.models == "" {
+		return usagef("--models DIR is required (a folder of checkpoints)")
+	}
+	if st, err := os.Stat(o.models); err != nil || !st.IsDir() {
+		return usagef("--models %s: not a folder", o.models)
+	}
+	if o.retention <= 0 {
+		return usagef("--retention must be positive")
+	}
+	log := newLogger()
+	st, pipeline, mailer, q, err := common(ctx, o, log, o.workers)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv, err := studio.New(studio.Config{
+		ModelsDir: o.models, GalleryFile: o.gallery, DataDir: o.data, AdminToken: o.adminToken, Retention: o.retention,
+		RatePerSecond: o.rate, RateBurst: o.rateBurst, GeneratorsPerModel: o.generators,
+		Pipeline: pipeline, Mailer: mailer, Log: log,
+	}, st, q)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	workers := o.workers
+	if pipeline == nil {
+		workers = 0
+	}
+	nModels := srv.ModelCount()
+	log.Info("forger serve: capabilities",
+		"generate", yesNo(nModels > 0, fmt.Sprintf("%d models in %s", nModels, o.models), "no checkpoints in "+o.models),
+		"lookalike", yesNo(pipeline != nil, fmt.Sprintf("%d workers here", workers), "no face pipeline in this build: POST /api/jobs answers 503"),
+		"directions", "no (no latent directions in this build)",
+		"email", yesNo(mailer != nil, fmt.Sprint(mailer), "no --smtp"),
+		"admin", yesNo(o.adminToken != "", "token set", "no --admin-token: model and gallery changes refused"),
+		"database", st.String(),
+		"retention", o.retention.String())
+	if err := q.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("starting the job queue: %w", err)
+	}
+	go studio.SweepLoop(ctx, st, o.data, o.retention, log)
+	log.Info("forger serve: listening", "url", "http://"+ln.Addr().String())
+	err = srv.Serve(ctx, ln)
+	log.Info("forger serve: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if qerr := q.Stop(sctx); qerr != nil && err == nil && !errors.Is(qerr, context.DeadlineExceeded) {
+		err = qerr
+	}
+	return err
+}
+
+func runWorker(ctx context.Context, o *serveOptions) error {
+	if o.workers < 1 {
+		return usagef("--workers must be at least 1 for forger worker")
+	}
+	log := newLogger()
+	if lookalikePipeline == nil {
+		return errors.New("this forger has no look-alike pipeline (the face pipeline is not built in yet): a worker would have nothing to run")
+	}
+	st, pipeline, mailer, q, err := common(ctx, o, log, o.workers)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log.Info("forger worker: running look-alike jobs",
+		"workers", o.workers, "database", st.String(), "data", o.data,
+		"email", yesNo(mailer != nil, fmt.Sprint(mailer), "no --smtp"), "pipeline", pipeline != nil,
+		"job_timeout", o.jobTimeout.String())
+	if err := q.Start(ctx); err != nil {
+		return fmt.Errorf("starting the job queue: %w", err)
+	}
+	<-ctx.Done()
+	log.Info("forger worker: stopping (waiting up to 30 s for running jobs)")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := q.Stop(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package studio
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds a headless-capable Chromium (Debian: apt-get install
+// chromium), or "".
+func chromiumPath() string {
+	if p := os.Getenv("FORGER_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// artifactDir is where screenshots go: $FORGER_ARTIFACTS (CI keeps it),
+// else a temporary folder.
+func artifactDir(t *testing.T) string {
+	if d := os.Getenv("FORGER_ARTIFACTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestBrowser drives the pages in headless Chromium at a phone's size:
+// generate 10 images, then a look-alike job from upload to results.
+func TestBrowser(t *testing.T) {
+	chromium := chromiumPath()
+	if chromium == "" {
+		t.Skip("no Chromium (apt-get install chromium, or set FORGER_CHROMIUM)")
+	}
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	h := newHarness(t, harnessOptions{delay: 200 * time.Millisecond})
+	shots := artifactDir(t)
+	photo := filepath.Join(t.TempDir(), "me.jpg")
+	if err := os.WriteFile(photo, photoJPEG(t, 120, 160, 0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.Flag("headless", "new"),
+		chromedp.WindowSize(412, 915), // a phone
+		chromedp.DisableGPU,
+		// Nothing but the test server on loopback: no DNS lookups at all.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("disable-component-update", true),
+		// Chromium can take half a minute to start on a busy machine.
+		chromedp.WSURLReadTimeout(2*time.Minute),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 4*time.Minute)
+	defer cancel()
+
+	var shot []byte
+	save := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			if err := chromedp.FullScreenshot(&shot, 100).Do(ctx); err != nil {
+				return err
+			}
+			p := filepath.Join(shots, name)
+			t.Logf("screenshot: %s", p)
+			return os.WriteFile(p, shot, 0o644)
+		})
+	}
+	const tenLoaded = `(() => { const imgs = [...document.querySelectorAll('#images .tile img')];
+		return imgs.length === 10 && imgs.every(i => i.complete && i.naturalWidth > 0); })()`
+	var seeds []string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(h.srv.URL+"/"),
+		chromedp.WaitReady(`#model option[value="tiny"]`, chromedp.ByQuery),
+		chromedp.SetValue(`#model`, "tiny", chromedp.ByQuery),
+		chromedp.SetValue(`#seed`, "42", chromedp.ByQuery),
+		chromedp.Click(`#gen-10`, chromedp.ByQuery),
+		chromedp.Poll(tenLoaded, nil, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Evaluate(`[...document.querySelectorAll('#images .tile')].map(t => t.dataset.seed)`, &seeds),
+		save("studio-generate.png"),
+	)
+	if err != nil {
+		t.Fatalf("generate page: %v", err)
+	}
+	if strings.Join(seeds, ",") != "42,43,44,45,46,47,48,49,50,51" {
+		t.Errorf("seeds shown: %v", seeds)
+	}
+
+	var status, reason string
+	var results []string
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(h.srv.URL+"/lookalike"),
+		chromedp.WaitVisible(`#email-box`, chromedp.ByQuery),
+		chromedp.SetUploadFiles(`#photo`, []string{photo}, chromedp.ByQuery),
+		chromedp.SendKeys(`#email`, "visitor@example.com", chromedp.ByQuery),
+		chromedp.Click(`#la-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#job-status[data-status="done"], #job-status[data-status="failed"]`, chromedp.ByQuery),
+		chromedp.Text(`#job-status`, &status, chromedp.ByQuery),
+		chromedp.Text(`#job-reason`, &reason, chromedp.ByQuery),
+		chromedp.Poll(`[...document.querySelectorAll('#job-results img')].every(i => i.complete && i.naturalWidth > 0)`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Evaluate(`[...document.querySelectorAll('#job-results figure')].map(f => f.dataset.result)`, &results),
+		save("studio-lookalike.png"),
+	)
+	if err != nil {
+		t.Fatalf("look-alike pages: %v", err)
+	}
+	if status != "Done" || strings.Join(results, ",") != "aligned,best,worst,morph,smile" {
+		t.Errorf("job page: status %q (%s), results %v", status, reason, results)
+	}
+	if len(h.smtp.messages()) == 0 {
+		// The e-mail goes out right after the job is marked done.
+		time.Sleep(time.Second)
+	}
+	if m := h.smtp.messages(); len(m) != 1 || m[0].To != "visitor@example.com" {
+		t.Errorf("mail %+v", m)
+	}
+}

@@ -1,0 +1,547 @@
+package studio
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"forger/gan"
+	"forger/picture"
+	"forger/store"
+	"forger/tensor"
+)
+
+// Directions gives models' learned latent directions (smile, mustache…);
+// the latent package provides them.
+type Directions interface {
+	// List names the directions learned for a model.
+	List(model gan.ModelInfo) ([]string, error)
+	// Vector returns a direction as a vector in the model's z space (NZ).
+	Vector(model gan.ModelInfo, name string) ([]float32, error)
+}
+
+// maxSafeSeed keeps seeds exact in JavaScript numbers.
+const maxSafeSeed = 1<<53 - 1
+
+// modelJSON is a model as the API lists it (no file system path).
+type modelJSON struct {
+	Name        string   `json:"name"`
+	Title       string   `json:"title,omitempty"`
+	Arch        string   `json:"arch"`
+	Size        int      `json:"size"`
+	Channels    int      `json:"channels"`
+	Classes     []string `json:"classes"`
+	Conditional bool     `json:"conditional"`
+	Epochs      int      `json:"epochs"`
+	Images      int64    `json:"images"`
+	Hidden      bool     `json:"hidden,omitempty"`
+}
+
+// modelSettings returns the admin's model settings, read from the store at
+// most every 10 s (other servers may share the database).
+func (s *Server) modelSettings(ctx context.Context) map[string]store.ModelSettings {
+	if s.store == nil {
+		return nil
+	}
+	s.settingsMu.Lock()
+	defer s.settingsMu.Unlock()
+	if s.settings != nil && time.Since(s.settingsAt) < 10*time.Second {
+		return s.settings
+	}
+	ms, err := s.store.ModelSettings(ctx)
+	if err != nil {
+		s.log.Warn("reading model settings", "err", err)
+		return s.settings
+	}
+	s.settings, s.settingsAt = ms, time.Now()
+	return ms
+}
+
+// forgetSettings makes the next modelSettings read the store.
+func (s *Server) forgetSettings() {
+	s.settingsMu.Lock()
+	s.settings = nil
+	s.settingsMu.Unlock()
+}
+
+func (s *Server) modelList(ctx context.Context, withHidden bool) []modelJSON {
+	settings := s.modelSettings(ctx)
+	out := []modelJSON{}
+	for _, mi := range s.models.all() {
+		st := settings[mi.Name]
+		if st.Hidden && !withHidden {
+			continue
+		}
+		out = append(out, modelJSON{Name: mi.Name, Title: st.Title, Arch: mi.Arch, Size: mi.Size, Channels: mi.Channels,
+			Classes: mi.Classes, Conditional: mi.Arch == gan.CDCGAN, Epochs: mi.Epochs, Images: mi.Images, Hidden: st.Hidden})
+	}
+	return out
+}
+
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"models": s.modelList(r.Context(), false)})
+}
+
+func (s *Server) rescanModels(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.ModelsDir == "" {
+		writeError(w, http.StatusConflict, "no --models folder")
+		return
+	}
+	if _, err := s.models.scan(); err != nil {
+		s.log.Warn("rescanning models", "err", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"models": s.modelList(r.Context(), true)})
+}
+
+func (s *Server) patchModel(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, ok := s.models.lookup(name); !ok {
+		writeError(w, http.StatusNotFound, "no model named "+strconv.Quote(name))
+		return
+	}
+	var req struct {
+		Hidden *bool   `json:"hidden"`
+		Title  *string `json:"title"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if s.store == nil {
+		writeError(w, http.StatusServiceUnavailable, "no database")
+		return
+	}
+	cur := s.modelSettings(r.Context())[name]
+	cur.Name = name
+	if req.Hidden != nil {
+		cur.Hidden = *req.Hidden
+	}
+	if req.Title != nil {
+		if len(*req.Title) > 200 {
+			writeError(w, http.StatusBadRequest, "title too long (200 bytes at most)")
+			return
+		}
+		cur.Title = *req.Title
+	}
+	if err := s.store.SetModelSettings(r.Context(), &cur); err != nil {
+		s.log.Error("saving model settings", "err", err)
+		writeError(w, http.StatusInternalServerError, "could not save the settings")
+		return
+	}
+	s.forgetSettings()
+	writeJSON(w, http.StatusOK, cur)
+}
+
+// findModel resolves a model name from a request; hidden models are not
+// found.
+func (s *Server) findModel(w http.ResponseWriter, r *http.Request, name string) (gan.ModelInfo, bool) {
+	if name == "" {
+		writeError(w, http.StatusBadRequest, "say which model (see GET /api/models)")
+		return gan.ModelInfo{}, false
+	}
+	mi, ok := s.models.lookup(name)
+	if ok && s.modelSettings(r.Context())[name].Hidden {
+		ok = false
+	}
+	if !ok {
+		writeError(w, http.StatusNotFound, "no model named "+strconv.Quote(name)+" (see GET /api/models)")
+	}
+	return mi, ok
+}
+
+// randomSeed picks a seed for a request that gave none.
+func randomSeed() int64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return int64(binary.LittleEndian.Uint64(b[:]) % (1 << 31))
+}
+
+type generatedImage struct {
+	Seed  int64  `json:"seed"`
+	Class string `json:"class,omitempty"`
+	URL   string `json:"url"`
+}
+
+// generate: POST /api/generate {"model", "n", "class"?, "seed"?,
+// "truncation"?} → {"model", "images": [{"seed", "class"?, "url"}]}. Seeds
+// are seed, seed+1, …, as with forger generate --seed; a conditional model
+// without a class cycles through its classes, as forger generate does.
+func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Model      string          `json:"model"`
+		N          int             `json:"n"`
+		Class      json.RawMessage `json:"class"`
+		Seed       *int64          `json:"seed"`
+		Truncation *float64        `json:"truncation"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.N == 0 {
+		req.N = 1
+	}
+	if req.N < 1 || req.N > MaxGenerate {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("n must be between 1 and %d", MaxGenerate))
+		return
+	}
+	psi := 1.0
+	if req.Truncation != nil {
+		psi = *req.Truncation
+	}
+	if !(psi > 0 && psi <= 2) {
+		writeError(w, http.StatusBadRequest, "truncation must be in (0, 2] (1 = off)")
+		return
+	}
+	seed := randomSeed()
+	if req.Seed != nil {
+		seed = *req.Seed
+	}
+	if seed < -maxSafeSeed || seed > maxSafeSeed-MaxGenerate {
+		writeError(w, http.StatusBadRequest, "seed out of range (|seed| < 2^53)")
+		return
+	}
+	mi, ok := s.findModel(w, r, req.Model)
+	if !ok {
+		return
+	}
+	label := int32(-1)
+	if len(req.Class) > 0 && string(req.Class) != "null" {
+		var cs string
+		var ci int
+		switch {
+		case json.Unmarshal(req.Class, &cs) == nil:
+		case json.Unmarshal(req.Class, &ci) == nil:
+			cs = strconv.Itoa(ci)
+		default:
+			writeError(w, http.StatusBadRequest, "class must be a class name or index")
+			return
+		}
+		if cs != "" {
+			if len(mi.Classes) == 0 {
+				writeError(w, http.StatusBadRequest, "this model has no classes")
+				return
+			}
+			l, err := classLabel(mi.Classes, cs)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			label = l
+		}
+	}
+	if s.rateLimited(w, r) {
+		return
+	}
+	cfgNZ, conditional, err := s.modelShape(r.Context(), mi)
+	if err != nil {
+		s.log.Error("loading model", "model", mi.Name, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the model could not be loaded")
+		return
+	}
+	seeds := make([]int64, req.N)
+	var labels []int32
+	if conditional {
+		labels = make([]int32, req.N)
+	}
+	z := tensor.New(req.N, cfgNZ)
+	for i := range seeds {
+		seeds[i] = seed + int64(i)
+		gan.LatentForSeed(seeds[i], psi, z.Data[i*cfgNZ:(i+1)*cfgNZ])
+		if conditional {
+			if label >= 0 {
+				labels[i] = label
+			} else {
+				labels[i] = int32(i % len(mi.Classes))
+			}
+		}
+	}
+	imgs, err := s.models.render(r.Context(), mi, z, labels)
+	if err != nil {
+		s.renderError(w, mi, err)
+		return
+	}
+	out := make([]generatedImage, req.N)
+	for i, img := range imgs {
+		l := int32(-1)
+		if conditional {
+			l = labels[i]
+		}
+		q := imageQuery{model: mi.Name, seed: seeds[i], label: l, psi: psi}
+		if l >= 0 {
+			q.class = mi.Classes[l]
+		}
+		s.images.add(q.key(mi.Path), encodePNG(img))
+		out[i] = generatedImage{Seed: seeds[i], URL: q.url()}
+		if l >= 0 {
+			out[i].Class = mi.Classes[l]
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"model": mi.Name, "images": out})
+}
+
+func (s *Server) renderError(w http.ResponseWriter, mi gan.ModelInfo, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		writeError(w, http.StatusServiceUnavailable, "request cancelled")
+		return
+	}
+	s.log.Error("generating", "model", mi.Name, "err", err)
+	writeError(w, http.StatusServiceUnavailable, "the model could not be run")
+}
+
+// modelShape returns a model's latent size and whether it takes classes.
+func (s *Server) modelShape(ctx context.Context, mi gan.ModelInfo) (nz int, conditional bool, err error) {
+	cfg, err := s.models.config(ctx, mi)
+	if err != nil {
+		return 0, false, err
+	}
+	return cfg.NZ, cfg.Conditional(), nil
+}
+
+// imageQuery is everything that makes one picture; its URL re-makes it.
+type imageQuery struct {
+	model  string
+	seed   int64
+	label  int32  // -1: none
+	class  string // the label's class name (names resolve first: unambiguous)
+	psi    float64
+	dir    string
+	amount float64
+}
+
+func (q imageQuery) key(path string) string {
+	return fmt.Sprintf("img\x00%s\x00%d\x00%d\x00%g\x00%s\x00%g", path, q.seed, q.label, q.psi, q.dir, q.amount)
+}
+
+func (q imageQuery) url() string {
+	v := url.Values{}
+	v.Set("model", q.model)
+	v.Set("seed", strconv.FormatInt(q.seed, 10))
+	if q.label >= 0 {
+		v.Set("class", q.class)
+	}
+	if q.psi != 1 {
+		v.Set("truncation", strconv.FormatFloat(q.psi, 'g', -1, 64))
+	}
+	if q.dir != "" {
+		v.Set("direction", q.dir)
+		v.Set("amount", strconv.FormatFloat(q.amount, 'g', -1, 64))
+	}
+	return "/api/image?" + v.Encode()
+}
+
+// parseImageParams reads model, class and truncation from a query string.
+func (s *Server) parseCommon(w http.ResponseWriter, r *http.Request) (mi gan.ModelInfo, label int32, psi float64, ok bool) {
+	q := r.URL.Query()
+	mi, ok = s.findModel(w, r, q.Get("model"))
+	if !ok {
+		return
+	}
+	label, psi = -1, 1
+	if c := q.Get("class"); c != "" {
+		if len(mi.Classes) == 0 {
+			writeError(w, http.StatusBadRequest, "this model has no classes")
+			return mi, 0, 0, false
+		}
+		l, err := classLabel(mi.Classes, c)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return mi, 0, 0, false
+		}
+		label = l
+	} else if mi.Arch == gan.CDCGAN {
+		label = 0
+	}
+	if t := q.Get("truncation"); t != "" {
+		v, err := strconv.ParseFloat(t, 64)
+		if err != nil || !(v > 0 && v <= 2) {
+			writeError(w, http.StatusBadRequest, "truncation must be in (0, 2] (1 = off)")
+			return mi, 0, 0, false
+		}
+		psi = v
+	}
+	return mi, label, psi, true
+}
+
+func parseSeed(w http.ResponseWriter, v, name string) (int64, bool) {
+	seed, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || seed < -maxSafeSeed || seed > maxSafeSeed {
+		writeError(w, http.StatusBadRequest, name+" must be an integer seed (|seed| < 2^53)")
+		return 0, false
+	}
+	return seed, true
+}
+
+// image: GET /api/image?model=&seed=[&class=][&truncation=][&direction=&amount=]
+// → the PNG, from memory when it was made recently.
+func (s *Server) image(w http.ResponseWriter, r *http.Request) {
+	mi, label, psi, ok := s.parseCommon(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	seed, ok := parseSeed(w, q.Get("seed"), "seed")
+	if !ok {
+		return
+	}
+	iq := imageQuery{model: mi.Name, seed: seed, label: label, psi: psi}
+	var vec []float32
+	if d := q.Get("direction"); d != "" {
+		if s.cfg.Directions == nil {
+			writeError(w, http.StatusNotFound, "this server has no learned directions")
+			return
+		}
+		amount, err := strconv.ParseFloat(q.Get("amount"), 64)
+		if err != nil || math.Abs(amount) > 10 {
+			writeError(w, http.StatusBadRequest, "amount must be a number between -10 and 10")
+			return
+		}
+		vec, err = s.cfg.Directions.Vector(mi, d)
+		if err != nil {
+			writeError(w, http.StatusNotFound, "no direction "+strconv.Quote(d)+" for this model")
+			return
+		}
+		iq.dir, iq.amount = d, amount
+	}
+	key := iq.key(mi.Path)
+	if b, ok := s.images.get(key); ok {
+		servePNG(w, r, b)
+		return
+	}
+	if s.rateLimited(w, r) {
+		return
+	}
+	nz, conditional, err := s.modelShape(r.Context(), mi)
+	if err != nil {
+		s.renderError(w, mi, err)
+		return
+	}
+	if vec != nil && len(vec) != nz {
+		writeError(w, http.StatusServiceUnavailable, "the direction does not fit the model")
+		return
+	}
+	z := tensor.New(1, nz)
+	gan.LatentForSeed(seed, psi, z.Data)
+	for i, v := range vec {
+		z.Data[i] += float32(iq.amount) * v
+	}
+	var labels []int32
+	if conditional {
+		labels = []int32{max(label, 0)}
+	}
+	imgs, err := s.models.render(r.Context(), mi, z, labels)
+	if err != nil {
+		s.renderError(w, mi, err)
+		return
+	}
+	b := encodePNG(imgs[0])
+	s.images.add(key, b)
+	servePNG(w, r, b)
+}
+
+func servePNG(w http.ResponseWriter, r *http.Request, b []byte) {
+	w.Header().Set("Content-Type", "image/png")
+	// The URL names the picture completely: it never changes.
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
+}
+
+// morph: GET /api/morph?model=&from=&to=[&frames=][&class=][&truncation=]
+// → an animated GIF walking the latent space from seed from to seed to
+// (spherical interpolation), and back.
+func (s *Server) morph(w http.ResponseWriter, r *http.Request) {
+	mi, label, psi, ok := s.parseCommon(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	from, ok := parseSeed(w, q.Get("from"), "from")
+	if !ok {
+		return
+	}
+	to, ok := parseSeed(w, q.Get("to"), "to")
+	if !ok {
+		return
+	}
+	frames := 16
+	if f := q.Get("frames"); f != "" {
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 2 || v > MaxMorphFrames {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("frames must be between 2 and %d", MaxMorphFrames))
+			return
+		}
+		frames = v
+	}
+	key := fmt.Sprintf("morph\x00%s\x00%d\x00%d\x00%d\x00%d\x00%g", mi.Path, from, to, frames, label, psi)
+	if b, ok := s.images.get(key); ok {
+		serveGIF(w, r, b)
+		return
+	}
+	if s.rateLimited(w, r) {
+		return
+	}
+	nz, conditional, err := s.modelShape(r.Context(), mi)
+	if err != nil {
+		s.renderError(w, mi, err)
+		return
+	}
+	a, b := make([]float32, nz), make([]float32, nz)
+	gan.LatentForSeed(from, psi, a)
+	gan.LatentForSeed(to, psi, b)
+	z := tensor.New(frames, nz)
+	var labels []int32
+	for i := 0; i < frames; i++ {
+		slerp(a, b, float64(i)/float64(frames-1), z.Data[i*nz:(i+1)*nz])
+		if conditional {
+			labels = append(labels, max(label, 0))
+		}
+	}
+	imgs, err := s.models.render(r.Context(), mi, z, labels)
+	if err != nil {
+		s.renderError(w, mi, err)
+		return
+	}
+	seq := make([]image.Image, 0, 2*frames-2) // there and back again
+	seq = append(seq, imgs...)
+	for i := frames - 2; i > 0; i-- {
+		seq = append(seq, imgs[i])
+	}
+	var buf bytes.Buffer
+	if err := picture.EncodeGIF(&buf, seq, picture.GIFOptions{Delay: 80 * time.Millisecond, Loop: true}); err != nil {
+		s.renderError(w, mi, err)
+		return
+	}
+	s.images.add(key, buf.Bytes())
+	serveGIF(w, r, buf.Bytes())
+}
+
+func serveGIF(w http.ResponseWriter, r *http.Request, b []byte) {
+	w.Header().Set("Content-Type", "image/gif")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
+}
+
+// directions: GET /api/directions?model= → {"model", "directions": [names]}.
+func (s *Server) directions(w http.ResponseWriter, r *http.Request) {
+	mi, ok := s.findModel(w, r, r.URL.Query().Get("model"))
+	if !ok {
+		return
+	}
+	names := []string{}
+	if s.cfg.Directions != nil {
+		list, err := s.cfg.Directions.List(mi)
+		if err != nil {
+			s.log.Warn("listing directions", "model", mi.Name, "err", err)
+		}
+		names = append(names, list...)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"model": mi.Name, "directions": names})
+}

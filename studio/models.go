@@ -1,0 +1,263 @@
+package studio
+
+import (
+	"bytes"
+	"container/list"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"forger/gan"
+	"forger/picture"
+	"forger/tensor"
+)
+
+// models is the studio's view of --models: the checkpoints found there, by
+// name, and the generators loaded from them, by path.
+type models struct {
+	dir       string
+	instances int // generators per checkpoint
+
+	mu     sync.Mutex
+	list   []gan.ModelInfo
+	byName map[string]gan.ModelInfo
+	gens   map[string]*genPool // by path
+}
+
+// genPool holds the loaded generators of one checkpoint. A generator owns
+// its buffers, so each is used by one goroutine at a time: a request takes
+// one from free and puts it back.
+type genPool struct {
+	path    string
+	modTime time.Time
+	free    chan *gan.Generator
+	mu      sync.Mutex // guards made, cfg, haveCfg
+	made    int
+	max     int
+	cfg     gan.Config
+	haveCfg bool
+}
+
+func newModels(dir string, instances int) *models {
+	return &models{dir: dir, instances: max(instances, 1), byName: map[string]gan.ModelInfo{}, gens: map[string]*genPool{}}
+}
+
+// scan (re)reads the checkpoints under dir.
+func (m *models) scan() ([]gan.ModelInfo, error) {
+	infos, err := gan.FindModels(m.dir)
+	byName := map[string]gan.ModelInfo{}
+	var list []gan.ModelInfo
+	for _, mi := range infos {
+		if _, dup := byName[mi.Name]; dup {
+			continue // two checkpoints with one name: the first (by path) wins
+		}
+		byName[mi.Name] = mi
+		list = append(list, mi)
+	}
+	m.mu.Lock()
+	m.list, m.byName = list, byName
+	m.mu.Unlock()
+	return list, err
+}
+
+func (m *models) all() []gan.ModelInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]gan.ModelInfo(nil), m.list...)
+}
+
+func (m *models) lookup(name string) (gan.ModelInfo, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mi, ok := m.byName[name]
+	return mi, ok
+}
+
+// pool returns the generators of the checkpoint at path, reloading them
+// when the file has changed since they were loaded.
+func (m *models) pool(path string) (*genPool, error) {
+	st, err := os.Stat(gan.Resolve(path))
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	p := m.gens[path]
+	if p == nil || !p.modTime.Equal(st.ModTime()) {
+		p = &genPool{path: path, modTime: st.ModTime(), free: make(chan *gan.Generator, m.instances), max: m.instances}
+		m.gens[path] = p
+	}
+	m.mu.Unlock()
+	return p, nil
+}
+
+// get takes a free generator, loading a new one while fewer than max exist.
+func (p *genPool) get(ctx context.Context) (*gan.Generator, error) {
+	select {
+	case g := <-p.free:
+		return g, nil
+	default:
+	}
+	p.mu.Lock()
+	if p.made < p.max {
+		p.made++
+		p.mu.Unlock()
+		g, err := gan.LoadGenerator(p.path)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if err != nil {
+			p.made--
+			return nil, err
+		}
+		p.cfg, p.haveCfg = g.Cfg, true
+		return g, nil
+	}
+	p.mu.Unlock()
+	select {
+	case g := <-p.free:
+		return g, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (p *genPool) put(g *gan.Generator) { p.free <- g }
+
+// config returns the model's configuration, loading a generator the first
+// time.
+func (m *models) config(ctx context.Context, mi gan.ModelInfo) (gan.Config, error) {
+	p, err := m.pool(mi.Path)
+	if err != nil {
+		return gan.Config{}, err
+	}
+	p.mu.Lock()
+	cfg, ok := p.cfg, p.haveCfg
+	p.mu.Unlock()
+	if ok {
+		return cfg, nil
+	}
+	g, err := p.get(ctx)
+	if err != nil {
+		return gan.Config{}, err
+	}
+	p.put(g)
+	return g.Cfg, nil
+}
+
+// render runs the generator of model mi on latents z [len(labels) or n, NZ]
+// and returns the images. It is forger generate's computation: the same
+// latents and labels give the same pictures.
+func (m *models) render(ctx context.Context, mi gan.ModelInfo, z *tensor.Tensor, labels []int32) ([]image.Image, error) {
+	p, err := m.pool(mi.Path)
+	if err != nil {
+		return nil, err
+	}
+	g, err := p.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer p.put(g)
+	n := z.Shape[0]
+	imgs := g.Forward(z, labels)
+	per := imgs.Len() / n
+	out := make([]image.Image, n)
+	for i := range out { // FromTensor copies: the generator's buffers stay its own
+		out[i] = picture.FromTensor(imgs.Data[i*per:(i+1)*per], g.Cfg.Size, g.Cfg.Channels)
+	}
+	return out, nil
+}
+
+// imageCache keeps recent pictures (PNG, GIF) in memory by what makes them (least recently used goes first).
+type imageCache struct {
+	mu    sync.Mutex
+	max   int
+	ll    *list.List
+	items map[string]*list.Element
+}
+
+type cachedImage struct {
+	key string
+	png []byte
+}
+
+func newImageCache(max int) *imageCache {
+	return &imageCache{max: max, ll: list.New(), items: map[string]*list.Element{}}
+}
+
+func (c *imageCache) get(k string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[k]; ok {
+		c.ll.MoveToFront(e)
+		return e.Value.(*cachedImage).png, true
+	}
+	return nil, false
+}
+
+func (c *imageCache) add(k string, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[k]; ok {
+		c.ll.MoveToFront(e)
+		e.Value.(*cachedImage).png = b
+		return
+	}
+	c.items[k] = c.ll.PushFront(&cachedImage{k, b})
+	for c.ll.Len() > c.max {
+		e := c.ll.Back()
+		c.ll.Remove(e)
+		delete(c.items, e.Value.(*cachedImage).key)
+	}
+}
+
+func encodePNG(img image.Image) []byte {
+	var b bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	enc.Encode(&b, img) // cannot fail on a bytes.Buffer with a valid image
+	return b.Bytes()
+}
+
+// classLabel resolves a class given as a name (any case) or an index, as
+// forger generate's --class does.
+func classLabel(classes []string, s string) (int32, error) {
+	for i, c := range classes {
+		if strings.EqualFold(c, s) {
+			return int32(i), nil
+		}
+	}
+	if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(classes) {
+		return int32(i), nil
+	}
+	return 0, fmt.Errorf("%q is not a class of this model (classes: %s)", s, strings.Join(classes, ", "))
+}
+
+// slerp interpolates between latents a and b along the great circle, as
+// GAN latent walks do (a straight line would pass through unlikely,
+// low-norm latents); t in [0, 1].
+func slerp(a, b []float32, t float64, out []float32) {
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	cos := dot / math.Sqrt(na*nb)
+	omega := math.Acos(math.Max(-1, math.Min(1, cos)))
+	if na == 0 || nb == 0 || omega < 1e-6 {
+		for i := range a {
+			out[i] = float32((1-t)*float64(a[i]) + t*float64(b[i]))
+		}
+		return
+	}
+	so := math.Sin(omega)
+	wa, wb := math.Sin((1-t)*omega)/so, math.Sin(t*omega)/so
+	for i := range a {
+		out[i] = float32(wa*float64(a[i]) + wb*float64(b[i]))
+	}
+}

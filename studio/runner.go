@@ -1,0 +1,269 @@
+package studio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"forger/store"
+)
+
+// Data folder layout (all names below it are made by the studio, never
+// taken from a request):
+//
+//	uploads/<id>.png        the visitor's photo, re-encoded (no EXIF)
+//	results/<id>/           a finished job's files (Results)
+//	results/.<id>.run-<hex> one run's files until the run commits
+//	gallery/<id>.png        gallery faces
+const (
+	uploadsDir = "uploads"
+	resultsDir = "results"
+	galleryDir = "gallery"
+)
+
+// Runner runs look-alike jobs: River's worker calls Run for each delivery.
+type Runner struct {
+	Store    *store.Store
+	Pipeline Pipeline
+	DataDir  string
+	Mailer   *Mailer // nil: no e-mail
+	BaseURL  string  // for links in e-mails, e.g. https://forger.example
+	Log      *slog.Logger
+}
+
+// errNoPipeline fails jobs picked up by a process that has no pipeline.
+var errNoPipeline = errors.New("look-alike jobs are not available on this server (no face pipeline configured)")
+
+// Run does one delivery of the job id; attempt counts River's deliveries
+// from 1 and maxAttempts is River's limit. It returns nil when the job is
+// finished (done, failed for good, or gone), an error for River to retry.
+// It is idempotent: a job already done is left alone, and a run writes its
+// files in a folder of its own that replaces the job's results folder only
+// when all steps have succeeded, so any number of runs leave one set.
+func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) error {
+	log := r.Log.With("job", id, "attempt", attempt)
+	j, err := r.Store.Job(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		log.Info("job record gone (expired or deleted); nothing to do")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if store.Finished(j.Status) {
+		r.notify(ctx, log, j) // an e-mail lost by a crash after finishing
+		return nil
+	}
+	if r.Pipeline == nil {
+		return r.fail(ctx, log, id, errNoPipeline.Error())
+	}
+	if _, err := r.Store.UpdateJob(ctx, id, func(j *store.Job) error { j.Attempts++; return nil }); err != nil {
+		return err
+	}
+
+	photo, err := r.loadUpload(j.Upload)
+	if err != nil {
+		return r.fail(ctx, log, id, "the uploaded photo could not be read")
+	}
+	runDir := filepath.Join(r.DataDir, resultsDir, "."+id+".run-"+randHex(6))
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return err
+	}
+	defer os.RemoveAll(runDir) // gone after a commit (renamed) or a failure
+	out := &Results{dir: runDir, entries: map[string]store.Result{}}
+
+	var face *Face
+	var match *Match
+	err = r.step(ctx, id, "align", store.StatusAligning, attempt, func() (err error) {
+		face, err = r.Pipeline.Align(ctx, photo, out)
+		if err == nil && face == nil {
+			err = errors.New("pipeline: Align returned no face")
+		}
+		return err
+	})
+	if err == nil {
+		err = r.step(ctx, id, "match", store.StatusMatching, attempt, func() (err error) {
+			match, err = r.Pipeline.Match(ctx, face, out)
+			if err == nil && match == nil {
+				err = errors.New("pipeline: Match returned no match")
+			}
+			return err
+		})
+	}
+	if err == nil {
+		err = r.step(ctx, id, "render", store.StatusRendering, attempt, func() error {
+			return r.Pipeline.Render(ctx, face, match, out)
+		})
+	}
+	if err != nil {
+		var rej *RejectError
+		switch {
+		case errors.Is(err, errAlreadyFinished):
+			return nil
+		case errors.As(err, &rej):
+			log.Info("job rejected", "reason", rej.Reason)
+			return r.fail(ctx, log, id, rej.Reason)
+		case attempt >= maxAttempts:
+			log.Error("job failed for good", "err", err)
+			return r.fail(ctx, log, id, "the job failed after "+fmt.Sprint(attempt)+" attempts: "+err.Error())
+		}
+		log.Warn("job run failed; River will retry", "err", err)
+		if _, uerr := r.Store.UpdateJob(context.WithoutCancel(ctx), id, func(j *store.Job) error {
+			if !store.Finished(j.Status) {
+				j.Status, j.Reason = store.StatusQueued, "retrying after: "+err.Error()
+			}
+			return nil
+		}); uerr != nil {
+			log.Error("recording the retry", "err", uerr)
+		}
+		return err
+	}
+
+	// Commit: the run's folder becomes the job's results folder, inside the
+	// transaction that marks the job done, so that of runs racing each other
+	// exactly one commits. An older folder (a run that committed and died
+	// before its transaction did) is replaced: one set remains.
+	final := filepath.Join(r.DataDir, resultsDir, id)
+	j, err = r.Store.UpdateJob(context.WithoutCancel(ctx), id, func(j *store.Job) error {
+		if store.Finished(j.Status) {
+			return errAlreadyFinished
+		}
+		if err := os.RemoveAll(final); err != nil {
+			return err
+		}
+		if err := os.Rename(runDir, final); err != nil {
+			return fmt.Errorf("committing results: %w", err)
+		}
+		syncDir(filepath.Dir(final))
+		j.Status, j.Reason, j.FinishedAt = store.StatusDone, "", time.Now().UTC()
+		j.Results = out.entries
+		return nil
+	})
+	if errors.Is(err, errAlreadyFinished) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r.removeStaleRuns(id)
+	log.Info("job done", "results", strings.Join(out.Keys(), ","))
+	r.notify(ctx, log, j)
+	return nil
+}
+
+// step runs one pipeline step under status, recording its times.
+func (r *Runner) step(ctx context.Context, id, name, status string, attempt int, run func() error) error {
+	start := time.Now().UTC()
+	if _, err := r.Store.UpdateJob(ctx, id, func(j *store.Job) error {
+		if store.Finished(j.Status) {
+			return errAlreadyFinished
+		}
+		j.Status = status
+		j.Steps[name] = store.Step{Started: start, Attempt: attempt}
+		return nil
+	}); err != nil {
+		return err
+	}
+	err := run()
+	if err == nil {
+		err = ctx.Err()
+	}
+	end := time.Now().UTC()
+	if _, uerr := r.Store.UpdateJob(context.WithoutCancel(ctx), id, func(j *store.Job) error {
+		st := store.Step{Started: start, Finished: end, MS: end.Sub(start).Milliseconds(), Attempt: attempt}
+		if err != nil {
+			st.Error = err.Error()
+		}
+		j.Steps[name] = st
+		return nil
+	}); uerr != nil && err == nil {
+		err = uerr
+	}
+	return err
+}
+
+var errAlreadyFinished = errors.New("job already finished by another run")
+
+// fail marks the job failed with reason and e-mails the visitor. It
+// returns nil: the job is finished and River must not retry it.
+func (r *Runner) fail(ctx context.Context, log *slog.Logger, id, reason string) error {
+	j, err := r.Store.UpdateJob(context.WithoutCancel(ctx), id, func(j *store.Job) error {
+		if store.Finished(j.Status) {
+			return nil
+		}
+		j.Status, j.Reason, j.FinishedAt = store.StatusFailed, reason, time.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.notify(ctx, log, j)
+	return nil
+}
+
+// notify sends the finished job's e-mail once, if one was asked for.
+func (r *Runner) notify(ctx context.Context, log *slog.Logger, j *store.Job) {
+	if j.Email == "" || !j.EmailedAt.IsZero() || r.Mailer == nil {
+		return
+	}
+	err := r.Mailer.Send(j.Email, jobMailSubject(j), jobMailBody(r.BaseURL, j))
+	errText := ""
+	if err != nil {
+		log.Warn("sending the job's e-mail", "err", err)
+		errText = err.Error()
+	}
+	if _, uerr := r.Store.UpdateJob(context.WithoutCancel(ctx), j.ID, func(j *store.Job) error {
+		j.EmailedAt, j.EmailError = time.Now().UTC(), errText
+		return nil
+	}); uerr != nil {
+		log.Warn("recording the e-mail", "err", uerr)
+	}
+}
+
+func (r *Runner) loadUpload(name string) (image.Image, error) {
+	if !validUploadName(name) {
+		return nil, fmt.Errorf("bad upload name %q", name)
+	}
+	f, err := os.Open(filepath.Join(r.DataDir, uploadsDir, name))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return png.Decode(f)
+}
+
+// validUploadName accepts only the names the studio gives uploads.
+func validUploadName(name string) bool {
+	id, ok := strings.CutSuffix(name, ".png")
+	return ok && store.ValidID(id)
+}
+
+// removeStaleRuns deletes run folders of job id left by dead runs.
+func (r *Runner) removeStaleRuns(id string) {
+	dirs, _ := filepath.Glob(filepath.Join(r.DataDir, resultsDir, "."+id+".run-*"))
+	for _, d := range dirs {
+		os.RemoveAll(d)
+	}
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

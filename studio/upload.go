@@ -1,0 +1,298 @@
+package studio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"net/http"
+	"strings"
+
+	xdraw "golang.org/x/image/draw"
+	"golang.org/x/image/webp"
+)
+
+// Upload limits.
+const (
+	MaxUploadBytes = 10 << 20   // the photo file
+	MaxPixels      = 40_000_000 // width × height, read from the header
+	// StoredMaxSide is the longest side of a stored photo: larger photos are
+	// scaled down when stored (a face needs far fewer pixels).
+	StoredMaxSide = 2048
+	maxFieldBytes = 1 << 10 // a text field of the form
+	formOverhead  = 64 << 10
+)
+
+// uploadError is a refused upload: the status (4xx) and a message.
+type uploadError struct {
+	status int
+	msg    string
+}
+
+func (e *uploadError) Error() string { return e.msg }
+
+func badUpload(status int, format string, args ...any) error {
+	return &uploadError{status, fmt.Sprintf(format, args...)}
+}
+
+// photoForm is what a photo upload form carried.
+type photoForm struct {
+	photo  image.Image
+	format string
+	fields map[string]string
+}
+
+// readPhotoForm reads a multipart form with one file field "photo" and the
+// text fields named in fields, streaming it with every limit checked as it
+// goes: the body is capped (http.MaxBytesReader), the photo at
+// MaxUploadBytes, its type sniffed from its first bytes (the name and
+// Content-Type the client sent are ignored), its size read from its header
+// and refused beyond MaxPixels before anything is decoded; then it is
+// decoded, turned upright by its EXIF orientation, and scaled down to
+// StoredMaxSide. EXIF and any other metadata are not kept: the caller
+// re-encodes the pixels.
+func readPhotoForm(w http.ResponseWriter, r *http.Request, fields ...string) (*photoForm, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+formOverhead)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, badUpload(http.StatusBadRequest, "send the photo as multipart/form-data with a file field named photo")
+	}
+	out := &photoForm{fields: map[string]string{}}
+	var data []byte
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, formErr(err)
+		}
+		name := part.FormName()
+		switch {
+		case name == "photo":
+			if data != nil {
+				return nil, badUpload(http.StatusBadRequest, "send one photo")
+			}
+			data, err = io.ReadAll(io.LimitReader(part, MaxUploadBytes+1))
+			if err != nil {
+				return nil, formErr(err)
+			}
+			if len(data) > MaxUploadBytes {
+				return nil, badUpload(http.StatusRequestEntityTooLarge, "the photo is larger than %d MB", MaxUploadBytes>>20)
+			}
+		case contains(fields, name):
+			v, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+			if err != nil {
+				return nil, formErr(err)
+			}
+			if len(v) > maxFieldBytes {
+				return nil, badUpload(http.StatusBadRequest, "the field %s is too long", name)
+			}
+			out.fields[name] = strings.TrimSpace(string(v))
+		default:
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return nil, formErr(err)
+			}
+		}
+		part.Close()
+	}
+	if data == nil {
+		return nil, badUpload(http.StatusBadRequest, "no photo: send a file field named photo")
+	}
+	img, format, err := decodePhoto(data)
+	if err != nil {
+		return nil, err
+	}
+	out.photo, out.format = img, format
+	return out, nil
+}
+
+func formErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return badUpload(http.StatusRequestEntityTooLarge, "the upload is larger than %d MB", MaxUploadBytes>>20)
+	}
+	return badUpload(http.StatusBadRequest, "the form could not be read: %v", err)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+type codec struct {
+	config func(io.Reader) (image.Config, error)
+	decode func(io.Reader) (image.Image, error)
+}
+
+// codecs by the type http.DetectContentType sniffs.
+var codecs = map[string]codec{
+	"image/jpeg": {jpeg.DecodeConfig, jpeg.Decode},
+	"image/png":  {png.DecodeConfig, png.Decode},
+	"image/gif":  {gif.DecodeConfig, gif.Decode},
+	"image/webp": {webp.DecodeConfig, webp.Decode},
+}
+
+// decodePhoto checks and decodes an uploaded photo (see readPhotoForm).
+func decodePhoto(data []byte) (image.Image, string, error) {
+	if len(data) == 0 {
+		return nil, "", badUpload(http.StatusBadRequest, "the photo is empty")
+	}
+	typ := http.DetectContentType(data)
+	c, ok := codecs[typ]
+	if !ok {
+		return nil, "", badUpload(http.StatusUnsupportedMediaType, "not a JPEG, PNG, GIF or WebP image (the content looks like %s)", strings.SplitN(typ, ";", 2)[0])
+	}
+	cfg, err := c.config(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", badUpload(http.StatusBadRequest, "the %s header could not be read (truncated or damaged file?)", typ)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, "", badUpload(http.StatusBadRequest, "the image has no pixels")
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return nil, "", badUpload(http.StatusRequestEntityTooLarge, "the image is %d×%d pixels; at most %d megapixels are accepted", cfg.Width, cfg.Height, MaxPixels/1_000_000)
+	}
+	img, err := c.decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", badUpload(http.StatusBadRequest, "the %s image could not be decoded (truncated or damaged file?)", typ)
+	}
+	if typ == "image/jpeg" {
+		img = orient(img, jpegOrientation(data))
+	}
+	return shrink(img, StoredMaxSide), typ, nil
+}
+
+// shrink scales img down so that its longer side is at most side.
+func shrink(img image.Image, side int) image.Image {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w <= side && h <= side {
+		return img
+	}
+	if w >= h {
+		h, w = max(1, h*side/w), side
+	} else {
+		w, h = max(1, w*side/h), side
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	xdraw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
+	return dst
+}
+
+// jpegOrientation returns the EXIF orientation (1–8) of a JPEG, 1 when it
+// has none or it cannot be read.
+func jpegOrientation(data []byte) int {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return 1
+	}
+	p := 2
+	for p+4 <= len(data) {
+		if data[p] != 0xFF {
+			return 1
+		}
+		marker := data[p+1]
+		if marker == 0xD8 || marker >= 0xD0 && marker <= 0xD7 || marker == 0x01 || marker == 0xFF {
+			p++
+			continue
+		}
+		if marker == 0xDA || marker == 0xD9 { // start of scan: no more metadata
+			return 1
+		}
+		n := int(binary.BigEndian.Uint16(data[p+2:]))
+		if n < 2 || p+2+n > len(data) {
+			return 1
+		}
+		seg := data[p+4 : p+2+n]
+		if marker == 0xE1 && len(seg) > 14 && string(seg[:6]) == "Exif\x00\x00" {
+			return exifOrientation(seg[6:])
+		}
+		p += 2 + n
+	}
+	return 1
+}
+
+// exifOrientation reads tag 0x0112 of IFD0 of a TIFF structure.
+func exifOrientation(t []byte) int {
+	if len(t) < 8 {
+		return 1
+	}
+	var bo binary.ByteOrder
+	switch string(t[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return 1
+	}
+	off := int(bo.Uint32(t[4:]))
+	if off < 8 || off+2 > len(t) {
+		return 1
+	}
+	n := int(bo.Uint16(t[off:]))
+	for i := 0; i < n; i++ {
+		e := off + 2 + 12*i
+		if e+12 > len(t) {
+			return 1
+		}
+		if bo.Uint16(t[e:]) == 0x0112 {
+			if v := int(bo.Uint16(t[e+8:])); v >= 1 && v <= 8 {
+				return v
+			}
+			return 1
+		}
+	}
+	return 1
+}
+
+// orient turns an image upright according to its EXIF orientation.
+func orient(img image.Image, o int) image.Image {
+	if o <= 1 || o > 8 {
+		return img
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	src := image.NewNRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
+	dw, dh := w, h
+	if o >= 5 {
+		dw, dh = h, w
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var dx, dy int
+			switch o {
+			case 2: // mirrored
+				dx, dy = w-1-x, y
+			case 3: // rotated 180°
+				dx, dy = w-1-x, h-1-y
+			case 4: // mirrored vertically
+				dx, dy = x, h-1-y
+			case 5: // transposed
+				dx, dy = y, x
+			case 6: // rotated 90° clockwise to be upright
+				dx, dy = h-1-y, x
+			case 7: // transversed
+				dx, dy = h-1-y, w-1-x
+			case 8: // rotated 90° counter-clockwise to be upright
+				dx, dy = y, w-1-x
+			}
+			si := src.PixOffset(x, y)
+			di := dst.PixOffset(dx, dy)
+			copy(dst.Pix[di:di+4], src.Pix[si:si+4])
+		}
+	}
+	return dst
+}
