@@ -18,7 +18,7 @@ func versionCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "forger %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			fmt.Fprintf(out, "gemm: %s, threads: %d\n", blas.Backend(), parallel.Workers())
+			fmt.Fprintf(out, "gemm: %s, threads: %d (%s; pure-Go kernel: %s)\n", blas.Backend(), parallel.Workers(), blas.Reason(), blas.Kernel())
 			if err := blas.OpenBLASError(); err != nil {
 				fmt.Fprintf(out, "openblas: not in use: %v\n", err)
 			}
