@@ -56,5 +56,6 @@ func benchCmd() *cobra.Command {
 		f.BoolVar(&asJSON, "json", false, "print one JSON object")
 		cmd.AddCommand(sub)
 	}
+	cmd.AddCommand(benchServeCmd())
 	return cmd
 }
