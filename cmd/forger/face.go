@@ -104,7 +104,7 @@ func loadFaceImage(path string) (image.Image, error) {
 // rawCrop checks the --raw flag of a subcommand that works on one crop.
 func rawCrop(name, raw string) error {
 	if raw == "" {
-		return usagef("face %s: --raw CROP is required (an image of one face, already cropped; face detection is not available yet)", name)
+		return usagef("face %s: --raw CROP is required (an image of one face, already cropped; for whole photos use face detect or face align)", name)
 	}
 	return nil
 }

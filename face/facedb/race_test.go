@@ -1,0 +1,5 @@
+//go:build race
+
+package facedb
+
+func init() { raceEnabled = true }
