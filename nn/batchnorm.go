@@ -34,10 +34,13 @@ type BatchNorm struct {
 	x, y, dx     *tensor.Tensor
 	mean, invstd []float32
 	sumDy, sumDx []float32 // Σdy and Σdy·x̂ per channel (backward)
-	stats        bnStats
-	norm         bnNorm
-	red          bnReduce
-	grad         bnGrad
+	// Per-channel coefficients, so that the per-element loops are one
+	// multiply-add: forward y = x·ca + cb; backward dx = d·ca + x·cb + cc.
+	ca, cb, cc []float32
+	stats      bnStats
+	norm       bnNorm
+	red        bnReduce
+	grad       bnGrad
 }
 
 // NewBatchNorm returns a batch norm over c channels with γ=1, β=0.
@@ -46,7 +49,8 @@ func NewBatchNorm(c int) *BatchNorm {
 		Gamma: newParam("weight", c), Beta: newParam("bias", c),
 		RunMean: newBuffer("running_mean", c), RunVar: newBuffer("running_var", c),
 		mean: make([]float32, c), invstd: make([]float32, c),
-		sumDy: make([]float32, c), sumDx: make([]float32, c)}
+		sumDy: make([]float32, c), sumDx: make([]float32, c),
+		ca: make([]float32, c), cb: make([]float32, c), cc: make([]float32, c)}
 	b.Gamma.Value.Fill(1)
 	b.RunVar.Value.Fill(1)
 	b.stats.b, b.norm.b, b.red.b, b.grad.b = b, b, b, b
@@ -87,6 +91,11 @@ func (b *BatchNorm) Forward(x *tensor.Tensor) *tensor.Tensor {
 			b.mean[c] = b.RunMean.Value.Data[c]
 			b.invstd[c] = float32(1 / math.Sqrt(float64(b.RunVar.Value.Data[c])+b.Eps))
 		}
+	}
+	g, be := b.Gamma.Value.Data, b.Beta.Value.Data
+	for c := range b.ca {
+		b.ca[c] = b.invstd[c] * g[c]
+		b.cb[c] = be[c] - b.mean[c]*b.ca[c]
 	}
 	parallel.For(x.Rows(), rowGrain, &b.norm)
 	return b.y
@@ -141,12 +150,12 @@ type bnNorm struct{ b *BatchNorm }
 func (j *bnNorm) Do(lo, hi int) {
 	b := j.b
 	C := b.C
-	g, be := b.Gamma.Value.Data, b.Beta.Value.Data
+	ca, cb := b.ca[:C], b.cb[:C]
 	for r := lo; r < hi; r++ {
 		x := b.x.Data[r*C : (r+1)*C]
 		y := b.y.Data[r*C : (r+1)*C]
 		for c := range y {
-			y[c] = (x[c]-b.mean[c])*b.invstd[c]*g[c] + be[c]
+			y[c] = x[c]*ca[c] + cb[c]
 		}
 		if b.Fused {
 			s := b.Slope
@@ -176,6 +185,20 @@ func (b *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 			b.Beta.Grad.Data[c] += b.sumDy[c]
 		}
 	}
+	n := float32(b.x.Rows())
+	g := b.Gamma.Value.Data
+	for c := range b.ca {
+		a := g[c] * b.invstd[c]
+		if !b.training {
+			b.ca[c], b.cb[c], b.cc[c] = a, 0, 0
+			continue
+		}
+		// dx = a·(d − Σd/n − x̂·Σd·x̂/n) with x̂ = (x−μ)·invstd.
+		k := a * b.invstd[c] * b.sumDx[c] / n
+		b.ca[c] = a
+		b.cb[c] = -k
+		b.cc[c] = -a*b.sumDy[c]/n + k*b.mean[c]
+	}
 	parallel.For(b.x.Rows(), rowGrain, &b.grad)
 	return b.dx
 }
@@ -191,27 +214,50 @@ func (j *bnReduce) Do(lo, hi int) {
 	x, C := b.x.Data, b.C
 	rows := len(x) / C
 	var sbuf, qbuf [256]float64
+	var s32buf, q32buf [256]float32
 	s, q := sbuf[:0], qbuf[:0]
+	s32, q32 := s32buf[:0], q32buf[:0]
 	if hi-lo <= len(sbuf) {
-		s, q = sbuf[:hi-lo], qbuf[:hi-lo]
+		s, q, s32, q32 = sbuf[:hi-lo], qbuf[:hi-lo], s32buf[:hi-lo], q32buf[:hi-lo]
 	} else {
 		s, q = make([]float64, hi-lo), make([]float64, hi-lo)
+		s32, q32 = make([]float32, hi-lo), make([]float32, hi-lo)
 	}
-	for r := 0; r < rows; r++ {
-		xr := x[r*C+lo : r*C+hi]
-		dr := j.dy[r*C+lo : r*C+hi]
-		yr := b.y.Data[r*C+lo : r*C+hi]
-		for i, d := range dr {
-			if b.Fused && yr[i] <= 0 {
-				d *= b.Slope
+	// Σd and Σd·x, in float32 over blocks of rows folded into float64, which
+	// keeps float64's accuracy at float32's speed; Σd·x̂ follows from them.
+	const block = 64
+	for r0 := 0; r0 < rows; r0 += block {
+		clear(s32)
+		clear(q32)
+		for r := r0; r < min(r0+block, rows); r++ {
+			xr := x[r*C+lo : r*C+hi]
+			dr := j.dy[r*C+lo : r*C+hi]
+			if b.Fused {
+				yr := b.y.Data[r*C+lo : r*C+hi]
+				sl := b.Slope
+				for i, d := range dr {
+					if yr[i] <= 0 {
+						d *= sl
+					}
+					s32[i] += d
+					q32[i] += d * xr[i]
+				}
+				continue
 			}
-			s[i] += float64(d)
-			q[i] += float64(d) * float64((xr[i]-b.mean[lo+i])*b.invstd[lo+i])
+			for i, d := range dr {
+				s32[i] += d
+				q32[i] += d * xr[i]
+			}
+		}
+		for i := range s32 {
+			s[i] += float64(s32[i])
+			q[i] += float64(q32[i])
 		}
 	}
 	for i := range s {
-		b.sumDy[lo+i] = float32(s[i])
-		b.sumDx[lo+i] = float32(q[i])
+		c := lo + i
+		b.sumDy[c] = float32(s[i])
+		b.sumDx[c] = float32((q[i] - float64(b.mean[c])*s[i]) * float64(b.invstd[c]))
 	}
 }
 
@@ -226,33 +272,25 @@ type bnGrad struct {
 func (j *bnGrad) Do(lo, hi int) {
 	b := j.b
 	C := b.C
-	n := float32(b.x.Rows())
-	g := b.Gamma.Value.Data
+	ca, cb, cc := b.ca[:C], b.cb[:C], b.cc[:C]
 	for r := lo; r < hi; r++ {
 		x := b.x.Data[r*C : (r+1)*C]
 		dy := j.dy[r*C : (r+1)*C]
 		dx := b.dx.Data[r*C : (r+1)*C]
 		if b.Fused {
-			// The activation's gradient first: dx holds the masked dy.
 			y := b.y.Data[r*C : (r+1)*C]
+			sl := b.Slope
 			for c, v := range y {
-				if v > 0 {
-					dx[c] = dy[c]
-				} else {
-					dx[c] = dy[c] * b.Slope
+				d := dy[c]
+				if v <= 0 {
+					d *= sl
 				}
-			}
-			dy = dx
-		}
-		if !b.training {
-			for c := range dx {
-				dx[c] = dy[c] * g[c] * b.invstd[c]
+				dx[c] = d*ca[c] + x[c]*cb[c] + cc[c]
 			}
 			continue
 		}
-		for c := range dx {
-			xh := (x[c] - b.mean[c]) * b.invstd[c]
-			dx[c] = g[c] * b.invstd[c] * (dy[c] - b.sumDy[c]/n - xh*b.sumDx[c]/n)
+		for c, d := range dy {
+			dx[c] = d*ca[c] + x[c]*cb[c] + cc[c]
 		}
 	}
 }

@@ -87,15 +87,17 @@ func (j *col2im) Do(lo, hi int) {
 		ix := p % g.w
 		dst := j.x[p*c : (p+1)*c]
 		clear(dst)
-		for ky := 0; ky < g.kh; ky++ {
+		// Only the taps ky ≡ iy+pt (mod stride) reach this position: step
+		// through those alone.
+		for ky := (iy + g.pt) % g.sh; ky < g.kh; ky += g.sh {
 			ty := iy + g.pt - ky
-			if ty < 0 || ty%g.sh != 0 || ty/g.sh >= g.ho {
+			if ty < 0 || ty/g.sh >= g.ho {
 				continue
 			}
 			oy := ty / g.sh
-			for kx := 0; kx < g.kw; kx++ {
+			for kx := (ix + g.pl) % g.sw; kx < g.kw; kx += g.sw {
 				tx := ix + g.pl - kx
-				if tx < 0 || tx%g.sw != 0 || tx/g.sw >= g.wo {
+				if tx < 0 || tx/g.sw >= g.wo {
 					continue
 				}
 				ox := tx / g.sw
