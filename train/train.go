@@ -375,8 +375,8 @@ loop:
 				win = winStats{}
 				winStart, winImages = now, st.Images
 			}
-			desc := fmt.Sprintf("epoch %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f",
-				st.Epoch+1, o.Epochs, stats.LossD, stats.LossG, stats.DReal, stats.DFake)
+			desc := fmt.Sprintf("epoch %d/%d step %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f",
+				st.Epoch+1, o.Epochs, st.Step, steps, stats.LossD, stats.LossG, stats.DReal, stats.DFake)
 			if !deadline.IsZero() {
 				// The bar's ETA counts epochs; with --minutes the clock decides.
 				desc += fmt.Sprintf(" | stops in %s", time.Until(deadline).Round(time.Second))
