@@ -330,35 +330,7 @@ func replaceDir(dest, tmp string) error {
 	return os.RemoveAll(old)
 }
 
-// findCartoonScript looks for scripts/cartoon-faces/render.mjs in the
-// folder above the executable's (bin/forger in a checkout), in the
-// executable's own folder, then in the current folder and each of its
-// parents. It returns "" when there is none.
-func findCartoonScript() string {
-	var dirs []string
-	if exe, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		d := filepath.Dir(exe)
-		dirs = append(dirs, filepath.Dir(d), d)
-	}
-	if wd, err := os.Getwd(); err == nil {
-		for d := wd; ; d = filepath.Dir(d) {
-			dirs = append(dirs, d)
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, filepath.FromSlash(cartoonScript))
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p
-		}
-	}
-	return ""
-}
+func findCartoonScript() string { return home.Script(cartoonScript) }
 
 // rendererFiles are the files of the renderer's folder that determine its
 // output; rendererSum hashes them.

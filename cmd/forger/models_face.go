@@ -111,35 +111,7 @@ func modelsPathCmd() *cobra.Command {
 	}
 }
 
-// findFaceModelsScript looks for scripts/face/get-models.sh in the folder
-// above the executable's (bin/forger in a checkout), in the executable's own
-// folder, then in the current folder and each of its parents. It returns ""
-// when there is none.
-func findFaceModelsScript() string {
-	var dirs []string
-	if exe, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		d := filepath.Dir(exe)
-		dirs = append(dirs, filepath.Dir(d), d)
-	}
-	if wd, err := os.Getwd(); err == nil {
-		for d := wd; ; d = filepath.Dir(d) {
-			dirs = append(dirs, d)
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, filepath.FromSlash(faceModelsScript))
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p
-		}
-	}
-	return ""
-}
+func findFaceModelsScript() string { return home.Script(faceModelsScript) }
 
 // shellQuote quotes s for a POSIX shell when it needs it.
 func shellQuote(s string) string {
