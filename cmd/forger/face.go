@@ -43,7 +43,7 @@ func faceCmd() *cobra.Command {
 	o := &faceOptions{}
 	cmd := &cobra.Command{
 		Use:   "face",
-		Short: "Face landmarks and descriptors with face-api.js's networks (forger models get face)",
+		Short: "Faces: detect, align by the eyes, landmarks, descriptors, look-alike index and match",
 	}
 	cmd.PersistentFlags().StringVar(&o.modelsDir, "models", "", "folder of the face models (default $FORGER_HOME/models/face)")
 	for _, sub := range faceSubcommands {
