@@ -29,6 +29,7 @@ func main() {
 	}
 	root.AddCommand(versionCmd(), benchCmd(), dataCmd(), trainCmd(), generateCmd(), modelsCmd(), faceCmd(), serveCmd())
 	root.AddCommand(judgeCmd(), evalCmd())
+	root.AddCommand(latentCmds()...)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "forger:", oneLine(err))
 		code := 1

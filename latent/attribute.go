@@ -1,0 +1,200 @@
+package latent
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"forger/gan"
+)
+
+// renderBatch is how many codes are generated at once.
+const renderBatch = 100
+
+// SampleLabelled generates the images of n seeds (seed, seed+1, …; for
+// conditional models of class class, or of the classes in turn when class
+// < 0), and labels them with the classifier: true when its probability is
+// above 0.5. It returns the latents (n×nz), the labels and the
+// probabilities. progress, if not nil, gets the number done.
+func SampleLabelled(g *gan.Generator, clf *Classifier, n int, seed int64, class int, progress func(done int)) ([]float32, []bool, []float64) {
+	cfg := g.Cfg
+	z := make([]float32, 0, n*cfg.NZ)
+	y := make([]bool, 0, n)
+	var probs []float64
+	for lo := 0; lo < n; lo += renderBatch {
+		hi := min(n, lo+renderBatch)
+		codes := make([]Code, hi-lo)
+		for i := range codes {
+			codes[i] = FromSeed(cfg, seed+int64(lo+i), classFor(cfg, class, lo+i))
+			z = append(z, codes[i].Z...)
+		}
+		imgs := Render(g, codes)
+		p := clf.Prob(imgs.Data, cfg.Size, cfg.Channels)
+		for _, v := range p {
+			y = append(y, v > 0.5)
+		}
+		probs = append(probs, p...)
+		if progress != nil {
+			progress(hi)
+		}
+	}
+	return z, y, probs
+}
+
+func classFor(cfg gan.Config, class, i int) int {
+	if !cfg.Conditional() {
+		return 0
+	}
+	if class >= 0 {
+		return class
+	}
+	return i % len(cfg.Classes)
+}
+
+// The bar of the Done-when measurement: at least SuccessBar of the edited
+// faces gain the attribute, and each other attribute keeps its label for at
+// least PreserveBar of them.
+const (
+	SuccessBar  = 0.8
+	PreserveBar = 0.9
+)
+
+// CheckOptions control Check.
+type CheckOptions struct {
+	N        int     // faces to edit (default 200)
+	Strength float64 // edit strength s in z + s·d (default 3)
+	Seed     int64   // first seed tried
+	Class    int     // class of conditional models; < 0 cycles through them
+	// Where restricts the faces to edit to those whose other attributes
+	// have these labels before the edit (e.g. male: true).
+	Where    map[string]bool
+	MaxTries int // latents tried at most (default 50·N)
+	Progress func(found, tried int)
+}
+
+// CheckResult is what Check measures; its JSON names are a contract.
+type CheckResult struct {
+	Attribute   string             `json:"attribute"`
+	Strength    float64            `json:"strength"`
+	N           int                `json:"n"`     // faces edited
+	Tried       int                `json:"tried"` // latents generated to find them
+	SuccessRate float64            `json:"success_rate"`
+	Preserved   map[string]float64 `json:"preserved"`
+	Passed      bool               `json:"passed"`
+
+	Seeds         []int64   `json:"-"`
+	Before, After []float32 `json:"-"` // the images of the faces edited
+}
+
+// Check measures an edit along the unit direction d: it finds N generated
+// faces that the target classifier says lack the attribute (and that match
+// Where), moves each by Strength along d, and reports how many the target
+// classifier then says have it (success rate) and, for each of the other
+// classifiers, how many keep their label (preserved).
+func Check(g *gan.Generator, d []float32, target *Classifier, others map[string]*Classifier, o CheckOptions) (*CheckResult, error) {
+	if o.N == 0 {
+		o.N = 200
+	}
+	if o.Strength == 0 {
+		o.Strength = 3
+	}
+	if o.MaxTries == 0 {
+		o.MaxTries = 50 * o.N
+	}
+	if o.N < 1 {
+		return nil, errors.New("-n must be ≥ 1")
+	}
+	cfg := g.Cfg
+	if len(d) != cfg.NZ {
+		return nil, fmt.Errorf("the direction has %d values, the model's z has %d", len(d), cfg.NZ)
+	}
+	for name := range o.Where {
+		if _, ok := others[name]; !ok && name != target.Attribute {
+			return nil, fmt.Errorf("--where %s: no classifier for %q", name, name)
+		}
+	}
+	names := make([]string, 0, len(others))
+	for name := range others {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	res := &CheckResult{Attribute: target.Attribute, Strength: o.Strength, Preserved: map[string]float64{}}
+	var picked []Code
+	before := map[string][]bool{}
+	per := cfg.Size * cfg.Size * cfg.Channels
+	seed := o.Seed
+	for len(picked) < o.N && res.Tried < o.MaxTries {
+		codes := make([]Code, renderBatch)
+		for i := range codes {
+			codes[i] = FromSeed(cfg, seed+int64(i), classFor(cfg, o.Class, int(seed-o.Seed)+i))
+		}
+		imgs := Render(g, codes).Clone()
+		pt := target.Prob(imgs.Data, cfg.Size, cfg.Channels)
+		labels := map[string][]float64{}
+		for _, name := range names {
+			labels[name] = others[name].Prob(imgs.Data, cfg.Size, cfg.Channels)
+		}
+		for i := range codes {
+			if len(picked) == o.N || res.Tried == o.MaxTries {
+				break
+			}
+			res.Tried++
+			ok := pt[i] <= 0.5
+			for name, want := range o.Where {
+				if name == target.Attribute {
+					continue
+				}
+				ok = ok && (labels[name][i] > 0.5) == want
+			}
+			if !ok {
+				continue
+			}
+			picked = append(picked, codes[i])
+			res.Seeds = append(res.Seeds, seed+int64(i))
+			res.Before = append(res.Before, imgs.Data[i*per:(i+1)*per]...)
+			for _, name := range names {
+				before[name] = append(before[name], labels[name][i] > 0.5)
+			}
+		}
+		seed += renderBatch
+		if o.Progress != nil {
+			o.Progress(len(picked), res.Tried)
+		}
+	}
+	if len(picked) < o.N {
+		return nil, fmt.Errorf("only %d of %d generated faces lack %q and match --where: use a larger --max-tries or fewer -n", len(picked), res.Tried, target.Attribute)
+	}
+	res.N = len(picked)
+	success := 0
+	kept := map[string]int{}
+	for lo := 0; lo < res.N; lo += renderBatch {
+		hi := min(res.N, lo+renderBatch)
+		edited := make([]Code, hi-lo)
+		for i := range edited {
+			edited[i] = Edit(picked[lo+i], d, []float64{o.Strength})[0]
+		}
+		imgs := Render(g, edited).Clone()
+		res.After = append(res.After, imgs.Data...)
+		for _, p := range target.Prob(imgs.Data, cfg.Size, cfg.Channels) {
+			if p > 0.5 {
+				success++
+			}
+		}
+		for _, name := range names {
+			for i, p := range others[name].Prob(imgs.Data, cfg.Size, cfg.Channels) {
+				if (p > 0.5) == before[name][lo+i] {
+					kept[name]++
+				}
+			}
+		}
+	}
+	res.SuccessRate = float64(success) / float64(res.N)
+	res.Passed = res.SuccessRate >= SuccessBar
+	for _, name := range names {
+		res.Preserved[name] = float64(kept[name]) / float64(res.N)
+		if res.Preserved[name] < PreserveBar {
+			res.Passed = false
+		}
+	}
+	return res, nil
+}

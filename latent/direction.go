@@ -1,0 +1,349 @@
+package latent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/gonum/mat"
+
+	"forger/internal/atomicfile"
+)
+
+// Direction is an attribute direction file (DIR.json): the unit normal of a
+// linear boundary in z between latents whose images have an attribute and
+// those that do not. Its JSON names are part of forger's file formats.
+type Direction struct {
+	Attribute string    `json:"attribute"`
+	Model     string    `json:"model"`
+	Direction []float64 `json:"direction"` // unit vector, len nz
+	// Accuracy is the boundary's accuracy on held-out labelled latents (a
+	// fifth of them, not used to fit the boundary that measures it).
+	Accuracy float64 `json:"accuracy"`
+	Samples  int     `json:"samples"`
+	// Bias places the boundary: d·z + bias > 0 predicts the attribute, so
+	// −bias is the boundary's signed distance from the origin.
+	Bias          float64  `json:"bias"`
+	Positives     int      `json:"positives"`      // samples labelled with the attribute
+	TrainAccuracy float64  `json:"train_accuracy"` // on the samples the boundary was fitted to
+	Labeller      string   `json:"labeller,omitempty"`
+	OrthogonalTo  []string `json:"orthogonal_to,omitempty"` // attributes projected out of the direction
+}
+
+// ReadDirection reads a direction file.
+func ReadDirection(path string) (*Direction, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading direction: %w", err)
+	}
+	var d Direction
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("%s: not a direction file: %v", path, err)
+	}
+	if len(d.Direction) == 0 {
+		return nil, fmt.Errorf("%s: not a direction file: no \"direction\"", path)
+	}
+	var s float64
+	for _, v := range d.Direction {
+		s += v * v
+	}
+	if !(s > 0) || math.IsInf(s, 0) {
+		return nil, fmt.Errorf("%s: the direction is zero or not finite", path)
+	}
+	return &d, nil
+}
+
+// Write writes the direction atomically.
+func (d *Direction) Write(path string) error {
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(path, append(b, '\n'))
+}
+
+// Unit returns the direction scaled to length 1, as float32.
+func (d *Direction) Unit() []float32 {
+	var s float64
+	for _, v := range d.Direction {
+		s += v * v
+	}
+	s = math.Sqrt(s)
+	out := make([]float32, len(d.Direction))
+	for i, v := range d.Direction {
+		out[i] = float32(v / s)
+	}
+	return out
+}
+
+// Logistic is a fitted logistic regression p(y=1|x) = σ(w·x + b).
+type Logistic struct {
+	W []float64
+	B float64
+}
+
+// Predict returns w·x + b.
+func (l *Logistic) Predict(x []float32) float64 {
+	s := l.B
+	for i, v := range x {
+		s += l.W[i] * float64(v)
+	}
+	return s
+}
+
+// Accuracy returns the fraction of rows of x (n rows of len(W)) whose
+// prediction (w·x + b > 0) matches y.
+func (l *Logistic) Accuracy(x []float32, y []bool) float64 {
+	if len(y) == 0 {
+		return 0
+	}
+	d := len(l.W)
+	ok := 0
+	for i, yi := range y {
+		if (l.Predict(x[i*d:(i+1)*d]) > 0) == yi {
+			ok++
+		}
+	}
+	return float64(ok) / float64(len(y))
+}
+
+// FitLogistic fits a logistic regression to n rows of x (d = len(x)/n
+// values each) with labels y, by Newton's method (iteratively reweighted
+// least squares) in float64, with an L2 penalty lambda·‖w‖²/2 on the
+// weights (not the bias) that keeps separable data finite.
+func FitLogistic(x []float32, y []bool, lambda float64) (*Logistic, error) {
+	n := len(y)
+	if n == 0 || len(x)%n != 0 {
+		return nil, errors.New("latent: no samples to fit")
+	}
+	d := len(x) / n
+	pos := 0
+	for _, v := range y {
+		if v {
+			pos++
+		}
+	}
+	if pos == 0 || pos == n {
+		return nil, fmt.Errorf("all %d samples have the same label: nothing separates them (use more samples, or check the labeller)", n)
+	}
+	k := d + 1 // weights, then the bias
+	beta := make([]float64, k)
+	beta[d] = math.Log(float64(pos) / float64(n-pos))
+	h := mat.NewSymDense(k, nil)
+	grad := mat.NewVecDense(k, nil)
+	step := mat.NewVecDense(k, nil)
+	row := make([]float64, k)
+	row[d] = 1
+	for iter := 0; iter < 50; iter++ {
+		h.Zero()
+		hd := h.RawSymmetric().Data
+		gd := grad.RawVector().Data
+		clear(gd)
+		for i := 0; i < n; i++ {
+			for j := 0; j < d; j++ {
+				row[j] = float64(x[i*d+j])
+			}
+			s := 0.0
+			for j, v := range row {
+				s += beta[j] * v
+			}
+			p := 1 / (1 + math.Exp(-s))
+			t := 0.0
+			if y[i] {
+				t = 1
+			}
+			w := max(p*(1-p), 1e-10)
+			for a := 0; a < k; a++ {
+				gd[a] += (p - t) * row[a]
+				wa := w * row[a]
+				r := hd[a*k : (a+1)*k]
+				for b := a; b < k; b++ {
+					r[b] += wa * row[b]
+				}
+			}
+		}
+		for j := 0; j < d; j++ {
+			gd[j] += lambda * beta[j]
+			hd[j*k+j] += lambda
+		}
+		hd[d*k+d] += 1e-9
+		var ch mat.Cholesky
+		if !ch.Factorize(h) {
+			return nil, errors.New("latent: the logistic regression's Hessian is singular")
+		}
+		if err := ch.SolveVecTo(step, grad); err != nil {
+			return nil, fmt.Errorf("latent: logistic regression: %v", err)
+		}
+		var size float64
+		for j := range beta {
+			beta[j] -= step.AtVec(j)
+			size += step.AtVec(j) * step.AtVec(j)
+		}
+		if math.Sqrt(size) < 1e-9*(1+mat.Norm(mat.NewVecDense(k, beta), 2)) {
+			break
+		}
+	}
+	return &Logistic{W: beta[:d:d], B: beta[d]}, nil
+}
+
+// FitDirection fits the direction of an attribute from n latents z (n×nz
+// values) and their labels: a logistic regression on the first four
+// fifths measures the held-out accuracy on the last fifth, then the
+// direction is refitted on all samples. lambda is the L2 penalty (0 means 1).
+func FitDirection(z []float32, y []bool, lambda float64) (*Direction, error) {
+	if lambda == 0 {
+		lambda = 1
+	}
+	n := len(y)
+	if n < 10 {
+		return nil, fmt.Errorf("%d labelled latents are too few to fit a direction (want at least 10)", n)
+	}
+	nz := len(z) / n
+	pos := 0
+	for _, v := range y {
+		if v {
+			pos++
+		}
+	}
+	if pos == 0 || pos == n {
+		return nil, fmt.Errorf("all %d samples are labelled %v: nothing to separate (use more samples, or check the labeller: does the model draw the attribute at all?)", n, pos == n)
+	}
+	if pos < 5 || n-pos < 5 {
+		return nil, fmt.Errorf("only %d of %d samples are labelled %v: too few to fit a direction (use more samples)", min(pos, n-pos), n, pos < n-pos)
+	}
+	cut := n * 4 / 5
+	l, err := FitLogistic(z[:cut*nz], y[:cut], lambda)
+	if err != nil {
+		return nil, err
+	}
+	heldOut := l.Accuracy(z[cut*nz:], y[cut:])
+	l, err = FitLogistic(z, y, lambda)
+	if err != nil {
+		return nil, err
+	}
+	var s float64
+	for _, v := range l.W {
+		s += v * v
+	}
+	s = math.Sqrt(s)
+	if s == 0 {
+		return nil, errors.New("latent: the fitted direction is zero")
+	}
+	d := &Direction{Direction: make([]float64, nz), Accuracy: heldOut, Samples: n, Bias: l.B / s,
+		TrainAccuracy: l.Accuracy(z, y)}
+	for i, v := range l.W {
+		d.Direction[i] = v / s
+	}
+	for _, v := range y {
+		if v {
+			d.Positives++
+		}
+	}
+	return d, nil
+}
+
+// Orthogonalize removes from d its components along the span of others
+// (InterFaceGAN's conditional manipulation: moving along the result leaves
+// the other attributes' boundaries' scores unchanged) and renormalises it.
+func (d *Direction) Orthogonalize(others ...*Direction) error {
+	var basis [][]float64
+	for _, o := range others {
+		if len(o.Direction) != len(d.Direction) {
+			return fmt.Errorf("direction %q has %d values, %q has %d", o.Attribute, len(o.Direction), d.Attribute, len(d.Direction))
+		}
+		v := append([]float64(nil), o.Direction...)
+		for _, b := range basis {
+			sub(v, b, dot(v, b))
+		}
+		if n := math.Sqrt(dot(v, v)); n > 1e-9 {
+			for i := range v {
+				v[i] /= n
+			}
+			basis = append(basis, v)
+		}
+	}
+	for _, b := range basis {
+		sub(d.Direction, b, dot(d.Direction, b))
+	}
+	n := math.Sqrt(dot(d.Direction, d.Direction))
+	if n < 1e-6 {
+		return fmt.Errorf("direction %q lies in the span of the others", d.Attribute)
+	}
+	for i := range d.Direction {
+		d.Direction[i] /= n
+	}
+	for _, o := range others {
+		d.OrthogonalTo = append(d.OrthogonalTo, o.Attribute)
+	}
+	return nil
+}
+
+func dot(a, b []float64) float64 {
+	var s float64
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+func sub(v, b []float64, c float64) {
+	for i := range v {
+		v[i] -= c * b[i]
+	}
+}
+
+// Edit returns z + s·d for each strength s (d a unit direction).
+func Edit(c Code, d []float32, strengths []float64) []Code {
+	out := make([]Code, len(strengths))
+	for k, s := range strengths {
+		e := c.Clone()
+		for i := range e.Z {
+			e.Z[i] += float32(s) * d[i]
+		}
+		out[k] = e
+	}
+	return out
+}
+
+// ParseStrengths parses "start:end:count" (count ≥ 1 evenly spaced values
+// from start to end; count 1 gives start) or a single number.
+func ParseStrengths(spec string) ([]float64, error) {
+	bad := fmt.Errorf("--strengths %q: want START:END:COUNT (e.g. -3:3:7) or one number", spec)
+	num := func(s string) (float64, bool) {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		return v, err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
+	}
+	parts := strings.Split(spec, ":")
+	switch len(parts) {
+	case 1:
+		if v, ok := num(parts[0]); ok {
+			return []float64{v}, nil
+		}
+		return nil, bad
+	case 3:
+	default:
+		return nil, bad
+	}
+	a, ok1 := num(parts[0])
+	b, ok2 := num(parts[1])
+	n, err := strconv.Atoi(strings.TrimSpace(parts[2]))
+	if !ok1 || !ok2 || err != nil {
+		return nil, bad
+	}
+	if n < 1 || n > 1000 {
+		return nil, fmt.Errorf("--strengths %q: COUNT must be between 1 and 1000", spec)
+	}
+	out := make([]float64, n)
+	for i := range out {
+		if n == 1 {
+			out[i] = a
+		} else {
+			out[i] = a + (b-a)*float64(i)/float64(n-1)
+		}
+	}
+	return out, nil
+}

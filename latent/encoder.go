@@ -1,0 +1,345 @@
+package latent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"forger/gan"
+	"forger/internal/atomicfile"
+	"forger/nn"
+	"forger/optim"
+	"forger/tensor"
+)
+
+// Encoder file format: the network's tensors under "net." and metadata
+// "format" = EncoderFormat, "forger.encoder" = EncoderConfig as JSON.
+const (
+	EncoderFormat = "forger-encoder-1"
+	MetaEncoder   = "forger.encoder"
+)
+
+// EncoderConfig describes an encoder; its JSON names are part of the file
+// format.
+type EncoderConfig struct {
+	Model    string     `json:"model"` // the checkpoint it was trained for
+	GAN      gan.Config `json:"gan"`   // that model's configuration
+	NZ       int        `json:"nz"`
+	Size     int        `json:"size"`
+	Channels int        `json:"channels"`
+	Width    int        `json:"width"` // channels of the first convolution
+
+	Samples   int     `json:"samples"`            // (G(z), z) pairs seen in training
+	Batch     int     `json:"batch"`              // pairs per step
+	ImageLoss float64 `json:"image_loss"`         // weight of the image loss ‖G(E(x)) − x‖²
+	ZLoss     float64 `json:"z_loss"`             // weight of the latent loss ‖E(x) − z‖²
+	Features  string  `json:"features,omitempty"` // network of the image loss's perceptual term
+	Seed      uint64  `json:"seed"`
+	Seconds   float64 `json:"seconds"`
+	// HeldOutZMSE and HeldOutPixelMSE measure the trained encoder on fresh
+	// generated images: mean (E(x) − z)² and mean (G(E(x)) − x)².
+	HeldOutZMSE     float64 `json:"held_out_z_mse"`
+	HeldOutPixelMSE float64 `json:"held_out_pixel_mse"`
+}
+
+// Encoder maps images [N, S, S, C] in [-1, 1] to latents [N, nz]: a stack
+// of 4×4 stride-2 convolutions (LeakyReLU 0.2, batch norm after the first),
+// doubling the channels up to 256, down to the generator's base grid (4×4,
+// or 7×7 at 28×28), then one linear layer to nz.
+type Encoder struct {
+	Cfg EncoderConfig
+	Net *nn.Sequential
+
+	x *tensor.Tensor
+}
+
+// NewEncoder returns an untrained encoder for cfg (NZ, Size, Channels and
+// Width must be set).
+func NewEncoder(cfg EncoderConfig, seed uint64) (*Encoder, error) {
+	base := 4
+	switch cfg.Size {
+	case 28:
+		base = 7
+	case 32, 64, 128:
+	default:
+		return nil, fmt.Errorf("image size %d is not supported (use 28, 32, 64 or 128)", cfg.Size)
+	}
+	if cfg.Channels != 1 && cfg.Channels != 3 {
+		return nil, fmt.Errorf("%d channels is not supported (use 1 or 3)", cfg.Channels)
+	}
+	if cfg.NZ < 1 || cfg.Width < 1 {
+		return nil, fmt.Errorf("encoder: nz and width must be positive (got %d, %d)", cfg.NZ, cfg.Width)
+	}
+	rng := newRNG(seed)
+	var layers []nn.Layer
+	in, ch, side := cfg.Channels, cfg.Width, cfg.Size
+	for side > base {
+		conv := nn.NewConv2d(in, ch, 4, 2, 1, false, rng)
+		conv.Weight.Value.FillNormal(rng, 0, 0.02)
+		layers = append(layers, conv)
+		if len(layers) == 1 {
+			layers = append(layers, nn.NewLeakyReLU(0.2))
+		} else {
+			layers = append(layers, nn.NewBatchNormAct(ch, nn.LeakyReLU, 0.2))
+		}
+		in, side = ch, side/2
+		ch = min(2*ch, 256)
+	}
+	layers = append(layers, nn.NewReshape(side*side*in), nn.NewLinear(side*side*in, cfg.NZ, true, rng))
+	e := &Encoder{Cfg: cfg, Net: nn.NewSequential(layers...)}
+	nn.ShareWorkspace(new(nn.Workspace), e.Net)
+	return e, nil
+}
+
+// CheckModel returns an error when the encoder was not made for a model of
+// configuration cfg.
+func (e *Encoder) CheckModel(cfg gan.Config) error {
+	if e.Cfg.NZ != cfg.NZ || e.Cfg.Size != cfg.Size || e.Cfg.Channels != cfg.Channels {
+		return fmt.Errorf("the encoder is for %d×%d×%d images and nz %d, the model makes %d×%d×%d with nz %d",
+			e.Cfg.Size, e.Cfg.Size, e.Cfg.Channels, e.Cfg.NZ, cfg.Size, cfg.Size, cfg.Channels, cfg.NZ)
+	}
+	return nil
+}
+
+// Predict returns the latents of n images (n·S·S·C values in [-1, 1]), in
+// inference mode, as [n, nz].
+func (e *Encoder) Predict(images []float32) *tensor.Tensor {
+	e.Net.SetTraining(false)
+	c := e.Cfg
+	per := c.Size * c.Size * c.Channels
+	n := len(images) / per
+	out := tensor.New(n, c.NZ)
+	if e.x == nil {
+		e.x = &tensor.Tensor{}
+	}
+	for lo := 0; lo < n; lo += 64 {
+		hi := min(n, lo+64)
+		e.x.Data = images[lo*per : hi*per]
+		e.x.Shape = append(e.x.Shape[:0], hi-lo, c.Size, c.Size, c.Channels)
+		copy(out.Data[lo*c.NZ:hi*c.NZ], e.Net.Forward(e.x).Data)
+	}
+	return out
+}
+
+func (e *Encoder) tensors() []tensor.Named {
+	var out []tensor.Named
+	for _, ps := range [][]*nn.Param{e.Net.Params(), e.Net.Buffers()} {
+		for _, p := range ps {
+			out = append(out, tensor.Named{Name: "net." + p.Name, Tensor: p.Value})
+		}
+	}
+	return out
+}
+
+// Save writes the encoder atomically.
+func (e *Encoder) Save(path string) error {
+	cfg, _ := json.Marshal(e.Cfg)
+	meta := map[string]string{"format": EncoderFormat, MetaEncoder: string(cfg)}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		return tensor.WriteSafetensors(w, e.tensors(), meta)
+	})
+}
+
+// LoadEncoder reads an encoder file.
+func LoadEncoder(path string) (*Encoder, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("encoder %s does not exist (make one with: forger encoder train --model CKPT --out %s)", path, path)
+		}
+		return nil, fmt.Errorf("opening encoder: %w", err)
+	}
+	defer fh.Close()
+	f, err := tensor.ReadSafetensors(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a forger encoder: %v", path, err)
+	}
+	if f.Metadata["format"] != EncoderFormat {
+		return nil, fmt.Errorf("%s: not a forger encoder (format %q, want %q)", path, f.Metadata["format"], EncoderFormat)
+	}
+	var cfg EncoderConfig
+	if err := json.Unmarshal([]byte(f.Metadata[MetaEncoder]), &cfg); err != nil {
+		return nil, fmt.Errorf("%s: not a forger encoder: bad config: %v", path, err)
+	}
+	e, err := NewEncoder(cfg, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	for _, nt := range e.tensors() {
+		src, err := f.Lookup(nt.Name, nt.Tensor.Shape...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a forger encoder: %v", path, err)
+		}
+		nt.Tensor.CopyFrom(src)
+	}
+	e.Net.SetTraining(false)
+	return e, nil
+}
+
+// EncoderOptions control TrainEncoder.
+type EncoderOptions struct {
+	Samples int     // (G(z), z) pairs in all (default 50000)
+	Batch   int     // pairs per step (default 64)
+	LR      float64 // Adam's peak learning rate, cosine decay (default 1e-3)
+	Width   int     // first convolution's channels (default 32)
+	// ImageLoss weighs ‖G(E(x)) − x‖² (through the frozen generator) against
+	// ‖E(x) − z‖²; 0 means 1, negative turns it off.
+	ImageLoss float64
+	// ZLoss weighs ‖E(x) − z‖²; 0 means 1, negative turns it off.
+	ZLoss float64
+	// Features, if not nil, adds a perceptual term to the image loss:
+	// ‖φ(G(E(x))) − φ(x)‖² as in LossBoth, weighed by PerceptualWeight
+	// (default 1). It trains the encoder for the projection's own loss.
+	Features         Features
+	PerceptualWeight float64
+	Seed             uint64
+	// Progress, if not nil, is called after each step with the pairs done
+	// and the smoothed losses.
+	Progress func(done, total int, zLoss, imgLoss float64)
+}
+
+// TrainEncoder trains an encoder for the generator g (stored at model) on
+// pairs (G(z), z) generated on the fly, with classes drawn uniformly for
+// conditional models. The generator is frozen.
+func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o EncoderOptions) (*Encoder, error) {
+	if o.Samples == 0 {
+		o.Samples = 50000
+	}
+	if o.Batch == 0 {
+		o.Batch = 64
+	}
+	if o.LR == 0 {
+		o.LR = 1e-3
+	}
+	if o.Width == 0 {
+		o.Width = 32
+	}
+	if o.ImageLoss == 0 {
+		o.ImageLoss = 1
+	}
+	if o.ImageLoss < 0 {
+		o.ImageLoss = 0
+	}
+	if o.PerceptualWeight == 0 {
+		o.PerceptualWeight = 1
+	}
+	if o.ZLoss == 0 {
+		o.ZLoss = 1
+	}
+	if o.ZLoss < 0 {
+		o.ZLoss = 0
+	}
+	if o.ZLoss == 0 && o.ImageLoss == 0 {
+		return nil, errors.New("the z loss and the image loss are both off: nothing to train on")
+	}
+	if o.Samples < 1 || o.Batch < 2 || o.LR <= 0 || o.Width < 1 {
+		return nil, errors.New("--samples must be ≥ 1, --batch ≥ 2, --lr and --width positive")
+	}
+	cfg := g.Cfg
+	e, err := NewEncoder(EncoderConfig{Model: model, GAN: cfg, NZ: cfg.NZ, Size: cfg.Size, Channels: cfg.Channels,
+		Width: o.Width, Samples: o.Samples, Batch: o.Batch, ImageLoss: o.ImageLoss, ZLoss: o.ZLoss, Seed: o.Seed}, o.Seed)
+	if err != nil {
+		return nil, err
+	}
+	kind := LossPixel
+	if o.Features != nil {
+		kind = LossBoth
+		e.Cfg.Features = o.Features.Name()
+	}
+	Freeze(g)
+	start := time.Now()
+	rng := newRNG(o.Seed + 1)
+	b, nz := o.Batch, cfg.NZ
+	steps := max(1, (o.Samples+b-1)/b)
+	z := tensor.New(b, nz)
+	var labels []int32
+	if g.Embed != nil {
+		labels = make([]int32, b)
+	}
+	x := tensor.New(b, cfg.Size, cfg.Size, cfg.Channels)
+	dzhat := tensor.New(b, nz)
+	dimg := tensor.New(b, cfg.Size, cfg.Size, cfg.Channels)
+	opt := optim.NewAdam(e.Net.Params(), o.LR, 0.9, 0.999)
+	e.Net.SetTraining(true)
+	var zAvg, iAvg float64
+	for step := 0; step < steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		gan.SampleZ(z, rng)
+		for i := range labels {
+			labels[i] = int32(rng.IntN(len(cfg.Classes)))
+		}
+		x.CopyFrom(g.Forward(z, labels))
+		zhat := e.Net.Forward(x)
+		zl := nn.MSE(zhat, z, dzhat)
+		for i := range dzhat.Data {
+			dzhat.Data[i] *= float32(o.ZLoss)
+		}
+		var il float64
+		if o.ImageLoss > 0 {
+			// G(ẑ) against x: the gradient flows back through G to ẑ.
+			xhat := g.Forward(zhat, labels)
+			obj := NewObjective(kind, o.Features, o.PerceptualWeight, x)
+			il = obj.Eval(xhat, true)
+			// Eval's gradient is that of the sum over images: divide by
+			// the batch for the mean.
+			for i, v := range obj.Grad().Data {
+				dimg.Data[i] = v * float32(o.ImageLoss/float64(b))
+			}
+			dz := g.Backward(dimg)
+			for i, v := range dz.Data {
+				dzhat.Data[i] += v
+			}
+		}
+		e.Net.Backward(dzhat)
+		opt.LR = o.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(steps)))
+		opt.Step()
+		a := 0.05
+		if step == 0 {
+			a = 1
+		}
+		zAvg, iAvg = (1-a)*zAvg+a*zl, (1-a)*iAvg+a*il
+		if o.Progress != nil {
+			o.Progress(min(o.Samples, (step+1)*b), o.Samples, zAvg, iAvg)
+		}
+	}
+	e.Net.SetTraining(false)
+	e.Cfg.Seconds = time.Since(start).Seconds()
+	e.Cfg.HeldOutZMSE, e.Cfg.HeldOutPixelMSE = e.Measure(g, 256, o.Seed+1000)
+	return e, nil
+}
+
+// Measure returns the encoder's mean (E(x) − z)² and (G(E(x)) − x)² on n
+// fresh generated images from the given seed.
+func (e *Encoder) Measure(g *gan.Generator, n int, seed uint64) (zMSE, pixelMSE float64) {
+	cfg := g.Cfg
+	rng := newRNG(seed)
+	z := tensor.New(n, cfg.NZ)
+	gan.SampleZ(z, rng)
+	var labels []int32
+	if g.Embed != nil {
+		labels = make([]int32, n)
+		for i := range labels {
+			labels[i] = int32(rng.IntN(len(cfg.Classes)))
+		}
+	}
+	g.SetTraining(false)
+	x := g.Forward(z, labels).Clone()
+	zhat := e.Predict(x.Data)
+	xhat := g.Forward(zhat, labels)
+	for i, v := range zhat.Data {
+		d := float64(v - z.Data[i])
+		zMSE += d * d
+	}
+	for i, v := range xhat.Data {
+		d := float64(v - x.Data[i])
+		pixelMSE += d * d
+	}
+	return zMSE / float64(z.Len()), pixelMSE / float64(x.Len())
+}

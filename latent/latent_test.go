@@ -1,0 +1,311 @@
+package latent
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"forger/gan"
+	"forger/judge"
+	"forger/tensor"
+)
+
+// tinyGenerator is a random 28×28 generator whose batch-norm statistics are
+// estimated for its own weights, so that its images use the whole range.
+func tinyGenerator(t testing.TB, conditional bool) *gan.Generator {
+	t.Helper()
+	cfg := gan.Config{Arch: gan.DCGAN, Size: 28, Channels: 1, NZ: 16, NGF: 8, NDF: 8}
+	if conditional {
+		cfg.Arch, cfg.Classes, cfg.EmbedDim = gan.CDCGAN, []string{"a", "b", "c"}, 4
+	}
+	g, err := gan.NewGenerator(cfg, rand.New(rand.NewPCG(7, 7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gan.RecalibrateBN(g)
+	g.SetTraining(false)
+	return g
+}
+
+func dist(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		s += d * d
+	}
+	return math.Sqrt(s)
+}
+
+func TestLerpSlerpEndpointsAndNorms(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a, b := make([]float32, 64), make([]float32, 64)
+	for i := range a {
+		a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	// Give b a's length so that slerp's norm must stay constant.
+	s := norm(a) / norm(b)
+	for i := range b {
+		b[i] *= float32(s)
+	}
+	dst := make([]float32, 64)
+	for _, f := range []func(dst, a, b []float32, t float64){Lerp, Slerp} {
+		f(dst, a, b, 0)
+		if dist(dst, a) > 1e-5 {
+			t.Fatal("t=0 is not a")
+		}
+		f(dst, a, b, 1)
+		if dist(dst, b) > 1e-5 {
+			t.Fatal("t=1 is not b")
+		}
+	}
+	for _, tt := range []float64{0.1, 0.25, 0.5, 0.9} {
+		Slerp(dst, a, b, tt)
+		if r := norm(dst) / norm(a); math.Abs(r-1) > 1e-4 {
+			t.Errorf("slerp t=%g: norm ratio %g, want 1", tt, r)
+		}
+	}
+	Lerp(dst, a, b, 0.5)
+	if r := norm(dst) / norm(a); r > 0.85 {
+		t.Errorf("lerp midpoint of independent latents has norm ratio %g, want about 1/√2", r)
+	}
+	// Slerp's angle moves at constant speed.
+	Slerp(dst, a, b, 0.5)
+	if d1, d2 := dist(dst, a), dist(dst, b); math.Abs(d1-d2) > 1e-3*d1 {
+		t.Errorf("slerp midpoint is not equidistant: %g vs %g", d1, d2)
+	}
+}
+
+func TestPathFramesAndWaypoints(t *testing.T) {
+	w := []Code{{Z: []float32{0, 0}}, {Z: []float32{1, 0}}, {Z: []float32{1, 1}}}
+	p, err := Path(w, 5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]float32{{0, 0}, {0.5, 0}, {1, 0}, {1, 0.5}, {1, 1}}
+	for i := range p {
+		if dist(p[i].Z, want[i]) > 1e-6 {
+			t.Errorf("frame %d: %v, want %v", i, p[i].Z, want[i])
+		}
+	}
+	if _, err := Path(w[:1], 5, false); err == nil {
+		t.Error("a path of one code was accepted")
+	}
+	if _, err := Path(w, 1, false); err == nil {
+		t.Error("a path of one frame was accepted")
+	}
+	// Classes mix linearly.
+	c := Mix(Code{Z: []float32{0}, Class: ClassCode(0, 2)}, Code{Z: []float32{0}, Class: ClassCode(1, 2)}, 0.25, true)
+	if c.Class[0] != 0.75 || c.Class[1] != 0.25 {
+		t.Errorf("class weights %v", c.Class)
+	}
+}
+
+func TestBlendWeights(t *testing.T) {
+	g := tinyGenerator(t, true)
+	a, b := FromSeed(g.Cfg, 1, 0), FromSeed(g.Cfg, 2, 2)
+	ia := Render(g, []Code{a}).Clone()
+	ib := Render(g, []Code{b}).Clone()
+	for _, sph := range []bool{false, true} {
+		m0 := Render(g, []Code{Mix(a, b, 0, sph)}).Clone()
+		m1 := Render(g, []Code{Mix(a, b, 1, sph)}).Clone()
+		if tensor.MaxAbsDiff(m0, ia) > 1e-6 || tensor.MaxAbsDiff(m1, ib) > 1e-6 {
+			t.Fatalf("spherical=%v: weight 0/1 do not give the parents", sph)
+		}
+		mid := Render(g, []Code{Mix(a, b, 0.5, sph)}).Clone()
+		if tensor.MaxAbsDiff(mid, ia) < 1e-3 || tensor.MaxAbsDiff(mid, ib) < 1e-3 {
+			t.Fatal("the child equals a parent")
+		}
+	}
+}
+
+// targets returns the images of n seeds and their codes.
+func targets(g *gan.Generator, n int, seed int64) (*tensor.Tensor, []Code) {
+	codes := make([]Code, n)
+	for i := range codes {
+		codes[i] = FromSeed(g.Cfg, seed+int64(i), 0)
+	}
+	return Render(g, codes).Clone(), codes
+}
+
+func zeros(g *gan.Generator, n int) []Code {
+	out := make([]Code, n)
+	for i := range out {
+		out[i] = Code{Z: make([]float32, g.Cfg.NZ)}
+	}
+	return out
+}
+
+func TestProjectionRecoversGeneratedImage(t *testing.T) {
+	g := tinyGenerator(t, false)
+	x, truth := targets(g, 4, 100)
+	res, err := Project(g, x, zeros(g, 4), ProjectOptions{Steps: 200, LR: 0.1, FrameEvery: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range truth {
+		first, best := res.Loss[i][0], res.Best[i]
+		if best > first/10 {
+			t.Errorf("image %d: pixel loss %g → %g, want a 10× fall", i, first, best)
+		}
+		d0 := norm(truth[i].Z)
+		d1 := dist(res.Codes[i].Z, truth[i].Z)
+		if d1 > 0.5*d0 {
+			t.Errorf("image %d: z distance %g → %g, want it to shrink", i, d0, d1)
+		}
+	}
+	if len(res.Frames) != 5 || len(res.Loss[0]) != 201 {
+		t.Errorf("%d frames, %d losses", len(res.Frames), len(res.Loss[0]))
+	}
+}
+
+func TestPerceptualGradients(t *testing.T) {
+	g := tinyGenerator(t, false)
+	cfg := g.Cfg
+	d, err := gan.NewDiscriminator(cfg, rand.New(rand.NewPCG(3, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := judge.New(judge.Config{Size: 28, Channels: 1, Classes: []string{"a", "b"}}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Batch-norm statistics of the random networks: run them once in training mode.
+	x, _ := targets(g, 8, 1)
+	d.Forward(x, nil)
+	j.Body.Forward(x)
+	y, _ := targets(g, 2, 50)
+	img, _ := targets(g, 2, 60)
+	for _, f := range []Features{DiscFeatures(d), JudgeFeatures(j)} {
+		for _, kind := range []string{LossPerceptual, LossBoth} {
+			obj := NewObjective(kind, f, 0.5, y)
+			obj.Eval(img, true)
+			grad := obj.Grad().Clone()
+			rng := rand.New(rand.NewPCG(9, 9))
+			for k := 0; k < 6; k++ {
+				i := rng.IntN(img.Len())
+				const h = 1e-3
+				old := img.Data[i]
+				img.Data[i] = old + h
+				lp := obj.Eval(img, false) * 2 // Eval returns the mean over 2 images
+				img.Data[i] = old - h
+				lm := obj.Eval(img, false) * 2
+				img.Data[i] = old
+				num := (lp - lm) / (2 * h)
+				if g := float64(grad.Data[i]); math.Abs(num-g) > 0.05*math.Abs(num)+1e-4 {
+					t.Errorf("%s %s: d/dx[%d] = %g, numeric %g", f.Name(), kind, i, g, num)
+				}
+			}
+		}
+	}
+}
+
+func TestEncoderBeatsMeanInit(t *testing.T) {
+	g := tinyGenerator(t, false)
+	e, err := TrainEncoder(context.Background(), g, "tiny", EncoderOptions{Samples: 6000, Batch: 32, Width: 16, LR: 2e-3, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Cfg.HeldOutZMSE >= 1 {
+		t.Errorf("held-out z MSE %g, not better than predicting 0", e.Cfg.HeldOutZMSE)
+	}
+	path := filepath.Join(t.TempDir(), "enc.safetensors")
+	if err := e.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := LoadEncoder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := targets(g, 8, 5000)
+	p1, p2 := e.Predict(x.Data), e2.Predict(x.Data)
+	if tensor.MaxAbsDiff(p1, p2) != 0 {
+		t.Fatal("the loaded encoder predicts differently")
+	}
+	init := make([]Code, 8)
+	for i := range init {
+		init[i] = Code{Z: append([]float32(nil), p1.Data[i*g.Cfg.NZ:(i+1)*g.Cfg.NZ]...)}
+	}
+	const steps = 30
+	mean, err := Project(g, x, zeros(g, 8), ProjectOptions{Steps: steps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := Project(g, x, init, ProjectOptions{Steps: steps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after %d steps: mean init %.4g, encoder init %.4g (initial %.4g vs %.4g)", steps, mean.Mean(steps), enc.Mean(steps), mean.Mean(0), enc.Mean(0))
+	if enc.Mean(0) >= mean.Mean(0) || enc.Mean(steps) >= mean.Mean(steps) {
+		t.Errorf("encoder init %g → %g is not better than mean init %g → %g", enc.Mean(0), enc.Mean(steps), mean.Mean(0), mean.Mean(steps))
+	}
+}
+
+func TestFitDirectionRecoversPlantedDirection(t *testing.T) {
+	const n, nz = 2000, 32
+	rng := rand.New(rand.NewPCG(4, 4))
+	u := make([]float64, nz)
+	var s float64
+	for i := range u {
+		u[i] = rng.NormFloat64()
+		s += u[i] * u[i]
+	}
+	for i := range u {
+		u[i] /= math.Sqrt(s)
+	}
+	z := make([]float32, n*nz)
+	y := make([]bool, n)
+	for i := 0; i < n; i++ {
+		var p float64
+		for j := 0; j < nz; j++ {
+			v := rng.NormFloat64()
+			z[i*nz+j] = float32(v)
+			p += v * u[j]
+		}
+		y[i] = p+0.5+0.3*rng.NormFloat64() > 0
+	}
+	d, err := FitDirection(z, y, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cos := dot(d.Direction, u)
+	if cos < 0.95 {
+		t.Errorf("cosine with the planted direction %g, want > 0.95", cos)
+	}
+	if d.Accuracy < 0.85 || math.Abs(d.Bias-0.5) > 0.2 {
+		t.Errorf("accuracy %g, bias %g (want ~0.5)", d.Accuracy, d.Bias)
+	}
+	// Orthogonalising against a direction removes its component.
+	other := &Direction{Attribute: "o", Direction: append([]float64(nil), u...)}
+	other.Direction[0] += 0.5
+	if err := d.Orthogonalize(other); err != nil {
+		t.Fatal(err)
+	}
+	if c := dot(d.Direction, other.Direction); math.Abs(c) > 1e-9 {
+		t.Errorf("orthogonalised direction has cosine %g with the other", c)
+	}
+	if _, err := FitDirection(z, make([]bool, n), 0); err == nil {
+		t.Error("labels all false were accepted")
+	}
+}
+
+func TestParseStrengthsAndEdit(t *testing.T) {
+	s, err := ParseStrengths("-3:3:7")
+	if err != nil || len(s) != 7 || s[0] != -3 || s[3] != 0 || s[6] != 3 {
+		t.Fatalf("%v %v", s, err)
+	}
+	if s, err := ParseStrengths("2.5"); err != nil || len(s) != 1 || s[0] != 2.5 {
+		t.Fatalf("%v %v", s, err)
+	}
+	for _, bad := range []string{"", "a:b:c", "1:2", "1:2:0", "1:2:3:4", "1:2:x", "nan"} {
+		if _, err := ParseStrengths(bad); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+	d := []float32{0.6, 0.8}
+	e := Edit(Code{Z: []float32{1, 1}}, d, []float64{-1, 0, 2})
+	if dist(e[1].Z, []float32{1, 1}) != 0 || math.Abs(dist(e[2].Z, e[0].Z)-3) > 1e-6 {
+		t.Errorf("edits %v", e)
+	}
+}

@@ -1,0 +1,391 @@
+package latent
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"forger/gan"
+	"forger/nn"
+	"forger/tensor"
+)
+
+// Projection losses.
+const (
+	LossPixel      = "pixel"      // mean squared error of the pixels in [-1, 1]
+	LossPerceptual = "perceptual" // squared distance of a frozen network's features
+	LossBoth       = "both"       // pixel + PerceptualWeight·perceptual
+)
+
+// CheckLoss returns a user-facing error for an unknown loss.
+func CheckLoss(s string) error {
+	switch s {
+	case LossPixel, LossPerceptual, LossBoth:
+		return nil
+	}
+	return fmt.Errorf("unknown --loss %q (use perceptual, pixel or both)", s)
+}
+
+// Defaults of ProjectOptions.
+const (
+	DefaultSteps = 300
+	DefaultLR    = 0.1
+	// DefaultEncoderLR is the learning rate from an encoder's prediction:
+	// higher than from the mean, measured (latent/README.md).
+	DefaultEncoderLR = 0.2
+	DefaultPrior     = 0.001
+)
+
+// rowAdam is Adam (Kingma & Ba, β = 0.9, 0.999, with bias correction) on
+// the rows of z, each row (one target's code) with its own learning-rate
+// scale.
+type rowAdam struct {
+	nz    int
+	m, v  []float64
+	scale []float64
+	t     int
+}
+
+func newRowAdam(n, nz int) *rowAdam {
+	a := &rowAdam{nz: nz, m: make([]float64, n*nz), v: make([]float64, n*nz), scale: make([]float64, n)}
+	for i := range a.scale {
+		a.scale[i] = 1
+	}
+	return a
+}
+
+func (a *rowAdam) step(w, g []float32, lr float64) {
+	const b1, b2, eps = 0.9, 0.999, 1e-8
+	a.t++
+	c1, c2 := 1-math.Pow(b1, float64(a.t)), 1-math.Pow(b2, float64(a.t))
+	for i, gi := range g {
+		x := float64(gi)
+		a.m[i] = b1*a.m[i] + (1-b1)*x
+		a.v[i] = b2*a.v[i] + (1-b2)*x*x
+		w[i] -= float32(lr * a.scale[i/a.nz] * (a.m[i] / c1) / (math.Sqrt(a.v[i]/c2) + eps))
+	}
+}
+
+// ProjectOptions control Project.
+type ProjectOptions struct {
+	Steps int     // Adam steps (default DefaultSteps)
+	LR    float64 // peak learning rate (default DefaultLR)
+	Loss  string  // LossPixel, LossPerceptual or LossBoth (default pixel)
+	// Features defines the perceptual loss; required unless Loss is pixel.
+	Features Features
+	// PerceptualWeight weighs the perceptual term of LossBoth (default 1).
+	PerceptualWeight float64
+	// Prior weighs the regulariser λ·(‖z‖²/nz − 1)², which keeps z near the
+	// sphere where a Gaussian latent lives (default DefaultPrior; negative
+	// turns it off).
+	Prior float64
+	// Patience, if > 0, halves a target's learning rate (down to 1/64 of
+	// the schedule's) each time its loss has not improved for that many
+	// steps. Off by default: on the Fashion-MNIST model it made the final
+	// losses worse.
+	Patience int
+	// FrameEvery, if > 0, keeps the reconstructions every FrameEvery steps
+	// (and the last) in Projection.Frames.
+	FrameEvery int
+	// Progress, if not nil, is called after every step with the mean loss.
+	Progress func(step int, loss float64)
+}
+
+func (o *ProjectOptions) defaults() error {
+	if o.Steps == 0 {
+		o.Steps = DefaultSteps
+	}
+	if o.LR == 0 {
+		o.LR = DefaultLR
+	}
+	if o.Loss == "" {
+		o.Loss = LossPixel
+	}
+	if o.PerceptualWeight == 0 {
+		o.PerceptualWeight = 1
+	}
+	if o.Prior == 0 {
+		o.Prior = DefaultPrior
+	}
+
+	if o.Prior < 0 {
+		o.Prior = 0
+	}
+	if o.Steps < 0 || o.LR <= 0 {
+		return errors.New("--steps must be ≥ 0 and --lr positive")
+	}
+	if err := CheckLoss(o.Loss); err != nil {
+		return err
+	}
+	if o.Loss != LossPixel && o.Features == nil {
+		return fmt.Errorf("--loss %s needs a feature network", o.Loss)
+	}
+	return nil
+}
+
+// Projection is the result of Project.
+type Projection struct {
+	Codes []Code // the best code found for each target
+	// Loss[i][s] is the reconstruction loss (without the prior) of target i
+	// before step s; Loss[i][Steps] is after the last step.
+	Loss [][]float64
+	// Best[i] is the loss of Codes[i] (the lowest of Loss[i]).
+	Best []float64
+	// Frames are the reconstructions [N, S, S, C] every FrameEvery steps.
+	Frames     [][]float32
+	FrameSteps []int
+}
+
+// Mean returns the mean over targets of Loss[·][s].
+func (p *Projection) Mean(s int) float64 {
+	var m float64
+	for _, l := range p.Loss {
+		m += l[s]
+	}
+	return m / float64(len(p.Loss))
+}
+
+// Objective is a reconstruction loss against fixed target images.
+type Objective struct {
+	kind   string
+	feats  Features
+	pw     float64
+	target *tensor.Tensor
+	tfeat  []*tensor.Tensor
+	tw     [][]float64 // [tap][image]: 1 / mean square of the target's features
+	per    int         // values per image
+
+	dimg  *tensor.Tensor
+	dtaps []*tensor.Tensor
+	Last  []float64 // per-image losses of the last Eval
+}
+
+// NewObjective returns the loss kind (LossPixel, LossPerceptual, LossBoth)
+// against targets [N, S, S, C]. Each tap of the perceptual term is weighed
+// by the inverse mean square of the target's features there, so every tap
+// counts alike and an unrelated image scores about 2 per tap.
+func NewObjective(kind string, feats Features, pw float64, targets *tensor.Tensor) *Objective {
+	o := &Objective{kind: kind, feats: feats, pw: pw, target: targets.Clone(), per: targets.Len() / targets.Shape[0]}
+	n := targets.Shape[0]
+	if kind != LossPixel {
+		for _, t := range feats.Forward(o.target) {
+			c := t.Clone()
+			o.tfeat = append(o.tfeat, c)
+			e := c.Len() / n
+			w := make([]float64, n)
+			for i := range w {
+				var s float64
+				for _, v := range c.Data[i*e : (i+1)*e] {
+					s += float64(v) * float64(v)
+				}
+				w[i] = 1 / (s/float64(e) + 1e-8)
+			}
+			o.tw = append(o.tw, w)
+		}
+	}
+	return o
+}
+
+// Eval returns the mean loss of images [N, S, S, C] (each image against its
+// target) and, with grad, leaves the gradient of the sum of the per-image
+// losses in Grad. Per-image losses are in Last.
+func (o *Objective) Eval(img *tensor.Tensor, grad bool) float64 {
+	n := img.Shape[0]
+	if cap(o.Last) < n {
+		o.Last = make([]float64, n)
+	}
+	o.Last = o.Last[:n]
+	clear(o.Last)
+	if grad {
+		o.dimg = tensor.Ensure(o.dimg, img.Shape...)
+		o.dimg.Zero()
+	}
+	if o.kind != LossPerceptual {
+		per := float64(o.per)
+		for i := 0; i < n; i++ {
+			var s float64
+			x, y := img.Data[i*o.per:(i+1)*o.per], o.target.Data[i*o.per:(i+1)*o.per]
+			for j, v := range x {
+				d := float64(v) - float64(y[j])
+				s += d * d
+				if grad {
+					o.dimg.Data[i*o.per+j] = float32(2 * d / per)
+				}
+			}
+			o.Last[i] += s / per
+		}
+	}
+	if o.kind != LossPixel {
+		w := 1.0
+		if o.kind == LossBoth {
+			w = o.pw
+		}
+		taps := o.feats.Forward(img)
+		if grad && len(o.dtaps) != len(taps) {
+			o.dtaps = make([]*tensor.Tensor, len(taps))
+		}
+		for t, f := range taps {
+			e := f.Len() / n
+			if grad {
+				o.dtaps[t] = tensor.Ensure(o.dtaps[t], f.Shape...)
+			}
+			for i := 0; i < n; i++ {
+				var s float64
+				x, y := f.Data[i*e:(i+1)*e], o.tfeat[t].Data[i*e:(i+1)*e]
+				k := w * o.tw[t][i] / float64(e)
+				for j, v := range x {
+					d := float64(v) - float64(y[j])
+					s += d * d
+					if grad {
+						o.dtaps[t].Data[i*e+j] = float32(2 * k * d)
+					}
+				}
+				o.Last[i] += k * s
+			}
+		}
+		if grad {
+			d := o.feats.Backward(o.dtaps)
+			for j, v := range d.Data {
+				o.dimg.Data[j] += v
+			}
+		}
+	}
+	var m float64
+	for _, v := range o.Last {
+		m += v
+	}
+	return m / float64(n)
+}
+
+// Grad is the gradient of the last Eval with grad, [N, S, S, C].
+func (o *Objective) Grad() *tensor.Tensor { return o.dimg }
+
+// lrAt is the learning-rate schedule of the projection: a short cosine
+// ramp-up over the first 5% of the steps and a cosine ramp-down over the
+// last 25% (the schedule of StyleGAN2's projector).
+func lrAt(base float64, step, steps int) float64 {
+	if steps <= 1 {
+		return base
+	}
+	t := float64(step) / float64(steps)
+	down := min(1, (1-t)/0.25)
+	up := min(1, t/0.05)
+	return base * (0.5 - 0.5*math.Cos(math.Pi*down)) * (0.5 - 0.5*math.Cos(math.Pi*min(1, up+0.2)))
+}
+
+// Project finds, for each target image (targets [N, S, S, C] in [-1, 1]),
+// the code whose generated image is closest to it: Adam on z through the
+// frozen generator, starting from init (one code per target; their class is
+// kept). The generator is frozen (see Freeze) and stays so.
+func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOptions) (*Projection, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	cfg := g.Cfg
+	n := targets.Shape[0]
+	if len(init) != n {
+		return nil, fmt.Errorf("latent: %d targets and %d initial codes", n, len(init))
+	}
+	if want := []int{n, cfg.Size, cfg.Size, cfg.Channels}; !tensor.SameShape(targets.Shape, want) {
+		return nil, fmt.Errorf("latent: targets %v, the model makes %v", targets.Shape, want)
+	}
+	for _, c := range init {
+		if err := CheckCode(cfg, c); err != nil {
+			return nil, err
+		}
+	}
+	Freeze(g)
+	nz := cfg.NZ
+	z := &nn.Param{Name: "z", Value: tensor.New(n, nz), Grad: tensor.New(n, nz)}
+	var labels []int32
+	if g.Embed != nil {
+		labels = make([]int32, n)
+	}
+	for i, c := range init {
+		copy(z.Value.Data[i*nz:(i+1)*nz], c.Z)
+		if labels != nil {
+			labels[i] = int32(c.HardClass())
+		}
+	}
+	obj := NewObjective(o.Loss, o.Features, o.PerceptualWeight, targets)
+	opt := newRowAdam(n, nz)
+	stall := make([]int, n) // steps since each target's loss last improved
+	res := &Projection{Loss: make([][]float64, n), Best: make([]float64, n), Codes: make([]Code, n)}
+	for i := range res.Best {
+		res.Best[i] = math.Inf(1)
+		res.Codes[i] = init[i].Clone()
+	}
+	for step := 0; step <= o.Steps; step++ {
+		img := g.Forward(z.Value, labels)
+		last := step == o.Steps
+		mean := obj.Eval(img, !last)
+		for i, l := range obj.Last {
+			res.Loss[i] = append(res.Loss[i], l)
+			if l < res.Best[i] {
+				res.Best[i] = l
+				copy(res.Codes[i].Z, z.Value.Data[i*nz:(i+1)*nz])
+				stall[i] = 0
+			} else if stall[i]++; o.Patience > 0 && stall[i] >= o.Patience {
+				// A plateau: halve this target's learning rate.
+				opt.scale[i] = max(opt.scale[i]/2, 1.0/64)
+				stall[i] = 0
+			}
+		}
+		if o.FrameEvery > 0 && (step%o.FrameEvery == 0 || last) {
+			res.Frames = append(res.Frames, append([]float32(nil), img.Data...))
+			res.FrameSteps = append(res.FrameSteps, step)
+		}
+		if last {
+			break
+		}
+		dz := g.Backward(obj.Grad())
+		copy(z.Grad.Data, dz.Data)
+		if o.Prior > 0 {
+			for i := 0; i < n; i++ {
+				zi, gi := z.Value.Data[i*nz:(i+1)*nz], z.Grad.Data[i*nz:(i+1)*nz]
+				var s float64
+				for _, v := range zi {
+					s += float64(v) * float64(v)
+				}
+				c := o.Prior * 2 * (s/float64(nz) - 1) * 2 / float64(nz)
+				for j, v := range zi {
+					gi[j] += float32(c * float64(v))
+				}
+			}
+		}
+		opt.step(z.Value.Data, z.Grad.Data, lrAt(o.LR, step, o.Steps))
+		if o.Progress != nil {
+			o.Progress(step+1, mean)
+		}
+	}
+	return res, nil
+}
+
+// GuessClass returns, for a conditional generator, the class whose image at
+// z = 0 is closest to the target under the loss kind; -1 for an
+// unconditional one.
+func GuessClass(g *gan.Generator, target []float32, kind string, feats Features) int {
+	if g.Embed == nil {
+		return -1
+	}
+	k := len(g.Cfg.Classes)
+	s := g.Cfg.Size
+	t := tensor.New(k, s, s, g.Cfg.Channels)
+	codes := make([]Code, k)
+	for c := range codes {
+		copy(t.Data[c*len(target):(c+1)*len(target)], target)
+		codes[c] = Code{Z: make([]float32, g.Cfg.NZ), Class: ClassCode(c, k)}
+	}
+	obj := NewObjective(kind, feats, 1, t)
+	obj.Eval(Render(g, codes), false)
+	best := 0
+	for c, l := range obj.Last {
+		if l < obj.Last[best] {
+			best = c
+		}
+	}
+	return best
+}
+
+func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x1a7e)) }
