@@ -301,7 +301,7 @@ func TestNoFace(t *testing.T) {
 
 // faceapiPipeline is face/testdata/faceapi_pipeline.json: face-api.js's
 // detectAllFaces().withFaceLandmarks().withFaceDescriptors() on whole
-// photos (see faceapi_pipeline.mjs).
+// photos (see scripts/face/pipeline-reference.mjs).
 type faceapiPipeline struct {
 	Photos map[string]struct {
 		Width, Height int

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// faceapi_pipeline.mjs — face-api.js's whole pipeline (SSD MobileNet v1
+// scripts/face/pipeline-reference.mjs — face-api.js's whole pipeline (SSD MobileNet v1
 // detection, 68-point landmarks, descriptors) on whole photos, for the Go
 // tests of face.DescriptorBox / DescriptorNet.EmbedFace and of the
 // detector (face/detect_test.go, faceapi_pipeline.json). A dev tool, like
@@ -9,7 +9,7 @@
 //   d=$(mktemp -d)
 //   (cd "$d" && npm init -y >/dev/null && npm install --no-audit --no-fund \
 //       @vladmandic/face-api@1.7.15 @tensorflow/tfjs@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0)
-//   node face/testdata/faceapi_pipeline.mjs "$d" OUT.json NAME=PNG …
+//   node face/testdata/scripts/face/pipeline-reference.mjs "$d" OUT.json NAME=PNG …
 //
 // Each PNG (8-bit RGB) goes in as an int32 tensor [H,W,3] to
 //   detectAllFaces(t, SsdMobilenetv1Options({minConfidence: 0.5}))
@@ -101,7 +101,7 @@ function loadWeightMap(tf, dir, name) {
 const f9 = (v) => Number(Number(v).toPrecision(9));
 const [deps, outFile, ...inputs] = process.argv.slice(2);
 if (!deps || !outFile || !inputs.length) {
-  console.error('usage: faceapi_pipeline.mjs DEPS_DIR OUT.json NAME=FILE.png …');
+  console.error('usage: scripts/face/pipeline-reference.mjs DEPS_DIR OUT.json NAME=FILE.png …');
   process.exit(2);
 }
 const req = createRequire(path.join(path.resolve(deps), 'package.json'));
@@ -116,7 +116,7 @@ faceapi.nets.ssdMobilenetv1.loadFromWeightMap(loadWeightMap(tf, mdir, 'ssd_mobil
 faceapi.nets.faceLandmark68Net.loadFromWeightMap(loadWeightMap(tf, mdir, 'face_landmark_68_model'));
 faceapi.nets.faceRecognitionNet.loadFromWeightMap(loadWeightMap(tf, mdir, 'face_recognition_model'));
 const out = {
-  generator: 'face/testdata/faceapi_pipeline.mjs',
+  generator: 'face/testdata/scripts/face/pipeline-reference.mjs',
   face_api: JSON.parse(fs.readFileSync(req.resolve('@vladmandic/face-api/package.json'), 'utf8')).version,
   tfjs: tf.version_core,
   backend: tf.getBackend(),
