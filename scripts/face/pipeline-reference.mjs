@@ -9,7 +9,7 @@
 //   d=$(mktemp -d)
 //   (cd "$d" && npm init -y >/dev/null && npm install --no-audit --no-fund \
 //       @vladmandic/face-api@1.7.15 @tensorflow/tfjs@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0)
-//   node face/testdata/scripts/face/pipeline-reference.mjs "$d" OUT.json NAME=PNG …
+//   node scripts/face/pipeline-reference.mjs "$d" OUT.json NAME=PNG …
 //
 // Each PNG (8-bit RGB) goes in as an int32 tensor [H,W,3] to
 //   detectAllFaces(t, SsdMobilenetv1Options({minConfidence: 0.5}))
