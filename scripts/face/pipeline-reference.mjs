@@ -116,7 +116,7 @@ faceapi.nets.ssdMobilenetv1.loadFromWeightMap(loadWeightMap(tf, mdir, 'ssd_mobil
 faceapi.nets.faceLandmark68Net.loadFromWeightMap(loadWeightMap(tf, mdir, 'face_landmark_68_model'));
 faceapi.nets.faceRecognitionNet.loadFromWeightMap(loadWeightMap(tf, mdir, 'face_recognition_model'));
 const out = {
-  generator: 'face/testdata/scripts/face/pipeline-reference.mjs',
+  generator: 'scripts/face/pipeline-reference.mjs',
   face_api: JSON.parse(fs.readFileSync(req.resolve('@vladmandic/face-api/package.json'), 'utf8')).version,
   tfjs: tf.version_core,
   backend: tf.getBackend(),
