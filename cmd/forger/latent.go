@@ -438,11 +438,7 @@ frames are spread evenly over the legs, the first is A and the last B.
 			if fps < 1 || fps > 100 {
 				return usagef("--fps must be between 1 and 100")
 			}
-			g, err := latLoadModel(model)
-			if err != nil {
-				return err
-			}
-			k, err := latClassFlag(g.Cfg, class)
+			g, k, err := latModelClass(model, class)
 			if err != nil {
 				return err
 			}
@@ -509,11 +505,7 @@ latent.`,
 			if !(weight >= 0 && weight <= 1) {
 				return usagef("--weight must be between 0 and 1")
 			}
-			g, err := latLoadModel(model)
-			if err != nil {
-				return err
-			}
-			k, err := latClassFlag(g.Cfg, class)
+			g, k, err := latModelClass(model, class)
 			if err != nil {
 				return err
 			}
@@ -601,11 +593,7 @@ measures the losses on them. Both write their curves and numbers to DIR.`,
 			if every == 0 {
 				every = max(1, pf.steps/30)
 			}
-			g, err := latLoadModel(model)
-			if err != nil {
-				return err
-			}
-			k, err := latClassFlag(g.Cfg, class)
+			g, k, err := latModelClass(model, class)
 			if err != nil {
 				return err
 			}
@@ -1630,4 +1618,18 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 	f.StringVar(&out, "out", "", "FILE.png (a strip) or FILE.gif/.mp4 (an animation)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// latModelClass loads the generator of a checkpoint and resolves --class for
+// it (-1 when the flag is empty), the first step of most latent commands.
+func latModelClass(model, class string) (*gan.Generator, int, error) {
+	g, err := latLoadModel(model)
+	if err != nil {
+		return nil, 0, err
+	}
+	k, err := latClassFlag(g.Cfg, class)
+	if err != nil {
+		return nil, 0, err
+	}
+	return g, k, nil
 }
