@@ -60,17 +60,9 @@ func (a *Activation) forwardRange(lo, hi int) {
 	x, y := a.x.Data[lo:hi], a.y.Data[lo:hi]
 	switch a.Kind {
 	case ReLU:
-		for i, v := range x {
-			y[i] = max(v, 0)
-		}
+		leaky(y, x, 0)
 	case LeakyReLU:
-		s := a.Slope
-		for i, v := range x {
-			if v < 0 {
-				v *= s
-			}
-			y[i] = v
-		}
+		leaky(y, x, a.Slope)
 	case Tanh:
 		for i, v := range x {
 			y[i] = float32(math.Tanh(float64(v)))
@@ -96,22 +88,9 @@ func (a *Activation) backwardRange(lo, hi int) {
 	x, y, dy, dx := a.x.Data[lo:hi], a.y.Data[lo:hi], a.dy[lo:hi], a.dx.Data[lo:hi]
 	switch a.Kind {
 	case ReLU:
-		for i, v := range x {
-			if v > 0 {
-				dx[i] = dy[i]
-			} else {
-				dx[i] = 0
-			}
-		}
+		leakyGrad(dx, dy, x, 0)
 	case LeakyReLU:
-		s := a.Slope
-		for i, v := range x {
-			if v > 0 {
-				dx[i] = dy[i]
-			} else {
-				dx[i] = dy[i] * s
-			}
-		}
+		leakyGrad(dx, dy, x, a.Slope)
 	case Tanh:
 		for i, v := range y {
 			dx[i] = dy[i] * (1 - v*v)

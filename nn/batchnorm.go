@@ -150,22 +150,7 @@ type bnNorm struct{ b *BatchNorm }
 func (j *bnNorm) Do(lo, hi int) {
 	b := j.b
 	C := b.C
-	ca, cb := b.ca[:C], b.cb[:C]
-	for r := lo; r < hi; r++ {
-		x := b.x.Data[r*C : (r+1)*C]
-		y := b.y.Data[r*C : (r+1)*C]
-		for c := range y {
-			y[c] = x[c]*ca[c] + cb[c]
-		}
-		if b.Fused {
-			s := b.Slope
-			for c, v := range y {
-				if v < 0 {
-					y[c] = v * s
-				}
-			}
-		}
-	}
+	affineAct(b.y.Data[lo*C:hi*C], b.x.Data[lo*C:hi*C], b.ca[:C], b.cb[:C], C, b.Slope, b.Fused)
 }
 
 func (b *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
@@ -227,28 +212,12 @@ func (j *bnReduce) Do(lo, hi int) {
 	// keeps float64's accuracy at float32's speed; Σd·x̂ follows from them.
 	const block = 64
 	for r0 := 0; r0 < rows; r0 += block {
-		clear(s32)
-		clear(q32)
-		for r := r0; r < min(r0+block, rows); r++ {
-			xr := x[r*C+lo : r*C+hi]
-			dr := j.dy[r*C+lo : r*C+hi]
-			if b.Fused {
-				yr := b.y.Data[r*C+lo : r*C+hi]
-				sl := b.Slope
-				for i, d := range dr {
-					if yr[i] <= 0 {
-						d *= sl
-					}
-					s32[i] += d
-					q32[i] += d * xr[i]
-				}
-				continue
-			}
-			for i, d := range dr {
-				s32[i] += d
-				q32[i] += d * xr[i]
-			}
+		off := r0*C + lo
+		var y []float32
+		if b.Fused {
+			y = b.y.Data[off:]
 		}
+		bnReduceRows(s32, q32, x[off:], j.dy[off:], y, min(block, rows-r0), C, b.Slope, b.Fused)
 		for i := range s32 {
 			s[i] += float64(s32[i])
 			q[i] += float64(q32[i])
@@ -272,25 +241,9 @@ type bnGrad struct {
 func (j *bnGrad) Do(lo, hi int) {
 	b := j.b
 	C := b.C
-	ca, cb, cc := b.ca[:C], b.cb[:C], b.cc[:C]
-	for r := lo; r < hi; r++ {
-		x := b.x.Data[r*C : (r+1)*C]
-		dy := j.dy[r*C : (r+1)*C]
-		dx := b.dx.Data[r*C : (r+1)*C]
-		if b.Fused {
-			y := b.y.Data[r*C : (r+1)*C]
-			sl := b.Slope
-			for c, v := range y {
-				d := dy[c]
-				if v <= 0 {
-					d *= sl
-				}
-				dx[c] = d*ca[c] + x[c]*cb[c] + cc[c]
-			}
-			continue
-		}
-		for c, d := range dy {
-			dx[c] = d*ca[c] + x[c]*cb[c] + cc[c]
-		}
+	var y []float32
+	if b.Fused {
+		y = b.y.Data[lo*C : hi*C]
 	}
+	bnGradRows(b.dx.Data[lo*C:hi*C], j.dy[lo*C:hi*C], b.x.Data[lo*C:hi*C], y, b.ca[:C], b.cb[:C], b.cc[:C], C, b.Slope, b.Fused)
 }

@@ -103,6 +103,10 @@ func (j *col2im) Do(lo, hi int) {
 				ox := tx / g.sw
 				r := (n*g.ho+oy)*g.wo + ox
 				src := j.cols[r*cl+(ky*g.kw+kx)*c : r*cl+(ky*g.kw+kx+1)*c]
+				if c >= 8 {
+					addTo(dst, src)
+					continue
+				}
 				for i, v := range src {
 					dst[i] += v
 				}
@@ -124,10 +128,7 @@ type biasJob struct {
 func (j *biasJob) Do(lo, hi int) {
 	c := len(j.b)
 	for r := lo; r < hi; r++ {
-		row := j.y[r*c : (r+1)*c]
-		for i, v := range j.b {
-			row[i] += v
-		}
+		addTo(j.y[r*c:(r+1)*c], j.b)
 	}
 }
 

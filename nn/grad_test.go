@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -114,27 +115,35 @@ func TestGradBatchNorm(t *testing.T) {
 
 func TestGradBatchNormAct(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 0))
-	for _, b := range []*BatchNorm{NewBatchNormAct(3, ReLU, 0), NewBatchNormAct(3, LeakyReLU, 0.2)} {
-		b.Gamma.Value.FillNormal(rng, 1, 0.3)
-		b.Beta.Value.FillNormal(rng, 0, 0.3)
-		checkGradients(t, "bn+act train", b, randTensor(rng, 4, 3, 2, 3), 1e-3)
-		// Fused equals the two layers one after the other.
-		x := randTensor(rng, 5, 2, 2, 3)
-		plain := NewBatchNorm(3)
-		plain.Gamma.Value.CopyFrom(b.Gamma.Value)
-		plain.Beta.Value.CopyFrom(b.Beta.Value)
-		act := newActivation(b.Act, b.Slope)
-		want := act.Forward(plain.Forward(x))
-		if d := tensor.MaxAbsDiff(b.Forward(x), want); d > 1e-6 {
-			t.Fatalf("fused forward differs by %g", d)
+	// 3 channels take the portable loops, 16 the SIMD kernels (see simd.go;
+	// TestSIMDLayersMatchGo compares the two).
+	for _, c := range []int{3, 16} {
+		for _, b := range []*BatchNorm{NewBatchNormAct(c, ReLU, 0), NewBatchNormAct(c, LeakyReLU, 0.2)} {
+			b.Gamma.Value.FillNormal(rng, 1, 0.3)
+			b.Beta.Value.FillNormal(rng, 0, 0.3)
+			if c == 3 { // wider layers have values near the kink, where finite differences fail
+				checkGradients(t, fmt.Sprintf("bn+act train c=%d", c), b, randTensor(rng, 4, 3, 2, c), 1e-3)
+			}
+			// Fused equals the two layers one after the other.
+			x := randTensor(rng, 5, 2, 2, c)
+			plain := NewBatchNorm(c)
+			plain.Gamma.Value.CopyFrom(b.Gamma.Value)
+			plain.Beta.Value.CopyFrom(b.Beta.Value)
+			act := newActivation(b.Act, b.Slope)
+			want := act.Forward(plain.Forward(x))
+			if d := tensor.MaxAbsDiff(b.Forward(x), want); d > 1e-6 {
+				t.Fatalf("c=%d: fused forward differs by %g", c, d)
+			}
+			r := randTensor(rng, x.Shape...)
+			wantDx := plain.Backward(act.Backward(r))
+			if d := tensor.MaxAbsDiff(b.Backward(r), wantDx); d > 1e-5 {
+				t.Fatalf("c=%d: fused backward differs by %g", c, d)
+			}
+			b.SetTraining(false)
+			if c == 3 {
+				checkGradients(t, fmt.Sprintf("bn+act eval c=%d", c), b, randTensor(rng, 4, 3, 2, c), 1e-3)
+			}
 		}
-		r := randTensor(rng, x.Shape...)
-		wantDx := plain.Backward(act.Backward(r))
-		if d := tensor.MaxAbsDiff(b.Backward(r), wantDx); d > 1e-5 {
-			t.Fatalf("fused backward differs by %g", d)
-		}
-		b.SetTraining(false)
-		checkGradients(t, "bn+act eval", b, randTensor(rng, 4, 3, 2, 3), 1e-3)
 	}
 }
 
