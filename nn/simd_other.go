@@ -14,3 +14,6 @@ func bnGradRows(dx, dy, x, y, ca, cb, cc []float32, c int, slope float32, fused 
 func bnReduceRows(s, q, x, d, y []float32, rows, stride int, slope float32, fused bool) {
 	bnReduceGo(s, q, x, d, y, rows, stride, slope, fused)
 }
+
+// hasAVX2FMA is false off amd64: the portable loops run everywhere.
+var hasAVX2FMA = false
