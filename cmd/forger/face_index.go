@@ -6,10 +6,7 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"image"
-	"image/draw"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -24,63 +21,6 @@ import (
 )
 
 func init() { faceSubcommands = append(faceSubcommands, faceIndexCmd, faceMatchCmd) }
-
-// describeLargest finds the largest face of img and computes its
-// descriptor from face-api's crop of it, taken upright
-// (face.DescriptorNet.EmbedFaceUpright). A photo that is a tight crop of a
-// face (the cascade needs some room around it) is tried again with a
-// border of its edge pixels, a quarter of its size on each side.
-func describeLargest(det *face.Detector, net *face.DescriptorNet, img image.Image) (face.Descriptor, *face.Face, error) {
-	f, src := largestFace(det, img)
-	if f == nil {
-		return face.Descriptor{}, nil, errors.New("no face found")
-	}
-	if !f.EyesOK {
-		return face.Descriptor{}, f, errors.New("eyes not found: " + f.Problem)
-	}
-	d := net.EmbedFaceUpright(src, &f.Landmarks)
-	if src != img { // back to the photo's coordinates
-		pad := src.Bounds().Dx() - img.Bounds().Dx()
-		faceShift(f, -float64(pad/2))
-	}
-	return d, f, nil
-}
-
-// largestFace returns the largest face and the image its coordinates are
-// in: img, or img with a border when it is a tight crop.
-func largestFace(det *face.Detector, img image.Image) (*face.Face, image.Image) {
-	if faces := det.Detect(img); len(faces) > 0 {
-		return &faces[0], img
-	}
-	b := img.Bounds()
-	p := max(b.Dx(), b.Dy()) / 4
-	big := face.Warp(faceToRGBA(img), face.Similarity{Scale: 1, Tx: float64(p), Ty: float64(p)}, b.Dx()+2*p, b.Dy()+2*p, face.EdgeReplicate)
-	if faces := det.Detect(big); len(faces) > 0 {
-		return &faces[0], big
-	}
-	return nil, img
-}
-
-func faceToRGBA(img image.Image) *image.RGBA {
-	b := img.Bounds()
-	m := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(m, m.Rect, img, b.Min, draw.Src)
-	return m
-}
-
-// faceShift moves a face's coordinates by (d, d).
-func faceShift(f *face.Face, d float64) {
-	f.Box.X += d
-	f.Box.Y += d
-	f.LeftEye[0] += d
-	f.LeftEye[1] += d
-	f.RightEye[0] += d
-	f.RightEye[1] += d
-	for i := range f.Landmarks {
-		f.Landmarks[i][0] += float32(d)
-		f.Landmarks[i][1] += float32(d)
-	}
-}
 
 // galleryPhoto is a photo of a gallery and whose it is.
 type galleryPhoto struct {
@@ -196,7 +136,7 @@ are listed and skipped.`,
 					skipped = append(skipped, oneLine(err))
 					continue
 				}
-				d, _, err := describeLargest(det, net, img)
+				d, _, err := face.DescribeLargest(det, net, img)
 				rows[p.path] = nil // replaces the photo's old rows even when it has no face now
 				if err != nil {
 					skipped = append(skipped, p.path+": "+err.Error())
@@ -279,7 +219,7 @@ threshold).`,
 			if err != nil {
 				return err
 			}
-			d, f, err := describeLargest(det, net, img)
+			d, f, err := face.DescribeLargest(det, net, img)
 			if err != nil {
 				return fmt.Errorf("face match: %s: %v", args[0], err)
 			}

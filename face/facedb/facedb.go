@@ -260,6 +260,32 @@ func (d *DB) Load(ctx context.Context) (*face.Gallery, error) {
 	return g, rows.Err()
 }
 
+// Rows reads every row — name, photo file and descriptor — in the order
+// they were written. Unlike Load it keeps the files, for callers that show
+// the photo of a match (the studio's look-alike pipeline).
+func (d *DB) Rows(ctx context.Context) ([]Row, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT name, file, descriptor FROM faces ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Row
+	for rows.Next() {
+		var (
+			r    Row
+			blob []byte
+		)
+		if err := rows.Scan(&r.Name, &r.File, &blob); err != nil {
+			return nil, err
+		}
+		if r.Descriptor, err = DecodeDescriptor(blob); err != nil {
+			return nil, fmt.Errorf("%s: row of %q: %w", d.path, r.Name, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // EncodeDescriptor is a descriptor's BLOB: 128 little-endian float32.
 func EncodeDescriptor(desc face.Descriptor) []byte {
 	b := make([]byte, 4*len(desc))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,3 +212,28 @@ func TestMatch100kFromSQLite(t *testing.T) {
 // raceEnabled is set by race_test.go under the race detector, which slows
 // the scan down too much for the timing promise.
 var raceEnabled bool
+
+func TestRowsKeepFiles(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "faces.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rng := rand.New(rand.NewPCG(2, 2))
+	a, b := randomDescriptor(rng), randomDescriptor(rng)
+	if _, _, err := db.Update(ctx, map[string][]Row{
+		"/g/alice.jpg": {{Name: "alice", File: "/g/alice.jpg", Descriptor: a}},
+		"/g/bob.jpg":   {{Name: "bob", File: "/g/bob.jpg", Descriptor: b}},
+	}, ""); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Rows(ctx)
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("rows %v, %v", rows, err)
+	}
+	slices.SortFunc(rows, func(x, y Row) int { return strings.Compare(x.Name, y.Name) })
+	if rows[0] != (Row{Name: "alice", File: "/g/alice.jpg", Descriptor: a}) || rows[1] != (Row{Name: "bob", File: "/g/bob.jpg", Descriptor: b}) {
+		t.Errorf("rows %+v", rows)
+	}
+}
