@@ -1,6 +1,7 @@
 package latent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -90,6 +91,10 @@ type ProjectOptions struct {
 	FrameEvery int
 	// Progress, if not nil, is called after every step with the mean loss.
 	Progress func(step int, loss float64)
+	// Context, if not nil, is checked before every step: once it is done
+	// Project stops and returns its error (so that a server can cancel a
+	// job's projection).
+	Context context.Context
 }
 
 func (o *ProjectOptions) defaults() error {
@@ -317,6 +322,11 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 		res.Codes[i] = init[i].Clone()
 	}
 	for step := 0; step <= o.Steps; step++ {
+		if o.Context != nil {
+			if err := o.Context.Err(); err != nil {
+				return nil, err
+			}
+		}
 		img := g.Forward(z.Value, labels)
 		last := step == o.Steps
 		mean := obj.Eval(img, !last)
