@@ -35,6 +35,7 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	for _, c := range []Config{
 		{Arch: DCGAN, Size: 32, Channels: 3, NZ: 16, NGF: 8, NDF: 8},
 		{Arch: CDCGAN, Size: 28, Channels: 1, NZ: 16, NGF: 8, NDF: 8, Classes: []string{"a", "b"}, SpectralNorm: true},
+		{Arch: CDCGAN, Size: 28, Channels: 1, NZ: 16, NGF: 8, NDF: 8, Classes: []string{"a", "b"}, SpectralNorm: true, MinibatchStd: true},
 	} {
 		g, _ := NewGenerator(c, rng)
 		d, _ := NewDiscriminator(c, rng)

@@ -34,6 +34,10 @@ type Config struct {
 	NDF          int      `json:"ndf"`
 	Classes      []string `json:"classes,omitempty"`
 	SpectralNorm bool     `json:"spectral_norm,omitempty"`
+	// MinibatchStd appends the minibatch standard deviation (groups of 4)
+	// to the discriminator's last features, so that it can see a lack of
+	// variety.
+	MinibatchStd bool `json:"mbstd,omitempty"`
 	// EmbedDim is the size of the class embedding the conditional generator
 	// appends to z.
 	EmbedDim int `json:"embed_dim,omitempty"`
@@ -234,6 +238,10 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 			layers = append(layers, nn.NewBatchNormAct(ch*2, nn.LeakyReLU, 0.2))
 		}
 		ch *= 2
+	}
+	if cfg.MinibatchStd {
+		layers = append(layers, nn.NewMinibatchStd(4))
+		ch++
 	}
 	d.Trunk = nn.NewSequential(layers...)
 	nn.Prefix("main", d.Trunk.Params())

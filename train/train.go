@@ -55,6 +55,7 @@ type Options struct {
 	DSteps         int     `json:"d_steps"`
 	LabelSmoothing float64 `json:"label_smoothing"`
 	SpectralNorm   bool    `json:"spectral_norm"`
+	MinibatchStd   bool    `json:"mbstd"`
 	EMA            float64 `json:"ema"` // decay of the averaged generator; 0 = none
 	Limit          int     `json:"limit"`
 	Seed           uint64  `json:"seed"`
@@ -210,7 +211,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		return nil, fmt.Errorf("the data set now has %d images but the run was trained on %d: resume needs the same --data and --limit", set.Len(), st.DataLen)
 	}
 	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
-		Classes: set.Classes, SpectralNorm: o.SpectralNorm}
+		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd}
 	if cfg.Arch == gan.DCGAN {
 		cfg.Classes = nil
 	} else if len(set.Classes) == 0 {
