@@ -425,7 +425,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if vec != nil && len(vec) != nz {
-		writeError(w, http.StatusServiceUnavailable, "the direction does not fit the model")
+		writeError(w, http.StatusNotFound, "no direction "+strconv.Quote(iq.dir)+" for this model (the one found was learned for another model)")
 		return
 	}
 	z := tensor.New(1, nz)
@@ -529,7 +529,9 @@ func serveGIF(w http.ResponseWriter, r *http.Request, b []byte) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
 }
 
-// directions: GET /api/directions?model= → {"model", "directions": [names]}.
+// directions: GET /api/directions?model= → {"model", "directions": [names]}:
+// the directions that fit the model (a direction with another length than
+// the model's z, learned for another model, is left out and logged).
 func (s *Server) directions(w http.ResponseWriter, r *http.Request) {
 	mi, ok := s.findModel(w, r, r.URL.Query().Get("model"))
 	if !ok {
@@ -541,7 +543,24 @@ func (s *Server) directions(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			s.log.Warn("listing directions", "model", mi.Name, "err", err)
 		}
-		names = append(names, list...)
+		if len(list) > 0 {
+			nz, _, err := s.modelShape(r.Context(), mi)
+			if err != nil {
+				s.renderError(w, mi, err)
+				return
+			}
+			for _, d := range list {
+				vec, err := s.cfg.Directions.Vector(mi, d)
+				if err == nil && len(vec) != nz {
+					err = fmt.Errorf("%d values, the model's z has %d", len(vec), nz)
+				}
+				if err != nil {
+					s.log.Warn("a direction does not fit", "model", mi.Name, "direction", d, "err", err)
+					continue
+				}
+				names = append(names, d)
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"model": mi.Name, "directions": names})
 }

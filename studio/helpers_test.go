@@ -262,6 +262,9 @@ type harnessOptions struct {
 	burst      int
 	retention  time.Duration
 	delay      time.Duration
+	directions Directions
+	// makePipeline, if not nil, makes the pipeline instead of testPipeline.
+	makePipeline func(st *store.Store, dataDir string) Pipeline
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -289,11 +292,15 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{ModelsDir: testModels(t), DataDir: data, AdminToken: o.admin, RatePerSecond: o.rate, RateBurst: o.burst,
-		Retention: o.retention, Mailer: mailer, Log: log}
+		Retention: o.retention, Mailer: mailer, Directions: o.directions, Log: log}
 	if !o.noPipeline {
-		h.pipe = &testPipeline{delay: o.delay}
-		cfg.Pipeline = h.pipe
-		runner := &Runner{Store: st, Pipeline: h.pipe, DataDir: data, Mailer: mailer, BaseURL: "http://studio.test", Log: log}
+		if o.makePipeline != nil {
+			cfg.Pipeline = o.makePipeline(st, data)
+		} else {
+			h.pipe = &testPipeline{delay: o.delay}
+			cfg.Pipeline = h.pipe
+		}
+		runner := &Runner{Store: st, Pipeline: cfg.Pipeline, DataDir: data, Mailer: mailer, BaseURL: "http://studio.test", Log: log}
 		h.queue, err = NewQueue(st, QueueConfig{Workers: 2, Runner: runner, JobTimeout: 20 * time.Second, FetchPollInterval: 100 * time.Millisecond, Log: log})
 		if err != nil {
 			t.Fatal(err)

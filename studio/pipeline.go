@@ -143,3 +143,23 @@ func (r *Results) Keys() []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// NewResults returns a Results that writes into dir (created if needed):
+// for running a Pipeline outside a job, in tests and tools. A job's runs
+// get theirs from the Runner.
+func NewResults(dir string) (*Results, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return &Results{dir: dir, entries: map[string]store.Result{}}, nil
+}
+
+// Result returns the result written under key: its file (in Dir), label
+// and distance.
+func (r *Results) Result(key string) (store.Result, bool) {
+	e, ok := r.entries[key]
+	return e, ok
+}
+
+// Dir is the folder the results are written into.
+func (r *Results) Dir() string { return r.dir }

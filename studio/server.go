@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"forger/gan"
 	"forger/store"
 )
 
@@ -321,3 +322,6 @@ func Capabilities(cfg Config) map[string]bool {
 		"admin":      cfg.AdminToken != "",
 	}
 }
+
+// Models lists the models the server found.
+func (s *Server) Models() []gan.ModelInfo { return s.models.all() }
