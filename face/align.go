@@ -128,3 +128,19 @@ func (d *DescriptorNet) EmbedFaceUpright(img image.Image, lm *Landmarks) Descrip
 func (d *DescriptorNet) EmbedFace(img image.Image, lm *Landmarks) Descriptor {
 	return d.Embed(DescriptorCrop(img, lm))
 }
+
+// Layout places the eye centres of an aligned face: the left eye's at
+// (LeftX·size, EyeY·size) and the right eye's at (RightX·size,
+// EyeY·size). DefaultLayout is Align's.
+type Layout struct{ LeftX, RightX, EyeY float64 }
+
+// DefaultLayout is the layout of Align (and forger face align).
+var DefaultLayout = Layout{AlignLeftX, AlignRightX, AlignEyeY}
+
+// AlignLayout is Align with the eyes placed by l: for framing a face the
+// way another data set frames its faces (a GAN's training images, say).
+func AlignLayout(img image.Image, leftEye, rightEye Point, size int, l Layout, edge Edge) *image.RGBA {
+	s := float64(size)
+	t := SimilarityFromPairs(leftEye, rightEye, Point{l.LeftX * s, l.EyeY * s}, Point{l.RightX * s, l.EyeY * s})
+	return Warp(toRGBA(img), t, size, size, edge)
+}

@@ -1,8 +1,10 @@
 package face
 
 import (
+	"bytes"
 	"errors"
 	"image"
+	"image/color"
 	"testing"
 )
 
@@ -52,5 +54,38 @@ func TestDescribeLargestTightCrop(t *testing.T) {
 	blank := image.NewRGBA(image.Rect(0, 0, 64, 64))
 	if _, f, err := DescribeLargest(det, net, blank); !errors.Is(err, ErrNoFace) || f != nil {
 		t.Errorf("blank image: %v, %v", f, err)
+	}
+}
+
+// AlignLayout with the default layout is Align, and puts the eyes where the
+// layout says.
+func TestAlignLayout(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 200, 160))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	le, re := Point{60, 70}, Point{120, 80}
+	a, b := Align(img, le, re, 64, EdgeReplicate), AlignLayout(img, le, re, 64, DefaultLayout, EdgeReplicate)
+	if !bytes.Equal(a.Pix, b.Pix) {
+		t.Error("AlignLayout(DefaultLayout) differs from Align")
+	}
+	// A bright 5×5 square on each eye lands at the layout's places.
+	l := Layout{0.37, 0.63, 0.57}
+	dot := image.NewRGBA(image.Rect(0, 0, 200, 160))
+	for _, p := range []Point{le, re} {
+		for y := -2; y <= 2; y++ {
+			for x := -2; x <= 2; x++ {
+				dot.Set(int(p[0])+x, int(p[1])+y, color.White)
+			}
+		}
+	}
+	out := AlignLayout(dot, Point{le[0] + 0.5, le[1] + 0.5}, Point{re[0] + 0.5, re[1] + 0.5}, 100, l, EdgeBlack)
+	for _, want := range []image.Point{{37, 57}, {63, 57}} {
+		if r, _, _, _ := out.At(want.X, want.Y).RGBA(); r < 0x8000 {
+			t.Errorf("no eye at %v (red %#x)", want, r)
+		}
+		if r, _, _, _ := out.At(want.X, want.Y+5).RGBA(); r > 0x1000 {
+			t.Errorf("the eye at %v reaches 5 pixels down (red %#x)", want, r)
+		}
 	}
 }
