@@ -1,0 +1,381 @@
+package lookalike
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"forger/face"
+	"forger/gan"
+	"forger/latent"
+	"forger/studio"
+	"forger/tensor"
+)
+
+// Smile settings: the "smile" result moves the visitor's projection along
+// the model's smiling direction from 0 to SmileMax in SmileFrames frames.
+const (
+	SmileDirection = "smiling" // <run>/directions/smiling.json
+	SmileMax       = 3.0
+	SmileFrames    = 13
+)
+
+// Face layouts of the face GANs' training images: where their eyes are.
+var (
+	// CartoonLayout is the cartoon-faces data set's (forger data get
+	// cartoon-faces: facesjs draws the eyes at y = 310, x = 140 and 260, in
+	// a crop of x −30…430, y 50…510).
+	CartoonLayout = face.Layout{LeftX: 170.0 / 460, RightX: 290.0 / 460, EyeY: 260.0 / 460}
+)
+
+// renderer projects faces into one face GAN and draws from it. One job
+// uses it at a time (sem).
+type renderer struct {
+	path          string // the checkpoint (gan.Resolve'd)
+	name          string // its name as forger models list shows it
+	steps, frames int
+	log           *slog.Logger
+	sem           chan struct{}
+
+	// Fixed at start: what Align's targets are made for.
+	size, channels int
+	layout         face.Layout
+	layoutName     string
+
+	// Loaded, and reloaded when the checkpoint or the encoder file changes
+	// (guarded by sem).
+	stamp string
+	g     *gan.Generator
+	feats latent.Features // the discriminator's; nil: pixel loss only
+	enc   *latent.Encoder // nil: start from the mean
+	codes map[string]latent.Code
+}
+
+func newRenderer(model string, steps, frames int, log *slog.Logger) (*renderer, error) {
+	path := gan.Resolve(model)
+	f, cfg, err := gan.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("face model: %w", err)
+	}
+	r := &renderer{path: path, name: modelName(path), steps: steps, frames: frames, log: log,
+		sem: make(chan struct{}, 1), size: cfg.Size, channels: cfg.Channels, layout: face.DefaultLayout, layoutName: "forger face align's layout",
+		codes: map[string]latent.Code{}}
+	var st struct {
+		Options struct {
+			Data string `json:"data"`
+		} `json:"options"`
+	}
+	json.Unmarshal([]byte(f.Metadata[gan.MetaTrain]), &st)
+	if strings.Contains(st.Options.Data, "cartoon-faces") {
+		r.layout, r.layoutName = CartoonLayout, "cartoon-faces' layout"
+	}
+	if err := r.load(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// modelName is a checkpoint's name as gan.FindModels gives it: run/stem
+// for a checkpoint in a run's checkpoints/ folder, else the stem.
+func modelName(path string) string {
+	name := strings.TrimSuffix(filepath.Base(path), ".safetensors")
+	if dir := filepath.Dir(path); filepath.Base(dir) == "checkpoints" {
+		name = filepath.Base(filepath.Dir(dir)) + "/" + name
+	}
+	return name
+}
+
+func fileStamp(path string) string {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "none"
+	}
+	return fmt.Sprint(st.ModTime().UnixNano(), " ", st.Size())
+}
+
+// load (re)loads the generator, its discriminator's features and the
+// encoder when their files have changed.
+func (r *renderer) load() error {
+	enc := studio.EncoderPath(r.path)
+	stamp := fileStamp(r.path) + "|" + fileStamp(enc)
+	if stamp == r.stamp && r.g != nil {
+		return nil
+	}
+	g, err := gan.LoadGenerator(r.path)
+	if err != nil {
+		return fmt.Errorf("face model: %w", err)
+	}
+	if g.Cfg.Size != r.size || g.Cfg.Channels != r.channels {
+		return fmt.Errorf("face model %s now makes %d×%d×%d images, not %d×%d×%d: restart to use it", r.path,
+			g.Cfg.Size, g.Cfg.Size, g.Cfg.Channels, r.size, r.size, r.channels)
+	}
+	r.g, r.feats, r.enc = g, nil, nil
+	if d, err := latent.LoadDisc(r.path); err == nil {
+		r.feats = latent.DiscFeatures(d)
+	} else {
+		r.log.Warn("look-alike: projecting with the pixel loss only (the checkpoint's discriminator cannot be loaded)", "model", r.path, "err", err)
+	}
+	if enc != "" {
+		if _, err := os.Stat(enc); err == nil {
+			e, err := latent.LoadEncoder(enc)
+			if err == nil {
+				err = e.CheckModel(g.Cfg)
+			}
+			if err != nil {
+				r.log.Warn("look-alike: projecting from the mean (the run's encoder does not fit)", "encoder", enc, "err", err)
+			} else {
+				r.enc = e
+			}
+		}
+	}
+	r.stamp = stamp
+	clear(r.codes)
+	return nil
+}
+
+// target frames the face f of src for the model: turned, scaled and
+// shifted so that its eyes land where the model's training faces have
+// theirs, at the model's size, as the model's input values.
+func (r *renderer) target(src image.Image, f *face.Face) []float32 {
+	img := face.AlignLayout(src, f.LeftEye, f.RightEye, r.size, r.layout, face.EdgeReplicate)
+	return latent.ImageFloats(img, r.size, r.channels)
+}
+
+// initName says where projections start.
+func (r *renderer) initName() string {
+	if r.enc != nil {
+		return "the run's encoder"
+	}
+	return "the mean"
+}
+
+// smile returns the model's smiling direction as a unit vector, or nil and
+// why there is none.
+func (r *renderer) smile() ([]float32, string) {
+	dir := studio.DirectionsDir(r.path)
+	if dir == "" {
+		return nil, "the model is not in a run folder, so it has no learned directions"
+	}
+	p := filepath.Join(dir, SmileDirection+".json")
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+		return nil, "the model has no learned smiling direction"
+	}
+	d, err := latent.ReadDirection(p)
+	if err != nil {
+		r.log.Warn("look-alike: the smiling direction cannot be read", "file", p, "err", err)
+		return nil, "the model's smiling direction cannot be read"
+	}
+	if len(d.Direction) != r.g.Cfg.NZ {
+		return nil, "the model's smiling direction was learned for another model"
+	}
+	return d.Unit(), ""
+}
+
+func (r *renderer) describe() string {
+	smile := "yes (" + filepath.Join(studio.DirectionsDir(r.path), SmileDirection+".json") + ")"
+	if _, why := r.smile(); why != "" {
+		smile = "no: " + why
+	}
+	return fmt.Sprintf("morph with %s (%d×%d×%d, nz %d; %d projection steps from %s; faces framed in %s); smile: %s",
+		r.name, r.size, r.size, r.channels, r.g.Cfg.NZ, r.steps, r.initName(), r.layoutName, smile)
+}
+
+// project finds the codes of targets (each a framed face) with
+// latent.Project: from the encoder's guess (or the mean), the loss of
+// forger project (pixels plus the discriminator's features).
+func (r *renderer) project(ctx context.Context, targets [][]float32) ([]latent.Code, error) {
+	cfg := r.g.Cfg
+	per := cfg.Size * cfg.Size * cfg.Channels
+	t := tensor.New(len(targets), cfg.Size, cfg.Size, cfg.Channels)
+	for i, x := range targets {
+		if len(x) != per {
+			return nil, fmt.Errorf("lookalike: a target of %d values, the model makes %d", len(x), per)
+		}
+		copy(t.Data[i*per:], x)
+	}
+	o := latent.ProjectOptions{Steps: r.steps, LR: latent.DefaultLR, Loss: latent.LossPixel, Context: ctx}
+	if r.feats != nil {
+		o.Loss, o.Features = latent.LossBoth, r.feats
+	}
+	init := make([]latent.Code, len(targets))
+	var zs *tensor.Tensor
+	if r.enc != nil {
+		zs, o.LR = r.enc.Predict(t.Data), latent.DefaultEncoderLR
+	}
+	for i := range init {
+		c := latent.Code{Z: make([]float32, cfg.NZ)}
+		if zs != nil {
+			copy(c.Z, zs.Data[i*cfg.NZ:(i+1)*cfg.NZ])
+		}
+		if cfg.Conditional() {
+			k := latent.GuessClass(r.g, targets[i], o.Loss, o.Features)
+			c.Class = latent.ClassCode(k, len(cfg.Classes))
+		}
+		init[i] = c
+	}
+	res, err := latent.Project(r.g, t, init, o)
+	if err != nil {
+		return nil, err
+	}
+	return res.Codes, nil
+}
+
+// pictures renders codes as images at least 128 pixels wide.
+func (r *renderer) pictures(codes []latent.Code) []image.Image {
+	imgs := latent.Render(r.g, codes)
+	out := make([]image.Image, len(codes))
+	for i := range out {
+		out[i] = latent.Picture(imgs.Data, i, r.size, r.channels, 128)
+	}
+	return out
+}
+
+// render writes "projection", "morph" and "smile" for the visitor v and
+// their best match.
+func (r *renderer) render(ctx context.Context, v *visitor, best *galleryFace, bestName string, out *studio.Results) error {
+	select {
+	case r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.sem }()
+	if err := r.load(); err != nil {
+		return err
+	}
+	if v.target == nil || best.target == nil {
+		return errors.New("lookalike: no framed face to project")
+	}
+	t0 := time.Now()
+	key := best.key + "|" + r.stamp + "|" + fmt.Sprint(r.steps)
+	mcode, cached := r.codes[key]
+	targets := [][]float32{v.target}
+	if !cached {
+		targets = append(targets, best.target) // projected alongside: one pass
+	}
+	codes, err := r.project(ctx, targets)
+	if err != nil {
+		return fmt.Errorf("projecting: %w", err)
+	}
+	vcode := codes[0]
+	if !cached {
+		if mcode = codes[1]; len(r.codes) >= 256 {
+			clear(r.codes)
+		}
+		r.codes[key] = mcode
+	}
+	projected := time.Since(t0)
+
+	proj := r.pictures([]latent.Code{vcode})[0]
+	if err := out.PutPNG("projection", proj, fmt.Sprintf("%s, %d steps from %s", r.name, r.steps, r.initName()), nil); err != nil {
+		return err
+	}
+	path, err := latent.Path([]latent.Code{vcode, mcode}, r.frames, true)
+	if err != nil {
+		return err
+	}
+	label := "you → " + bestName
+	dir, why := r.smile()
+	if dir == nil {
+		label += " (no smile: " + why + ")"
+	}
+	if err := out.PutGIF("morph", r.pictures(path), 12, label); err != nil {
+		return err
+	}
+	if dir != nil {
+		strengths := make([]float64, SmileFrames)
+		for i := range strengths {
+			strengths[i] = SmileMax * float64(i) / float64(SmileFrames-1)
+		}
+		edits := latent.Edit(vcode, dir, strengths)
+		if err := out.PutGIF("smile", r.pictures(edits), 6, fmt.Sprintf("0 → +%g along the model's smiling direction", SmileMax)); err != nil {
+			return err
+		}
+	}
+	r.log.Info("look-alike: rendered", "model", r.name, "projected", len(targets), "steps", r.steps,
+		"projection_ms", projected.Milliseconds(), "total_ms", time.Since(t0).Milliseconds(), "match_cached", cached, "smile", dir != nil)
+	return nil
+}
+
+// ChooseModel picks the face GAN of the studio's look-alike jobs among the
+// checkpoints under modelsDir. want, when not empty, is a model name (as
+// forger models list shows it) or a checkpoint file or run folder. Else
+// the choice is automatic: a 3-channel model, preferring one whose run
+// has a smiling direction, then one with any directions/, then an
+// unconditional one, then the most trained. It returns "" (and why) when
+// there is no 3-channel model.
+func ChooseModel(modelsDir, want string) (path, why string, err error) {
+	var infos []gan.ModelInfo
+	if modelsDir != "" {
+		infos, _ = gan.FindModels(modelsDir)
+	}
+	if want != "" {
+		for _, mi := range infos {
+			if mi.Name == want {
+				return mi.Path, "named by --face-model", nil
+			}
+		}
+		if _, err := os.Stat(want); err == nil {
+			if _, _, err := gan.Open(want); err != nil {
+				return "", "", fmt.Errorf("--face-model %s: %w", want, err)
+			}
+			return gan.Resolve(want), "named by --face-model", nil
+		}
+		return "", "", fmt.Errorf("--face-model %q: no model of that name in %s, and no such file (forger models list %s)", want, modelsDir, modelsDir)
+	}
+	type scored struct {
+		mi    gan.ModelInfo
+		score int
+	}
+	var cands []scored
+	for _, mi := range infos {
+		if mi.Channels != 3 {
+			continue
+		}
+		s := 0
+		if dir := studio.DirectionsDir(mi.Path); dir != "" {
+			if _, err := os.Stat(filepath.Join(dir, SmileDirection+".json")); err == nil {
+				s = 4
+			} else if st, err := os.Stat(dir); err == nil && st.IsDir() {
+				s = 2
+			}
+		}
+		if mi.Arch != gan.CDCGAN {
+			s++
+		}
+		cands = append(cands, scored{mi, s})
+	}
+	if len(cands) == 0 {
+		return "", "no 3-channel model in " + modelsDir, nil
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.score != b.score {
+			return a.score > b.score
+		}
+		if a.mi.Images != b.mi.Images {
+			return a.mi.Images > b.mi.Images
+		}
+		return a.mi.Name < b.mi.Name
+	})
+	c := cands[0]
+	why = "chosen automatically: 3-channel"
+	if c.score&1 == 1 {
+		why += ", unconditional"
+	}
+	switch {
+	case c.score >= 4:
+		why += ", its run has directions/" + SmileDirection + ".json"
+	case c.score >= 2:
+		why += ", its run has directions/"
+	}
+	why += fmt.Sprintf(", the most trained such (%d images)", c.mi.Images)
+	return c.mi.Path, why, nil
+}
