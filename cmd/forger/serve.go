@@ -17,21 +17,45 @@ import (
 	"github.com/spf13/cobra"
 
 	"forger/internal/home"
+	"forger/lookalike"
 	"forger/store"
 	"forger/studio"
 )
 
 type serveOptions struct {
 	models, gallery, data, addr, db, smtp, adminToken, baseURL string
+	faceModel                                                  string
+	worker                                                     bool   // run as forger worker
+	noLookalike                                                string // why serve runs without look-alike jobs
 	workers, rateBurst, generators                             int
 	retention, jobTimeout, rescueAfter                         time.Duration
 	rate                                                       float64
 }
 
 // lookalikePipeline builds the look-alike pipeline (align → match →
-// render). It is nil until the face and latent packages provide one; then
-// look-alike jobs are available. Tests install a pipeline of their own.
-var lookalikePipeline func(o *serveOptions, log *slog.Logger) (studio.Pipeline, error)
+// render): lookalike.Pipeline, unless a test installs a pipeline of its
+// own.
+var lookalikePipeline = newLookalikePipeline
+
+// newLookalikePipeline builds the face pipeline: face-api's networks from
+// $FORGER_HOME/models/face, the gallery (--gallery's index and the
+// studio's own gallery in st) and the face GAN for the morph (--face-model,
+// or chosen among --models).
+func newLookalikePipeline(o *serveOptions, st *store.Store, log *slog.Logger) (studio.Pipeline, error) {
+	model, why, err := lookalike.ChooseModel(o.models, o.faceModel)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if model == "" {
+		if o.models == "" {
+			why = "no --models folder"
+		}
+		log.Warn("look-alike: no face GAN, so no morph and no smile (train a 3-channel model, e.g. bash scripts/demo.sh)", "why", why)
+	} else {
+		log.Info("look-alike: face GAN for the morph", "model", model, "why", why)
+	}
+	return lookalike.New(lookalike.Config{Index: o.gallery, Store: st, DataDir: o.data, Model: model, Log: log})
+}
 
 func serveCmd() *cobra.Command {
 	var o serveOptions
@@ -54,14 +78,16 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 				o.adminToken = os.Getenv("FORGER_ADMIN_TOKEN")
 			}
 			if cmd.CalledAs() == "worker" {
+				o.worker = true
 				return runWorker(cmd.Context(), &o)
 			}
 			return runServe(cmd.Context(), &o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.models, "models", "", "folder of checkpoints, searched recursively (serve)")
-	f.StringVar(&o.gallery, "gallery", "", "look-alike gallery file (for the face pipeline)")
+	f.StringVar(&o.models, "models", "", "folder of checkpoints, searched recursively (serve; worker: where the face GAN is chosen)")
+	f.StringVar(&o.gallery, "gallery", "", "look-alike gallery: a face index made by 'forger face index' (the admin API adds photos besides)")
+	f.StringVar(&o.faceModel, "face-model", "", "face GAN of the look-alike morph: a model name from --models, or a checkpoint (default: chosen automatically, see README)")
 	f.StringVar(&o.data, "data", filepath.Join(home.Dir(), "studio"), "folder for the database, uploads and results")
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (serve)")
 	f.StringVar(&o.db, "db", "", "database URL: postgres://… or sqlite:FILE (default: forger.db in --data)")
@@ -112,17 +138,28 @@ func common(ctx context.Context, o *serveOptions, log *slog.Logger, workers int)
 		}
 		mailer = m
 	}
-	var pipeline studio.Pipeline
-	if lookalikePipeline != nil {
-		p, err := lookalikePipeline(o, log)
-		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("look-alike pipeline: %w", err)
-		}
-		pipeline = p
-	}
 	st, err := openStore(ctx, o, log)
 	if err != nil {
 		return nil, nil, nil, nil, err
+	}
+	var pipeline studio.Pipeline
+	if lookalikePipeline != nil {
+		p, err := lookalikePipeline(o, st, log)
+		switch {
+		case err == nil:
+			pipeline = p
+		case errors.Is(err, lookalike.ErrFaceModels) && !o.worker && o.gallery == "":
+			// A studio for generating only: look-alike jobs answer 503.
+			log.Warn("look-alike: off", "why", err.Error())
+			o.noLookalike = err.Error()
+		default:
+			st.Close()
+			var ue usageError
+			if errors.As(err, &ue) {
+				return nil, nil, nil, nil, err
+			}
+			return nil, nil, nil, nil, fmt.Errorf("look-alike pipeline: %w", err)
+		}
 	}
 	if pipeline == nil {
 		workers = 0 // a worker without a pipeline would only fail jobs
@@ -138,6 +175,14 @@ func common(ctx context.Context, o *serveOptions, log *slog.Logger, workers int)
 		return nil, nil, nil, nil, err
 	}
 	return st, pipeline, mailer, q, nil
+}
+
+// describePipeline is the pipeline's own description, when it has one.
+func describePipeline(p studio.Pipeline) string {
+	if d, ok := p.(interface{ Describe() string }); ok {
+		return d.Describe()
+	}
+	return fmt.Sprintf("%T", p)
 }
 
 func yesNo(ok bool, yes, no string) string {
@@ -166,7 +211,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	srv, err := studio.New(studio.Config{
 		ModelsDir: o.models, GalleryFile: o.gallery, DataDir: o.data, AdminToken: o.adminToken, Retention: o.retention,
 		RatePerSecond: o.rate, RateBurst: o.rateBurst, GeneratorsPerModel: o.generators,
-		Pipeline: pipeline, Mailer: mailer, Log: log,
+		Pipeline: pipeline, Directions: studio.RunDirections{}, Mailer: mailer, Log: log,
 	}, st, q)
 	if err != nil {
 		return err
@@ -180,10 +225,20 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		workers = 0
 	}
 	nModels := srv.ModelCount()
+	withDirs := 0
+	for _, mi := range srv.Models() {
+		if names, _ := (studio.RunDirections{}).List(mi); len(names) > 0 {
+			withDirs++
+		}
+	}
+	noLookalike := o.noLookalike
+	if noLookalike == "" {
+		noLookalike = "no face pipeline"
+	}
 	log.Info("forger serve: capabilities",
 		"generate", yesNo(nModels > 0, fmt.Sprintf("%d models in %s", nModels, o.models), "no checkpoints in "+o.models),
-		"lookalike", yesNo(pipeline != nil, fmt.Sprintf("%d workers here", workers), "no face pipeline in this build: POST /api/jobs answers 503"),
-		"directions", "no (no latent directions in this build)",
+		"lookalike", yesNo(pipeline != nil, fmt.Sprintf("%d workers here; %s", workers, describePipeline(pipeline)), noLookalike+": POST /api/jobs answers 503"),
+		"directions", fmt.Sprintf("yes (%d of %d models have learned directions in <run>/directions/*.json)", withDirs, nModels),
 		"email", yesNo(mailer != nil, fmt.Sprint(mailer), "no --smtp"),
 		"admin", yesNo(o.adminToken != "", "token set", "no --admin-token: model and gallery changes refused"),
 		"database", st.String(),
@@ -209,9 +264,6 @@ func runWorker(ctx context.Context, o *serveOptions) error {
 		return usagef("--workers must be at least 1 for forger worker")
 	}
 	log := newLogger()
-	if lookalikePipeline == nil {
-		return errors.New("this forger has no look-alike pipeline (the face pipeline is not built in yet): a worker would have nothing to run")
-	}
 	st, pipeline, mailer, q, err := common(ctx, o, log, o.workers)
 	if err != nil {
 		return err
@@ -219,7 +271,7 @@ func runWorker(ctx context.Context, o *serveOptions) error {
 	defer st.Close()
 	log.Info("forger worker: running look-alike jobs",
 		"workers", o.workers, "database", st.String(), "data", o.data,
-		"email", yesNo(mailer != nil, fmt.Sprint(mailer), "no --smtp"), "pipeline", pipeline != nil,
+		"email", yesNo(mailer != nil, fmt.Sprint(mailer), "no --smtp"), "pipeline", describePipeline(pipeline),
 		"job_timeout", o.jobTimeout.String())
 	if err := q.Start(ctx); err != nil {
 		return fmt.Errorf("starting the job queue: %w", err)
