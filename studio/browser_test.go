@@ -1,7 +1,12 @@
-package studio
+package studio_test
+
+// The browser test runs the real look-alike pipeline (package lookalike),
+// which imports package studio: it lives in package studio_test and starts
+// its studio with studio.NewTestStudio.
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +15,19 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"forger/gan"
+	"forger/lookalike"
+	"forger/lookalike/lookaliketest"
+	"forger/store"
+	"forger/studio"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	lookaliketest.Cleanup() // the face GAN and the index of the browser test
+	os.Exit(code)
+}
 
 // chromiumPath finds a headless-capable Chromium (Debian: apt-get install
 // chromium), or "".
@@ -39,7 +56,10 @@ func artifactDir(t *testing.T) string {
 }
 
 // TestBrowser drives the pages in headless Chromium at a phone's size:
-// generate 10 images, then a look-alike job from upload to results.
+// generate 10 images, then a look-alike job from upload to results, run by
+// the real pipeline: face-api's demo photo sample6.jpg against an index of
+// sample1–5.jpg, and a tiny face GAN (trained here, with a smiling
+// direction) for the morph.
 func TestBrowser(t *testing.T) {
 	chromium := chromiumPath()
 	if chromium == "" {
@@ -48,12 +68,24 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	h := newHarness(t, harnessOptions{delay: 200 * time.Millisecond})
-	shots := artifactDir(t)
-	photo := filepath.Join(t.TempDir(), "me.jpg")
-	if err := os.WriteFile(photo, photoJPEG(t, 120, 160, 0), 0o644); err != nil {
+	index := lookaliketest.Index(t)
+	model := lookaliketest.FaceGAN(t)
+	g, err := gan.LoadGenerator(model)
+	if err != nil {
 		t.Fatal(err)
 	}
+	lookaliketest.WriteSmile(t, model, g.Cfg.NZ)
+	photo := lookaliketest.PhotoPath(t, "sample6")
+	var pipelineErr error
+	h := studio.NewTestStudio(t, func(st *store.Store, data string) studio.Pipeline {
+		var p *lookalike.Pipeline
+		p, pipelineErr = lookalike.New(lookalike.Config{Index: index, Store: st, DataDir: data, Model: model, Log: slog.New(slog.DiscardHandler)})
+		return p
+	})
+	if pipelineErr != nil {
+		t.Fatal(pipelineErr)
+	}
+	shots := artifactDir(t)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
@@ -88,8 +120,8 @@ func TestBrowser(t *testing.T) {
 	const tenLoaded = `(() => { const imgs = [...document.querySelectorAll('#images .tile img')];
 		return imgs.length === 10 && imgs.every(i => i.complete && i.naturalWidth > 0); })()`
 	var seeds []string
-	err := chromedp.Run(ctx,
-		chromedp.Navigate(h.srv.URL+"/"),
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(h.URL+"/"),
 		chromedp.WaitReady(`#model option[value="tiny"]`, chromedp.ByQuery),
 		chromedp.SetValue(`#model`, "tiny", chromedp.ByQuery),
 		chromedp.SetValue(`#seed`, "42", chromedp.ByQuery),
@@ -105,10 +137,10 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("seeds shown: %v", seeds)
 	}
 
-	var status, reason string
+	var status, reason, captions string
 	var results []string
 	err = chromedp.Run(ctx,
-		chromedp.Navigate(h.srv.URL+"/lookalike"),
+		chromedp.Navigate(h.URL+"/lookalike"),
 		chromedp.WaitVisible(`#email-box`, chromedp.ByQuery),
 		chromedp.SetUploadFiles(`#photo`, []string{photo}, chromedp.ByQuery),
 		chromedp.SendKeys(`#email`, "visitor@example.com", chromedp.ByQuery),
@@ -118,19 +150,23 @@ func TestBrowser(t *testing.T) {
 		chromedp.Text(`#job-reason`, &reason, chromedp.ByQuery),
 		chromedp.Poll(`[...document.querySelectorAll('#job-results img')].every(i => i.complete && i.naturalWidth > 0)`, nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.Evaluate(`[...document.querySelectorAll('#job-results figure')].map(f => f.dataset.result)`, &results),
+		chromedp.Text(`#job-results`, &captions, chromedp.ByQuery),
 		save("studio-lookalike.png"),
 	)
 	if err != nil {
 		t.Fatalf("look-alike pages: %v", err)
 	}
-	if status != "Done" || strings.Join(results, ",") != "aligned,best,worst,morph,smile" {
+	if status != "Done" || strings.Join(results, ",") != "aligned,best,worst,projection,morph,smile" {
 		t.Errorf("job page: status %q (%s), results %v", status, reason, results)
 	}
-	if len(h.smtp.messages()) == 0 {
+	if !strings.Contains(captions, "Best match: sample") || !strings.Contains(captions, "From you to your match: you → sample") {
+		t.Errorf("captions: %s", captions)
+	}
+	if len(h.MailedTo()) == 0 {
 		// The e-mail goes out right after the job is marked done.
 		time.Sleep(time.Second)
 	}
-	if m := h.smtp.messages(); len(m) != 1 || m[0].To != "visitor@example.com" {
-		t.Errorf("mail %+v", m)
+	if m := h.MailedTo(); len(m) != 1 || m[0] != "visitor@example.com" {
+		t.Errorf("mail to %v", m)
 	}
 }

@@ -203,8 +203,8 @@ async function pageLookalike() {
 // --- Job page ---
 
 const stepOrder = ["queued", "aligning", "matching", "rendering", "done"];
-const resultOrder = ["aligned", "best", "worst", "morph", "smile"];
-const resultTitles = { aligned: "Your aligned face", best: "Best match", worst: "Worst match", morph: "From you to your match", smile: "You, smiling" };
+const resultOrder = ["aligned", "best", "worst", "projection", "morph", "smile"];
+const resultTitles = { aligned: "Your aligned face", best: "Best match", worst: "Worst match", projection: "You, as the model draws you", morph: "From you to your match", smile: "You, smiling" };
 
 function showSteps(status) {
   const at = stepOrder.indexOf(status);
