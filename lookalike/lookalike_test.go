@@ -140,7 +140,7 @@ func TestAlign(t *testing.T) {
 		t.Errorf("aligned faces of the photo and of the face turned by 20° differ by %.1f (a gradient: %.1f)", same, other)
 	}
 
-	for _, photo := range []image.Image{gradient(640, 480), image.NewGray(image.Rect(0, 0, 30, 20))} {
+	for _, photo := range []image.Image{gradient(640, 480), image.NewGray(image.Rect(0, 0, 30, 20)), image.NewGray(image.Rect(0, 0, 1, 1))} {
 		out := newResults(t)
 		sf, err := p.Align(ctx, photo, out)
 		if got := rejection(err); got != ReasonNoFace || sf != nil || len(out.Keys()) != 0 {

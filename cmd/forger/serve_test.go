@@ -413,6 +413,9 @@ func TestServeUsage(t *testing.T) {
 			t.Errorf("%v without face models: %d %s", args[0], code, stderr)
 		}
 	}
+	if _, stderr, code := forger(t, nil, "serve", "--models", t.TempDir(), "--data", t.TempDir(), "--face-model", "nope"); code != 2 || !strings.Contains(stderr, `--face-model "nope": no model of that name`) {
+		t.Errorf("serve --face-model nope: %d %s", code, stderr)
+	}
 	if _, stderr, code := forger(t, nil, "serve", "--models", t.TempDir(), "--data", t.TempDir(), "--db", "mysql://x"); code != 1 || !strings.Contains(stderr, "unsupported database URL") {
 		t.Errorf("bad --db: %d %s", code, stderr)
 	}
