@@ -137,6 +137,15 @@ type Layout struct{ LeftX, RightX, EyeY float64 }
 // DefaultLayout is the layout of Align (and forger face align).
 var DefaultLayout = Layout{AlignLeftX, AlignRightX, AlignEyeY}
 
+// CartoonLayout is the layout of the cartoon-faces data set (forger data get
+// cartoon-faces: facesjs draws the eyes at y = 310, x = 140 and 260, in a
+// crop of x −30…430, y 50…510), for framing photos as a face GAN trained
+// on it saw its faces.
+var CartoonLayout = Layout{LeftX: 170.0 / 460, RightX: 290.0 / 460, EyeY: 260.0 / 460}
+
+// Layouts names the layouts for command-line flags.
+var Layouts = map[string]Layout{"ffhq": DefaultLayout, "cartoon": CartoonLayout}
+
 // AlignLayout is Align with the eyes placed by l: for framing a face the
 // way another data set frames its faces (a GAN's training images, say).
 func AlignLayout(img image.Image, leftEye, rightEye Point, size int, l Layout, edge Edge) *image.RGBA {

@@ -28,14 +28,6 @@ const (
 	SmileFrames    = 13
 )
 
-// Face layouts of the face GANs' training images: where their eyes are.
-var (
-	// CartoonLayout is the cartoon-faces data set's (forger data get
-	// cartoon-faces: facesjs draws the eyes at y = 310, x = 140 and 260, in
-	// a crop of x −30…430, y 50…510).
-	CartoonLayout = face.Layout{LeftX: 170.0 / 460, RightX: 290.0 / 460, EyeY: 260.0 / 460}
-)
-
 // renderer projects faces into one face GAN and draws from it. One job
 // uses it at a time (sem).
 type renderer struct {
@@ -75,7 +67,7 @@ func newRenderer(model string, steps, frames int, log *slog.Logger) (*renderer, 
 	}
 	json.Unmarshal([]byte(f.Metadata[gan.MetaTrain]), &st)
 	if strings.Contains(st.Options.Data, "cartoon-faces") {
-		r.layout, r.layoutName = CartoonLayout, "cartoon-faces' layout"
+		r.layout, r.layoutName = face.CartoonLayout, "cartoon-faces' layout"
 	}
 	if err := r.load(); err != nil {
 		return nil, err

@@ -66,6 +66,8 @@ type alignOptions struct {
 	all        bool
 	asJSON     bool
 	maxUpscale float64
+	layout     string
+	lay        face.Layout // resolved from layout
 }
 
 func faceAlignCmd(o *faceOptions) *cobra.Command {
@@ -106,12 +108,18 @@ the report is written.`,
 	}
 	cmd.Flags().IntVar(&ao.size, "size", 256, "side of the crops in pixels: 64, 128 or 256")
 	cmd.Flags().BoolVar(&ao.all, "all", false, "crop every face of a photo, not only the largest")
+	cmd.Flags().StringVar(&ao.layout, "layout", "ffhq", "where the eyes go: ffhq (the default above) or cartoon (as in forger data get cartoon-faces, for projecting into a GAN trained on it)")
 	cmd.Flags().BoolVar(&ao.asJSON, "json", false, `print the report rows, one JSON object per line: {"file", "faces", "face", "status", "reason", "left_eye": [x,y], "right_eye": [x,y], "output"}`)
 	cmd.Flags().Float64Var(&ao.maxUpscale, "max-upscale", 2, `skip faces that would be magnified more than this ("face too small")`)
 	return cmd
 }
 
 func runAlign(cmd *cobra.Command, o *faceOptions, ao *alignOptions, input, outDir string) error {
+	lay, ok := face.Layouts[ao.layout]
+	if !ok {
+		return usagef("--layout %q: use ffhq or cartoon", ao.layout)
+	}
+	ao.lay = lay
 	st, err := os.Stat(input)
 	if err != nil {
 		return err
@@ -288,7 +296,7 @@ func alignPhoto(det *face.Detector, ao *alignOptions, path, outStem string, shee
 		if ao.all {
 			out = outStem + "_" + strconv.Itoa(i+1) + ".png"
 		}
-		crop := face.Align(img, f.LeftEye, f.RightEye, ao.size, face.EdgeReplicate)
+		crop := face.AlignLayout(img, f.LeftEye, f.RightEye, ao.size, ao.lay, face.EdgeReplicate)
 		if err := picture.WritePNG(out, crop); err != nil {
 			sheet.add(img, f, nil)
 			rows = append(rows, skip(r, reasonWrite+": "+oneLine(err)))

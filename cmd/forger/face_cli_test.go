@@ -87,6 +87,7 @@ func TestFaceCLIErrors(t *testing.T) {
 		{[]string{"face", "detect"}, "accepts 1 arg", 0},
 		{[]string{"face", "align", filepath.Join(dir, "nothing"), filepath.Join(dir, "out")}, "no such file", 1},
 		{[]string{"face", "align", tiny, filepath.Join(dir, "out"), "--size", "100"}, "--size 100", 2},
+		{[]string{"face", "align", tiny, filepath.Join(dir, "out"), "--layout", "bogus"}, "use ffhq or cartoon", 2},
 		{[]string{"face", "index", dir}, "--db FILE is required", 2},
 		{[]string{"face", "index", tiny, "--db", filepath.Join(dir, "x.db")}, "is not a folder", 2},
 		{[]string{"face", "match", tiny}, "--db FILE is required", 2},
