@@ -617,8 +617,30 @@ func (a *Attributes) Flag(name string) ([]int, error) {
 	if v, ok := a.Flags[name]; ok {
 		return v, nil
 	}
-	return nil, fmt.Errorf("no 0/1 attribute %q (have %s)", name, strings.Join(CartoonFlagColumns, ", "))
+	if name == DarkSkin {
+		v := make([]int, len(a.SkinTone))
+		for i, hex := range a.SkinTone {
+			var r, g, b int
+			if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil {
+				return nil, fmt.Errorf("row %d: skin_tone %q is not #rrggbb", i+1, hex)
+			}
+			if 0.299*float64(r)+0.587*float64(g)+0.114*float64(b) < darkSkinLuma {
+				v[i] = 1
+			}
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("no 0/1 attribute %q (have %s, %s)", name, strings.Join(CartoonFlagColumns, ", "), DarkSkin)
 }
+
+// DarkSkin is a 0/1 attribute derived from skin_tone: 1 when the colour's
+// luma (Rec. 601, 0…255) is below darkSkinLuma, which splits facesjs's 11
+// skin colours into the 6 darker and the 5 lighter ones (about half the
+// faces each). Edits that must not change a face's skin (a smile) are
+// learnt orthogonal to its direction.
+const DarkSkin = "dark_skin"
+
+const darkSkinLuma = 160
 
 // ReadAttributes reads attributes.csv of a cartoon face set. path is the
 // set's folder, its images/ folder, or the CSV file itself. The header

@@ -319,3 +319,18 @@ func TestReadAttributes(t *testing.T) {
 		t.Error("missing file: no error")
 	}
 }
+
+func TestDarkSkinFlag(t *testing.T) {
+	a := &Attributes{SkinTone: []string{"#f2d6cb", "#5c3937", "#aa816f", "#eab687"}}
+	got, err := a.Flag(DarkSkin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{0, 1, 1, 0}; !slices.Equal(got, want) {
+		t.Fatalf("dark_skin = %v, want %v", got, want)
+	}
+	a.SkinTone = []string{"pink"}
+	if _, err := a.Flag(DarkSkin); err == nil {
+		t.Fatal("a bad skin_tone gave no error")
+	}
+}

@@ -480,10 +480,10 @@ frames are spread evenly over the legs, the first is A and the last B.
 
 func blendCmd() *cobra.Command {
 	var (
-		model, out, class, latentOut string
-		weight                       float64
-		spherical, asJSON            bool
-		pf                           latProjectFlags
+		model, out, class, latentOut, family string
+		weight                               float64
+		spherical, asJSON                    bool
+		pf                                   latProjectFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "blend --model CKPT A B [--weight 0.5] --out FILE.png",
@@ -519,6 +519,17 @@ latent.`,
 				return err
 			}
 			res := map[string]any{"out": out, "weight": weight}
+			if family != "" {
+				imgs := latent.Render(g, []latent.Code{codes[0], child, codes[1]}).Data
+				tiles := make([]image.Image, 3)
+				for i := range tiles {
+					tiles[i] = latent.Picture(imgs, i, g.Cfg.Size, g.Cfg.Channels, latMinSide)
+				}
+				if err := picture.WritePNG(family, picture.Grid(tiles, 3, 2, color.White)); err != nil {
+					return err
+				}
+				res["family"] = family
+			}
 			if latentOut != "" {
 				if err := latent.FileOf(model, child).Write(latentOut); err != nil {
 					return err
@@ -539,6 +550,7 @@ latent.`,
 	f.StringVar(&class, "class", "", "class name or index (conditional models)")
 	f.StringVar(&out, "out", "", "image to write (.png)")
 	f.StringVar(&latentOut, "latent-out", "", "also write the child's latent file")
+	f.StringVar(&family, "family", "", "also write A | child | B side by side (.png)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	pf.register(cmd, "project-")
 	return cmd

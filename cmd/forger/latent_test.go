@@ -145,7 +145,12 @@ func TestMorphBlendEdit(t *testing.T) {
 	}
 	child := filepath.Join(dir, "child.png")
 	lat := filepath.Join(dir, "child.json")
-	latRun(t, "blend", "--model", model, "1", "2", "--spherical", "--out", child, "--latent-out", lat)
+	family := filepath.Join(dir, "family.png")
+	latRun(t, "blend", "--model", model, "1", "2", "--spherical", "--out", child, "--latent-out", lat, "--family", family)
+	// --family: parent, child, parent, three square tiles with 2 px gaps.
+	if b := latDecodePNG(t, family).Bounds(); b.Dy() < 28+4 || b.Dx() != 3*(b.Dy()-4)+4*2 {
+		t.Errorf("family strip is %v", b)
+	}
 	if lf, err := latent.ReadFile(lat); err != nil || len(lf.Z) != 16 {
 		t.Fatalf("child latent: %v", err)
 	}
