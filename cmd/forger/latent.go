@@ -514,13 +514,19 @@ latent.`,
 				return err
 			}
 			child := latent.Mix(codes[0], codes[1], weight, spherical)
-			img := latent.Render(g, []latent.Code{child})
-			if err := picture.WritePNG(out, picture.FromTensor(img.Data, g.Cfg.Size, g.Cfg.Channels)); err != nil {
+			// With --family the parents are drawn in the same batch, the child
+			// in the middle.
+			batch, at := []latent.Code{child}, 0
+			if family != "" {
+				batch, at = []latent.Code{codes[0], child, codes[1]}, 1
+			}
+			imgs := latent.Render(g, batch).Data
+			n := g.Cfg.Size * g.Cfg.Size * g.Cfg.Channels
+			if err := picture.WritePNG(out, picture.FromTensor(imgs[at*n:(at+1)*n], g.Cfg.Size, g.Cfg.Channels)); err != nil {
 				return err
 			}
 			res := map[string]any{"out": out, "weight": weight}
 			if family != "" {
-				imgs := latent.Render(g, []latent.Code{codes[0], child, codes[1]}).Data
 				tiles := make([]image.Image, 3)
 				for i := range tiles {
 					tiles[i] = latent.Picture(imgs, i, g.Cfg.Size, g.Cfg.Channels, latMinSide)
