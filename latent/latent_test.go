@@ -9,6 +9,7 @@ import (
 
 	"forger/gan"
 	"forger/judge"
+	"forger/nn"
 	"forger/tensor"
 )
 
@@ -157,6 +158,40 @@ func TestProjectionRecoversGeneratedImage(t *testing.T) {
 	}
 	if len(res.Frames) != 5 || len(res.Loss[0]) != 201 {
 		t.Errorf("%d frames, %d losses", len(res.Frames), len(res.Loss[0]))
+	}
+}
+
+// A generator whose first ReLUs are all off at z = 0 has a zero gradient
+// there: a projection from the mean cannot move without noise, and moves
+// with it.
+func TestProjectNoiseLeavesDeadStart(t *testing.T) {
+	g := tinyGenerator(t, false)
+	bn := g.Net.Layers[1].(*nn.BatchNorm)
+	for c := range bn.Beta.Value.Data {
+		// At z = 0 the convolution gives 0, so the unit is γ(0 − μ)/σ + β:
+		// shift β so that this is −0.5 for every channel.
+		sd := math.Sqrt(float64(bn.RunVar.Value.Data[c]) + bn.Eps)
+		bn.Beta.Value.Data[c] = float32(float64(bn.Gamma.Value.Data[c])*float64(bn.RunMean.Value.Data[c])/sd - 0.5)
+	}
+	x, _ := targets(g, 2, 300)
+	still, err := Project(g, x, zeros(g, 2), ProjectOptions{Steps: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := Project(g, x, zeros(g, 2), ProjectOptions{Steps: 60, Noise: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if l := still.Loss[i]; l[len(l)-1] != l[0] {
+			t.Errorf("image %d without noise: loss %g → %g, want no change from a dead start", i, l[0], l[len(l)-1])
+		}
+		if moved.Best[i] > 0.5*moved.Loss[i][0] {
+			t.Errorf("image %d with noise: loss %g → best %g, want at least a halving", i, moved.Loss[i][0], moved.Best[i])
+		}
+		if got := noiseAt(1, 45, 60); got != 0 {
+			t.Errorf("noise at 75%% of the steps is %g, want 0", got)
+		}
 	}
 }
 

@@ -36,6 +36,14 @@ const (
 	// higher than from the mean, measured (latent/README.md).
 	DefaultEncoderLR = 0.2
 	DefaultPrior     = 0.001
+	// DefaultNoise is the noise of projections from the mean: z = 0 can sit
+	// where the generator's first ReLUs are all off, so its gradient is
+	// exactly zero and a projection from it never moves (measured on the
+	// 32×32 cartoon-faces model, latent/README.md).
+	DefaultNoise = 0.05
+	// noiseRamp is the fraction of the steps over which the noise decays to
+	// zero, as (1 − t/noiseRamp)² (StyleGAN2's projector).
+	noiseRamp = 0.75
 )
 
 // rowAdam is Adam (Kingma & Ba, β = 0.9, 0.999, with bias correction) on
@@ -81,6 +89,14 @@ type ProjectOptions struct {
 	// sphere where a Gaussian latent lives (default DefaultPrior; negative
 	// turns it off).
 	Prior float64
+	// Noise, if > 0, is the standard deviation of Gaussian noise added to z
+	// in the forward pass at step 0, decaying to zero over the first 75% of
+	// the steps: it lets a projection leave a point of zero gradient (z = 0)
+	// and explores early. Codes and losses are those of the noisy codes
+	// actually rendered.
+	Noise float64
+	// NoiseSeed seeds that noise.
+	NoiseSeed uint64
 	// Patience, if > 0, halves a target's learning rate (down to 1/64 of
 	// the schedule's) each time its loss has not improved for that many
 	// steps. Off by default: on the Fashion-MNIST model it made the final
@@ -116,6 +132,9 @@ func (o *ProjectOptions) defaults() error {
 
 	if o.Prior < 0 {
 		o.Prior = 0
+	}
+	if o.Noise < 0 || math.IsNaN(o.Noise) {
+		return errors.New("--noise must be ≥ 0")
 	}
 	if o.Steps < 0 || o.LR <= 0 {
 		return errors.New("--steps must be ≥ 0 and --lr positive")
@@ -316,6 +335,12 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 	obj := NewObjective(o.Loss, o.Features, o.PerceptualWeight, targets)
 	opt := newRowAdam(n, nz)
 	stall := make([]int, n) // steps since each target's loss last improved
+	var noisy *tensor.Tensor     // z + noise, the codes rendered while the noise lasts
+	var rng *rand.Rand
+	if o.Noise > 0 {
+		noisy = tensor.New(n, nz)
+		rng = newRNG(o.NoiseSeed)
+	}
 	res := &Projection{Loss: make([][]float64, n), Best: make([]float64, n), Codes: make([]Code, n)}
 	for i := range res.Best {
 		res.Best[i] = math.Inf(1)
@@ -327,14 +352,21 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 				return nil, err
 			}
 		}
-		img := g.Forward(z.Value, labels)
+		rendered := z.Value
+		if sd := noiseAt(o.Noise, step, o.Steps); sd > 0 {
+			for i, v := range z.Value.Data {
+				noisy.Data[i] = v + float32(sd*rng.NormFloat64())
+			}
+			rendered = noisy
+		}
+		img := g.Forward(rendered, labels)
 		last := step == o.Steps
 		mean := obj.Eval(img, !last)
 		for i, l := range obj.Last {
 			res.Loss[i] = append(res.Loss[i], l)
 			if l < res.Best[i] {
 				res.Best[i] = l
-				copy(res.Codes[i].Z, z.Value.Data[i*nz:(i+1)*nz])
+				copy(res.Codes[i].Z, rendered.Data[i*nz:(i+1)*nz])
 				stall[i] = 0
 			} else if stall[i]++; o.Patience > 0 && stall[i] >= o.Patience {
 				// A plateau: halve this target's learning rate.
@@ -370,6 +402,18 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 		}
 	}
 	return res, nil
+}
+
+// noiseAt is the noise's standard deviation at step of steps.
+func noiseAt(noise float64, step, steps int) float64 {
+	if noise <= 0 || steps == 0 {
+		return 0
+	}
+	r := 1 - float64(step)/(noiseRamp*float64(steps))
+	if r <= 0 {
+		return 0
+	}
+	return noise * r * r
 }
 
 // GuessClass returns, for a conditional generator, the class whose image at

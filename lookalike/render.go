@@ -193,14 +193,14 @@ func (r *renderer) project(ctx context.Context, targets [][]float32) ([]latent.C
 		}
 		copy(t.Data[i*per:], x)
 	}
-	o := latent.ProjectOptions{Steps: r.steps, LR: latent.DefaultLR, Loss: latent.LossPixel, Context: ctx}
+	o := latent.ProjectOptions{Steps: r.steps, LR: latent.DefaultLR, Loss: latent.LossPixel, Noise: latent.DefaultNoise, Context: ctx}
 	if r.feats != nil {
 		o.Loss, o.Features = latent.LossBoth, r.feats
 	}
 	init := make([]latent.Code, len(targets))
 	var zs *tensor.Tensor
 	if r.enc != nil {
-		zs, o.LR = r.enc.Predict(t.Data), latent.DefaultEncoderLR
+		zs, o.LR, o.Noise = r.enc.Predict(t.Data), latent.DefaultEncoderLR, 0
 	}
 	for i := range init {
 		c := latent.Code{Z: make([]float32, cfg.NZ)}

@@ -76,6 +76,7 @@ type latProjectFlags struct {
 	loss, features   string
 	judgePath, faces string
 	encLR            float64
+	noise, encNoise  float64
 }
 
 // encoderLR is the peak learning rate of projections from the encoder.
@@ -89,7 +90,7 @@ func (p *latProjectFlags) encoderLR() float64 {
 func (p *latProjectFlags) register(cmd *cobra.Command, prefix string) {
 	f := cmd.Flags()
 	f.IntVar(&p.steps, prefix+"steps", latent.DefaultSteps, "Adam steps of the projection")
-	f.StringVar(&p.init, prefix+"init", "mean", "starting point: mean (z = 0) or encoder (needs --encoder)")
+	f.StringVar(&p.init, prefix+"init", "mean", "starting point: mean (z = 0, with --noise) or encoder (needs --encoder)")
 	f.StringVar(&p.encoder, "encoder", "", "encoder file (forger encoder train) for --init encoder")
 	f.StringVar(&p.loss, prefix+"loss", latDefaultProjectLoss, "projection loss: perceptual, pixel or both")
 	f.StringVar(&p.features, prefix+"features", latDefaultProjectFeatures, "network of the perceptual loss: judge (--features-judge), disc (the model's discriminator), face (face-api's descriptor), or auto: judge when --features-judge is given, else disc")
@@ -97,6 +98,8 @@ func (p *latProjectFlags) register(cmd *cobra.Command, prefix string) {
 	f.StringVar(&p.faces, "face-models", "", "folder of the face models for --features face (default $FORGER_HOME/models/face)")
 	f.Float64Var(&p.lr, prefix+"lr", latent.DefaultLR, "Adam's peak learning rate of the projection")
 	f.Float64Var(&p.encLR, prefix+"encoder-lr", latent.DefaultEncoderLR, "peak learning rate of projections from --init encoder")
+	f.Float64Var(&p.noise, prefix+"noise", latent.DefaultNoise, "standard deviation of the noise added to z at the start of a projection from --init mean, decaying to 0 over 75% of the steps")
+	f.Float64Var(&p.encNoise, prefix+"encoder-noise", 0, "the same noise for projections from --init encoder")
 	f.Float64Var(&p.prior, prefix+"prior", latent.DefaultPrior, "weight of the prior (‖z‖²/nz − 1)² (0 = off)")
 	f.Float64Var(&p.pw, prefix+"perceptual-weight", 1, "weight of the perceptual term in --loss both")
 }
@@ -116,6 +119,9 @@ func (p *latProjectFlags) check() error {
 	}
 	if !(p.lr > 0) {
 		return usagef("--lr must be positive")
+	}
+	if !(p.noise >= 0) || !(p.encNoise >= 0) {
+		return usagef("--noise and --encoder-noise must be ≥ 0")
 	}
 	if err := latent.CheckLoss(p.loss); err != nil {
 		return usageError{err}
@@ -183,11 +189,11 @@ func (p *latProjectFlags) setup(g *gan.Generator, model string) (*latProjector, 
 	if prior == 0 {
 		prior = -1
 	}
-	lr := p.lr
+	lr, noise := p.lr, p.noise
 	if p.init == "encoder" {
-		lr = p.encoderLR()
+		lr, noise = p.encoderLR(), p.encNoise
 	}
-	pr.opts = latent.ProjectOptions{Steps: p.steps, LR: lr, Loss: p.loss, PerceptualWeight: p.pw, Prior: prior}
+	pr.opts = latent.ProjectOptions{Steps: p.steps, LR: lr, Loss: p.loss, PerceptualWeight: p.pw, Prior: prior, Noise: noise}
 	if p.loss != latent.LossPixel {
 		f, err := p.featuresFor(p.features, model, g.Cfg)
 		if err != nil {
@@ -576,7 +582,8 @@ func projectCmd() *cobra.Command {
 		Use:   "project --model CKPT PHOTO --out DIR",
 		Short: "Find the latent whose image is closest to a photo (GAN inversion)",
 		Long: `Find the latent code whose generated image is closest to PHOTO: Adam on z
-through the frozen generator, from z = 0 (--init mean) or an encoder's
+through the frozen generator, from z = 0 (--init mean; with a little
+noise on z that fades out over 75% of the steps) or an encoder's
 prediction (--init encoder --encoder ENC), with a learning rate that ramps
 down over the last 40% of the steps and a small prior that keeps ‖z‖² near
 nz. The photo's centre square is resized to the model's size (gray for
