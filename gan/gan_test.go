@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"forger/nn"
@@ -71,12 +72,22 @@ func TestPytorchDCGANParameterCount(t *testing.T) {
 // TestDiscriminatorGradients checks the projection discriminator's input and
 // embedding gradients against finite differences.
 func TestDiscriminatorGradients(t *testing.T) {
+	for _, mode := range []string{DCondProjection, DCondInput} {
+		t.Run(mode, func(t *testing.T) { testDiscriminatorGradients(t, mode) })
+	}
+}
+
+func testDiscriminatorGradients(t *testing.T, mode string) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	c := cfg(CDCGAN, 28, 1)
-	d, _ := NewDiscriminator(c, rng)
+	c.DCond = mode
+	d, err := NewDiscriminator(c, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d.SetTraining(false) // batch-norm statistics fixed: a deterministic function
 	for _, p := range d.Buffers() {
-		if p.Name == "main.3.running_var" {
+		if strings.HasSuffix(p.Name, "running_var") {
 			p.Value.Fill(1)
 		}
 	}
@@ -106,9 +117,23 @@ func TestDiscriminatorGradients(t *testing.T) {
 		}
 	}
 	check("x", x.Data, dx.Data, []int{0, 100, 300, 784 + 400})
-	e := d.Embed.Weight
+	var e *nn.Param
+	if mode == DCondInput {
+		if d.Embed != nil || d.cbias == nil {
+			t.Fatal("input conditioning: want a class bias and no projection")
+		}
+		e = d.cbias.Weight
+	} else {
+		e = d.Embed.Weight
+	}
 	f := e.Value.Shape[1]
-	check("embed", e.Value.Data, e.Grad.Data, []int{f + 3, 2*f + 10, 5})
+	check("class", e.Value.Data, e.Grad.Data, []int{f + 3, 2*f + 10, 2*f + f/2})
+	// The class changes the logit.
+	a := d.Forward(x, []int32{0, 0}).Data[0]
+	b := d.Forward(x, []int32{1, 1}).Data[0]
+	if a == b {
+		t.Errorf("the logit does not depend on the class (%g)", a)
+	}
 }
 
 // TestTrainerStepMovesD: D steps on two clearly different distributions

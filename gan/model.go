@@ -41,7 +41,21 @@ type Config struct {
 	// EmbedDim is the size of the class embedding the conditional generator
 	// appends to z.
 	EmbedDim int `json:"embed_dim,omitempty"`
+	// DCond is how the conditional discriminator sees the class:
+	// DCondProjection (the default, "") or DCondInput.
+	DCond string `json:"d_cond,omitempty"`
 }
+
+// How a conditional discriminator sees the class.
+const (
+	// DCondProjection adds ⟨embed(class), features⟩ to the logit (Miyato &
+	// Koyama 2018).
+	DCondProjection = "projection"
+	// DCondInput feeds the class at the input, as one-hot maps beside the
+	// image (the standard conditional DCGAN), implemented as a per-class
+	// bias after the first convolution (nn.ClassBias).
+	DCondInput = "input"
+)
 
 // Conditional reports whether the networks take a class label.
 func (c Config) Conditional() bool { return c.Arch == CDCGAN }
@@ -56,6 +70,11 @@ func (c Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("unknown model %q (use dcgan or cdcgan)", c.Arch)
+	}
+	switch c.DCond {
+	case "", DCondProjection, DCondInput:
+	default:
+		return fmt.Errorf("unknown --d-cond %q (use projection or input)", c.DCond)
 	}
 	if _, _, err := levels(c.Size); err != nil {
 		return err
@@ -208,7 +227,8 @@ type Discriminator struct {
 	Head  nn.Layer       // features (flattened) → logit
 	Embed *nn.Embedding  // class → projection vector; nil unless conditional
 
-	first *nn.Conv2d // the layer that sees the images
+	first *nn.Conv2d    // the layer that sees the images
+	cbias *nn.ClassBias // the class at the input (DCondInput); nil otherwise
 
 	feat, logits, dproj *tensor.Tensor
 	labels              []int32
@@ -229,7 +249,16 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 	}
 	ch := cfg.NDF
 	d.first = nn.NewConv2d(cfg.Channels, ch, 4, 2, 1, false, rng)
-	layers := []nn.Layer{wrap(d.first), nn.NewLeakyReLU(0.2)}
+	layers := []nn.Layer{wrap(d.first)}
+	inputCond := cfg.Conditional() && cfg.DCond == DCondInput
+	if inputCond {
+		// A convolution with N(0, 0.02) weights of one-hot maps: one tap per
+		// class in each of the 16 positions of the kernel.
+		side := cfg.Size / 2
+		d.cbias = nn.NewClassBias(len(cfg.Classes), side*side*ch, 0.08, rng)
+		layers = append(layers, d.cbias)
+	}
+	layers = append(layers, nn.NewLeakyReLU(0.2))
 	for i := 1; i < ups; i++ {
 		layers = append(layers, wrap(nn.NewConv2d(ch, ch*2, 4, 2, 1, false, rng)))
 		if cfg.SpectralNorm {
@@ -257,7 +286,7 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 	nn.Prefix("head", d.Head.Params())
 	nn.Prefix("head", d.Head.Buffers())
 	nn.ShareWorkspace(new(nn.Workspace), d.Trunk, d.Head)
-	if cfg.Conditional() {
+	if cfg.Conditional() && !inputCond {
 		d.Embed = nn.NewEmbedding(len(cfg.Classes), base*base*ch, rng)
 		d.Embed.Weight.Value.FillNormal(rng, 0, 0.02)
 		d.Embed.Weight.Name = "embed.weight"
@@ -287,6 +316,9 @@ func (d *Discriminator) SetTraining(t bool) {
 
 // Forward returns the logits [N, 1] for images [N, Size, Size, Channels].
 func (d *Discriminator) Forward(img *tensor.Tensor, labels []int32) *tensor.Tensor {
+	if d.cbias != nil {
+		d.cbias.SetLabels(labels)
+	}
 	feat := d.Trunk.Forward(img)
 	d.feat = feat
 	out := d.Head.Forward(feat)

@@ -346,3 +346,17 @@ func TestFrozenParamsGetNoGradient(t *testing.T) {
 		t.Fatal("no input gradient through frozen layer")
 	}
 }
+
+// ClassBias: gradients of the input and of the rows of the labels used, and
+// the forward sum itself.
+func TestGradClassBias(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	b := NewClassBias(3, 2*2*4, 0.5, rng)
+	b.SetLabels([]int32{2, 0, 2})
+	x := randTensor(rng, 3, 2, 2, 4)
+	checkGradients(t, "classbias", b, x, 1e-3)
+	y := b.Forward(x)
+	if got, want := y.Data[5], x.Data[5]+b.Weight.Value.Data[2*16+5]; got != want {
+		t.Errorf("sample 0 (class 2), value 5: %g, want %g", got, want)
+	}
+}
