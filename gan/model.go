@@ -41,10 +41,24 @@ type Config struct {
 	// EmbedDim is the size of the class embedding the conditional generator
 	// appends to z.
 	EmbedDim int `json:"embed_dim,omitempty"`
+	// GCond is how the conditional generator sees the class: GCondEmbed
+	// (the default, "") or GCondOneHot.
+	GCond string `json:"g_cond,omitempty"`
 	// DCond is how the conditional discriminator sees the class:
 	// DCondProjection (the default, "") or DCondInput.
 	DCond string `json:"d_cond,omitempty"`
 }
+
+// How a conditional generator sees the class.
+const (
+	// GCondEmbed appends a learned embedding (EmbedDim values, N(0, 1) at
+	// the start) to z.
+	GCondEmbed = "embed"
+	// GCondOneHot appends the one-hot class to z (the standard conditional
+	// DCGAN): at the start the class weighs little beside z, so the
+	// generator learns to use z before it learns the classes.
+	GCondOneHot = "onehot"
+)
 
 // How a conditional discriminator sees the class.
 const (
@@ -70,6 +84,11 @@ func (c Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("unknown model %q (use dcgan or cdcgan)", c.Arch)
+	}
+	switch c.GCond {
+	case "", GCondEmbed, GCondOneHot:
+	default:
+		return fmt.Errorf("unknown --g-cond %q (use embed or onehot)", c.GCond)
 	}
 	switch c.DCond {
 	case "", DCondProjection, DCondInput:
@@ -131,10 +150,22 @@ func NewGenerator(cfg Config, rng *rand.Rand) (*Generator, error) {
 	in := cfg.NZ
 	g := &Generator{Cfg: cfg}
 	if cfg.Conditional() {
-		if g.Cfg.EmbedDim == 0 {
-			g.Cfg.EmbedDim = 50
+		if cfg.GCond == GCondOneHot {
+			// A fixed identity embedding: not trained, not saved.
+			k := len(cfg.Classes)
+			g.Cfg.EmbedDim = k
+			g.Embed = nn.NewEmbedding(k, k, rng)
+			g.Embed.Weight.Value.Zero()
+			for c := range k {
+				g.Embed.Weight.Value.Data[c*k+c] = 1
+			}
+			g.Embed.Weight.Frozen = true
+		} else {
+			if g.Cfg.EmbedDim == 0 {
+				g.Cfg.EmbedDim = 50
+			}
+			g.Embed = nn.NewEmbedding(len(cfg.Classes), g.Cfg.EmbedDim, rng)
 		}
-		g.Embed = nn.NewEmbedding(len(cfg.Classes), g.Cfg.EmbedDim, rng)
 		g.Embed.Weight.Name = "embed.weight"
 		in += g.Cfg.EmbedDim
 	}
@@ -179,7 +210,7 @@ func dcganInit(s *nn.Sequential, rng *rand.Rand) {
 // Params returns the trainable parameters.
 func (g *Generator) Params() []*nn.Param {
 	ps := g.Net.Params()
-	if g.Embed != nil {
+	if g.Embed != nil && g.Cfg.GCond != GCondOneHot {
 		ps = append(ps, g.Embed.Weight)
 	}
 	return ps

@@ -334,8 +334,8 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 	}
 	obj := NewObjective(o.Loss, o.Features, o.PerceptualWeight, targets)
 	opt := newRowAdam(n, nz)
-	stall := make([]int, n) // steps since each target's loss last improved
-	var noisy *tensor.Tensor     // z + noise, the codes rendered while the noise lasts
+	stall := make([]int, n)  // steps since each target's loss last improved
+	var noisy *tensor.Tensor // z + noise, the codes rendered while the noise lasts
 	var rng *rand.Rand
 	if o.Noise > 0 {
 		noisy = tensor.New(n, nz)

@@ -56,6 +56,7 @@ type Options struct {
 	LabelSmoothing float64 `json:"label_smoothing"`
 	SpectralNorm   bool    `json:"spectral_norm"`
 	MinibatchStd   bool    `json:"mbstd"`
+	GCond          string  `json:"g_cond,omitempty"` // how a conditional G sees the class (gan.GCond*)
 	DCond          string  `json:"d_cond,omitempty"` // how a conditional D sees the class (gan.DCond*)
 	EMA            float64 `json:"ema"`              // decay of the averaged generator; 0 = none
 	Limit          int     `json:"limit"`
@@ -75,7 +76,7 @@ type Options struct {
 // docs/results/fashion-mnist.md).
 func Defaults() Options {
 	return Options{Model: gan.DCGAN, Size: 64, Channels: 3, Epochs: 25, Batch: 64, NZ: 100, NGF: 64, NDF: 64,
-		LRG: 2e-4, LRD: 2e-4, Beta1: 0.5, Beta2: 0.999, Loss: gan.LossHinge, SpectralNorm: true, DCond: gan.DCondProjection, EMA: 0.999, DSteps: 1, Seed: 1,
+		LRG: 2e-4, LRD: 2e-4, Beta1: 0.5, Beta2: 0.999, Loss: gan.LossHinge, SpectralNorm: true, GCond: gan.GCondEmbed, DCond: gan.DCondProjection, EMA: 0.999, DSteps: 1, Seed: 1,
 		LogEvery: 50, SampleMinutes: 1, Keep: 3}
 }
 
@@ -212,7 +213,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		return nil, fmt.Errorf("the data set now has %d images but the run was trained on %d: resume needs the same --data and --limit", set.Len(), st.DataLen)
 	}
 	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
-		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, DCond: o.DCond}
+		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond}
 	if cfg.Arch == gan.DCGAN {
 		cfg.Classes = nil
 	} else if len(set.Classes) == 0 {

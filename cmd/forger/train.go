@@ -90,6 +90,7 @@ with a checkpoint; --resume continues exactly where the run stopped.`,
 	f.IntVar(&o.DSteps, "d-steps", o.DSteps, "discriminator steps per generator step")
 	f.Float64Var(&o.LabelSmoothing, "label-smoothing", o.LabelSmoothing, "one-sided label smoothing: real target 1-s (bce)")
 	f.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "spectral normalisation in the discriminator (replaces its batch norm)")
+	f.StringVar(&o.GCond, "g-cond", o.GCond, "how the cdcgan generator sees the class: embed (a learned embedding beside z) or onehot")
 	f.StringVar(&o.DCond, "d-cond", o.DCond, "how the cdcgan discriminator sees the class: projection (on its last features) or input (one-hot maps beside the image)")
 	f.BoolVar(&o.MinibatchStd, "mbstd", o.MinibatchStd, "minibatch standard deviation in the discriminator (against generators that lack variety)")
 	f.Float64Var(&o.EMA, "ema", o.EMA, "decay of the averaged generator used for samples and checkpoints (0 = none)")
