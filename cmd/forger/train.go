@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"forger/dataset"
+	"forger/gan"
 	"forger/train"
 )
 
@@ -40,6 +41,16 @@ with a checkpoint; --resume continues exactly where the run stopped.`,
 			}
 			builtin := o.Data == dataset.FashionMNIST || o.Data == dataset.MNIST || strings.Contains(o.Data, "idx3")
 			if !o.Resume {
+				if o.Model == gan.CDCGAN {
+					// The conditional recipe's defaults, where not given.
+					cd := train.ConditionalDefaults()
+					if !cmd.Flags().Changed("loss") {
+						o.Loss = cd.Loss
+					}
+					if !cmd.Flags().Changed("spectral-norm") {
+						o.SpectralNorm = cd.SpectralNorm
+					}
+				}
 				if o.Size == 0 {
 					o.Size = map[bool]int{true: 28, false: 64}[builtin]
 				}
@@ -86,11 +97,11 @@ with a checkpoint; --resume continues exactly where the run stopped.`,
 	f.Float64Var(&o.LRD, "lr-d", o.LRD, "discriminator learning rate")
 	f.Float64Var(&o.Beta1, "beta1", o.Beta1, "Adam β1")
 	f.Float64Var(&o.Beta2, "beta2", o.Beta2, "Adam β2")
-	f.StringVar(&o.Loss, "loss", o.Loss, "adversarial loss: bce, hinge or lsgan")
+	f.StringVar(&o.Loss, "loss", o.Loss, "adversarial loss: bce, hinge or lsgan (cdcgan: default bce)")
 	f.IntVar(&o.DSteps, "d-steps", o.DSteps, "discriminator steps per generator step")
 	f.Float64Var(&o.LabelSmoothing, "label-smoothing", o.LabelSmoothing, "one-sided label smoothing: real target 1-s (bce)")
-	f.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "spectral normalisation in the discriminator (replaces its batch norm)")
-	f.StringVar(&o.GCond, "g-cond", o.GCond, "how the cdcgan generator sees the class: embed (a learned embedding beside z) or onehot")
+	f.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "spectral normalisation in the discriminator (replaces its batch norm; cdcgan: default off)")
+	f.StringVar(&o.GCond, "g-cond", o.GCond, "how the cdcgan generator sees the class: onehot (beside z) or embed (a learned embedding beside z)")
 	f.StringVar(&o.DCond, "d-cond", o.DCond, "how the cdcgan discriminator sees the class: projection (on its last features) or input (one-hot maps beside the image)")
 	f.BoolVar(&o.MinibatchStd, "mbstd", o.MinibatchStd, "minibatch standard deviation in the discriminator (against generators that lack variety)")
 	f.Float64Var(&o.EMA, "ema", o.EMA, "decay of the averaged generator used for samples and checkpoints (0 = none)")
