@@ -22,7 +22,8 @@
 #            already in RESULTS (bench/compare-quality.sh uses it)
 #
 # Results: RESULTS/fashion-mnist.md, fashion-mnist-forger.json (forger eval
-# --json), fashion-mnist-forger-samples.png, fashion-mnist-forger-losses.png.
+# --json), fashion-mnist-forger-samples.png, fashion-mnist-forger-losses.png,
+# fashion-mnist-forger-progress.gif.
 # A fashion-mnist-pytorch.json left by bench/compare-quality.sh becomes the
 # table's second row.
 set -euo pipefail
@@ -91,6 +92,7 @@ if [[ -z $RENDER_ONLY ]]; then
 	grid=$(ls -t "$RUN"/samples/epoch_*.png | head -n 1)
 	cp "$grid" "$RESULTS/fashion-mnist-forger-samples.png"
 	if [[ -f $RUN/losses.png ]]; then cp "$RUN/losses.png" "$RESULTS/fashion-mnist-forger-losses.png"; fi
+	if [[ -f $RUN/progress.gif ]]; then cp "$RUN/progress.gif" "$RESULTS/fashion-mnist-forger-progress.gif"; fi
 	log "sample grid: $grid"
 fi
 
@@ -175,6 +177,11 @@ row() { # one table row from a result file
 			echo "![PyTorch cdcgan samples](fashion-mnist-pytorch-samples.png)"
 			echo
 		fi
+	fi
+	# What was tried and what helped: written by hand from scripts/recipe-ab.sh.
+	if [[ -f $RESULTS/fashion-mnist-recipe.md ]]; then
+		cat "$RESULTS/fashion-mnist-recipe.md"
+		echo
 	fi
 	echo "Reproduce: \`make quality\` (forger), then \`bench/compare-quality.sh\` (PyTorch, and this file)."
 } >"$tmp"
