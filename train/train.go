@@ -134,7 +134,9 @@ type Metrics struct {
 // UI receives what a person watching the run should see.
 type UI interface {
 	Start(totalImages, doneImages int64)
-	Update(images int64, desc string)
+	// Update reports the images done and the total the run is now expected
+	// to reach: with --minutes, the clock's estimate when it comes first.
+	Update(images, totalImages int64, desc string)
 	Warn(msg string)
 	Finish()
 }
@@ -330,7 +332,8 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 	r.realDiversity = diversity(set.Images[:min(64, set.Len())*set.ImageSize()], set.ImageSize())
 	steps := set.Len() / o.Batch
 	ui := r.ui
-	ui.Start(int64(o.Epochs*steps*o.Batch), int64(st.Epoch*steps*o.Batch+st.Step*o.Batch))
+	fullImages := int64(o.Epochs * steps * o.Batch)
+	ui.Start(fullImages, int64(st.Epoch*steps*o.Batch+st.Step*o.Batch))
 	defer ui.Finish()
 
 	real := tensor.New(o.Batch, o.Size, o.Size, o.Channels)
@@ -338,7 +341,7 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 	var stats gan.Stats
 	var win winStats
 	start := time.Now()
-	startSeconds := st.Seconds
+	startSeconds, startImages := st.Seconds, st.Images
 	deadline := time.Time{}
 	if o.Minutes > 0 {
 		deadline = start.Add(time.Duration(o.Minutes * float64(time.Minute)))
@@ -393,11 +396,17 @@ loop:
 			}
 			desc := fmt.Sprintf("epoch %d/%d step %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f",
 				st.Epoch+1, o.Epochs, st.Step, steps, stats.LossD, stats.LossG, stats.DReal, stats.DFake)
+			done, total := int64(st.Epoch*steps*o.Batch+st.Step*o.Batch), fullImages
 			if !deadline.IsZero() {
-				// The bar's ETA counts epochs; with --minutes the clock decides.
+				// With --minutes the clock may stop the run first: the
+				// total is then what this session's pace reaches by then.
 				desc += fmt.Sprintf(" | stops in %s", time.Until(deadline).Round(time.Second))
+				if el := time.Since(start).Seconds(); el > 2 && st.Images > startImages {
+					pace := float64(st.Images-startImages) / el
+					total = min(total, done+int64(pace*max(0, time.Until(deadline).Seconds())))
+				}
 			}
-			ui.Update(int64(st.Epoch*steps*o.Batch+st.Step*o.Batch), desc)
+			ui.Update(done, total, desc)
 			if o.SampleMinutes > 0 && time.Since(lastSample).Minutes() >= o.SampleMinutes && st.Step < steps {
 				lastSample = time.Now()
 				name := fmt.Sprintf("epoch_%03d_%05dk.png", st.Epoch, st.Images/1000)

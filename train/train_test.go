@@ -28,7 +28,7 @@ type quietUI struct {
 }
 
 func (u *quietUI) Start(int64, int64) {}
-func (u *quietUI) Update(int64, string) {
+func (u *quietUI) Update(int64, int64, string) {
 	u.updates++
 	if u.cancel != nil && u.updates == u.cancelAt {
 		u.cancel()

@@ -146,7 +146,10 @@ func (u *trainUI) Start(total, done int64) {
 	u.bar.Set64(done)
 }
 
-func (u *trainUI) Update(images int64, desc string) {
+func (u *trainUI) Update(images, total int64, desc string) {
+	if total != u.bar.GetMax64() {
+		u.bar.ChangeMax64(total)
+	}
 	u.bar.Describe(desc)
 	u.bar.Set64(images)
 }

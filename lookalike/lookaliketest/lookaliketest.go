@@ -183,7 +183,7 @@ func FaceGAN(t testing.TB) string {
 type quietUI struct{}
 
 func (quietUI) Start(int64, int64)   {}
-func (quietUI) Update(int64, string) {}
+func (quietUI) Update(int64, int64, string) {}
 func (quietUI) Warn(string)          {}
 func (quietUI) Finish()              {}
 
