@@ -182,10 +182,10 @@ func FaceGAN(t testing.TB) string {
 // quietUI is a train.UI that shows nothing.
 type quietUI struct{}
 
-func (quietUI) Start(int64, int64)   {}
+func (quietUI) Start(int64, int64)          {}
 func (quietUI) Update(int64, int64, string) {}
-func (quietUI) Warn(string)          {}
-func (quietUI) Finish()              {}
+func (quietUI) Warn(string)                 {}
+func (quietUI) Finish()                     {}
 
 // WriteSmile writes a smiling direction — a fixed random unit vector of nz
 // values, not a learned one — as <run>/directions/smiling.json of the
