@@ -44,8 +44,8 @@ func needFashion(t *testing.T) {
 }
 
 func small(out string) Options {
-	o := Defaults()
-	o.Data, o.Out, o.Model = "fashion-mnist", out, gan.CDCGAN
+	o := ConditionalDefaults()
+	o.Data, o.Out = "fashion-mnist", out
 	o.Size, o.Channels, o.Epochs, o.Batch = 28, 1, 2, 32
 	o.NGF, o.NDF, o.NZ, o.Limit = 8, 8, 16, 256
 	o.LogEvery, o.SampleMinutes = 2, 0

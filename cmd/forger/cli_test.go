@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"forger/gan"
 )
 
 var bin string
@@ -71,6 +73,10 @@ func TestTrainGenerateList(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Epochs != 1 || !strings.HasSuffix(res.Checkpoint, "1e_0k_28x28.safetensors") {
 		t.Fatalf("train result %q: %v", out, err)
+	}
+	// Without recipe flags a cdcgan trains with the conditional recipe.
+	if _, cfg, err := gan.Open(res.Checkpoint); err != nil || cfg.GCond != gan.GCondOneHot || cfg.DCond != gan.DCondProjection || cfg.SpectralNorm {
+		t.Fatalf("default cdcgan recipe: %+v %v", cfg, err)
 	}
 
 	gen := func(outDir string, args ...string) []string {
