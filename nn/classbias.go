@@ -18,60 +18,43 @@ import (
 // Set the labels with SetLabels before Forward; they must stay unchanged
 // until Backward.
 type ClassBias struct {
-	Classes int
-	Weight  *Param // [Classes, sample size]
+	Table  *Embedding // row y is B[y], of the size of one sample
+	Weight *Param     // Table's weights [Classes, sample size]
 
-	labels []int32
-	y      *tensor.Tensor
+	y *tensor.Tensor
 }
 
 // NewClassBias returns a class bias for samples of size values, initialised
 // from N(0, std).
 func NewClassBias(classes, size int, std float64, rng *rand.Rand) *ClassBias {
-	b := &ClassBias{Classes: classes, Weight: newParam("weight", classes, size)}
-	b.Weight.Value.FillNormal(rng, 0, std)
-	return b
+	e := NewEmbedding(classes, size, rng)
+	e.Weight.Value.FillNormal(rng, 0, std)
+	return &ClassBias{Table: e, Weight: e.Weight}
 }
 
 // SetLabels sets the classes of the next Forward's samples.
-func (b *ClassBias) SetLabels(labels []int32) { b.labels = labels }
+func (b *ClassBias) SetLabels(labels []int32) { b.Table.labels = labels }
 
 func (b *ClassBias) Params() []*Param  { return []*Param{b.Weight} }
 func (b *ClassBias) Buffers() []*Param { return nil }
 func (b *ClassBias) SetTraining(bool)  {}
 
 func (b *ClassBias) Forward(x *tensor.Tensor) *tensor.Tensor {
-	n := x.Shape[0]
-	size := b.Weight.Value.Shape[1]
-	if len(b.labels) != n || x.Len() != n*size {
-		panic(fmt.Sprintf("nn.ClassBias: input %v with %d labels, want samples of %d values", x.Shape, len(b.labels), size))
+	n, size := x.Shape[0], b.Table.Dim
+	if len(b.Table.labels) != n || x.Len() != n*size {
+		panic(fmt.Sprintf("nn.ClassBias: input %v with %d labels, want samples of %d values", x.Shape, len(b.Table.labels), size))
 	}
+	rows := b.Table.Lookup(b.Table.labels)
 	b.y = tensor.Ensure(b.y, x.Shape...)
-	w := b.Weight.Value.Data
-	for i, l := range b.labels {
-		if l < 0 || int(l) >= b.Classes {
-			panic(fmt.Sprintf("nn.ClassBias: label %d out of range [0,%d)", l, b.Classes))
-		}
-		row := w[int(l)*size : (int(l)+1)*size]
-		xs, ys := x.Data[i*size:(i+1)*size], b.y.Data[i*size:(i+1)*size]
-		for j, v := range xs {
-			ys[j] = v + row[j]
-		}
+	for i, v := range x.Data {
+		b.y.Data[i] = v + rows.Data[i]
 	}
 	return b.y
 }
 
-// Backward accumulates dy into the rows of the labels and returns dy.
+// Backward accumulates dy into the rows of the labels (Embedding.Backward
+// reads dy as [N, Dim] whatever its shape) and returns dy.
 func (b *ClassBias) Backward(dy *tensor.Tensor) *tensor.Tensor {
-	if !b.Weight.Frozen {
-		size := b.Weight.Value.Shape[1]
-		g := b.Weight.Grad.Data
-		for i, l := range b.labels {
-			row := g[int(l)*size : (int(l)+1)*size]
-			for j, v := range dy.Data[i*size : (i+1)*size] {
-				row[j] += v
-			}
-		}
-	}
+	b.Table.Backward(dy)
 	return dy
 }
