@@ -33,6 +33,11 @@ type EncoderConfig struct {
 	Size     int        `json:"size"`
 	Channels int        `json:"channels"`
 	Width    int        `json:"width"` // channels of the first convolution
+	// Iterations > 1 makes an iterative encoder (ReStyle): it reads the
+	// target beside the generator's image of the current guess (2·Channels
+	// input channels) and predicts a correction, Iterations times from z = 0.
+	// 0 or 1 is a single pass from the image alone.
+	Iterations int `json:"iterations,omitempty"`
 
 	Samples   int     `json:"samples"`            // (G(z), z) pairs seen in training
 	Batch     int     `json:"batch"`              // pairs per step
@@ -51,11 +56,17 @@ type EncoderConfig struct {
 // of 4×4 stride-2 convolutions (LeakyReLU 0.2, batch norm after the first),
 // doubling the channels up to 256, down to the generator's base grid (4×4,
 // or 7×7 at 28×28), then one linear layer to nz.
+//
+// An iterative encoder (Cfg.Iterations > 1) runs the same network several
+// times: each pass reads the target and G(ẑ) side by side and adds its
+// output to ẑ, so it sees and corrects its own error (ReStyle, Alaluf et
+// al. 2021).
 type Encoder struct {
 	Cfg EncoderConfig
 	Net *nn.Sequential
 
-	x *tensor.Tensor
+	x   *tensor.Tensor
+	inp *tensor.Tensor // the network's input of an iterative pass
 }
 
 // NewEncoder returns an untrained encoder for cfg (NZ, Size, Channels and
@@ -78,6 +89,9 @@ func NewEncoder(cfg EncoderConfig, seed uint64) (*Encoder, error) {
 	rng := newRNG(seed)
 	var layers []nn.Layer
 	in, ch, side := cfg.Channels, cfg.Width, cfg.Size
+	if cfg.Iterations > 1 {
+		in *= 2
+	}
 	for side > base {
 		conv := nn.NewConv2d(in, ch, 4, 2, 1, false, rng)
 		conv.Weight.Value.FillNormal(rng, 0, 0.02)
@@ -106,9 +120,16 @@ func (e *Encoder) CheckModel(cfg gan.Config) error {
 	return nil
 }
 
-// Predict returns the latents of n images (n·S·S·C values in [-1, 1]), in
-// inference mode, as [n, nz].
-func (e *Encoder) Predict(images []float32) *tensor.Tensor {
+// Encode returns the latents of n images (n·S·S·C values in [-1, 1]) as
+// [n, nz], in inference mode. g is the generator the encoder was trained
+// for and labels (len n) the classes of a conditional one; only iterative
+// encoders use them, to render their guesses.
+func (e *Encoder) Encode(g *gan.Generator, images []float32, labels []int32) *tensor.Tensor {
+	return e.encode(g, images, labels, e.Cfg.Iterations)
+}
+
+// encode is Encode with passes passes of an iterative encoder.
+func (e *Encoder) encode(g *gan.Generator, images []float32, labels []int32, passes int) *tensor.Tensor {
 	e.Net.SetTraining(false)
 	c := e.Cfg
 	per := c.Size * c.Size * c.Channels
@@ -121,9 +142,41 @@ func (e *Encoder) Predict(images []float32) *tensor.Tensor {
 		hi := min(n, lo+64)
 		e.x.Data = images[lo*per : hi*per]
 		e.x.Shape = append(e.x.Shape[:0], hi-lo, c.Size, c.Size, c.Channels)
-		copy(out.Data[lo*c.NZ:hi*c.NZ], e.Net.Forward(e.x).Data)
+		zs := &tensor.Tensor{Data: out.Data[lo*c.NZ : hi*c.NZ], Shape: []int{hi - lo, c.NZ}}
+		if c.Iterations <= 1 {
+			zs.CopyFrom(e.Net.Forward(e.x))
+			continue
+		}
+		var ls []int32
+		if labels != nil {
+			ls = labels[lo:hi]
+		}
+		g.SetTraining(false)
+		for range passes {
+			e.step(g, e.x, zs, ls)
+		}
 	}
 	return out
+}
+
+// step is one pass of an iterative encoder: z += E(x, G(z)). It returns
+// the network's output, the correction.
+func (e *Encoder) step(g *gan.Generator, x, z *tensor.Tensor, labels []int32) *tensor.Tensor {
+	y := g.Forward(z, labels)
+	n, ch := x.Shape[0], e.Cfg.Channels
+	pixels := x.Len() / ch
+	if e.inp == nil || e.inp.Shape[0] != n {
+		e.inp = tensor.New(n, e.Cfg.Size, e.Cfg.Size, 2*ch)
+	}
+	for p := range pixels {
+		copy(e.inp.Data[p*2*ch:p*2*ch+ch], x.Data[p*ch:(p+1)*ch])
+		copy(e.inp.Data[p*2*ch+ch:(p+1)*2*ch], y.Data[p*ch:(p+1)*ch])
+	}
+	d := e.Net.Forward(e.inp)
+	for i, v := range d.Data {
+		z.Data[i] += v
+	}
+	return d
 }
 
 func (e *Encoder) tensors() []tensor.Named {
@@ -197,7 +250,9 @@ type EncoderOptions struct {
 	// (default 1). It trains the encoder for the projection's own loss.
 	Features         Features
 	PerceptualWeight float64
-	Seed             uint64
+	// Iterations > 1 trains an iterative encoder (see Encoder).
+	Iterations int
+	Seed       uint64
 	// Progress, if not nil, is called after each step with the pairs done
 	// and the smoothed losses.
 	Progress func(done, total int, zLoss, imgLoss float64)
@@ -242,7 +297,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	}
 	cfg := g.Cfg
 	e, err := NewEncoder(EncoderConfig{Model: model, GAN: cfg, NZ: cfg.NZ, Size: cfg.Size, Channels: cfg.Channels,
-		Width: o.Width, Samples: o.Samples, Batch: o.Batch, ImageLoss: o.ImageLoss, ZLoss: o.ZLoss, Seed: o.Seed}, o.Seed)
+		Width: o.Width, Iterations: o.Iterations, Samples: o.Samples, Batch: o.Batch, ImageLoss: o.ImageLoss, ZLoss: o.ZLoss, Seed: o.Seed}, o.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -266,22 +321,13 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	dimg := tensor.New(b, cfg.Size, cfg.Size, cfg.Channels)
 	opt := optim.NewAdam(e.Net.Params(), o.LR, 0.9, 0.999)
 	e.Net.SetTraining(true)
-	var zAvg, iAvg float64
-	for step := 0; step < steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		gan.SampleZ(z, rng)
-		for i := range labels {
-			labels[i] = int32(rng.IntN(len(cfg.Classes)))
-		}
-		x.CopyFrom(g.Forward(z, labels))
-		zhat := e.Net.Forward(x)
-		zl := nn.MSE(zhat, z, dzhat)
+	// grad sets dzhat to the gradient of the loss at zhat and returns the
+	// z loss and the image loss.
+	grad := func(zhat *tensor.Tensor) (zl, il float64) {
+		zl = nn.MSE(zhat, z, dzhat)
 		for i := range dzhat.Data {
 			dzhat.Data[i] *= float32(o.ZLoss)
 		}
-		var il float64
 		if o.ImageLoss > 0 {
 			// G(ẑ) against x: the gradient flows back through G to ẑ.
 			xhat := g.Forward(zhat, labels)
@@ -297,9 +343,38 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 				dzhat.Data[i] += v
 			}
 		}
-		e.Net.Backward(dzhat)
+		return zl, il
+	}
+	iters := max(1, o.Iterations)
+	zhat := tensor.New(b, nz)
+	var zAvg, iAvg float64
+	for step := 0; step < steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		gan.SampleZ(z, rng)
+		for i := range labels {
+			labels[i] = int32(rng.IntN(len(cfg.Classes)))
+		}
+		x.CopyFrom(g.Forward(z, labels))
 		opt.LR = o.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(steps)))
-		opt.Step()
+		var zl, il float64
+		if iters == 1 {
+			zhat.CopyFrom(e.Net.Forward(x))
+			zl, il = grad(zhat)
+			e.Net.Backward(dzhat)
+			opt.Step()
+		} else {
+			// Every pass from z = 0 is trained on its own error, with
+			// the earlier passes' output taken as given (ReStyle).
+			zhat.Zero()
+			for range iters {
+				e.step(g, x, zhat, labels)
+				zl, il = grad(zhat) // the last pass's losses are reported
+				e.Net.Backward(dzhat)
+				opt.Step()
+			}
+		}
 		a := 0.05
 		if step == 0 {
 			a = 1
@@ -318,6 +393,10 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 // Measure returns the encoder's mean (E(x) − z)² and (G(E(x)) − x)² on n
 // fresh generated images from the given seed.
 func (e *Encoder) Measure(g *gan.Generator, n int, seed uint64) (zMSE, pixelMSE float64) {
+	return e.measure(g, n, seed, e.Cfg.Iterations)
+}
+
+func (e *Encoder) measure(g *gan.Generator, n int, seed uint64, passes int) (zMSE, pixelMSE float64) {
 	cfg := g.Cfg
 	rng := newRNG(seed)
 	z := tensor.New(n, cfg.NZ)
@@ -331,7 +410,7 @@ func (e *Encoder) Measure(g *gan.Generator, n int, seed uint64) (zMSE, pixelMSE 
 	}
 	g.SetTraining(false)
 	x := g.Forward(z, labels).Clone()
-	zhat := e.Predict(x.Data)
+	zhat := e.encode(g, x.Data, labels, passes)
 	xhat := g.Forward(zhat, labels)
 	for i, v := range zhat.Data {
 		d := float64(v - z.Data[i])

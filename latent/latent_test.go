@@ -141,23 +141,54 @@ func zeros(g *gan.Generator, n int) []Code {
 func TestProjectionRecoversGeneratedImage(t *testing.T) {
 	g := tinyGenerator(t, false)
 	x, truth := targets(g, 4, 100)
-	res, err := Project(g, x, zeros(g, 4), ProjectOptions{Steps: 200, LR: 0.1, FrameEvery: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range truth {
-		first, best := res.Loss[i][0], res.Best[i]
-		if best > first/10 {
-			t.Errorf("image %d: pixel loss %g → %g, want a 10× fall", i, first, best)
+	for _, opt := range []string{OptLBFGS, OptAdam} {
+		res, err := Project(g, x, zeros(g, 4), ProjectOptions{Steps: 200, Optimizer: opt, LR: 0.1, FrameEvery: 50})
+		if err != nil {
+			t.Fatal(err)
 		}
-		d0 := norm(truth[i].Z)
-		d1 := dist(res.Codes[i].Z, truth[i].Z)
-		if d1 > 0.5*d0 {
-			t.Errorf("image %d: z distance %g → %g, want it to shrink", i, d0, d1)
+		for i := range truth {
+			first, best := res.Loss[i][0], res.Best[i]
+			if best > first/10 {
+				t.Errorf("%s, image %d: pixel loss %g → %g, want a 10× fall", opt, i, first, best)
+			}
+			d0 := norm(truth[i].Z)
+			d1 := dist(res.Codes[i].Z, truth[i].Z)
+			if d1 > 0.5*d0 {
+				t.Errorf("%s, image %d: z distance %g → %g, want it to shrink", opt, i, d0, d1)
+			}
+		}
+		// Adam makes every step; L-BFGS may converge early, and then its
+		// last frame is the result.
+		nf := len(res.FrameSteps)
+		if len(res.Loss[0]) != 201 || nf < 2 || res.FrameSteps[nf-1] != 200 || (opt == OptAdam && nf != 5) {
+			t.Errorf("%s: frames at steps %v, %d losses", opt, res.FrameSteps, len(res.Loss[0]))
 		}
 	}
-	if len(res.Frames) != 5 || len(res.Loss[0]) != 201 {
-		t.Errorf("%d frames, %d losses", len(res.Frames), len(res.Loss[0]))
+}
+
+// L-BFGS must reach a lower loss than Adam in the same number of
+// evaluations from the same start: that is what it is offered for.
+func TestLBFGSBeatsAdam(t *testing.T) {
+	g := tinyGenerator(t, false)
+	x, _ := targets(g, 6, 700)
+	start := make([]Code, 6)
+	for i := range start {
+		start[i] = FromSeed(g.Cfg, int64(900+i), 0)
+	}
+	const steps = 20
+	var best [2]float64
+	for k, opt := range []string{OptLBFGS, OptAdam} {
+		res, err := Project(g, x, start, ProjectOptions{Steps: steps, Optimizer: opt, Loss: LossPixel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range res.Best {
+			best[k] += b / 6
+		}
+	}
+	t.Logf("mean best loss after %d evaluations: L-BFGS %.4g, Adam %.4g", steps, best[0], best[1])
+	if best[0] >= best[1]/4 {
+		t.Errorf("L-BFGS %g is not at least 4× below Adam %g", best[0], best[1])
 	}
 }
 
@@ -270,7 +301,7 @@ func TestEncoderBeatsMeanInit(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, _ := targets(g, 8, 5000)
-	p1, p2 := e.Predict(x.Data), e2.Predict(x.Data)
+	p1, p2 := e.Encode(g, x.Data, nil), e2.Encode(g, x.Data, nil)
 	if tensor.MaxAbsDiff(p1, p2) != 0 {
 		t.Fatal("the loaded encoder predicts differently")
 	}
@@ -290,6 +321,43 @@ func TestEncoderBeatsMeanInit(t *testing.T) {
 	t.Logf("after %d steps: mean init %.4g, encoder init %.4g (initial %.4g vs %.4g)", steps, mean.Mean(steps), enc.Mean(steps), mean.Mean(0), enc.Mean(0))
 	if enc.Mean(0) >= mean.Mean(0) || enc.Mean(steps) >= mean.Mean(steps) {
 		t.Errorf("encoder init %g → %g is not better than mean init %g → %g", enc.Mean(0), enc.Mean(steps), mean.Mean(0), mean.Mean(steps))
+	}
+}
+
+// An iterative encoder's later passes, which see the generator's image of
+// the guess so far, must improve on its first pass, and a saved one must
+// encode as the trained one does (with the classes of a conditional model).
+func TestIterativeEncoderCorrectsItself(t *testing.T) {
+	g := tinyGenerator(t, true)
+	e, err := TrainEncoder(context.Background(), g, "tiny", EncoderOptions{Samples: 3000, Batch: 32, Width: 16, LR: 2e-3, Iterations: 3, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z3, pix3 := e.Cfg.HeldOutZMSE, e.Cfg.HeldOutPixelMSE
+	z1, pix1 := e.measure(g, 256, 2+1000, 1) // its first pass only
+	t.Logf("held-out z MSE %.4f after 1 pass, %.4f after 3; pixel MSE %.5f, %.5f", z1, z3, pix1, pix3)
+	if z3 >= 0.9*z1 || pix3 >= 0.9*pix1 {
+		t.Errorf("3 passes (z MSE %g, pixel MSE %g) are not clearly better than 1 (%g, %g)", z3, pix3, z1, pix1)
+	}
+	path := filepath.Join(t.TempDir(), "enc.safetensors")
+	if err := e.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := LoadEncoder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e2.Cfg.Iterations != 3 {
+		t.Fatalf("loaded encoder has %d iterations, want 3", e2.Cfg.Iterations)
+	}
+	x, _ := targets(g, 6, 5000)
+	labels := []int32{0, 1, 2, 0, 1, 2}
+	p1, p2 := e.Encode(g, x.Data, labels), e2.Encode(g, x.Data, labels)
+	if d := tensor.MaxAbsDiff(p1, p2); d != 0 {
+		t.Fatalf("the loaded encoder encodes differently (max diff %g)", d)
+	}
+	if d := tensor.MaxAbsDiff(p1, e.Encode(g, x.Data, []int32{1, 2, 0, 1, 2, 0})); d == 0 {
+		t.Error("an iterative encoder of a conditional model ignores the classes it renders with")
 	}
 }
 

@@ -197,22 +197,10 @@ func (r *renderer) project(ctx context.Context, targets [][]float32) ([]latent.C
 	if r.feats != nil {
 		o.Loss, o.Features = latent.LossBoth, r.feats
 	}
-	init := make([]latent.Code, len(targets))
-	var zs *tensor.Tensor
 	if r.enc != nil {
-		zs, o.LR, o.Noise = r.enc.Predict(t.Data), latent.DefaultEncoderLR, 0
+		o.LR, o.Noise = latent.DefaultEncoderLR, 0
 	}
-	for i := range init {
-		c := latent.Code{Z: make([]float32, cfg.NZ)}
-		if zs != nil {
-			copy(c.Z, zs.Data[i*cfg.NZ:(i+1)*cfg.NZ])
-		}
-		if cfg.Conditional() {
-			k := latent.GuessClass(r.g, targets[i], o.Loss, o.Features)
-			c.Class = latent.ClassCode(k, len(cfg.Classes))
-		}
-		init[i] = c
-	}
+	init := latent.Starts(r.g, t, r.enc, nil, o.Loss, o.Features)
 	res, err := latent.Project(r.g, t, init, o)
 	if err != nil {
 		return nil, err

@@ -89,7 +89,7 @@ done
 
 if [ ! -e "$RUN/encoder.safetensors" ]; then
 	log "encoder"
-	"$F" encoder train --model "$M" --samples 200000 --features-judge "$CLF/male.safetensors" --out "$RUN/encoder.safetensors" --json >runs/faces-work/encoder.json
+	"$F" encoder train --model "$M" --samples 100000 --iterations 4 --features-judge "$CLF/male.safetensors" --out "$RUN/encoder.safetensors" --json >runs/faces-work/encoder.json
 fi
 
 log "pictures"

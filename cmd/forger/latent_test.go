@@ -199,9 +199,12 @@ func TestProjectAndEncoder(t *testing.T) {
 		}
 		return r
 	}
+	if r := project("--loss", "pixel", "--optimizer", "lbfgs", "--steps", "100", "--out", filepath.Join(dir, "l")); r.Steps != 100 || !(r.Final < r.Initial/10) {
+		t.Errorf("pixel projection with L-BFGS: %+v, want a 10× fall", r)
+	}
 	r := project("--loss", "pixel", "--steps", "100", "--out", filepath.Join(dir, "p"))
 	if r.Steps != 100 || !(r.Final < r.Initial/10) {
-		t.Errorf("pixel projection: %+v, want a 10× fall", r)
+		t.Errorf("pixel projection with Adam: %+v, want a 10× fall", r)
 	}
 	for _, f := range []string{r.Latent, r.GIF, r.Recon, filepath.Join(dir, "p", "compare.png")} {
 		if _, err := os.Stat(f); err != nil {
@@ -224,6 +227,11 @@ func TestProjectAndEncoder(t *testing.T) {
 	latRun(t, "encoder", "train", "--model", model, "--samples", "3000", "--batch", "32", "--width", "8", "--lr", "2e-3", "--out", enc)
 	if r := project("--init", "encoder", "--encoder", enc, "--loss", "pixel", "--steps", "10", "--out", filepath.Join(dir, "e")); !(r.Initial < 0.05) {
 		t.Errorf("encoder init: %+v", r)
+	}
+	iter := filepath.Join(dir, "iter.safetensors")
+	latRun(t, "encoder", "train", "--model", model, "--samples", "2000", "--batch", "32", "--width", "8", "--lr", "2e-3", "--iterations", "2", "--out", iter)
+	if r := project("--init", "encoder", "--encoder", iter, "--loss", "pixel", "--steps", "10", "--out", filepath.Join(dir, "i")); !(r.Initial < 0.05) {
+		t.Errorf("iterative encoder init: %+v", r)
 	}
 	out := latRun(t, "project", "--model", model, "--compare-init", "--encoder", enc, "-n", "4", photo, "--steps", "40", "--loss", "pixel", "--out", filepath.Join(dir, "cmp"), "--json")
 	var cmp struct {
@@ -381,6 +389,7 @@ func TestLatentCommandErrors(t *testing.T) {
 		{"project", "--model", model, filepath.Join(dir, "nope.png"), "--out", x},
 		{"project", "--model", model, garbage, "--init", "encoder", "--out", x},
 		{"project", "--model", model, garbage, "--loss", "l1", "--out", x},
+		{"project", "--model", model, garbage, "--optimizer", "sgd", "--out", x},
 		{"morph", "--model", model, "--from", "1", "--to", garbage, "--out", x + ".gif"},
 		{"morph", "--model", model, "--from", "1", "--to", short, "--out", x + ".gif"},
 		{"morph", "--model", model, "--from", "1", "--to", "2", "--out", x + ".txt"},
@@ -389,6 +398,7 @@ func TestLatentCommandErrors(t *testing.T) {
 		{"direction", "learn", "--model", model, "--attribute", "a", "--out", x + ".json"},
 		{"direction", "check", "--model", model, "--direction", dfile, "--classifier-dir", dir},
 		{"encoder", "train", "--model", garbage, "--out", x + ".safetensors"},
+		{"encoder", "train", "--model", model, "--iterations", "0", "--out", x + ".safetensors"},
 		{"attribute", "train", "--data", dir, "--attribute", "mustache", "--out", x + ".safetensors"},
 	}
 	for _, args := range bad {
