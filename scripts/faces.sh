@@ -89,7 +89,10 @@ done
 
 if [ ! -e "$RUN/encoder.safetensors" ]; then
 	log "encoder"
-	"$F" encoder train --model "$M" --samples 100000 --iterations 4 --features-judge "$CLF/male.safetensors" --out "$RUN/encoder.safetensors" --json >runs/faces-work/encoder.json
+	# Iterative (4 passes), trained with the projection's own loss (pixels +
+	# the male classifier's features).
+	"$F" encoder train --model "$M" --samples 100000 --iterations 4 --features judge --features-judge "$CLF/male.safetensors" \
+		--out "$RUN/encoder.safetensors" --json >runs/faces-work/encoder.json
 fi
 
 log "pictures"
@@ -113,12 +116,17 @@ cp runs/faces-work/project-sample1/compare.png "$OUT/project-compare.png"
 cp runs/faces-work/project-sample1/projection.gif "$OUT/project-steps.gif"
 # The encoder's bar: how many steps from the encoder's start reach the loss
 # that 300 steps from the mean reach, on 8 held-out generated faces, two
-# rendered faces of the data set and the two photos.
-if [ ! -e runs/faces-work/compare-init/done ]; then
-	log "encoder vs mean start"
-	"$F" project --model "$M" --compare-init --encoder "$RUN/encoder.safetensors" -n 8 \
-		"$data/images/019990.png" "$data/images/019995.png" runs/faces-work/aligned/sample1.png runs/faces-work/aligned/sample2.png \
-		--features-judge "$CLF/male.safetensors" --out runs/faces-work/compare-init --json >runs/faces-work/compare-init.json
-	touch runs/faces-work/compare-init/done
-fi
+# rendered faces of the data set and the two photos; with Adam (the
+# default) and with L-BFGS.
+for opt in adam lbfgs; do
+	if [ ! -e runs/faces-work/compare-init-$opt/done ]; then
+		log "encoder vs mean start ($opt)"
+		"$F" project --model "$M" --compare-init --encoder "$RUN/encoder.safetensors" -n 8 --optimizer $opt \
+			"$data/images/019990.png" "$data/images/019995.png" runs/faces-work/aligned/sample1.png runs/faces-work/aligned/sample2.png \
+			--features-judge "$CLF/male.safetensors" --out runs/faces-work/compare-init-$opt --json >runs/faces-work/compare-init-$opt.json
+		touch runs/faces-work/compare-init-$opt/done
+	fi
+	cp runs/faces-work/compare-init-$opt/init-curves-generated.png "$OUT/init-curves-generated-$opt.png"
+	cp runs/faces-work/compare-init-$opt/init-curves-sample1.png "$OUT/init-curves-photo-$opt.png"
+done
 log "done: results in runs/faces-work/*.json, pictures in $OUT"
