@@ -229,16 +229,19 @@ func TestProjectNoiseLeavesDeadStart(t *testing.T) {
 // A cancelled context stops the projection with its error.
 func TestProjectStopsWhenCancelled(t *testing.T) {
 	g := tinyGenerator(t, false)
-	x, _ := targets(g, 1, 100)
-	ctx, cancel := context.WithCancel(context.Background())
-	steps := 0
-	res, err := Project(g, x, zeros(g, 1), ProjectOptions{Steps: 200, Context: ctx, Progress: func(step int, _ float64) {
-		if steps = step; step == 3 {
-			cancel()
+	x, _ := targets(g, 2, 100)
+	for _, opt := range []string{OptAdam, OptLBFGS} {
+		ctx, cancel := context.WithCancel(context.Background())
+		steps := 0
+		res, err := Project(g, x, zeros(g, 2), ProjectOptions{Steps: 200, Optimizer: opt, Context: ctx, Progress: func(step int, _ float64) {
+			if steps = step; step == 3 {
+				cancel()
+			}
+		}})
+		if err != context.Canceled || res != nil || steps != 3 {
+			t.Errorf("%s, after cancelling at step 3: %d steps, %v, %v", opt, steps, res, err)
 		}
-	}})
-	if err != context.Canceled || res != nil || steps != 3 {
-		t.Errorf("after cancelling at step 3: %d steps, %v, %v", steps, res, err)
+		cancel()
 	}
 }
 
