@@ -286,6 +286,20 @@ func TestPerceptualGradients(t *testing.T) {
 	}
 }
 
+// saveAndLoad writes e to a file and reads it back.
+func saveAndLoad(t *testing.T, e *Encoder) *Encoder {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "enc.safetensors")
+	if err := e.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := LoadEncoder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e2
+}
+
 func TestEncoderBeatsMeanInit(t *testing.T) {
 	g := tinyGenerator(t, false)
 	e, err := TrainEncoder(context.Background(), g, "tiny", EncoderOptions{Samples: 6000, Batch: 32, Width: 16, LR: 2e-3, Seed: 1})
@@ -295,14 +309,7 @@ func TestEncoderBeatsMeanInit(t *testing.T) {
 	if e.Cfg.HeldOutZMSE >= 1 {
 		t.Errorf("held-out z MSE %g, not better than predicting 0", e.Cfg.HeldOutZMSE)
 	}
-	path := filepath.Join(t.TempDir(), "enc.safetensors")
-	if err := e.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	e2, err := LoadEncoder(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2 := saveAndLoad(t, e)
 	x, _ := targets(g, 8, 5000)
 	p1, p2 := e.Encode(g, x.Data, nil), e2.Encode(g, x.Data, nil)
 	if tensor.MaxAbsDiff(p1, p2) != 0 {
@@ -342,14 +349,7 @@ func TestIterativeEncoderCorrectsItself(t *testing.T) {
 	if z3 >= 0.9*z1 || pix3 >= 0.9*pix1 {
 		t.Errorf("3 passes (z MSE %g, pixel MSE %g) are not clearly better than 1 (%g, %g)", z3, pix3, z1, pix1)
 	}
-	path := filepath.Join(t.TempDir(), "enc.safetensors")
-	if err := e.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	e2, err := LoadEncoder(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2 := saveAndLoad(t, e)
 	if e2.Cfg.Iterations != 3 {
 		t.Fatalf("loaded encoder has %d iterations, want 3", e2.Cfg.Iterations)
 	}
