@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"forger/dataset"
 	"forger/gan"
 	"forger/internal/atomicfile"
 	"forger/nn"
@@ -38,6 +39,10 @@ type EncoderConfig struct {
 	// input channels) and predicts a correction, Iterations times from z = 0.
 	// 0 or 1 is a single pass from the image alone.
 	Iterations int `json:"iterations,omitempty"`
+	// RealImages is the number of real images trained on beside the
+	// generated pairs (EncoderOptions.Real), RealData where they came from.
+	RealImages int    `json:"real_images,omitempty"`
+	RealData   string `json:"real_data,omitempty"`
 
 	Samples   int     `json:"samples"`            // (G(z), z) pairs seen in training
 	Batch     int     `json:"batch"`              // pairs per step
@@ -252,7 +257,13 @@ type EncoderOptions struct {
 	PerceptualWeight float64
 	// Iterations > 1 trains an iterative encoder (see Encoder).
 	Iterations int
-	Seed       uint64
+	// Real, if not nil, holds real images of the model's size (an
+	// unconditional model's): every other step then trains on a batch of
+	// them with the image loss alone (their z is unknown), as pSp and
+	// ReStyle train on real photos.
+	Real     *dataset.Set
+	RealData string // Real's source, recorded in the encoder's config
+	Seed     uint64
 	// Progress, if not nil, is called after each step with the pairs done
 	// and the smoothed losses.
 	Progress func(done, total int, zLoss, imgLoss float64)
@@ -292,12 +303,24 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	if o.ZLoss == 0 && o.ImageLoss == 0 {
 		return nil, errors.New("the z loss and the image loss are both off: nothing to train on")
 	}
+	if r := o.Real; r != nil {
+		switch {
+		case g.Cfg.Conditional():
+			return nil, errors.New("training on real images needs an unconditional model")
+		case o.ImageLoss == 0:
+			return nil, errors.New("training on real images needs the image loss")
+		case r.Size != g.Cfg.Size || r.Channels != g.Cfg.Channels:
+			return nil, fmt.Errorf("the real images are %d×%d×%d, the model makes %d×%d×%d", r.Size, r.Size, r.Channels, g.Cfg.Size, g.Cfg.Size, g.Cfg.Channels)
+		case r.Len() == 0:
+			return nil, errors.New("no real images")
+		}
+	}
 	if o.Samples < 1 || o.Batch < 2 || o.LR <= 0 || o.Width < 1 {
 		return nil, errors.New("--samples must be ≥ 1, --batch ≥ 2, --lr and --width positive")
 	}
 	cfg := g.Cfg
 	e, err := NewEncoder(EncoderConfig{Model: model, GAN: cfg, NZ: cfg.NZ, Size: cfg.Size, Channels: cfg.Channels,
-		Width: o.Width, Iterations: o.Iterations, Samples: o.Samples, Batch: o.Batch, ImageLoss: o.ImageLoss, ZLoss: o.ZLoss, Seed: o.Seed}, o.Seed)
+		Width: o.Width, Iterations: o.Iterations, RealData: o.RealData, Samples: o.Samples, Batch: o.Batch, ImageLoss: o.ImageLoss, ZLoss: o.ZLoss, Seed: o.Seed}, o.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -323,10 +346,16 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	e.Net.SetTraining(true)
 	// grad sets dzhat to the gradient of the loss at zhat and returns the
 	// z loss and the image loss.
+	real := false // the batch is of real images, whose z is unknown
+	idx := make([]int, b)
 	grad := func(zhat *tensor.Tensor) (zl, il float64) {
-		zl = nn.MSE(zhat, z, dzhat)
-		for i := range dzhat.Data {
-			dzhat.Data[i] *= float32(o.ZLoss)
+		if real {
+			dzhat.Zero()
+		} else {
+			zl = nn.MSE(zhat, z, dzhat)
+			for i := range dzhat.Data {
+				dzhat.Data[i] *= float32(o.ZLoss)
+			}
 		}
 		if o.ImageLoss > 0 {
 			// G(ẑ) against x: the gradient flows back through G to ẑ.
@@ -352,11 +381,19 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		gan.SampleZ(z, rng)
-		for i := range labels {
-			labels[i] = int32(rng.IntN(len(cfg.Classes)))
+		real = o.Real != nil && step%2 == 1
+		if real {
+			for i := range idx {
+				idx[i] = rng.IntN(o.Real.Len())
+			}
+			o.Real.Batch(idx, x.Data, nil)
+		} else {
+			gan.SampleZ(z, rng)
+			for i := range labels {
+				labels[i] = int32(rng.IntN(len(cfg.Classes)))
+			}
+			x.CopyFrom(g.Forward(z, labels))
 		}
-		x.CopyFrom(g.Forward(z, labels))
 		opt.LR = o.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(steps)))
 		var zl, il float64
 		if iters == 1 {
@@ -379,13 +416,19 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 		if step == 0 {
 			a = 1
 		}
-		zAvg, iAvg = (1-a)*zAvg+a*zl, (1-a)*iAvg+a*il
+		if !real {
+			zAvg = (1-a)*zAvg + a*zl
+		}
+		iAvg = (1-a)*iAvg + a*il
 		if o.Progress != nil {
 			o.Progress(min(o.Samples, (step+1)*b), o.Samples, zAvg, iAvg)
 		}
 	}
 	e.Net.SetTraining(false)
 	e.Cfg.Seconds = time.Since(start).Seconds()
+	if o.Real != nil {
+		e.Cfg.RealImages = o.Real.Len()
+	}
 	e.Cfg.HeldOutZMSE, e.Cfg.HeldOutPixelMSE = e.Measure(g, 256, o.Seed+1000)
 	return e, nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"forger/dataset"
 	"forger/gan"
 	"forger/judge"
 	"forger/nn"
@@ -361,6 +362,35 @@ func TestIterativeEncoderCorrectsItself(t *testing.T) {
 	}
 	if d := tensor.MaxAbsDiff(p1, e.Encode(g, x.Data, []int32{1, 2, 0, 1, 2, 0})); d == 0 {
 		t.Error("an iterative encoder of a conditional model ignores the classes it renders with")
+	}
+}
+
+// Real images train an encoder with the image loss alone, every other
+// step; they must fit the model, which must be unconditional.
+func TestEncoderTrainsOnRealImages(t *testing.T) {
+	g := tinyGenerator(t, false)
+	x, _ := targets(g, 200, 20000) // "real" images the encoder never sees the z of
+	real := &dataset.Set{Size: 28, Channels: 1, Images: x.Data, Labels: make([]int32, 200)}
+	o := EncoderOptions{Samples: 4000, Batch: 32, Width: 16, LR: 2e-3, Iterations: 2, Real: real, RealData: "tiny", Seed: 3}
+	e, err := TrainEncoder(context.Background(), g, "tiny", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Cfg.RealImages != 200 || e.Cfg.RealData != "tiny" {
+		t.Errorf("config records %d real images from %q", e.Cfg.RealImages, e.Cfg.RealData)
+	}
+	if e.Cfg.HeldOutZMSE >= 1 {
+		t.Errorf("held-out z MSE %g, not better than predicting 0", e.Cfg.HeldOutZMSE)
+	}
+	bad := *real
+	bad.Size = 32
+	o.Real = &bad
+	if _, err := TrainEncoder(context.Background(), g, "tiny", o); err == nil {
+		t.Error("real images of the wrong size were accepted")
+	}
+	o.Real = real
+	if _, err := TrainEncoder(context.Background(), tinyGenerator(t, true), "tiny", o); err == nil {
+		t.Error("real images were accepted for a conditional model")
 	}
 }
 

@@ -90,9 +90,10 @@ done
 if [ ! -e "$RUN/encoder.safetensors" ]; then
 	log "encoder"
 	# Iterative (4 passes), trained with the projection's own loss (pixels +
-	# the male classifier's features).
+	# the male classifier's features), every other step on real faces of the
+	# data set: the first 19,000; the last 1,000 stay held out.
 	"$F" encoder train --model "$M" --samples 100000 --iterations 4 --features judge --features-judge "$CLF/male.safetensors" \
-		--out "$RUN/encoder.safetensors" --json >runs/faces-work/encoder.json
+		--data "$data" --data-limit 19000 --out "$RUN/encoder.safetensors" --json >runs/faces-work/encoder.json
 fi
 
 log "pictures"
@@ -129,4 +130,12 @@ for opt in adam lbfgs; do
 	cp runs/faces-work/compare-init-$opt/init-curves-generated.png "$OUT/init-curves-generated-$opt.png"
 	cp runs/faces-work/compare-init-$opt/init-curves-sample1.png "$OUT/init-curves-photo-$opt.png"
 done
+# The same on ten held-out rendered faces, one by one (Adam).
+if [ ! -e runs/faces-work/compare-init-rendered/done ]; then
+	log "encoder vs mean start on 10 held-out rendered faces"
+	"$F" project --model "$M" --compare-init --encoder "$RUN/encoder.safetensors" -n 0 \
+		$(for i in 019900 019910 019920 019930 019940 019950 019960 019970 019990 019995; do echo "$data/images/$i.png"; done) \
+		--features-judge "$CLF/male.safetensors" --out runs/faces-work/compare-init-rendered --json >runs/faces-work/compare-init-rendered.json
+	touch runs/faces-work/compare-init-rendered/done
+fi
 log "done: results in runs/faces-work/*.json, pictures in $OUT"

@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"forger/dataset"
 	"forger/face"
 	"forger/gan"
 	"forger/judge"
@@ -1042,6 +1043,8 @@ func encoderCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "encoder", Short: "Networks from image to latent, to start projections near their answer"}
 	var (
 		model, out, features string
+		realData             string
+		realLimit            int
 		asJSON               bool
 		o                    latent.EncoderOptions
 		pf                   latProjectFlags
@@ -1088,6 +1091,13 @@ its prediction; forger project --compare-init measures the gain.`,
 				}
 				o.Features = f
 			}
+			if realData != "" {
+				set, err := dataset.Open(realData, dataset.Options{Size: g.Cfg.Size, Channels: g.Cfg.Channels, Limit: realLimit, Progress: cmd.ErrOrStderr()})
+				if err != nil {
+					return err
+				}
+				o.Real, o.RealData = set, realData
+			}
 			e, err := latent.TrainEncoder(cmd.Context(), g, model, o)
 			bar.Finish()
 			if errors.Is(err, context.Canceled) {
@@ -1122,6 +1132,8 @@ its prediction; forger project --compare-init measures the gain.`,
 	f.StringVar(&pf.judgePath, "features-judge", "", "judge or attribute classifier whose features --features judge uses")
 	f.StringVar(&pf.faces, "face-models", "", "folder of the face models for --features face")
 	f.Float64Var(&o.PerceptualWeight, "perceptual-weight", 1, "weight of the perceptual term")
+	f.StringVar(&realData, "data", "", "also train on these real images (a data set or folder, as forger train --data), every other step, with the image loss alone")
+	f.IntVar(&realLimit, "data-limit", 0, "use only the first N images of --data (0: all), to keep the rest held out")
 	f.IntVar(&o.Iterations, "iterations", 1, "passes of an iterative encoder, each reading the target beside G(its guess so far) and correcting the guess (1: one pass from the image)")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")

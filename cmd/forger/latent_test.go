@@ -233,6 +233,17 @@ func TestProjectAndEncoder(t *testing.T) {
 	if r := project("--init", "encoder", "--encoder", iter, "--loss", "pixel", "--steps", "10", "--out", filepath.Join(dir, "i")); !(r.Initial < 0.05) {
 		t.Errorf("iterative encoder init: %+v", r)
 	}
+	// Real images beside the generated pairs: the first 6 of a folder.
+	realDir := filepath.Join(dir, "real")
+	latRun(t, "generate", "--model", model, "--seeds", "100-107", "--out", realDir)
+	withReal := filepath.Join(dir, "real.safetensors")
+	latRun(t, "encoder", "train", "--model", model, "--samples", "1000", "--batch", "32", "--width", "8", "--iterations", "2",
+		"--data", realDir, "--data-limit", "6", "--out", withReal)
+	if e, err := latent.LoadEncoder(withReal); err != nil {
+		t.Error(err)
+	} else if e.Cfg.RealImages != 6 || e.Cfg.RealData != realDir {
+		t.Errorf("encoder trained on real images: config %+v", e.Cfg)
+	}
 	out := latRun(t, "project", "--model", model, "--compare-init", "--encoder", enc, "-n", "4", photo, "--steps", "40", "--loss", "pixel", "--out", filepath.Join(dir, "cmp"), "--json")
 	var cmp struct {
 		Groups []struct {
