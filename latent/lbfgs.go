@@ -134,9 +134,7 @@ func projectLBFGS(g *gan.Generator, obj *Objective, z *tensor.Tensor, labels []i
 		dz := g.Backward(obj.Grad())
 		for i := range n {
 			l := obj.Last[i]
-			if len(res.Loss[i]) <= step {
-				res.Loss[i] = append(res.Loss[i], l)
-			}
+			res.Loss[i] = append(res.Loss[i], l)
 			if pending[i] == nil {
 				continue // finished early: its loss stays that of its last point
 			}
@@ -154,19 +152,13 @@ func projectLBFGS(g *gan.Generator, obj *Objective, z *tensor.Tensor, labels []i
 				continue
 			}
 			zi := z.Data[i*nz : (i+1)*nz]
-			f, gr := obj.Last[i], make([]float64, nz)
-			var s float64
-			for _, v := range zi {
-				s += float64(v) * float64(v)
-			}
-			d := s/float64(nz) - 1
-			f += o.Prior * d * d
-			c := o.Prior * 2 * d * 2 / float64(nz)
+			p, c := prior(o.Prior, zi)
+			gr := make([]float64, nz)
 			for j, v := range zi {
 				gr[j] = float64(dz.Data[i*nz+j]) + c*float64(v)
 			}
 			pending[i] = nil
-			answers[i] <- lbfgsAnswer{f: f, grad: gr}
+			answers[i] <- lbfgsAnswer{f: obj.Last[i] + p, grad: gr}
 		}
 		waiting = 0
 		if o.Progress != nil && step > 0 {

@@ -418,11 +418,7 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 		if o.Prior > 0 {
 			for i := 0; i < n; i++ {
 				zi, gi := z.Value.Data[i*nz:(i+1)*nz], z.Grad.Data[i*nz:(i+1)*nz]
-				var s float64
-				for _, v := range zi {
-					s += float64(v) * float64(v)
-				}
-				c := o.Prior * 2 * (s/float64(nz) - 1) * 2 / float64(nz)
+				_, c := prior(o.Prior, zi)
 				for j, v := range zi {
 					gi[j] += float32(c * float64(v))
 				}
@@ -434,6 +430,17 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 		}
 	}
 	return res, nil
+}
+
+// prior returns the prior λ·(‖z‖²/nz − 1)² of a code and the factor c of
+// its gradient, c·z.
+func prior(lambda float64, z []float32) (value, c float64) {
+	var s float64
+	for _, v := range z {
+		s += float64(v) * float64(v)
+	}
+	d := s/float64(len(z)) - 1
+	return lambda * d * d, lambda * 4 * d / float64(len(z))
 }
 
 // noiseAt is the noise's standard deviation at step of steps.
