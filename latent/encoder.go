@@ -148,25 +148,25 @@ func (e *Encoder) encode(g *gan.Generator, images []float32, labels []int32, pas
 		e.x.Data = images[lo*per : hi*per]
 		e.x.Shape = append(e.x.Shape[:0], hi-lo, c.Size, c.Size, c.Channels)
 		zs := &tensor.Tensor{Data: out.Data[lo*c.NZ : hi*c.NZ], Shape: []int{hi - lo, c.NZ}}
-		if c.Iterations <= 1 {
-			zs.CopyFrom(e.Net.Forward(e.x))
-			continue
-		}
 		var ls []int32
 		if labels != nil {
 			ls = labels[lo:hi]
 		}
 		g.SetTraining(false)
-		for range passes {
+		for range max(1, passes) {
 			e.step(g, e.x, zs, ls)
 		}
 	}
 	return out
 }
 
-// step is one pass of an iterative encoder: z += E(x, G(z)). It returns
-// the network's output, the correction.
+// step is one pass of the encoder: z += E(x) for a single-pass encoder
+// (from z = 0), z += E(x, G(z)) for an iterative one. It returns the
+// network's output, the correction.
 func (e *Encoder) step(g *gan.Generator, x, z *tensor.Tensor, labels []int32) *tensor.Tensor {
+	if e.Cfg.Iterations <= 1 {
+		return e.add(z, e.Net.Forward(x))
+	}
 	y := g.Forward(z, labels)
 	n, ch := x.Shape[0], e.Cfg.Channels
 	pixels := x.Len() / ch
@@ -177,7 +177,11 @@ func (e *Encoder) step(g *gan.Generator, x, z *tensor.Tensor, labels []int32) *t
 		copy(e.inp.Data[p*2*ch:p*2*ch+ch], x.Data[p*ch:(p+1)*ch])
 		copy(e.inp.Data[p*2*ch+ch:(p+1)*2*ch], y.Data[p*ch:(p+1)*ch])
 	}
-	d := e.Net.Forward(e.inp)
+	return e.add(z, e.Net.Forward(e.inp))
+}
+
+// add adds the correction d to z and returns d.
+func (e *Encoder) add(z, d *tensor.Tensor) *tensor.Tensor {
 	for i, v := range d.Data {
 		z.Data[i] += v
 	}
@@ -344,10 +348,10 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	dimg := tensor.New(b, cfg.Size, cfg.Size, cfg.Channels)
 	opt := optim.NewAdam(e.Net.Params(), o.LR, 0.9, 0.999)
 	e.Net.SetTraining(true)
-	// grad sets dzhat to the gradient of the loss at zhat and returns the
-	// z loss and the image loss.
 	real := false // the batch is of real images, whose z is unknown
 	idx := make([]int, b)
+	// grad sets dzhat to the gradient of the loss at zhat and returns the
+	// z loss and the image loss.
 	grad := func(zhat *tensor.Tensor) (zl, il float64) {
 		if real {
 			dzhat.Zero()
@@ -395,22 +399,15 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 			x.CopyFrom(g.Forward(z, labels))
 		}
 		opt.LR = o.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(steps)))
+		// Every pass from z = 0 is trained on its own error, with the
+		// earlier passes' output taken as given (ReStyle).
 		var zl, il float64
-		if iters == 1 {
-			zhat.CopyFrom(e.Net.Forward(x))
-			zl, il = grad(zhat)
+		zhat.Zero()
+		for range iters {
+			e.step(g, x, zhat, labels)
+			zl, il = grad(zhat) // the last pass's losses are reported
 			e.Net.Backward(dzhat)
 			opt.Step()
-		} else {
-			// Every pass from z = 0 is trained on its own error, with
-			// the earlier passes' output taken as given (ReStyle).
-			zhat.Zero()
-			for range iters {
-				e.step(g, x, zhat, labels)
-				zl, il = grad(zhat) // the last pass's losses are reported
-				e.Net.Backward(dzhat)
-				opt.Step()
-			}
 		}
 		a := 0.05
 		if step == 0 {
