@@ -828,6 +828,9 @@ func (c *latComparison) inits() error {
 		StepsToMean int     `json:"encoder_steps_to_mean_final"` // in the same schedule; -1: never
 		ShortFinal  float64 `json:"encoder_short_final_loss"`    // after a projection of steps/5 steps
 		Passed      bool    `json:"passed"`                      // ShortFinal ≤ MeanFinal
+		// WithinFifth: StepsToMean is at most a fifth of the steps (issue
+		// #6's bar read on the same schedule).
+		WithinFifth bool `json:"steps_within_fifth"`
 
 		MeanCurve  []float64 `json:"mean_init_curve"`
 		EncCurve   []float64 `json:"encoder_init_curve"`
@@ -839,6 +842,7 @@ func (c *latComparison) inits() error {
 		gr := group{Name: name, Images: hi - lo, MeanFinal: mc[steps], EncInitial: ec[0], EncFinal: ec[steps],
 			StepsToMean: latStepsTo(ec, mc[steps]), ShortFinal: sc[short], MeanCurve: mc, EncCurve: ec, ShortCurve: sc}
 		gr.Passed = gr.ShortFinal <= gr.MeanFinal*(1+1e-9)
+		gr.WithinFifth = gr.StepsToMean >= 0 && gr.StepsToMean <= short
 		groups = append(groups, gr)
 	}
 	if c.n > 0 {
@@ -861,12 +865,15 @@ func (c *latComparison) inits() error {
 		}
 		plots = append(plots, plot)
 	}
-	passed := true
+	passed, within := true, 0
 	for _, gr := range groups {
 		passed = passed && gr.Passed
+		if gr.WithinFifth {
+			within++
+		}
 	}
 	res := map[string]any{"steps": steps, "short_steps": short, "loss": c.pf.loss, "lr": c.pf.lr, "encoder_lr": c.pf.encoderLR(),
-		"passed": passed, "plots": plots, "groups": groups}
+		"passed": passed, "groups_within_fifth": within, "plots": plots, "groups": groups}
 	if err := latWriteJSON(filepath.Join(c.out, "init-compare.json"), res); err != nil {
 		return err
 	}
@@ -880,6 +887,7 @@ func (c *latComparison) inits() error {
 	}
 	fmt.Fprintf(w, "STEPS: steps encoder init takes to reach MEAN@%d on the same schedule; ENC%d@END: a %d-step projection from the encoder\n", steps, short, short)
 	fmt.Fprintf(w, "%d steps from the encoder reach what %d from the mean reach: %s\n", short, steps, map[bool]string{true: "passed", false: "not passed"}[passed])
+	fmt.Fprintf(w, "%d of %d groups reach it within %d steps of the same schedule\n", within, len(groups), short)
 	fmt.Fprintln(w, "plots:", strings.Join(plots, " "))
 	return nil
 }

@@ -247,17 +247,31 @@ func TestProjectAndEncoder(t *testing.T) {
 	out := latRun(t, "project", "--model", model, "--compare-init", "--encoder", enc, "-n", "4", photo, "--steps", "40", "--loss", "pixel", "--out", filepath.Join(dir, "cmp"), "--json")
 	var cmp struct {
 		Groups []struct {
-			Name  string  `json:"name"`
-			Steps int     `json:"encoder_steps_to_mean_final"`
-			Mean  float64 `json:"mean_init_final_loss"`
+			Name   string  `json:"name"`
+			Steps  int     `json:"encoder_steps_to_mean_final"`
+			Mean   float64 `json:"mean_init_final_loss"`
+			Within bool    `json:"steps_within_fifth"`
 		} `json:"groups"`
-		Plots []string `json:"plots"`
+		Within int      `json:"groups_within_fifth"`
+		Plots  []string `json:"plots"`
 	}
 	if err := json.Unmarshal([]byte(out), &cmp); err != nil || len(cmp.Groups) != 2 || cmp.Groups[0].Name != "generated" {
 		t.Fatalf("compare-init %q: %v", out, err)
 	}
 	if len(cmp.Plots) != 2 {
 		t.Fatalf("plots %v", cmp.Plots)
+	}
+	within := 0
+	for _, g := range cmp.Groups {
+		if g.Within != (g.Steps >= 0 && g.Steps <= 40/5) {
+			t.Errorf("group %s: %d steps, steps_within_fifth %v", g.Name, g.Steps, g.Within)
+		}
+		if g.Within {
+			within++
+		}
+	}
+	if cmp.Within != within {
+		t.Errorf("groups_within_fifth %d, want %d", cmp.Within, within)
 	}
 	for _, p := range cmp.Plots {
 		if _, err := os.Stat(p); err != nil {
