@@ -92,7 +92,7 @@ if [ ! -e "$RUN/encoder.safetensors" ]; then
 	# Iterative (4 passes), trained with the projection's own loss (pixels +
 	# the male classifier's features), every other step on real faces of the
 	# data set: the first 19,000; the last 1,000 stay held out.
-	"$F" encoder train --model "$M" --samples 100000 --iterations 4 --features judge --features-judge "$CLF/male.safetensors" \
+	"$F" encoder train --model "$M" --samples 200000 --width 64 --iterations 4 --features judge --features-judge "$CLF/male.safetensors" \
 		--data "$data" --data-limit 19000 --out "$RUN/encoder.safetensors" --json >runs/faces-work/encoder.json
 fi
 
