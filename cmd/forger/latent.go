@@ -573,7 +573,9 @@ exactly zero at z = 0) or an encoder's prediction (--init encoder
 the steps and a small prior that keeps ‖z‖² near nz. --optimizer lbfgs
 uses gonum's L-BFGS with a line search instead (one step is one
 evaluation of the loss and its gradient; the noise is added once, at the
-start): on the cartoon-faces model it ends far lower in as many steps. The photo's centre square is resized to the model's size (gray for
+start): on the cartoon-faces model it ends far lower in as many steps.
+
+The photo's centre square is resized to the model's size (gray for
 1-channel models). Conditional models use --class, or the class whose
 image at z = 0 is closest.
 
