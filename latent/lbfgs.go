@@ -94,6 +94,12 @@ func projectLBFGS(g *gan.Generator, obj *Objective, z *tensor.Tensor, labels []i
 
 	running := n
 	pending := make([]*lbfgsRequest, n)
+	// grads[i] carries target i's gradient; it copies it before asking
+	// again, so one buffer per target serves every round.
+	grads := make([][]float64, n)
+	for i := range grads {
+		grads[i] = make([]float64, nz)
+	}
 	waiting := 0
 	var ctxErr error
 	step := 0
@@ -153,7 +159,7 @@ func projectLBFGS(g *gan.Generator, obj *Objective, z *tensor.Tensor, labels []i
 			}
 			zi := z.Data[i*nz : (i+1)*nz]
 			p, c := prior(o.Prior, zi)
-			gr := make([]float64, nz)
+			gr := grads[i]
 			for j, v := range zi {
 				gr[j] = float64(dz.Data[i*nz+j]) + c*float64(v)
 			}
