@@ -43,6 +43,8 @@ type EncoderConfig struct {
 	// generated pairs (EncoderOptions.Real), RealData where they came from.
 	RealImages int    `json:"real_images,omitempty"`
 	RealData   string `json:"real_data,omitempty"`
+	// PhotoLike: half of the real images were made photo-like.
+	PhotoLike bool `json:"photo_like,omitempty"`
 
 	Samples   int     `json:"samples"`            // (G(z), z) pairs seen in training
 	Batch     int     `json:"batch"`              // pairs per step
@@ -160,6 +162,62 @@ func (e *Encoder) encode(g *gan.Generator, images []float32, labels []int32, pas
 	return out
 }
 
+// BestPassesFactor is how many times its trained Iterations an iterative
+// encoder runs in EncodeBest. More passes than trained keep improving
+// in-domain images while out-of-domain ones (photos, for a cartoon
+// generator) are best after one or two, so EncodeBest keeps each image's
+// best pass (measured on the 32×32 cartoon-faces model, latent/README.md).
+const BestPassesFactor = 3
+
+// EncodeBest returns the latents of the images obj scores (its targets),
+// like Encode; an iterative encoder runs BestPassesFactor·Iterations passes
+// and keeps, for each image, the guess whose rendering obj scores lowest.
+// A pass costs one generator and one encoder forward pass and one
+// evaluation of obj, without gradients: less than a projection step.
+func (e *Encoder) EncodeBest(g *gan.Generator, obj *Objective, labels []int32) *tensor.Tensor {
+	images := obj.target.Data
+	if e.Cfg.Iterations <= 1 {
+		return e.Encode(g, images, labels)
+	}
+	e.Net.SetTraining(false)
+	g.SetTraining(false)
+	c := e.Cfg
+	per := c.Size * c.Size * c.Channels
+	n := len(images) / per
+	z := tensor.New(n, c.NZ)
+	best := tensor.New(n, c.NZ)
+	bestLoss := make([]float64, n)
+	for i := range bestLoss {
+		bestLoss[i] = math.Inf(1)
+	}
+	img := tensor.New(n, c.Size, c.Size, c.Channels)
+	if e.x == nil {
+		e.x = &tensor.Tensor{}
+	}
+	for range BestPassesFactor * c.Iterations {
+		for lo := 0; lo < n; lo += 64 {
+			hi := min(n, lo+64)
+			e.x.Data = images[lo*per : hi*per]
+			e.x.Shape = append(e.x.Shape[:0], hi-lo, c.Size, c.Size, c.Channels)
+			zs := &tensor.Tensor{Data: z.Data[lo*c.NZ : hi*c.NZ], Shape: []int{hi - lo, c.NZ}}
+			var ls []int32
+			if labels != nil {
+				ls = labels[lo:hi]
+			}
+			e.step(g, e.x, zs, ls)
+			copy(img.Data[lo*per:hi*per], g.Forward(zs, ls).Data)
+		}
+		obj.Eval(img, false)
+		for i, l := range obj.Last {
+			if l < bestLoss[i] {
+				bestLoss[i] = l
+				copy(best.Data[i*c.NZ:(i+1)*c.NZ], z.Data[i*c.NZ:(i+1)*c.NZ])
+			}
+		}
+	}
+	return best
+}
+
 // step is one pass of the encoder: z += E(x) for a single-pass encoder
 // (from z = 0), z += E(x, G(z)) for an iterative one. It returns the
 // network's output, the correction.
@@ -267,7 +325,11 @@ type EncoderOptions struct {
 	// ReStyle train on real photos.
 	Real     *dataset.Set
 	RealData string // Real's source, recorded in the encoder's config
-	Seed     uint64
+	// PhotoLike turns half of the real images into rough stand-ins for
+	// photographs (new background, colour cast, blur, noise; see
+	// photoLike), for data sets of plain-background images.
+	PhotoLike bool
+	Seed      uint64
 	// Progress, if not nil, is called after each step with the pairs done
 	// and the smoothed losses.
 	Progress func(done, total int, zLoss, imgLoss float64)
@@ -318,13 +380,15 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 		case r.Len() == 0:
 			return nil, errors.New("no real images")
 		}
+	} else if o.PhotoLike {
+		return nil, errors.New("photo-like images are made from real images: give them (--data)")
 	}
 	if o.Samples < 1 || o.Batch < 2 || o.LR <= 0 || o.Width < 1 {
 		return nil, errors.New("--samples must be ≥ 1, --batch ≥ 2, --lr and --width positive")
 	}
 	cfg := g.Cfg
 	e, err := NewEncoder(EncoderConfig{Model: model, GAN: cfg, NZ: cfg.NZ, Size: cfg.Size, Channels: cfg.Channels,
-		Width: o.Width, Iterations: o.Iterations, RealData: o.RealData, Samples: o.Samples, Batch: o.Batch, ImageLoss: o.ImageLoss, ZLoss: o.ZLoss, Seed: o.Seed}, o.Seed)
+		Width: o.Width, Iterations: o.Iterations, RealData: o.RealData, PhotoLike: o.PhotoLike, Samples: o.Samples, Batch: o.Batch, ImageLoss: o.ImageLoss, ZLoss: o.ZLoss, Seed: o.Seed}, o.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -350,6 +414,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	e.Net.SetTraining(true)
 	real := false // the batch is of real images, whose z is unknown
 	idx := make([]int, b)
+	mask, queue := make([]bool, cfg.Size*cfg.Size), make([]int, 0, cfg.Size*cfg.Size)
 	// grad sets dzhat to the gradient of the loss at zhat and returns the
 	// z loss and the image loss.
 	grad := func(zhat *tensor.Tensor) (zl, il float64) {
@@ -391,6 +456,14 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 				idx[i] = rng.IntN(o.Real.Len())
 			}
 			o.Real.Batch(idx, x.Data, nil)
+			if o.PhotoLike {
+				per := cfg.Size * cfg.Size * cfg.Channels
+				for i := range b {
+					if rng.IntN(2) == 0 {
+						photoLike(rng, x.Data[i*per:(i+1)*per], cfg.Size, cfg.Channels, mask, queue)
+					}
+				}
+			}
 		} else {
 			gan.SampleZ(z, rng)
 			for i := range labels {

@@ -363,6 +363,83 @@ func TestIterativeEncoderCorrectsItself(t *testing.T) {
 	if d := tensor.MaxAbsDiff(p1, e.Encode(g, x.Data, []int32{1, 2, 0, 1, 2, 0})); d == 0 {
 		t.Error("an iterative encoder of a conditional model ignores the classes it renders with")
 	}
+
+	// EncodeBest keeps each image's best pass, so no image is worse than
+	// after the trained passes; 70 images span two chunks of 64.
+	const n = 70
+	codes := make([]Code, n)
+	labels = make([]int32, n)
+	for i := range codes {
+		codes[i], labels[i] = FromSeed(g.Cfg, 6000+int64(i), i%3), int32(i%3)
+	}
+	x = Render(g, codes).Clone()
+	obj := NewObjective(LossPixel, nil, 1, x)
+	loss := func(z *tensor.Tensor) []float64 {
+		obj.Eval(g.Forward(z, labels), false)
+		return append([]float64(nil), obj.Last...)
+	}
+	plain, best := loss(e.Encode(g, x.Data, labels)), loss(e.EncodeBest(g, obj, labels))
+	var sp, sb float64
+	for i := range plain {
+		if best[i] > plain[i]*(1+1e-5) {
+			t.Errorf("image %d: best pass loss %g, worse than the trained passes' %g", i, best[i], plain[i])
+		}
+		sp, sb = sp+plain[i], sb+best[i]
+	}
+	t.Logf("mean pixel loss: %d passes %.5f, best of %d %.5f", e.Cfg.Iterations, sp/n, BestPassesFactor*e.Cfg.Iterations, sb/n)
+	if sb >= sp {
+		t.Errorf("the best passes (mean %g) improve on none of the trained passes' (%g)", sb/n, sp/n)
+	}
+}
+
+// photoLike replaces the background connected to the border, and only it.
+func TestPhotoLikeReplacesBackground(t *testing.T) {
+	const size, ch = 16, 3
+	x := make([]float32, size*size*ch)
+	// A light background, a dark ring (rows and columns 4..11) and a hole
+	// of the background's colour inside it (6..9).
+	for p := range size * size {
+		px, py := p%size, p/size
+		v := float32(0.9)
+		if px >= 4 && px <= 11 && py >= 4 && py <= 11 && !(px >= 6 && px <= 9 && py >= 6 && py <= 9) {
+			v = -0.8
+		}
+		for c := range ch {
+			x[p*ch+c] = v
+		}
+	}
+	mask, queue := make([]bool, size*size), make([]int, 0, size*size)
+	backgroundMask(x, size, ch, mask, queue)
+	for p, m := range mask {
+		px, py := p%size, p/size
+		outside := px < 4 || px > 11 || py < 4 || py > 11
+		if m != outside {
+			t.Fatalf("pixel (%d,%d): background %v, want %v", px, py, m, outside)
+		}
+	}
+	rng := newRNG(1)
+	changed := 0
+	for range 20 {
+		y := append([]float32(nil), x...)
+		photoLike(rng, y, size, ch, mask, queue)
+		for i, v := range y {
+			if v < -1 || v > 1 || math.IsNaN(float64(v)) {
+				t.Fatalf("value %g at %d is outside [-1, 1]", v, i)
+			}
+		}
+		// The hole keeps one colour (the colour transforms treat it
+		// alike) and the ring stays darker than it.
+		hole, ring := y[(7*size+7)*ch], y[(4*size+4)*ch]
+		if hole <= ring {
+			t.Fatalf("the ring (%g) is no darker than the hole (%g)", ring, hole)
+		}
+		if d := math.Abs(float64(y[0] - x[0])); d > 0.5 {
+			changed++
+		}
+	}
+	if changed < 5 {
+		t.Errorf("the background changed much in %d of 20 images", changed)
+	}
 }
 
 // Real images train an encoder with the image loss alone, every other
