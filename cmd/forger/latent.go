@@ -1079,6 +1079,9 @@ its prediction; forger project --compare-init measures the gain.`,
 			if o.Samples < 1 || o.Batch < 2 || !(o.LR > 0) || o.Width < 1 || o.Iterations < 1 {
 				return usagef("--samples and --iterations must be ≥ 1, --batch ≥ 2, --lr and --width positive")
 			}
+			if o.PhotoLike && realData == "" {
+				return usagef("--photo-like makes its images from real ones: give them with --data DIR")
+			}
 			g, err := latLoadModel(model)
 			if err != nil {
 				return err

@@ -238,11 +238,11 @@ func TestProjectAndEncoder(t *testing.T) {
 	latRun(t, "generate", "--model", model, "--seeds", "100-107", "--out", realDir)
 	withReal := filepath.Join(dir, "real.safetensors")
 	latRun(t, "encoder", "train", "--model", model, "--samples", "1000", "--batch", "32", "--width", "8", "--iterations", "2",
-		"--data", realDir, "--data-limit", "6", "--out", withReal)
+		"--data", realDir, "--data-limit", "6", "--photo-like", "--out", withReal)
 	if e, err := latent.LoadEncoder(withReal); err != nil {
 		t.Error(err)
-	} else if e.Cfg.RealImages != 6 || e.Cfg.RealData != realDir {
-		t.Errorf("encoder trained on real images: config %+v", e.Cfg)
+	} else if e.Cfg.RealImages != 6 || e.Cfg.RealData != realDir || !e.Cfg.PhotoLike {
+		t.Errorf("encoder trained on photo-like real images: config %+v", e.Cfg)
 	}
 	out := latRun(t, "project", "--model", model, "--compare-init", "--encoder", enc, "-n", "4", photo, "--steps", "40", "--loss", "pixel", "--out", filepath.Join(dir, "cmp"), "--json")
 	var cmp struct {
@@ -424,6 +424,7 @@ func TestLatentCommandErrors(t *testing.T) {
 		{"direction", "check", "--model", model, "--direction", dfile, "--classifier-dir", dir},
 		{"encoder", "train", "--model", garbage, "--out", x + ".safetensors"},
 		{"encoder", "train", "--model", model, "--iterations", "0", "--out", x + ".safetensors"},
+		{"encoder", "train", "--model", model, "--photo-like", "--out", x + ".safetensors"},
 		{"attribute", "train", "--data", dir, "--attribute", "mustache", "--out", x + ".safetensors"},
 	}
 	for _, args := range bad {
