@@ -137,11 +137,22 @@ func (e *Encoder) Encode(g *gan.Generator, images []float32, labels []int32) *te
 
 // encode is Encode with passes passes of an iterative encoder.
 func (e *Encoder) encode(g *gan.Generator, images []float32, labels []int32, passes int) *tensor.Tensor {
+	out := tensor.New(len(images)/(e.Cfg.Size*e.Cfg.Size*e.Cfg.Channels), e.Cfg.NZ)
+	for range max(1, passes) {
+		e.pass(g, images, labels, out, nil)
+	}
+	return out
+}
+
+// pass runs one pass of the encoder (step) over images in chunks of 64,
+// in inference mode, updating their latents z [n, nz]. If img is not nil
+// it receives the generator's images of the new z.
+func (e *Encoder) pass(g *gan.Generator, images []float32, labels []int32, z, img *tensor.Tensor) {
 	e.Net.SetTraining(false)
+	g.SetTraining(false)
 	c := e.Cfg
 	per := c.Size * c.Size * c.Channels
 	n := len(images) / per
-	out := tensor.New(n, c.NZ)
 	if e.x == nil {
 		e.x = &tensor.Tensor{}
 	}
@@ -149,17 +160,16 @@ func (e *Encoder) encode(g *gan.Generator, images []float32, labels []int32, pas
 		hi := min(n, lo+64)
 		e.x.Data = images[lo*per : hi*per]
 		e.x.Shape = append(e.x.Shape[:0], hi-lo, c.Size, c.Size, c.Channels)
-		zs := &tensor.Tensor{Data: out.Data[lo*c.NZ : hi*c.NZ], Shape: []int{hi - lo, c.NZ}}
+		zs := &tensor.Tensor{Data: z.Data[lo*c.NZ : hi*c.NZ], Shape: []int{hi - lo, c.NZ}}
 		var ls []int32
 		if labels != nil {
 			ls = labels[lo:hi]
 		}
-		g.SetTraining(false)
-		for range max(1, passes) {
-			e.step(g, e.x, zs, ls)
+		e.step(g, e.x, zs, ls)
+		if img != nil {
+			copy(img.Data[lo*per:hi*per], g.Forward(zs, ls).Data)
 		}
 	}
-	return out
 }
 
 // BestPassesFactor is how many times its trained Iterations an iterative
@@ -179,11 +189,8 @@ func (e *Encoder) EncodeBest(g *gan.Generator, obj *Objective, labels []int32) *
 	if e.Cfg.Iterations <= 1 {
 		return e.Encode(g, images, labels)
 	}
-	e.Net.SetTraining(false)
-	g.SetTraining(false)
 	c := e.Cfg
-	per := c.Size * c.Size * c.Channels
-	n := len(images) / per
+	n := len(images) / (c.Size * c.Size * c.Channels)
 	z := tensor.New(n, c.NZ)
 	best := tensor.New(n, c.NZ)
 	bestLoss := make([]float64, n)
@@ -191,22 +198,8 @@ func (e *Encoder) EncodeBest(g *gan.Generator, obj *Objective, labels []int32) *
 		bestLoss[i] = math.Inf(1)
 	}
 	img := tensor.New(n, c.Size, c.Size, c.Channels)
-	if e.x == nil {
-		e.x = &tensor.Tensor{}
-	}
 	for range BestPassesFactor * c.Iterations {
-		for lo := 0; lo < n; lo += 64 {
-			hi := min(n, lo+64)
-			e.x.Data = images[lo*per : hi*per]
-			e.x.Shape = append(e.x.Shape[:0], hi-lo, c.Size, c.Size, c.Channels)
-			zs := &tensor.Tensor{Data: z.Data[lo*c.NZ : hi*c.NZ], Shape: []int{hi - lo, c.NZ}}
-			var ls []int32
-			if labels != nil {
-				ls = labels[lo:hi]
-			}
-			e.step(g, e.x, zs, ls)
-			copy(img.Data[lo*per:hi*per], g.Forward(zs, ls).Data)
-		}
+		e.pass(g, images, labels, z, img)
 		obj.Eval(img, false)
 		for i, l := range obj.Last {
 			if l < bestLoss[i] {

@@ -91,9 +91,10 @@ if [ ! -e "$RUN/encoder.safetensors" ]; then
 	log "encoder"
 	# Iterative (4 passes), trained with the projection's own loss (pixels +
 	# the male classifier's features), every other step on real faces of the
-	# data set: the first 19,000; the last 1,000 stay held out.
-	"$F" encoder train --model "$M" --samples 200000 --width 64 --iterations 4 --features judge --features-judge "$CLF/male.safetensors" \
-		--data "$data" --data-limit 19000 --out "$RUN/encoder.safetensors" --json >runs/faces-work/encoder.json
+	# data set: the first 19,000 (the last 1,000 stay held out), half of them
+	# made photo-like (new background, colour cast, blur, noise).
+	"$F" encoder train --model "$M" --samples 400000 --width 64 --iterations 4 --features judge --features-judge "$CLF/male.safetensors" \
+		--data "$data" --data-limit 19000 --photo-like --out "$RUN/encoder.safetensors" --json >runs/faces-work/encoder.json
 fi
 
 log "pictures"
@@ -120,7 +121,7 @@ cp runs/faces-work/project-sample1/projection.gif "$OUT/project-steps.gif"
 # rendered faces of the data set and the two photos; with Adam (the
 # default) and with L-BFGS.
 for opt in adam lbfgs; do
-	if [ ! -e runs/faces-work/compare-init-$opt/done ]; then
+	if [ ! runs/faces-work/compare-init-$opt/done -nt "$RUN/encoder.safetensors" ]; then
 		log "encoder vs mean start ($opt)"
 		"$F" project --model "$M" --compare-init --encoder "$RUN/encoder.safetensors" -n 8 --optimizer $opt \
 			"$data/images/019990.png" "$data/images/019995.png" runs/faces-work/aligned/sample1.png runs/faces-work/aligned/sample2.png \
@@ -131,7 +132,7 @@ for opt in adam lbfgs; do
 	cp runs/faces-work/compare-init-$opt/init-curves-sample1.png "$OUT/init-curves-photo-$opt.png"
 done
 # The same on ten held-out rendered faces, one by one (Adam).
-if [ ! -e runs/faces-work/compare-init-rendered/done ]; then
+if [ ! runs/faces-work/compare-init-rendered/done -nt "$RUN/encoder.safetensors" ]; then
 	log "encoder vs mean start on 10 held-out rendered faces"
 	"$F" project --model "$M" --compare-init --encoder "$RUN/encoder.safetensors" -n 0 \
 		$(for i in 019900 019910 019920 019930 019940 019950 019960 019970 019990 019995; do echo "$data/images/$i.png"; done) \
