@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"time"
 
@@ -313,9 +314,11 @@ type EncoderOptions struct {
 	// Iterations > 1 trains an iterative encoder (see Encoder).
 	Iterations int
 	// Real, if not nil, holds real images of the model's size (an
-	// unconditional model's): every other step then trains on a batch of
-	// them with the image loss alone (their z is unknown), as pSp and
-	// ReStyle train on real photos.
+	// unconditional model's): each batch is then half generated pairs and
+	// half real images, the real ones trained with the image loss alone
+	// (their z is unknown), as pSp and ReStyle train on real photos. Mixed
+	// batches keep BatchNorm's statistics those of what the encoder sees at
+	// projection time.
 	Real     *dataset.Set
 	RealData string // Real's source, recorded in the encoder's config
 	// PhotoLike turns half of the real images into rough stand-ins for
@@ -405,19 +408,60 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	dimg := tensor.New(b, cfg.Size, cfg.Size, cfg.Channels)
 	opt := optim.NewAdam(e.Net.Params(), o.LR, 0.9, 0.999)
 	e.Net.SetTraining(true)
-	real := false // the batch is of real images, whose z is unknown
-	idx := make([]int, b)
+	// Every batch holds bg generated pairs (G(z), z) and, with real
+	// images, b − bg of those, whose z is unknown: mixed batches, so that
+	// batch norm's statistics in training are those of the mixture it meets
+	// in inference (batches of one kind at a time made its running
+	// statistics fit neither kind).
+	bg := b
+	if o.Real != nil {
+		bg = b / 2
+	}
+	per := cfg.Size * cfg.Size * cfg.Channels
+	rows := func(t *tensor.Tensor, lo, hi int) *tensor.Tensor {
+		w := t.Len() / t.Shape[0]
+		return &tensor.Tensor{Data: t.Data[lo*w : hi*w], Shape: append([]int{hi - lo}, t.Shape[1:]...)}
+	}
+	idx := make([]int, b-bg)
 	mask, queue := make([]bool, cfg.Size*cfg.Size), make([]int, 0, cfg.Size*cfg.Size)
-	// grad sets dzhat to the gradient of the loss at zhat and returns the
-	// z loss and the image loss.
-	grad := func(zhat *tensor.Tensor) (zl, il float64) {
-		if real {
-			dzhat.Zero()
-		} else {
-			zl = nn.MSE(zhat, z, dzhat)
-			for i := range dzhat.Data {
-				dzhat.Data[i] *= float32(o.ZLoss)
+	// fill draws a batch into x: fresh pairs in its first bg rows (their z
+	// in z), real images (half of them photo-like with PhotoLike) after.
+	fill := func(x, z *tensor.Tensor, labels []int32, rng *rand.Rand) {
+		zg := rows(z, 0, bg)
+		gan.SampleZ(zg, rng)
+		var lg []int32
+		if labels != nil {
+			for i := range labels {
+				labels[i] = int32(rng.IntN(len(cfg.Classes)))
 			}
+			lg = labels[:bg]
+		}
+		g.SetTraining(false)
+		copy(x.Data[:bg*per], g.Forward(zg, lg).Data)
+		if bg == b {
+			return
+		}
+		for i := range idx {
+			idx[i] = rng.IntN(o.Real.Len())
+		}
+		o.Real.Batch(idx, x.Data[bg*per:], nil)
+		if o.PhotoLike {
+			for i := bg; i < b; i++ {
+				if rng.IntN(2) == 0 {
+					photoLike(rng, x.Data[i*per:(i+1)*per], cfg.Size, cfg.Channels, mask, queue)
+				}
+			}
+		}
+	}
+	// grad sets dzhat to the gradient of the loss at zhat and returns the
+	// z loss (over the generated rows) and the image loss.
+	grad := func(zhat *tensor.Tensor) (zl, il float64) {
+		dzhat.Zero()
+		zl = nn.MSE(rows(zhat, 0, bg), rows(z, 0, bg), rows(dzhat, 0, bg))
+		// The z loss is a mean over the generated rows; weigh it by their
+		// share of the batch, as the image loss is a mean over all rows.
+		for i := range dzhat.Data[:bg*nz] {
+			dzhat.Data[i] *= float32(o.ZLoss * float64(bg) / float64(b))
 		}
 		if o.ImageLoss > 0 {
 			// G(ẑ) against x: the gradient flows back through G to ẑ.
@@ -443,27 +487,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		real = o.Real != nil && step%2 == 1
-		if real {
-			for i := range idx {
-				idx[i] = rng.IntN(o.Real.Len())
-			}
-			o.Real.Batch(idx, x.Data, nil)
-			if o.PhotoLike {
-				per := cfg.Size * cfg.Size * cfg.Channels
-				for i := range b {
-					if rng.IntN(2) == 0 {
-						photoLike(rng, x.Data[i*per:(i+1)*per], cfg.Size, cfg.Channels, mask, queue)
-					}
-				}
-			}
-		} else {
-			gan.SampleZ(z, rng)
-			for i := range labels {
-				labels[i] = int32(rng.IntN(len(cfg.Classes)))
-			}
-			x.CopyFrom(g.Forward(z, labels))
-		}
+		fill(x, z, labels, rng)
 		opt.LR = o.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(steps)))
 		// Every pass from z = 0 is trained on its own error, with the
 		// earlier passes' output taken as given (ReStyle).
@@ -479,14 +503,13 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 		if step == 0 {
 			a = 1
 		}
-		if !real {
-			zAvg = (1-a)*zAvg + a*zl
-		}
+		zAvg = (1-a)*zAvg + a*zl
 		iAvg = (1-a)*iAvg + a*il
 		if o.Progress != nil {
 			o.Progress(min(o.Samples, (step+1)*b), o.Samples, zAvg, iAvg)
 		}
 	}
+	e.calibrate(g, x, z, zhat, labels, fill, calibrationBatches)
 	e.Net.SetTraining(false)
 	e.Cfg.Seconds = time.Since(start).Seconds()
 	if o.Real != nil {
@@ -494,6 +517,41 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	}
 	e.Cfg.HeldOutZMSE, e.Cfg.HeldOutPixelMSE = e.Measure(g, 256, o.Seed+1000)
 	return e, nil
+}
+
+// calibrationBatches is how many training batches calibrate averages.
+const calibrationBatches = 50
+
+// calibrate sets batch norm's running statistics to their plain average
+// over n fresh training batches (fill), every pass run as in training, the
+// weights fixed ("precise BN", Wu and Johnson 2021): the moving averages
+// kept in training remember mostly the last few batches.
+func (e *Encoder) calibrate(g *gan.Generator, x, z, zhat *tensor.Tensor, labels []int32, fill func(x, z *tensor.Tensor, labels []int32, rng *rand.Rand), n int) {
+	var bns []*nn.BatchNorm
+	var momenta []float64
+	for _, l := range e.Net.Layers {
+		if bn, ok := l.(*nn.BatchNorm); ok {
+			bns, momenta = append(bns, bn), append(momenta, bn.Momentum)
+		}
+	}
+	rng := newRNG(e.Cfg.Seed + 2)
+	e.Net.SetTraining(true)
+	calls := 0
+	for range n {
+		fill(x, z, labels, rng)
+		zhat.Zero()
+		for range max(1, e.Cfg.Iterations) {
+			for _, bn := range bns {
+				bn.Momentum = 1 / float64(calls+1)
+			}
+			e.step(g, x, zhat, labels)
+			calls++
+		}
+	}
+	for i, bn := range bns {
+		bn.Momentum = momenta[i]
+	}
+	e.Net.SetTraining(false)
 }
 
 // Measure returns the encoder's mean (E(x) − z)² and (G(E(x)) − x)² on n
