@@ -161,7 +161,7 @@ func (e *Encoder) pass(g *gan.Generator, images []float32, labels []int32, z, im
 		hi := min(n, lo+64)
 		e.x.Data = images[lo*per : hi*per]
 		e.x.Shape = append(e.x.Shape[:0], hi-lo, c.Size, c.Size, c.Channels)
-		zs := &tensor.Tensor{Data: z.Data[lo*c.NZ : hi*c.NZ], Shape: []int{hi - lo, c.NZ}}
+		zs := z.Samples(lo, hi)
 		var ls []int32
 		if labels != nil {
 			ls = labels[lo:hi]
@@ -418,16 +418,12 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 		bg = b / 2
 	}
 	per := cfg.Size * cfg.Size * cfg.Channels
-	rows := func(t *tensor.Tensor, lo, hi int) *tensor.Tensor {
-		w := t.Len() / t.Shape[0]
-		return &tensor.Tensor{Data: t.Data[lo*w : hi*w], Shape: append([]int{hi - lo}, t.Shape[1:]...)}
-	}
 	idx := make([]int, b-bg)
 	mask, queue := make([]bool, cfg.Size*cfg.Size), make([]int, 0, cfg.Size*cfg.Size)
 	// fill draws a batch into x: fresh pairs in its first bg rows (their z
 	// in z), real images (half of them photo-like with PhotoLike) after.
 	fill := func(x, z *tensor.Tensor, labels []int32, rng *rand.Rand) {
-		zg := rows(z, 0, bg)
+		zg := z.Samples(0, bg)
 		gan.SampleZ(zg, rng)
 		var lg []int32
 		if labels != nil {
@@ -457,7 +453,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	// z loss (over the generated rows) and the image loss.
 	grad := func(zhat *tensor.Tensor) (zl, il float64) {
 		dzhat.Zero()
-		zl = nn.MSE(rows(zhat, 0, bg), rows(z, 0, bg), rows(dzhat, 0, bg))
+		zl = nn.MSE(zhat.Samples(0, bg), z.Samples(0, bg), dzhat.Samples(0, bg))
 		// The z loss is a mean over the generated rows; weigh it by their
 		// share of the batch, as the image loss is a mean over all rows.
 		for i := range dzhat.Data[:bg*nz] {

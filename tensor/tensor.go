@@ -101,6 +101,13 @@ func View(dst, t *Tensor, shape ...int) *Tensor {
 	return dst
 }
 
+// Samples returns samples lo to hi−1 of the first axis as a tensor that
+// shares t's data: writes through it change t.
+func (t *Tensor) Samples(lo, hi int) *Tensor {
+	w := len(t.Data) / t.Shape[0]
+	return &Tensor{Data: t.Data[lo*w : hi*w], Shape: append([]int{hi - lo}, t.Shape[1:]...)}
+}
+
 // Clone returns a deep copy.
 func (t *Tensor) Clone() *Tensor {
 	return &Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...)}

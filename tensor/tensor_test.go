@@ -93,3 +93,21 @@ func TestHalfToFloat(t *testing.T) {
 		}
 	}
 }
+
+func TestSamplesSharesData(t *testing.T) {
+	x := New(4, 2, 3)
+	for i := range x.Data {
+		x.Data[i] = float32(i)
+	}
+	s := x.Samples(1, 3)
+	if got := s.Shape; len(got) != 3 || got[0] != 2 || got[1] != 2 || got[2] != 3 {
+		t.Fatalf("shape %v, want [2 2 3]", got)
+	}
+	if s.Data[0] != 6 || s.Data[len(s.Data)-1] != 17 {
+		t.Fatalf("data %v, want 6..17", s.Data)
+	}
+	s.Data[0] = -1
+	if x.Data[6] != -1 {
+		t.Fatal("a write through Samples did not reach the tensor")
+	}
+}
