@@ -1145,7 +1145,7 @@ its prediction; forger project --compare-init measures the gain.`,
 	f.StringVar(&pf.judgePath, "features-judge", "", "judge or attribute classifier whose features --features judge uses")
 	f.StringVar(&pf.faces, "face-models", "", "folder of the face models for --features face")
 	f.Float64Var(&o.PerceptualWeight, "perceptual-weight", 1, "weight of the perceptual term")
-	f.StringVar(&realData, "data", "", "also train on these real images (a data set or folder, as forger train --data), every other step, with the image loss alone")
+	f.StringVar(&realData, "data", "", "also train on these real images (a data set or folder, as forger train --data), as half of every batch, with the image loss alone")
 	f.BoolVar(&o.PhotoLike, "photo-like", false, "make half of the --data images rough stand-ins for photographs (new background, colour cast, blur, noise), so the encoder also learns images the generator cannot draw")
 	f.IntVar(&realLimit, "data-limit", 0, "use only the first N images of --data (0: all), to keep the rest held out")
 	f.IntVar(&o.Iterations, "iterations", 1, "passes of an iterative encoder, each reading the target beside G(its guess so far) and correcting the guess (1: one pass from the image)")
