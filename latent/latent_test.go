@@ -442,8 +442,8 @@ func TestPhotoLikeReplacesBackground(t *testing.T) {
 	}
 }
 
-// Real images train an encoder with the image loss alone, every other
-// step; they must fit the model, which must be unconditional.
+// Real images train an encoder with the image loss alone, as half of
+// every batch; they must fit the model, which must be unconditional.
 func TestEncoderTrainsOnRealImages(t *testing.T) {
 	g := tinyGenerator(t, false)
 	x, _ := targets(g, 200, 20000) // "real" images the encoder never sees the z of
@@ -458,6 +458,12 @@ func TestEncoderTrainsOnRealImages(t *testing.T) {
 	}
 	if e.Cfg.HeldOutZMSE >= 1 {
 		t.Errorf("held-out z MSE %g, not better than predicting 0", e.Cfg.HeldOutZMSE)
+	}
+	// calibrate must hand back batch norm layers with their own momentum.
+	for _, l := range e.Net.Layers {
+		if bn, ok := l.(*nn.BatchNorm); ok && bn.Momentum != 0.1 {
+			t.Errorf("batch norm momentum %g after training, want 0.1", bn.Momentum)
+		}
 	}
 	bad := *real
 	bad.Size = 32
