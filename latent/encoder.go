@@ -420,10 +420,14 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	per := cfg.Size * cfg.Size * cfg.Channels
 	idx := make([]int, b-bg)
 	mask, queue := make([]bool, cfg.Size*cfg.Size), make([]int, 0, cfg.Size*cfg.Size)
+	// Views of the generated rows, whose z is known.
+	zg, dzg := z.Samples(0, bg), dzhat.Samples(0, bg)
+	// The z loss is a mean over the generated rows; weigh it by their share
+	// of the batch, as the image loss is a mean over all rows.
+	zScale := float32(o.ZLoss * float64(bg) / float64(b))
 	// fill draws a batch into x: fresh pairs in its first bg rows (their z
 	// in z), real images (half of them photo-like with PhotoLike) after.
-	fill := func(x, z *tensor.Tensor, labels []int32, rng *rand.Rand) {
-		zg := z.Samples(0, bg)
+	fill := func(rng *rand.Rand) {
 		gan.SampleZ(zg, rng)
 		var lg []int32
 		if labels != nil {
@@ -453,11 +457,9 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	// z loss (over the generated rows) and the image loss.
 	grad := func(zhat *tensor.Tensor) (zl, il float64) {
 		dzhat.Zero()
-		zl = nn.MSE(zhat.Samples(0, bg), z.Samples(0, bg), dzhat.Samples(0, bg))
-		// The z loss is a mean over the generated rows; weigh it by their
-		// share of the batch, as the image loss is a mean over all rows.
-		for i := range dzhat.Data[:bg*nz] {
-			dzhat.Data[i] *= float32(o.ZLoss * float64(bg) / float64(b))
+		zl = nn.MSE(zhat.Samples(0, bg), zg, dzg)
+		for i := range dzg.Data {
+			dzg.Data[i] *= zScale
 		}
 		if o.ImageLoss > 0 {
 			// G(ẑ) against x: the gradient flows back through G to ẑ.
@@ -483,7 +485,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fill(x, z, labels, rng)
+		fill(rng)
 		opt.LR = o.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(steps)))
 		// Every pass from z = 0 is trained on its own error, with the
 		// earlier passes' output taken as given (ReStyle).
@@ -505,7 +507,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 			o.Progress(min(o.Samples, (step+1)*b), o.Samples, zAvg, iAvg)
 		}
 	}
-	e.calibrate(g, x, z, zhat, labels, fill, calibrationBatches)
+	e.calibrate(g, x, zhat, labels, fill, calibrationBatches)
 	e.Net.SetTraining(false)
 	e.Cfg.Seconds = time.Since(start).Seconds()
 	if o.Real != nil {
@@ -522,7 +524,7 @@ const calibrationBatches = 50
 // over n fresh training batches (fill), every pass run as in training, the
 // weights fixed ("precise BN", Wu and Johnson 2021): the moving averages
 // kept in training remember mostly the last few batches.
-func (e *Encoder) calibrate(g *gan.Generator, x, z, zhat *tensor.Tensor, labels []int32, fill func(x, z *tensor.Tensor, labels []int32, rng *rand.Rand), n int) {
+func (e *Encoder) calibrate(g *gan.Generator, x, zhat *tensor.Tensor, labels []int32, fill func(*rand.Rand), n int) {
 	var bns []*nn.BatchNorm
 	var momenta []float64
 	for _, l := range e.Net.Layers {
@@ -534,7 +536,7 @@ func (e *Encoder) calibrate(g *gan.Generator, x, z, zhat *tensor.Tensor, labels 
 	e.Net.SetTraining(true)
 	calls := 0
 	for range n {
-		fill(x, z, labels, rng)
+		fill(rng)
 		zhat.Zero()
 		for range max(1, e.Cfg.Iterations) {
 			for _, bn := range bns {
