@@ -469,11 +469,19 @@ func noiseAt(noise float64, step, steps int) float64 {
 	return noise * r * r
 }
 
-// Starts returns the initial codes of a projection of targets [N, S, S, C]:
-// z = 0, or enc's prediction when enc is not nil. For conditional models
-// the class is classes[i] when classes is not nil and classes[i] ≥ 0, else
-// the one GuessClass finds under the loss kind.
-func Starts(g *gan.Generator, targets *tensor.Tensor, enc *Encoder, classes []int, kind string, feats Features) []Code {
+// Starts returns the initial codes of a projection of targets [N, S, S, C]
+// with options o: z = 0, or enc's prediction when enc is not nil (the best
+// of its passes under o's loss, features and perceptual weight). For
+// conditional models the class is classes[i] when classes is not nil and
+// classes[i] ≥ 0, else the one GuessClass finds under o's loss.
+func Starts(g *gan.Generator, targets *tensor.Tensor, enc *Encoder, classes []int, o ProjectOptions) []Code {
+	kind, feats, pw := o.Loss, o.Features, o.PerceptualWeight
+	if kind == "" {
+		kind = LossPixel
+	}
+	if pw == 0 {
+		pw = 1
+	}
 	cfg := g.Cfg
 	n := targets.Shape[0]
 	per := targets.Len() / n
@@ -497,7 +505,7 @@ func Starts(g *gan.Generator, targets *tensor.Tensor, enc *Encoder, classes []in
 		}
 	}
 	if enc != nil {
-		zs := enc.EncodeBest(g, NewObjective(kind, feats, 1, targets), labels)
+		zs := enc.EncodeBest(g, NewObjective(kind, feats, pw, targets), labels)
 		for i := range out {
 			copy(out[i].Z, zs.Data[i*cfg.NZ:(i+1)*cfg.NZ])
 		}

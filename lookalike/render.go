@@ -200,7 +200,7 @@ func (r *renderer) project(ctx context.Context, targets [][]float32) ([]latent.C
 	if r.enc != nil {
 		o.LR, o.Noise = latent.DefaultEncoderLR, 0
 	}
-	init := latent.Starts(r.g, t, r.enc, nil, o.Loss, o.Features)
+	init := latent.Starts(r.g, t, r.enc, nil, o)
 	res, err := latent.Project(r.g, t, init, o)
 	if err != nil {
 		return nil, err

@@ -224,7 +224,7 @@ func (p *latProjectFlags) setup(g *gan.Generator, model string) (*latProjector, 
 // encoder's prediction; for conditional models the class classes[i] when
 // it is ≥ 0, else the class guessed from the image.
 func (pr *latProjector) starts(targets *tensor.Tensor, classes []int) []latent.Code {
-	return latent.Starts(pr.g, targets, pr.enc, classes, pr.opts.Loss, pr.feats)
+	return latent.Starts(pr.g, targets, pr.enc, classes, pr.opts)
 }
 
 // latSame returns n copies of class.
