@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"forger/dataset"
@@ -542,5 +543,60 @@ func TestParseStrengthsAndEdit(t *testing.T) {
 	e := Edit(Code{Z: []float32{1, 1}}, d, []float64{-1, 0, 2})
 	if dist(e[1].Z, []float32{1, 1}) != 0 || math.Abs(dist(e[2].Z, e[0].Z)-3) > 1e-6 {
 		t.Errorf("edits %v", e)
+	}
+}
+
+// calibrate must set batch norm's running statistics to the average of the
+// batches it sees, not to a moving average that still remembers where it
+// started: calibrated twice on one batch, the encoder in inference gives on
+// that batch what it gives in training (up to the running variance's
+// unbiasing), though its statistics started at the untrained 0 and 1.
+func TestCalibrateAveragesBatchStatistics(t *testing.T) {
+	g := tinyGenerator(t, false)
+	e, err := TrainEncoder(context.Background(), g, "tiny", EncoderOptions{Samples: 256, Batch: 32, Width: 16, LR: 2e-3, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, _ := targets(g, 32, 30000)
+	var bns []*nn.BatchNorm
+	for _, l := range e.Net.Layers {
+		if bn, ok := l.(*nn.BatchNorm); ok {
+			bns = append(bns, bn)
+		}
+	}
+	if len(bns) == 0 {
+		t.Fatal("the encoder has no batch norm")
+	}
+	// mismatch is ‖inference − training‖ / ‖training‖ on batch.
+	mismatch := func() float64 {
+		e.Net.SetTraining(false)
+		inf := e.Net.Forward(batch).Clone()
+		saved := make([][]float32, 0, 2*len(bns))
+		for _, bn := range bns {
+			saved = append(saved, slices.Clone(bn.RunMean.Value.Data), slices.Clone(bn.RunVar.Value.Data))
+		}
+		e.Net.SetTraining(true)
+		tr := e.Net.Forward(batch).Clone()
+		for i, bn := range bns { // the training pass moved them
+			copy(bn.RunMean.Value.Data, saved[2*i])
+			copy(bn.RunVar.Value.Data, saved[2*i+1])
+		}
+		e.Net.SetTraining(false)
+		return dist(inf.Data, tr.Data) / dist(tr.Data, make([]float32, tr.Len()))
+	}
+	for _, bn := range bns {
+		bn.RunMean.Value.Fill(0)
+		bn.RunVar.Value.Fill(1)
+	}
+	before := mismatch()
+	x := tensor.New(batch.Shape...)
+	fill := func(*rand.Rand) { copy(x.Data, batch.Data) }
+	e.calibrate(g, x, tensor.New(32, g.Cfg.NZ), nil, fill, 2)
+	after := mismatch()
+	if before < 0.2 {
+		t.Fatalf("untrained statistics already match the batch's (mismatch %.3g): the test cannot tell", before)
+	}
+	if after > 0.05 {
+		t.Errorf("after calibration inference differs from training by %.3g (%.3g before)", after, before)
 	}
 }
