@@ -117,7 +117,8 @@ type ProjectOptions struct {
 	// and explores early. Codes and losses are those of the noisy codes
 	// actually rendered.
 	Noise float64
-	// NoiseSeed seeds that noise.
+	// NoiseSeed seeds that noise. Target i's noise depends only on
+	// NoiseSeed and i, so a target projects alike alone or with others.
 	NoiseSeed uint64
 	// Patience, if > 0, halves a target's learning rate (down to 1/64 of
 	// the schedule's) each time its loss has not improved for that many
@@ -387,10 +388,12 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 	opt := newRowAdam(n, nz)
 	stall := make([]int, n)  // steps since each target's loss last improved
 	var noisy *tensor.Tensor // z + noise, the codes rendered while the noise lasts
-	var rng *rand.Rand
+	var rngs []*rand.Rand // one per target, so its noise is the same whatever else is projected with it
 	if o.Noise > 0 {
 		noisy = tensor.New(n, nz)
-		rng = newRNG(o.NoiseSeed)
+		for i := range n {
+			rngs = append(rngs, newRNG(o.NoiseSeed+uint64(i)*0x9e3779b97f4a7c15))
+		}
 	}
 	for step := 0; step <= o.Steps; step++ {
 		if o.Context != nil {
@@ -401,7 +404,7 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 		rendered := z.Value
 		if sd := noiseAt(o.Noise, step, o.Steps); sd > 0 {
 			for i, v := range z.Value.Data {
-				noisy.Data[i] = v + float32(sd*rng.NormFloat64())
+				noisy.Data[i] = v + float32(sd*rngs[i/nz].NormFloat64())
 			}
 			rendered = noisy
 		}
