@@ -38,9 +38,11 @@ type lbfgsAnswer struct {
 func projectLBFGS(g *gan.Generator, obj *Objective, z *tensor.Tensor, labels []int32, o ProjectOptions, res *Projection) error {
 	n, nz := z.Shape[0], z.Shape[1]
 	if o.Noise > 0 {
-		rng := newRNG(o.NoiseSeed)
-		for i := range z.Data {
-			z.Data[i] += float32(o.Noise * rng.NormFloat64())
+		for i := range n {
+			rng := rowRNG(o.NoiseSeed, i)
+			for j := range nz {
+				z.Data[i*nz+j] += float32(o.Noise * rng.NormFloat64())
+			}
 		}
 	}
 	requests := make(chan lbfgsRequest)

@@ -392,7 +392,7 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 	if o.Noise > 0 {
 		noisy = tensor.New(n, nz)
 		for i := range n {
-			rngs = append(rngs, newRNG(o.NoiseSeed+uint64(i)*0x9e3779b97f4a7c15))
+			rngs = append(rngs, rowRNG(o.NoiseSeed, i))
 		}
 	}
 	for step := 0; step <= o.Steps; step++ {
@@ -543,3 +543,7 @@ func GuessClass(g *gan.Generator, target []float32, kind string, feats Features)
 }
 
 func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x1a7e)) }
+
+// rowRNG is the noise source of a projection's target i: its own stream,
+// so a target's noise does not depend on the targets projected with it.
+func rowRNG(seed uint64, i int) *rand.Rand { return newRNG(seed + uint64(i)*0x9e3779b97f4a7c15) }
