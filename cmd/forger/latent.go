@@ -833,6 +833,9 @@ func (c *latComparison) inits() error {
 		// WithinFifth: StepsToMean is at most a fifth of the steps (issue
 		// #6's bar read on the same schedule).
 		WithinFifth bool `json:"steps_within_fifth"`
+		// ImagesPassed counts the images whose own best loss after the
+		// short projection is at or below their own after mean init's.
+		ImagesPassed int `json:"images_passed"`
 
 		MeanCurve  []float64 `json:"mean_init_curve"`
 		EncCurve   []float64 `json:"encoder_init_curve"`
@@ -845,6 +848,11 @@ func (c *latComparison) inits() error {
 			StepsToMean: latStepsTo(ec, mc[steps]), ShortFinal: sc[short], MeanCurve: mc, EncCurve: ec, ShortCurve: sc}
 		gr.Passed = gr.ShortFinal <= gr.MeanFinal*(1+1e-9)
 		gr.WithinFifth = gr.StepsToMean >= 0 && gr.StepsToMean <= short
+		for i := lo; i < hi; i++ {
+			if encShort.Best[i] <= mean.Best[i]*(1+1e-9) {
+				gr.ImagesPassed++
+			}
+		}
 		groups = append(groups, gr)
 	}
 	if c.n > 0 {
@@ -883,11 +891,11 @@ func (c *latComparison) inits() error {
 		return latPrintJSON(c.cmd, res)
 	}
 	w := c.cmd.OutOrStdout()
-	fmt.Fprintf(w, "%-24s %4s %11s %11s %11s %11s %6s\n", "IMAGES", "N", "MEAN@"+strconv.Itoa(steps), "ENC@0", "ENC@"+strconv.Itoa(steps), "ENC"+strconv.Itoa(short)+"@END", "STEPS")
+	fmt.Fprintf(w, "%-24s %4s %11s %11s %11s %11s %6s %6s\n", "IMAGES", "N", "MEAN@"+strconv.Itoa(steps), "ENC@0", "ENC@"+strconv.Itoa(steps), "ENC"+strconv.Itoa(short)+"@END", "STEPS", "BELOW")
 	for _, gr := range groups {
-		fmt.Fprintf(w, "%-24s %4d %11.4g %11.4g %11.4g %11.4g %6d\n", gr.Name, gr.Images, gr.MeanFinal, gr.EncInitial, gr.EncFinal, gr.ShortFinal, gr.StepsToMean)
+		fmt.Fprintf(w, "%-24s %4d %11.4g %11.4g %11.4g %11.4g %6d %6d\n", gr.Name, gr.Images, gr.MeanFinal, gr.EncInitial, gr.EncFinal, gr.ShortFinal, gr.StepsToMean, gr.ImagesPassed)
 	}
-	fmt.Fprintf(w, "STEPS: steps encoder init takes to reach MEAN@%d on the same schedule; ENC%d@END: a %d-step projection from the encoder\n", steps, short, short)
+	fmt.Fprintf(w, "STEPS: steps encoder init takes to reach MEAN@%d on the same schedule; ENC%d@END: a %d-step projection from the encoder; BELOW: images it leaves at or below their own MEAN@%d\n", steps, short, short, steps)
 	fmt.Fprintf(w, "%d steps from the encoder reach what %d from the mean reach: %s\n", short, steps, map[bool]string{true: "passed", false: "not passed"}[passed])
 	fmt.Fprintf(w, "%d of %d groups reach it within %d steps of the same schedule\n", within, len(groups), short)
 	fmt.Fprintln(w, "plots:", strings.Join(plots, " "))

@@ -251,6 +251,9 @@ func TestProjectAndEncoder(t *testing.T) {
 			Steps  int     `json:"encoder_steps_to_mean_final"`
 			Mean   float64 `json:"mean_init_final_loss"`
 			Within bool    `json:"steps_within_fifth"`
+			Images int     `json:"images"`
+			Passed bool    `json:"passed"`
+			Below  int     `json:"images_passed"`
 		} `json:"groups"`
 		Within int      `json:"groups_within_fifth"`
 		Plots  []string `json:"plots"`
@@ -268,6 +271,12 @@ func TestProjectAndEncoder(t *testing.T) {
 		}
 		if g.Within {
 			within++
+		}
+		if g.Below < 0 || g.Below > g.Images {
+			t.Errorf("group %s: %d of %d images passed", g.Name, g.Below, g.Images)
+		}
+		if g.Images == 1 && (g.Below == 1) != g.Passed {
+			t.Errorf("group %s of one image: passed %v, images_passed %d", g.Name, g.Passed, g.Below)
 		}
 	}
 	if cmp.Within != within {
