@@ -753,17 +753,24 @@ func (c *latComparison) targets() (*tensor.Tensor, []latent.Code, error) {
 	return t, codes, nil
 }
 
-// latCurve returns the running minimum of the mean over rows lo..hi of loss.
+// latCurve returns, at every step, the mean over rows lo..hi of each row's
+// best loss so far: what a projection stopped there would hand back (each
+// image keeps its best code). A running minimum of the mean instead would
+// punish optimisers whose rows do not all improve on the same step (L-BFGS
+// evaluates line-search trials far above its best point).
 func latCurve(loss [][]float64, lo, hi int) []float64 {
 	out := make([]float64, len(loss[lo]))
-	best := math.Inf(1)
+	best := make([]float64, hi-lo)
+	for i := range best {
+		best[i] = math.Inf(1)
+	}
 	for s := range out {
 		var m float64
-		for _, l := range loss[lo:hi] {
-			m += l[s]
+		for i, l := range loss[lo:hi] {
+			best[i] = min(best[i], l[s])
+			m += best[i]
 		}
-		best = min(best, m/float64(hi-lo))
-		out[s] = best
+		out[s] = m / float64(hi-lo)
 	}
 	return out
 }
