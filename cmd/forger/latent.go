@@ -876,7 +876,10 @@ func (c *latComparison) inits() error {
 			{Name: fmt.Sprintf("encoder init, %d steps", short), Y: latLog10s(gr.ShortCurve)},
 		}
 		plot := filepath.Join(c.out, "init-curves-"+safeName(strings.TrimSuffix(gr.Name, filepath.Ext(gr.Name)))+".png")
-		title := fmt.Sprintf("Projection of %s (%d images): best loss so far", gr.Name, gr.Images)
+		title := fmt.Sprintf("Projection of %s (%d images): mean of each image's best loss so far", gr.Name, gr.Images)
+		if gr.Images == 1 {
+			title = fmt.Sprintf("Projection of %s: best loss so far", gr.Name)
+		}
 		if err := picture.PlotLines(plot, title, "step", "log10 loss ("+c.pf.loss+")", series); err != nil {
 			return err
 		}
