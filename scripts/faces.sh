@@ -90,9 +90,9 @@ done
 if [ ! -e "$RUN/encoder.safetensors" ]; then
 	log "encoder"
 	# Iterative (4 passes), trained with the projection's own loss (pixels +
-	# the male classifier's features), every other step on real faces of the
-	# data set: the first 19,000 (the last 1,000 stay held out), half of them
-	# made photo-like (new background, colour cast, blur, noise).
+	# the male classifier's features); half of every batch is real faces of
+	# the data set: the first 19,000 (the last 1,000 stay held out), half of
+	# them made photo-like (new background, colour cast, blur, noise).
 	"$F" encoder train --model "$M" --samples 400000 --width 64 --iterations 4 --features judge --features-judge "$CLF/male.safetensors" \
 		--data "$data" --data-limit 19000 --photo-like --out "$RUN/encoder.safetensors" --json >runs/faces-work/encoder.json
 fi
@@ -117,13 +117,13 @@ cp runs/faces-work/aligned/sample1.png "$OUT/project-photo.png"
 cp runs/faces-work/project-sample1/compare.png "$OUT/project-compare.png"
 cp runs/faces-work/project-sample1/projection.gif "$OUT/project-steps.gif"
 # The encoder's bar: how many steps from the encoder's start reach the loss
-# that 300 steps from the mean reach, on 8 held-out generated faces, two
+# that 300 steps from the mean reach, on 32 held-out generated faces, two
 # rendered faces of the data set and the two photos; with Adam (the
 # default) and with L-BFGS.
 for opt in adam lbfgs; do
 	if [ ! runs/faces-work/compare-init-$opt/done -nt "$RUN/encoder.safetensors" ]; then
 		log "encoder vs mean start ($opt)"
-		"$F" project --model "$M" --compare-init --encoder "$RUN/encoder.safetensors" -n 8 --optimizer $opt \
+		"$F" project --model "$M" --compare-init --encoder "$RUN/encoder.safetensors" -n 32 --optimizer $opt \
 			"$data/images/019990.png" "$data/images/019995.png" runs/faces-work/aligned/sample1.png runs/faces-work/aligned/sample2.png \
 			--features-judge "$CLF/male.safetensors" --out runs/faces-work/compare-init-$opt --json >runs/faces-work/compare-init-$opt.json
 		touch runs/faces-work/compare-init-$opt/done
