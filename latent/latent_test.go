@@ -229,7 +229,7 @@ func TestProjectNoiseLeavesDeadStart(t *testing.T) {
 }
 
 // The first target's noise, and so its projection, must not depend on the
-// targets projected with it, with either optimiser.
+// targets after it, with either optimiser.
 func TestProjectNoiseIsPerTarget(t *testing.T) {
 	g := tinyGenerator(t, false)
 	x, _ := targets(g, 3, 500)

@@ -118,7 +118,8 @@ type ProjectOptions struct {
 	// actually rendered.
 	Noise float64
 	// NoiseSeed seeds that noise. Target i's noise depends only on
-	// NoiseSeed and i, so a target projects alike alone or with others.
+	// NoiseSeed and i, so targets added after it leave its projection as
+	// it was.
 	NoiseSeed uint64
 	// Patience, if > 0, halves a target's learning rate (down to 1/64 of
 	// the schedule's) each time its loss has not improved for that many
@@ -388,7 +389,7 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 	opt := newRowAdam(n, nz)
 	stall := make([]int, n)  // steps since each target's loss last improved
 	var noisy *tensor.Tensor // z + noise, the codes rendered while the noise lasts
-	var rngs []*rand.Rand // one per target, so its noise is the same whatever else is projected with it
+	var rngs []*rand.Rand // one per target: its noise does not depend on the targets after it
 	if o.Noise > 0 {
 		noisy = tensor.New(n, nz)
 		for i := range n {
