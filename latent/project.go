@@ -389,7 +389,7 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 	opt := newRowAdam(n, nz)
 	stall := make([]int, n)  // steps since each target's loss last improved
 	var noisy *tensor.Tensor // z + noise, the codes rendered while the noise lasts
-	var rngs []*rand.Rand // one per target: its noise does not depend on the targets after it
+	var rngs []*rand.Rand    // one per target: its noise does not depend on the targets after it
 	if o.Noise > 0 {
 		noisy = tensor.New(n, nz)
 		for i := range n {
