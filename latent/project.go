@@ -474,18 +474,16 @@ func noiseAt(noise float64, step, steps int) float64 {
 }
 
 // Starts returns the initial codes of a projection of targets [N, S, S, C]
-// with options o: z = 0, or enc's prediction when enc is not nil (the best
-// of its passes under o's loss, features and perceptual weight). For
-// conditional models the class is classes[i] when classes is not nil and
-// classes[i] ≥ 0, else the one GuessClass finds under o's loss.
-func Starts(g *gan.Generator, targets *tensor.Tensor, enc *Encoder, classes []int, o ProjectOptions) []Code {
-	kind, feats, pw := o.Loss, o.Features, o.PerceptualWeight
-	if kind == "" {
-		kind = LossPixel
+// with options o (defaults as in Project): z = 0, or enc's prediction when
+// enc is not nil (the best of its passes under o's loss, features and
+// perceptual weight). For conditional models the class is classes[i] when
+// classes is not nil and classes[i] ≥ 0, else the one GuessClass finds
+// under o's loss.
+func Starts(g *gan.Generator, targets *tensor.Tensor, enc *Encoder, classes []int, o ProjectOptions) ([]Code, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
 	}
-	if pw == 0 {
-		pw = 1
-	}
+	kind, feats := o.Loss, o.Features
 	cfg := g.Cfg
 	n := targets.Shape[0]
 	per := targets.Len() / n
@@ -509,12 +507,12 @@ func Starts(g *gan.Generator, targets *tensor.Tensor, enc *Encoder, classes []in
 		}
 	}
 	if enc != nil {
-		zs := enc.EncodeBest(g, NewObjective(kind, feats, pw, targets), labels)
+		zs := enc.EncodeBest(g, NewObjective(kind, feats, o.PerceptualWeight, targets), labels)
 		for i := range out {
 			copy(out[i].Z, zs.Data[i*cfg.NZ:(i+1)*cfg.NZ])
 		}
 	}
-	return out
+	return out, nil
 }
 
 // GuessClass returns, for a conditional generator, the class whose image at
@@ -546,5 +544,5 @@ func GuessClass(g *gan.Generator, target []float32, kind string, feats Features)
 func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x1a7e)) }
 
 // rowRNG is the noise source of a projection's target i: its own stream,
-// so a target's noise does not depend on the targets projected with it.
+// from the seed and i alone, so the targets after it do not change it.
 func rowRNG(seed uint64, i int) *rand.Rand { return newRNG(seed + uint64(i)*0x9e3779b97f4a7c15) }

@@ -200,7 +200,10 @@ func (r *renderer) project(ctx context.Context, targets [][]float32) ([]latent.C
 	if r.enc != nil {
 		o.LR, o.Noise = latent.DefaultEncoderLR, 0
 	}
-	init := latent.Starts(r.g, t, r.enc, nil, o)
+	init, err := latent.Starts(r.g, t, r.enc, nil, o)
+	if err != nil {
+		return nil, err
+	}
 	res, err := latent.Project(r.g, t, init, o)
 	if err != nil {
 		return nil, err

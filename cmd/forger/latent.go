@@ -220,13 +220,6 @@ func (p *latProjectFlags) setup(g *gan.Generator, model string) (*latProjector, 
 	return pr, nil
 }
 
-// starts returns the initial codes of targets [N, S, S, C]: z = 0 or the
-// encoder's prediction; for conditional models the class classes[i] when
-// it is ≥ 0, else the class guessed from the image.
-func (pr *latProjector) starts(targets *tensor.Tensor, classes []int) []latent.Code {
-	return latent.Starts(pr.g, targets, pr.enc, classes, pr.opts)
-}
-
 // latSame returns n copies of class.
 func latSame(class, n int) []int {
 	out := make([]int, n)
@@ -245,9 +238,14 @@ func (pr *latProjector) run(targets *tensor.Tensor, classes []int, frameEvery in
 		bar.Describe(fmt.Sprintf("%s loss %.4g", desc, loss))
 		bar.Set(step)
 	}
-	res, err := latent.Project(pr.g, targets, pr.starts(targets, classes), o)
-	bar.Finish()
-	return res, err
+	defer bar.Finish()
+	// The start: z = 0 or the encoder's prediction; for conditional
+	// models classes[i] when it is ≥ 0, else the class guessed from the image.
+	init, err := latent.Starts(pr.g, targets, pr.enc, classes, o)
+	if err != nil {
+		return nil, err
+	}
+	return latent.Project(pr.g, targets, init, o)
 }
 
 // latPhotoTensor loads photos as a batch [N, S, S, C] for cfg.
