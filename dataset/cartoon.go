@@ -620,11 +620,11 @@ func (a *Attributes) Flag(name string) ([]int, error) {
 	if name == DarkSkin {
 		v := make([]int, len(a.SkinTone))
 		for i, hex := range a.SkinTone {
-			var r, g, b int
-			if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil {
-				return nil, fmt.Errorf("row %d: skin_tone %q is not #rrggbb", i+1, hex)
+			dark, err := IsDarkSkin(hex)
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %w", i+1, err)
 			}
-			if 0.299*float64(r)+0.587*float64(g)+0.114*float64(b) < darkSkinLuma {
+			if dark {
 				v[i] = 1
 			}
 		}
@@ -641,6 +641,16 @@ func (a *Attributes) Flag(name string) ([]int, error) {
 const DarkSkin = "dark_skin"
 
 const darkSkinLuma = 160
+
+// IsDarkSkin reports whether a skin_tone colour "#rrggbb" counts as
+// DarkSkin.
+func IsDarkSkin(hex string) (bool, error) {
+	var r, g, b int
+	if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil || len(hex) != 7 {
+		return false, fmt.Errorf("skin_tone %q is not #rrggbb", hex)
+	}
+	return 0.299*float64(r)+0.587*float64(g)+0.114*float64(b) < darkSkinLuma, nil
+}
 
 // ReadAttributes reads attributes.csv of a cartoon face set. path is the
 // set's folder, its images/ folder, or the CSV file itself. The header
@@ -757,4 +767,44 @@ func parseAttributes(r io.Reader) (*Attributes, error) {
 		return nil, errors.New("no rows")
 	}
 	return a, nil
+}
+
+// ErrNotLabelled is wrapped by LabelledDir when a folder is not a labelled
+// face set.
+var ErrNotLabelled = errors.New("not a labelled face set (want images/ and attributes.csv)")
+
+// LabelledDir returns the folder of a labelled face set (images/ and
+// attributes.csv): for CartoonFaces, the rendered set in DataDir() at size,
+// else the smallest larger one, else the largest; otherwise spec itself
+// (the set's folder or its images/ folder).
+func LabelledDir(spec string, size int) (string, error) {
+	if spec == CartoonFaces {
+		dir := findCartoonSet(size, false)
+		if dir == "" {
+			return "", fmt.Errorf("%s is not rendered: run 'forger data get cartoon-faces' (needs Node.js and npm)", CartoonFaces)
+		}
+		return dir, nil
+	}
+	dir := spec
+	if filepath.Base(dir) == "images" {
+		dir = filepath.Dir(dir)
+	}
+	st, err := os.Stat(filepath.Join(dir, "images"))
+	if err != nil || !st.IsDir() {
+		return "", fmt.Errorf("%s: %w", spec, ErrNotLabelled)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "attributes.csv")); err != nil {
+		return "", fmt.Errorf("%s: %w", spec, ErrNotLabelled)
+	}
+	return dir, nil
+}
+
+// IsLabelled reports whether spec names a labelled face set (see
+// LabelledDir).
+func IsLabelled(spec string) bool {
+	if spec == CartoonFaces {
+		return true
+	}
+	_, err := LabelledDir(spec, DefaultCartoonSize)
+	return err == nil
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"forger/dataset"
 )
@@ -26,12 +27,19 @@ type Splits struct {
 	Name                 string // canonical data name (see DataName)
 	Classes              []string
 	Train, HeldOut, Test *dataset.Set
+
+	// Attributes name the yes/no columns of a labelled face set, and
+	// TrainAttrs, HeldOutAttrs and TestAttrs hold their 0/1 values for each
+	// image of the split ([Len, len(Attributes)], row-major). Nil for other
+	// data.
+	Attributes                          []string
+	TrainAttrs, HeldOutAttrs, TestAttrs []uint8
 }
 
 // DataName is the canonical name of a data spec as stored in a judge:
 // built-in names unchanged, paths made absolute.
 func DataName(spec string) string {
-	if spec == dataset.FashionMNIST || spec == dataset.MNIST {
+	if spec == dataset.FashionMNIST || spec == dataset.MNIST || spec == dataset.CartoonFaces {
 		return spec
 	}
 	if abs, err := filepath.Abs(spec); err == nil {
@@ -57,6 +65,9 @@ func hasTestSplit(spec string) bool {
 // splits it. progress, if not nil, receives the loader's progress bar for
 // large image folders.
 func LoadSplits(spec string, size, channels int, progress io.Writer) (*Splits, error) {
+	if dataset.IsLabelled(spec) {
+		return loadFaceSplits(spec, size, channels, progress)
+	}
 	o := dataset.Options{Size: size, Channels: channels, Progress: progress}
 	all, err := dataset.Open(spec, o)
 	if err != nil {
@@ -116,4 +127,87 @@ func gather(s *dataset.Set, idx []int) *dataset.Set {
 // First returns the first n images of s (all when n ≥ Len), sharing storage.
 func First(s *dataset.Set, n int) *dataset.Set {
 	return slice(s, 0, min(n, s.Len()))
+}
+
+// FaceAttributes are the yes/no attributes a face judge predicts: the 0/1
+// columns of a cartoon face set's attributes.csv.
+var FaceAttributes = dataset.CartoonFlagColumns
+
+// loadFaceSplits opens a labelled face set (cartoon-faces, or a folder with
+// images/ and attributes.csv). Its classes are the skin tones (the distinct
+// skin_tone colours, sorted) and its attributes the 0/1 columns. The images
+// are shuffled once with a fixed seed; Test and HeldOut are the first two
+// quarters (at most HeldOutMax each), so that eval can score 5,000 images
+// of a 20,000-image set, and the judge trains on the other half.
+func loadFaceSplits(spec string, size, channels int, progress io.Writer) (*Splits, error) {
+	dir, err := dataset.LabelledDir(spec, size)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := dataset.ReadAttributes(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.IsSorted(attrs.Files) {
+		return nil, fmt.Errorf("%s: attributes.csv is not in file order", dir)
+	}
+	all, err := dataset.Open(filepath.Join(dir, "images"), dataset.Options{Size: size, Channels: channels, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	if all.Skipped > 0 {
+		return nil, fmt.Errorf("%s: %d images could not be read (first: %s), so the rows of attributes.csv no longer match", dir, all.Skipped, all.SkipExamples[0])
+	}
+	n := all.Len()
+	if n != attrs.Len() {
+		return nil, fmt.Errorf("%s: %d images but %d rows in attributes.csv", dir, n, attrs.Len())
+	}
+	tones := slices.Clone(attrs.SkinTone)
+	slices.Sort(tones)
+	tones = slices.Compact(tones)
+	if len(tones) < 2 {
+		return nil, fmt.Errorf("%s: every face has skin tone %s: a face judge needs at least 2", dir, tones[0])
+	}
+	for i, t := range attrs.SkinTone {
+		all.Labels[i] = int32(slices.Index(tones, t))
+	}
+	a := len(FaceAttributes)
+	flags := make([]uint8, n*a)
+	for k, name := range FaceAttributes {
+		col, err := attrs.Flag(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		for i, v := range col {
+			flags[i*a+k] = uint8(v)
+		}
+	}
+	t := min(HeldOutMax, n/4)
+	if t < 2 {
+		return nil, fmt.Errorf("%s has %d images: too few for the judge's test and held-out splits (at least 8)", dir, n)
+	}
+	all.Classes = tones
+	perm := rand.New(rand.NewPCG(0x5_9117, 6)).Perm(n)
+	pick := func(idx []int) (*dataset.Set, []uint8) {
+		out := gather(all, idx)
+		f := make([]uint8, len(idx)*a)
+		for r, i := range idx {
+			copy(f[r*a:(r+1)*a], flags[i*a:(i+1)*a])
+		}
+		return out, f
+	}
+	s := &Splits{Name: DataName(spec), Classes: tones, Attributes: slices.Clone(FaceAttributes)}
+	s.Test, s.TestAttrs = pick(perm[:t])
+	s.HeldOut, s.HeldOutAttrs = pick(perm[t : 2*t])
+	s.Train, s.TrainAttrs = pick(perm[2*t:])
+	return s, nil
+}
+
+// firstAttrs returns the attribute rows of the first n images of a split.
+func (s *Splits) firstAttrs(rows []uint8, n int) []uint8 {
+	if rows == nil {
+		return nil
+	}
+	a := len(s.Attributes)
+	return rows[:min(n*a, len(rows))]
 }

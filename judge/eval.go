@@ -58,6 +58,14 @@ type Report struct {
 	JudgeTestAccuracy     float64            `json:"judge_test_accuracy"`
 	N                     int                `json:"n"`
 
+	// AttrGen and AttrReal are, for a face judge, the share of generated
+	// and of real test images that the judge says show each attribute
+	// (and dark_skin, from the predicted skin tone); AttrGap is the
+	// largest absolute difference between them. Null for other judges.
+	AttrGen  map[string]float64 `json:"attr_gen,omitempty"`
+	AttrReal map[string]float64 `json:"attr_real,omitempty"`
+	AttrGap  *float64           `json:"attr_gap,omitempty"`
+
 	classes []string // for the table, in class order
 }
 
@@ -83,19 +91,24 @@ func Evaluate(j *Judge, s *Splits, fake Fake, progress func(delta int)) (*Report
 		return nil, fmt.Errorf("judge: %d labels for %d images", len(fake.Labels), n)
 	}
 	test, held := First(s.Test, n), First(s.HeldOut, n)
-	run := func(images []float32) ([]float32, []int32) {
+	predict := func(images []float32) Prediction {
 		last := 0
-		return j.Run(images, func(done int) {
+		return j.Predict(images, func(done int) {
 			if progress != nil {
 				progress(done - last)
 			}
 			last = done
 		})
 	}
+	run := func(images []float32) ([]float32, []int32) {
+		p := predict(images)
+		return p.Feats, p.Class
+	}
 
 	r := &Report{N: n, classes: j.Cfg.Classes}
-	testFeats, testPreds := run(test.Images)
-	r.JudgeTestAccuracy = Accuracy(testPreds, test.Labels)
+	testPred := predict(test.Images)
+	testFeats := testPred.Feats
+	r.JudgeTestAccuracy = Accuracy(testPred.Class, test.Labels)
 	testFit, err := Fit(testFeats, FeatureDim)
 	if err != nil {
 		return nil, err
@@ -123,11 +136,23 @@ func Evaluate(j *Judge, s *Splits, fake Fake, progress func(delta int)) (*Report
 			r.FDNoise01 = fd
 		}
 	}
-	fd, fakeFeats, fakePreds, err := fdTo(fake.Images)
+	fakePred := predict(fake.Images)
+	fakeFeats, fakePreds := fakePred.Feats, fakePred.Class
+	g, err := Fit(fakeFeats, FeatureDim)
 	if err != nil {
 		return nil, err
 	}
-	r.FD = fd
+	if r.FD, err = FrechetDistance(g, testFit); err != nil {
+		return nil, err
+	}
+	if len(j.Cfg.Attributes) > 0 {
+		r.AttrGen, r.AttrReal = j.attrRates(fakePred), j.attrRates(testPred)
+		gap := 0.0
+		for name, v := range r.AttrGen {
+			gap = max(gap, math.Abs(v-r.AttrReal[name]))
+		}
+		r.AttrGap = &gap
+	}
 	if fake.Labels != nil {
 		acc := Accuracy(fakePreds, fake.Labels)
 		r.ClassAccuracy = &acc
@@ -150,6 +175,39 @@ func Evaluate(j *Judge, s *Splits, fake Fake, progress func(delta int)) (*Report
 		return nil, err
 	}
 	return r, nil
+}
+
+// attrRates returns the share of images with each attribute (probability
+// above one half), and DarkSkin's share when the classes are skin tones.
+func (j *Judge) attrRates(p Prediction) map[string]float64 {
+	a := len(j.Cfg.Attributes)
+	n := len(p.Class)
+	rates := map[string]float64{}
+	for k, name := range j.Cfg.Attributes {
+		c := 0
+		for i := range n {
+			if p.Attr[i*a+k] > 0.5 {
+				c++
+			}
+		}
+		rates[name] = float64(c) / float64(n)
+	}
+	dark := make([]bool, len(j.Cfg.Classes))
+	for c, tone := range j.Cfg.Classes {
+		d, err := dataset.IsDarkSkin(tone)
+		if err != nil {
+			return rates // classes that are not skin tones
+		}
+		dark[c] = d
+	}
+	c := 0
+	for _, cl := range p.Class {
+		if dark[cl] {
+			c++
+		}
+	}
+	rates[dataset.DarkSkin] = float64(c) / float64(n)
+	return rates
 }
 
 // AddNoise returns a copy of images (values in [-1, 1]) with Gaussian noise
@@ -332,6 +390,17 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	} else {
 		row("class_accuracy", "-", "no classes asked for (unconditional model or unlabelled images)")
+	}
+	if r.AttrGap != nil {
+		names := make([]string, 0, len(r.AttrGen))
+		for name := range r.AttrGen {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		row("attr_gap", fmt.Sprintf("%.3f", *r.AttrGap), "largest difference in an attribute's rate, generated vs real (lower is better)")
+		for _, name := range names {
+			row("  "+name, fmt.Sprintf("%s vs %s", pct(r.AttrGen[name]), pct(r.AttrReal[name])), "generated vs real")
+		}
 	}
 	row("precision", pct(r.Precision), fmt.Sprintf("generated images inside the real manifold (k=%d): quality", NeighbourK))
 	row("recall", pct(r.Recall), fmt.Sprintf("real images inside the generated manifold (k=%d): variety", NeighbourK))

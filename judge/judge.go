@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 
@@ -46,9 +47,17 @@ type Config struct {
 	Size     int      `json:"size"`
 	Channels int      `json:"channels"`
 	Classes  []string `json:"classes"`
-	Features int      `json:"features"` // size of the penultimate layer
+	// Attributes are yes/no properties the judge also predicts, each with
+	// its own sigmoid output after the class logits (a face judge: male,
+	// mustache, …). Empty for a plain classifier.
+	Attributes []string `json:"attributes,omitempty"`
+	Features   int      `json:"features"` // size of the penultimate layer
 
 	TestAccuracy float64 `json:"test_accuracy"` // on the real test split
+	// AttrAccuracy is the held-out accuracy of each attribute (on the test
+	// split), and AttrBalanced the mean of its two per-label recalls.
+	AttrAccuracy map[string]float64 `json:"attr_accuracy,omitempty"`
+	AttrBalanced map[string]float64 `json:"attr_balanced,omitempty"`
 	TestImages   int     `json:"test_images"`
 	TrainImages  int     `json:"train_images"`
 	Epochs       int     `json:"epochs"`
@@ -71,6 +80,13 @@ func (c Config) validate() error {
 	if len(c.Classes) < 2 {
 		return fmt.Errorf("a judge needs at least 2 classes, got %d", len(c.Classes))
 	}
+	seen := map[string]bool{}
+	for _, a := range c.Attributes {
+		if a == "" || seen[a] {
+			return fmt.Errorf("attribute names must be distinct and not empty (%q)", a)
+		}
+		seen[a] = true
+	}
 	if c.Features != FeatureDim {
 		return fmt.Errorf("feature size %d, want %d", c.Features, FeatureDim)
 	}
@@ -79,7 +95,8 @@ func (c Config) validate() error {
 
 // Judge is the classifier: Body maps images [N, Size, Size, Channels] in
 // [-1, 1] (the range of dataset.Set and of generators) to features
-// [N, Features], Head maps features to class logits.
+// [N, Features], Head maps features to class logits followed by one logit
+// per attribute.
 //
 // The body is conv3×3 blocks (batch norm, ReLU) that bring the image down to
 // 7×7 or 8×8 — at 28×28: 32 channels stride 2 (14×14), 64 stride 1, 64
@@ -125,12 +142,15 @@ func New(cfg Config, seed uint64) (*Judge, error) {
 		}
 	}
 	layers = append(layers, nn.NewReshape(side*side*in), nn.NewLinear(side*side*in, FeatureDim, true, rng), nn.NewReLU())
-	j := &Judge{Cfg: cfg, Body: nn.NewSequential(layers...), Head: nn.NewLinear(FeatureDim, len(cfg.Classes), true, rng)}
+	j := &Judge{Cfg: cfg, Body: nn.NewSequential(layers...), Head: nn.NewLinear(FeatureDim, cfg.outputs(), true, rng)}
 	nn.Prefix("body", j.Body.Params())
 	nn.Prefix("body", j.Body.Buffers())
 	nn.Prefix("head", j.Head.Params())
 	return j, nil
 }
+
+// outputs is the width of the head: the classes, then the attributes.
+func (c Config) outputs() int { return len(c.Classes) + len(c.Attributes) }
 
 // Params returns the trainable parameters.
 func (j *Judge) Params() []*nn.Param { return append(j.Body.Params(), j.Head.Params()...) }
@@ -222,33 +242,56 @@ func (j *Judge) forward(images []float32, n int) (feats, logits *tensor.Tensor) 
 // EvalBatch is the number of images Run feeds the network at once.
 const EvalBatch = 250
 
-// Run computes the features ([n, Features], row-major) and the predicted
-// class of n images (n·ImageSize() values in [-1, 1]) in inference mode.
-// progress, if not nil, is called with the number of images done after
-// each batch.
-func (j *Judge) Run(images []float32, progress func(done int)) (feats []float32, preds []int32) {
+// Prediction is what the judge says of n images.
+type Prediction struct {
+	Feats []float32 // [n, FeatureDim], row-major
+	Class []int32   // the most likely class of each image
+	// Attr holds the probability of each attribute, [n, len(Attributes)]
+	// row-major; nil for a judge without attributes.
+	Attr []float32
+}
+
+// Predict runs the judge on n images (n·ImageSize() values in [-1, 1]) in
+// inference mode. progress, if not nil, is called with the number of images
+// done after each batch.
+func (j *Judge) Predict(images []float32, progress func(done int)) Prediction {
 	sz := j.ImageSize()
 	n := len(images) / sz
 	if n*sz != len(images) {
 		panic(fmt.Sprintf("judge: %d values are not a whole number of %d×%d×%d images", len(images), j.Cfg.Size, j.Cfg.Size, j.Cfg.Channels))
 	}
 	j.SetTraining(false)
-	feats = make([]float32, n*FeatureDim)
-	preds = make([]int32, n)
-	k := len(j.Cfg.Classes)
+	k, a := len(j.Cfg.Classes), len(j.Cfg.Attributes)
+	p := Prediction{Feats: make([]float32, n*FeatureDim), Class: make([]int32, n)}
+	if a > 0 {
+		p.Attr = make([]float32, n*a)
+	}
 	for lo := 0; lo < n; lo += EvalBatch {
 		hi := min(n, lo+EvalBatch)
 		f, logits := j.forward(images[lo*sz:hi*sz], hi-lo)
-		copy(feats[lo*FeatureDim:hi*FeatureDim], f.Data)
+		copy(p.Feats[lo*FeatureDim:hi*FeatureDim], f.Data)
 		for i := 0; i < hi-lo; i++ {
-			preds[lo+i] = int32(argmax(logits.Data[i*k : (i+1)*k]))
+			row := logits.Data[i*(k+a) : (i+1)*(k+a)]
+			p.Class[lo+i] = int32(argmax(row[:k]))
+			for t, v := range row[k:] {
+				p.Attr[(lo+i)*a+t] = float32(sigmoid(float64(v)))
+			}
 		}
 		if progress != nil {
 			progress(hi)
 		}
 	}
-	return feats, preds
+	return p
 }
+
+// Run computes the features ([n, Features], row-major) and the predicted
+// class of n images, as Predict does.
+func (j *Judge) Run(images []float32, progress func(done int)) (feats []float32, preds []int32) {
+	p := j.Predict(images, progress)
+	return p.Feats, p.Class
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 
 func argmax(v []float32) int {
 	best := 0

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"forger/nn"
 	"forger/optim"
 	"forger/tensor"
 )
@@ -49,16 +48,17 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 	if o.Epochs < 1 || o.Batch < 2 || o.LR <= 0 || o.Limit < 0 {
 		return nil, fmt.Errorf("--epochs must be ≥ 1, --batch ≥ 2, --lr positive and --limit ≥ 0")
 	}
-	train := s.Train
+	train, trainAttrs := s.Train, s.TrainAttrs
 	if o.Limit > 0 {
 		train = First(train, o.Limit)
+		trainAttrs = s.firstAttrs(trainAttrs, train.Len())
 	}
 	if train.Len() < 2 {
 		return nil, fmt.Errorf("%d training images: the judge needs at least 2", train.Len())
 	}
 	batch := min(o.Batch, train.Len())
 	cfg := Config{Data: s.Name, Size: train.Size, Channels: train.Channels, Classes: s.Classes,
-		TrainImages: train.Len(), Epochs: o.Epochs, Seed: o.Seed}
+		Attributes: s.Attributes, TrainImages: train.Len(), Epochs: o.Epochs, Seed: o.Seed}
 	j, err := New(cfg, o.Seed)
 	if err != nil {
 		return nil, err
@@ -69,6 +69,8 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 	total := o.Epochs * steps
 	x := tensor.New(batch, train.Size, train.Size, train.Channels)
 	labels := make([]int32, batch)
+	na := len(s.Attributes)
+	attrs := make([]uint8, batch*na)
 	var dlogits *tensor.Tensor
 	start := time.Now()
 	if ui != nil {
@@ -84,11 +86,15 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 			}
 			t := epoch*steps + step
 			opt.LR = o.LR * 0.5 * (1 + math.Cos(math.Pi*float64(t)/float64(total)))
-			train.Batch(perm[step*batch:(step+1)*batch], x.Data, labels)
+			idx := perm[step*batch : (step+1)*batch]
+			train.Batch(idx, x.Data, labels)
+			for r, i := range idx {
+				copy(attrs[r*na:(r+1)*na], trainAttrs[i*na:(i+1)*na])
+			}
 			feats := j.Body.Forward(x)
 			logits := j.Head.Forward(feats)
 			dlogits = tensor.Ensure(dlogits, logits.Shape...)
-			loss, correct := nn.SoftmaxCrossEntropy(logits, labels, dlogits)
+			loss, correct := classAttrLoss(logits, labels, attrs, len(s.Classes), dlogits)
 			j.Body.Backward(j.Head.Backward(dlogits))
 			opt.Step()
 			a := 0.05
@@ -107,8 +113,88 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 	}
 	j.SetTraining(false)
 	j.Cfg.Seconds = time.Since(start).Seconds()
-	_, preds := j.Run(s.Test.Images, nil)
-	j.Cfg.TestAccuracy = Accuracy(preds, s.Test.Labels)
+	p := j.Predict(s.Test.Images, nil)
+	j.Cfg.TestAccuracy = Accuracy(p.Class, s.Test.Labels)
 	j.Cfg.TestImages = s.Test.Len()
+	if na > 0 {
+		j.Cfg.AttrAccuracy, j.Cfg.AttrBalanced = map[string]float64{}, map[string]float64{}
+		for k, name := range s.Attributes {
+			var ok, pos, posOK, neg, negOK int
+			for i := range s.Test.Len() {
+				want := s.TestAttrs[i*na+k] == 1
+				got := p.Attr[i*na+k] > 0.5
+				if want == got {
+					ok++
+				}
+				if want {
+					pos++
+					if got {
+						posOK++
+					}
+				} else {
+					neg++
+					if !got {
+						negOK++
+					}
+				}
+			}
+			j.Cfg.AttrAccuracy[name] = float64(ok) / float64(s.Test.Len())
+			j.Cfg.AttrBalanced[name] = (ratio(posOK, pos) + ratio(negOK, neg)) / 2
+		}
+	}
 	return j, nil
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 1
+	}
+	return float64(a) / float64(b)
+}
+
+// classAttrLoss is the judge's training loss on logits [N, k+a]: softmax
+// cross-entropy of the first k against labels, plus the mean binary
+// cross-entropy of each of the a attribute logits against attrs (N×a 0/1
+// values). It writes the gradient into grad and returns the mean loss per
+// image and the number of images whose class is right.
+func classAttrLoss(logits *tensor.Tensor, labels []int32, attrs []uint8, k int, grad *tensor.Tensor) (float64, int) {
+	n, w := logits.Shape[0], logits.Shape[1]
+	a := w - k
+	var loss float64
+	correct := 0
+	for i := 0; i < n; i++ {
+		row, g := logits.Data[i*w:(i+1)*w], grad.Data[i*w:(i+1)*w]
+		m := row[0]
+		for _, v := range row[:k] {
+			m = max(m, v)
+		}
+		var sum float64
+		for _, v := range row[:k] {
+			sum += math.Exp(float64(v - m))
+		}
+		best := 0
+		for c := 0; c < k; c++ {
+			p := math.Exp(float64(row[c]-m)) / sum
+			t := 0.0
+			if int32(c) == labels[i] {
+				t = 1
+				loss -= math.Log(max(p, 1e-30))
+			}
+			g[c] = float32((p - t) / float64(n))
+			if row[c] > row[best] {
+				best = c
+			}
+		}
+		if int32(best) == labels[i] {
+			correct++
+		}
+		for t := 0; t < a; t++ {
+			x := float64(row[k+t])
+			y := float64(attrs[i*a+t])
+			// BCE with logits, stable: max(x,0) − x·y + log(1+e^−|x|).
+			loss += max(x, 0) - x*y + math.Log1p(math.Exp(-math.Abs(x)))
+			g[k+t] = float32((sigmoid(x) - y) / float64(n))
+		}
+	}
+	return loss / float64(n), correct
 }

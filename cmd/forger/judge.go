@@ -28,7 +28,7 @@ func judgeCmd() *cobra.Command {
 	var size, channels int
 	var asJSON bool
 	train := &cobra.Command{
-		Use:   "train --data fashion-mnist|mnist|PATH --out JUDGE.safetensors",
+		Use:   "train --data fashion-mnist|mnist|cartoon-faces|PATH --out JUDGE.safetensors",
 		Short: "Train a judge: a small CNN classifier on the real training images",
 		Long: `Train a judge: a small CNN classifier on the real training images of a
 labelled data set, and report its accuracy on the real test images.
@@ -41,7 +41,15 @@ conditional models.
 For fashion-mnist and mnist the last 10,000 training images are held out
 (eval's fd_real compares them with the test images); the judge trains on the
 other 50,000. A folder of images (one sub-folder per class) has no test
-split: a fixed sixth of it is the test split, another sixth held out.`,
+split: a fixed sixth of it is the test split, another sixth held out.
+
+A labelled face set (cartoon-faces, or a folder with images/ and
+attributes.csv) makes a face judge: its classes are the skin tones and it
+also predicts each 0/1 attribute (male, mustache, beard, glasses, smiling,
+hat), whose held-out accuracy is printed. A fixed quarter of the faces is
+the test split and another quarter is held out; it trains on the other
+half. eval then also reports each attribute's rate in generated and real
+faces (attr_gen, attr_real) and the largest difference (attr_gap).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if data == "" {
@@ -77,17 +85,30 @@ split: a fixed sixth of it is the test split, another sixth held out.`,
 			}
 			c := j.Cfg
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
+				m := map[string]any{
 					"judge": out, "data": c.Data, "test_accuracy": c.TestAccuracy, "test_images": c.TestImages,
-					"train_images": c.TrainImages, "epochs": c.Epochs, "seconds": c.Seconds})
+					"train_images": c.TrainImages, "epochs": c.Epochs, "seconds": c.Seconds}
+				if len(c.Attributes) > 0 {
+					m["attr_accuracy"], m["attr_balanced"] = c.AttrAccuracy, c.AttrBalanced
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(m)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "test accuracy %.2f%% on the %d real test images of %s\ntrained on %d images, %d epochs, in %s\njudge: %s\n",
-				100*c.TestAccuracy, c.TestImages, data, c.TrainImages, c.Epochs, time.Duration(c.Seconds*float64(time.Second)).Round(time.Second), out)
+			w := cmd.OutOrStdout()
+			what := "test accuracy"
+			if len(c.Attributes) > 0 {
+				what = "skin tone accuracy"
+			}
+			fmt.Fprintf(w, "%s %.2f%% on the %d real test images of %s\n", what, 100*c.TestAccuracy, c.TestImages, data)
+			for _, a := range c.Attributes {
+				fmt.Fprintf(w, "  %-9s accuracy %.2f%%, balanced %.2f%%\n", a, 100*c.AttrAccuracy[a], 100*c.AttrBalanced[a])
+			}
+			fmt.Fprintf(w, "trained on %d images, %d epochs, in %s\njudge: %s\n",
+				c.TrainImages, c.Epochs, time.Duration(c.Seconds*float64(time.Second)).Round(time.Second), out)
 			return nil
 		},
 	}
 	f := train.Flags()
-	f.StringVar(&data, "data", "", "fashion-mnist, mnist, an IDX folder or a folder with one sub-folder per class")
+	f.StringVar(&data, "data", "", "fashion-mnist, mnist, cartoon-faces, an IDX folder, a folder with one sub-folder per class, or a labelled face set (images/ and attributes.csv)")
 	f.StringVar(&out, "out", "", "judge file to write (.safetensors)")
 	f.IntVar(&size, "size", 0, "image size: 28, 32, 64 or 128 (default 28 for fashion-mnist/mnist, else 64)")
 	f.IntVar(&channels, "channels", 0, "1 (gray) or 3 (RGB) (default 1 for fashion-mnist/mnist, else 3)")
@@ -145,6 +166,9 @@ features and predictions of a judge (see forger judge train):
   precision,      Kynkäänniemi et al. 2019 with k=3 in the judge's features:
   recall          quality and variety
   judge_test_accuracy  the judge on the real test images
+  attr_gen,       a face judge only: the share of generated and of real
+  attr_real,      faces with each attribute (and dark_skin), and the largest
+  attr_gap        difference between the two
 
 --model generates image i from seed i (class i mod classes for cdcgan).
 --images reads DIR/<class index>/*.png (or class names), or DIR/*.png

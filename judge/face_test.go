@@ -1,0 +1,110 @@
+package judge
+
+import (
+	"context"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"forger/dataset"
+)
+
+// faceSplits renders n cartoon faces at size into a temporary folder and
+// loads them as a labelled face set.
+func faceSplits(t *testing.T, n, size int) (*Splits, string) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node not found: the face judge tests render cartoon faces (apt-get install nodejs npm)")
+	}
+	dir, err := dataset.GetCartoonFaces(dataset.CartoonOptions{N: n, Size: size, Seed: 11, Dir: filepath.Join(t.TempDir(), "faces")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadSplits(dir, size, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
+}
+
+// TestFaceJudge trains a face judge on 600 rendered faces and checks that it
+// learns the attributes, that a real sample scores a small attr_gap, and that
+// a sample without hats shows the missing hats in attr_gap.
+func TestFaceJudge(t *testing.T) {
+	const n, size = 1200, 32
+	s, dir := faceSplits(t, n, size)
+	if s.Test.Len() != n/4 || s.HeldOut.Len() != n/4 || s.Train.Len() != n/2 {
+		t.Fatalf("splits %d/%d/%d of %d faces, want quarters and a half", s.Test.Len(), s.HeldOut.Len(), s.Train.Len(), n)
+	}
+	if !slices.Equal(s.Attributes, FaceAttributes) || len(s.Classes) < 2 || len(s.TrainAttrs) != s.Train.Len()*len(FaceAttributes) {
+		t.Fatalf("attributes %v, classes %v, %d train attribute values", s.Attributes, s.Classes, len(s.TrainAttrs))
+	}
+	j, err := Train(context.Background(), s, TrainOptions{Epochs: 8, Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Glasses and hats are large shapes that 600 faces teach: well above
+	// chance (50% balanced).
+	for _, a := range []string{"glasses", "hat"} {
+		if b := j.Cfg.AttrBalanced[a]; b < 0.75 {
+			t.Errorf("%s: balanced held-out accuracy %.3f, want ≥ 0.75 (all: %v)", a, b, j.Cfg.AttrBalanced)
+		}
+	}
+	if len(j.Cfg.AttrAccuracy) != len(FaceAttributes) {
+		t.Errorf("accuracy of %d attributes, want %d", len(j.Cfg.AttrAccuracy), len(FaceAttributes))
+	}
+
+	// The judge survives a save and load with its attributes.
+	path := filepath.Join(t.TempDir(), "face-judge.safetensors")
+	if err := j.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	j2, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(j2.Cfg.Attributes, FaceAttributes) {
+		t.Fatalf("loaded attributes %v", j2.Cfg.Attributes)
+	}
+
+	// Real held-out faces: close to the test faces' rates.
+	m := s.HeldOut.Len()
+	rep, err := Evaluate(j2, s, Fake{Images: s.HeldOut.Images}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.AttrGap == nil || *rep.AttrGap > 0.12 {
+		t.Fatalf("real faces: attr_gap %v (gen %v, real %v), want ≤ 0.12", rep.AttrGap, rep.AttrGen, rep.AttrReal)
+	}
+	if _, ok := rep.AttrGen[dataset.DarkSkin]; !ok {
+		t.Errorf("no %s rate in %v", dataset.DarkSkin, rep.AttrGen)
+	}
+
+	// The same number of faces, none with a hat: attr_gap shows it.
+	a := len(FaceAttributes)
+	hat := slices.Index(FaceAttributes, "hat")
+	sz := s.Train.ImageSize()
+	var noHat []float32
+	for _, part := range []struct {
+		set   *dataset.Set
+		attrs []uint8
+	}{{s.HeldOut, s.HeldOutAttrs}, {s.Train, s.TrainAttrs}} {
+		for i := 0; i < part.set.Len() && len(noHat) < m*sz; i++ {
+			if part.attrs[i*a+hat] == 0 {
+				noHat = append(noHat, part.set.Image(i)...)
+			}
+		}
+	}
+	if len(noHat) < m*sz {
+		t.Fatalf("only %d faces without a hat in %s", len(noHat)/sz, dir)
+	}
+	rep2, err := Evaluate(j2, s, Fake{Images: noHat}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2.AttrGen["hat"] > 0.05 || *rep2.AttrGap < rep.AttrReal["hat"]-0.06 || math.IsNaN(*rep2.AttrGap) {
+		t.Fatalf("faces without hats: hat rate %.3f, attr_gap %.3f, real hat rate %.3f", rep2.AttrGen["hat"], *rep2.AttrGap, rep.AttrReal["hat"])
+	}
+}
