@@ -58,11 +58,11 @@ type Config struct {
 	// split), and AttrBalanced the mean of its two per-label recalls.
 	AttrAccuracy map[string]float64 `json:"attr_accuracy,omitempty"`
 	AttrBalanced map[string]float64 `json:"attr_balanced,omitempty"`
-	TestImages   int     `json:"test_images"`
-	TrainImages  int     `json:"train_images"`
-	Epochs       int     `json:"epochs"`
-	Seed         uint64  `json:"seed"`
-	Seconds      float64 `json:"seconds"` // training time
+	TestImages   int                `json:"test_images"`
+	TrainImages  int                `json:"train_images"`
+	Epochs       int                `json:"epochs"`
+	Seed         uint64             `json:"seed"`
+	Seconds      float64            `json:"seconds"` // training time
 }
 
 // FeatureDim is the size of the judge's feature vector.
