@@ -42,7 +42,7 @@ type Options struct {
 	Model          string  `json:"model"`
 	Size           int     `json:"size"`
 	Channels       int     `json:"channels"`
-	Epochs         int     `json:"epochs"`
+	Epochs         int     `json:"epochs"` // 0 with Minutes > 0: train until the clock
 	Batch          int     `json:"batch"`
 	NZ             int     `json:"nz"`
 	NGF            int     `json:"ngf"`
@@ -113,8 +113,8 @@ type Result struct {
 	Seconds    float64  `json:"seconds"`
 	Stopped    string   `json:"stopped"` // "done", "time", "interrupted"
 	Samples    string   `json:"samples"`
-	Losses     string   `json:"losses"`
-	Progress   string   `json:"progress"`
+	Losses     string   `json:"losses"`   // "" when no plot was written
+	Progress   string   `json:"progress"` // "" when no animation was written
 	Warnings   []string `json:"warnings,omitempty"`
 }
 
@@ -151,8 +151,8 @@ func (o *Options) validate() error {
 	if o.Batch < 2 {
 		return fmt.Errorf("--batch %d is too small (batch norm needs at least 2)", o.Batch)
 	}
-	if o.Epochs < 1 {
-		return fmt.Errorf("--epochs must be at least 1")
+	if o.Epochs < 0 || (o.Epochs == 0 && o.Minutes <= 0) {
+		return fmt.Errorf("--epochs must be at least 1 (or leave it out and give --minutes to train until the clock)")
 	}
 	if o.DSteps < 1 {
 		return fmt.Errorf("--d-steps must be at least 1")
@@ -196,11 +196,13 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 			return nil, err
 		}
 		resumeFile, st = f, *saved
-		// The recipe is the run's; only the length may change.
+		// The recipe is the run's; only the length may change. Epochs 0
+		// with a time limit trains until the clock; without one, the
+		// run's own epoch count stands.
 		epochs := o.Epochs
 		o2 := saved.Options
 		o2.Out, o2.Minutes, o2.Resume, o2.LogEvery, o2.SampleMinutes, o2.Keep = o.Out, o.Minutes, true, o.LogEvery, o.SampleMinutes, o.Keep
-		if epochs > 0 {
+		if epochs > 0 || o.Minutes > 0 {
 			o2.Epochs = epochs
 		}
 		o = o2
@@ -210,7 +212,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	if o.Resume && st.Epoch >= o.Epochs {
+	if o.Resume && o.Epochs > 0 && st.Epoch >= o.Epochs {
 		return nil, fmt.Errorf("the run already did %d epochs: pass a larger --epochs to continue it", st.Epoch)
 	}
 
@@ -332,7 +334,12 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 	r.realDiversity = diversity(set.Images[:min(64, set.Len())*set.ImageSize()], set.ImageSize())
 	steps := set.Len() / o.Batch
 	ui := r.ui
+	untilClock := o.Epochs == 0 // validate made sure there is a clock
 	fullImages := int64(o.Epochs * steps * o.Batch)
+	if untilClock {
+		// Unknown until the pace is: one more epoch than done, for now.
+		fullImages = int64((st.Epoch + 1) * steps * o.Batch)
+	}
 	ui.Start(fullImages, int64(st.Epoch*steps*o.Batch+st.Step*o.Batch))
 	defer ui.Finish()
 
@@ -349,6 +356,39 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 	lastSample := start
 	winStart, winImages := start, st.Images
 	stopped := "done"
+	// logMetrics writes the mean of the steps since the last line.
+	logMetrics := func() error {
+		if win.n == 0 {
+			return nil
+		}
+		now := time.Now()
+		m := win.mean()
+		m.Step, m.KImages = st.TotalSteps, float64(st.Images)/1000
+		m.Epoch = float64(st.Epoch) + float64(st.Step)/float64(steps)
+		m.ImagesPerSec = float64(st.Images-winImages) / max(now.Sub(winStart).Seconds(), 1e-9)
+		m.Seconds = startSeconds + now.Sub(start).Seconds()
+		if err := metricsEnc.Encode(m); err != nil {
+			return fmt.Errorf("writing metrics: %w", err)
+		}
+		win = winStats{}
+		winStart, winImages = now, st.Images
+		return nil
+	}
+	// With both an epoch count and a clock, say which will stop the run
+	// once the pace is known: at once when resuming (the saved pace), else
+	// after a few seconds of training.
+	planned := deadline.IsZero() || untilClock
+	plan := func(pace float64) {
+		planned = true
+		left := float64(int64((o.Epochs-st.Epoch)*steps*o.Batch-st.Step*o.Batch)) / pace
+		if untilDeadline := time.Until(deadline).Seconds(); left < untilDeadline {
+			r.warn("epochs-first", fmt.Sprintf("at %.0f images/s the %d epochs end in about %s, before the %s time limit: the epoch count stops this run (give no epoch count to train until the clock)",
+				pace, o.Epochs, (time.Duration(left)*time.Second).Round(time.Second), (time.Duration(o.Minutes*float64(time.Minute))).Round(time.Second)))
+		}
+	}
+	if !planned && st.Seconds > 0 && st.Images > 0 {
+		plan(float64(st.Images) / st.Seconds)
+	}
 
 	if st.Epoch == 0 && st.Step == 0 && st.TotalSteps == 0 {
 		// A grid of the untrained generator: the first frame of progress.gif.
@@ -357,7 +397,7 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 		}
 	}
 loop:
-	for st.Epoch < o.Epochs {
+	for untilClock || st.Epoch < o.Epochs {
 		perm := rand.New(rand.NewPCG(o.Seed, uint64(st.Epoch)+100)).Perm(set.Len())
 		for st.Step < steps {
 			select {
@@ -382,28 +422,35 @@ loop:
 			win.add(stats)
 			r.checkBalance(stats)
 			if st.TotalSteps%o.LogEvery == 0 {
-				now := time.Now()
-				m := win.mean()
-				m.Step, m.KImages = st.TotalSteps, float64(st.Images)/1000
-				m.Epoch = float64(st.Epoch) + float64(st.Step)/float64(steps)
-				m.ImagesPerSec = float64(st.Images-winImages) / now.Sub(winStart).Seconds()
-				m.Seconds = startSeconds + now.Sub(start).Seconds()
-				if err := metricsEnc.Encode(m); err != nil {
-					return nil, fmt.Errorf("writing metrics: %w", err)
+				if err := logMetrics(); err != nil {
+					return nil, err
 				}
-				win = winStats{}
-				winStart, winImages = now, st.Images
 			}
-			desc := fmt.Sprintf("epoch %d/%d step %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f",
-				st.Epoch+1, o.Epochs, st.Step, steps, stats.LossD, stats.LossG, stats.DReal, stats.DFake)
+			epochs := fmt.Sprint(o.Epochs)
+			if untilClock {
+				epochs = "∞"
+			}
+			desc := fmt.Sprintf("epoch %d/%s step %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f",
+				st.Epoch+1, epochs, st.Step, steps, stats.LossD, stats.LossG, stats.DReal, stats.DFake)
 			done, total := int64(st.Epoch*steps*o.Batch+st.Step*o.Batch), fullImages
+			if untilClock {
+				total = max(total, done+int64(steps*o.Batch))
+			}
 			if !deadline.IsZero() {
-				// With --minutes the clock may stop the run first: the
+				// With a time limit the clock may stop the run first: the
 				// total is then what this session's pace reaches by then.
 				desc += fmt.Sprintf(" | stops in %s", time.Until(deadline).Round(time.Second))
 				if el := time.Since(start).Seconds(); el > 2 && st.Images > startImages {
 					pace := float64(st.Images-startImages) / el
-					total = min(total, done+int64(pace*max(0, time.Until(deadline).Seconds())))
+					reach := done + int64(pace*max(0, time.Until(deadline).Seconds()))
+					if untilClock {
+						total = reach
+					} else {
+						total = min(total, reach)
+					}
+					if !planned && el > 5 {
+						plan(pace)
+					}
 				}
 			}
 			ui.Update(done, total, desc)
@@ -413,7 +460,7 @@ loop:
 				if err := r.sampleGrid(filepath.Join(o.Out, "samples", name)); err != nil {
 					return nil, err
 				}
-				r.writeLosses()
+				r.plotLosses()
 			}
 		}
 		st.Epoch++
@@ -426,9 +473,14 @@ loop:
 		if err := r.checkpoint(); err != nil {
 			return nil, err
 		}
-		r.writeLosses()
+		r.plotLosses()
 	}
 	st.Seconds = startSeconds + time.Since(start).Seconds()
+	// The steps since the last metrics line get one, so that every run that
+	// trained ends with its last step in metrics.jsonl and the plot.
+	if err := logMetrics(); err != nil {
+		return nil, err
+	}
 	if stopped != "done" {
 		// A grid of the state being saved, so the last picture matches the
 		// last checkpoint.
@@ -442,14 +494,18 @@ loop:
 	}
 	ui.Finish()
 	res := &Result{Checkpoint: r.lastCkpt, Epochs: st.Epoch, Images: st.Images, Seconds: st.Seconds, Stopped: stopped,
-		Samples: filepath.Join(o.Out, "samples"), Losses: filepath.Join(o.Out, "losses.png"),
-		Progress: filepath.Join(o.Out, "progress.gif"), Warnings: r.warnings}
-	if err := r.writeLosses(); err != nil {
-		return nil, err
+		Samples: filepath.Join(o.Out, "samples")}
+	// The checkpoint is saved: a plot or animation that cannot be written
+	// is a warning, and the result names only files that exist.
+	if r.plotLosses() {
+		res.Losses = filepath.Join(o.Out, "losses.png")
 	}
-	if err := r.writeProgressGIF(); err != nil {
-		return nil, err
+	if ok, err := r.writeProgressGIF(); err != nil {
+		r.warn("progress", fmt.Sprintf("progress.gif not written: %v", err))
+	} else if ok {
+		res.Progress = filepath.Join(o.Out, "progress.gif")
 	}
+	res.Warnings = r.warnings
 	return res, nil
 }
 
@@ -655,10 +711,21 @@ func ReadMetrics(path string) ([]Metrics, error) {
 	return ms, nil
 }
 
-func (r *run) writeLosses() error {
+// plotLosses writes losses.png and reports whether it did; a failure is
+// warned about once (the run goes on).
+func (r *run) plotLosses() bool {
+	written, err := r.writeLosses()
+	if err != nil {
+		r.warn("losses", fmt.Sprintf("losses.png not written: %v", err))
+	}
+	return written
+}
+
+// writeLosses plots metrics.jsonl; with no metrics yet it writes nothing.
+func (r *run) writeLosses() (bool, error) {
 	ms, err := ReadMetrics(filepath.Join(r.o.Out, "metrics.jsonl"))
 	if err != nil || len(ms) == 0 {
-		return nil // nothing logged yet: no plot
+		return false, err
 	}
 	x := make([]float64, len(ms))
 	var ld, lg, dr, df []float64
@@ -666,8 +733,9 @@ func (r *run) writeLosses() error {
 		x[i] = m.KImages
 		ld, lg, dr, df = append(ld, m.LossD), append(lg, m.LossG), append(dr, m.DReal), append(df, m.DFake)
 	}
-	return picture.PlotLines(filepath.Join(r.o.Out, "losses.png"), "forger training: "+filepath.Base(r.o.Out), "thousands of real images seen", "",
+	err = picture.PlotLines(filepath.Join(r.o.Out, "losses.png"), "forger training: "+filepath.Base(r.o.Out), "thousands of real images seen", "",
 		[]picture.Series{{Name: "D loss", X: x, Y: ld}, {Name: "G loss", X: x, Y: lg}, {Name: "D(x)", X: x, Y: dr}, {Name: "D(G(z))", X: x, Y: df}})
+	return err == nil, err
 }
 
 // maxGIFFrames bounds progress.gif: long runs keep an even selection of
@@ -685,11 +753,13 @@ func evenly(names []string, n int) []string {
 	return out
 }
 
-func (r *run) writeProgressGIF() error {
+// writeProgressGIF animates the sample grids and reports whether it wrote
+// progress.gif.
+func (r *run) writeProgressGIF() (bool, error) {
 	dir := filepath.Join(r.o.Out, "samples")
 	names, err := filepath.Glob(filepath.Join(dir, "epoch_*.png"))
 	if err != nil || len(names) == 0 {
-		return err
+		return false, err
 	}
 	sort.Strings(names)
 	names = evenly(names, maxGIFFrames)
@@ -697,14 +767,15 @@ func (r *run) writeProgressGIF() error {
 	for _, n := range names {
 		f, err := os.Open(n)
 		if err != nil {
-			return err
+			return false, err
 		}
 		img, _, err := image.Decode(f)
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", n, err)
+			return false, fmt.Errorf("reading %s: %w", n, err)
 		}
 		frames = append(frames, img)
 	}
-	return picture.WriteGIF(filepath.Join(r.o.Out, "progress.gif"), frames, 400*time.Millisecond, true)
+	err = picture.WriteGIF(filepath.Join(r.o.Out, "progress.gif"), frames, 400*time.Millisecond, true)
+	return err == nil, err
 }

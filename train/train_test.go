@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"image/png"
 	"math"
 	"os"
@@ -221,5 +222,106 @@ func TestEvenly(t *testing.T) {
 	}
 	if len(evenly(names[:5], 100)) != 5 {
 		t.Fatal("short lists must be kept whole")
+	}
+}
+
+// A run shorter than one logging interval still ends with its last step in
+// metrics.jsonl and a loss plot (issue 23, item 1).
+func TestShortRunLogsLastStepAndPlots(t *testing.T) {
+	needFashion(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	o := small(dir)
+	o.Epochs, o.LogEvery = 1, 50 // 8 steps, fewer than one interval
+	res, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := ReadMetrics(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil || len(ms) != 1 || ms[0].Step != 8 || ms[0].Epoch != 1 || ms[0].ImagesPerSec <= 0 {
+		t.Fatalf("metrics of an 8-step run: %+v %v", ms, err)
+	}
+	if res.Losses != filepath.Join(dir, "losses.png") || res.Progress == "" {
+		t.Fatalf("result names losses %q, progress %q", res.Losses, res.Progress)
+	}
+	for _, p := range []string{res.Losses, res.Progress} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("announced but missing: %v", err)
+		}
+	}
+}
+
+// A run stopped before its first step names no loss plot, since it has none.
+func TestRunWithoutStepsAnnouncesNoPlot(t *testing.T) {
+	needFashion(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	o := small(dir)
+	o.Minutes = 1e-9
+	res, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != "time" || res.Images != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	if res.Losses != "" {
+		t.Fatalf("result names %q", res.Losses)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "losses.png")); err == nil {
+		t.Fatal("a plot of no metrics")
+	}
+}
+
+// Epochs 0 with a time limit trains until the clock (issue 23, item 2): more
+// epochs than any default, stopped by time, and the run remembers it has
+// no epoch count.
+func TestUntilTheClock(t *testing.T) {
+	needFashion(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	o := small(dir)
+	o.Limit, o.Epochs, o.Minutes = 64, 0, 0.02 // 2 steps an epoch, 1.2 s
+	res, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != "time" || res.Epochs < 1 {
+		t.Fatalf("result %+v", res)
+	}
+	f := readG(t, res.Checkpoint)
+	var st State
+	if err := json.Unmarshal([]byte(f.Metadata[gan.MetaTrain]), &st); err != nil || st.Options.Epochs != 0 {
+		t.Fatalf("saved epochs %d (%v), want 0", st.Options.Epochs, err)
+	}
+	// Neither an epoch count nor a clock: refused.
+	o2 := small(filepath.Join(t.TempDir(), "run2"))
+	o2.Epochs = 0
+	if _, err := Run(context.Background(), o2, &quietUI{}, nil); err == nil {
+		t.Fatal("no epochs and no minutes accepted")
+	}
+}
+
+// With both an epoch count and a clock, a run whose epochs end first says
+// so at the start: at once when resuming (the saved pace).
+func TestEpochsBeforeClockWarns(t *testing.T) {
+	needFashion(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	o := small(dir)
+	o.Epochs = 1
+	if _, err := Run(context.Background(), o, &quietUI{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	o.Resume, o.Epochs, o.Minutes = true, 2, 30
+	ui := &quietUI{}
+	res, err := Run(context.Background(), o, ui, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != "done" || len(ui.warnings) != 1 || !strings.Contains(ui.warnings[0], "epoch count stops this run") {
+		t.Fatalf("stopped %q, warnings %q", res.Stopped, ui.warnings)
+	}
+	// Resumed with only a clock, the run trains past its old epoch count.
+	o.Epochs, o.Minutes = 0, 0.02
+	res, err = Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil || res.Stopped != "time" {
+		t.Fatalf("resume until the clock: %+v %v", res, err)
 	}
 }

@@ -30,7 +30,9 @@ mnist. Images are centre-cropped and resized to --size.
 
 The run folder gets checkpoints/, samples/ (a grid per epoch), metrics.jsonl,
 losses.png and progress.gif. Ctrl-C or --minutes stop at a step boundary
-with a checkpoint; --resume continues exactly where the run stopped.`,
+with a checkpoint; --resume continues exactly where the run stopped.
+With --minutes and no --epochs the run trains until the clock; with both,
+whichever comes first stops it (forger warns when the epochs will).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Data == "" && !o.Resume {
@@ -57,7 +59,7 @@ with a checkpoint; --resume continues exactly where the run stopped.`,
 				if o.Channels == 0 {
 					o.Channels = map[bool]int{true: 1, false: 3}[builtin]
 				}
-				if o.Epochs == 0 {
+				if o.Epochs == 0 && o.Minutes <= 0 {
 					o.Epochs = train.Defaults().Epochs
 				}
 			}
@@ -78,7 +80,12 @@ with a checkpoint; --resume continues exactly where the run stopped.`,
 			default:
 				fmt.Fprintf(out, "done: %d epochs, %d images in %.0f s\n", res.Epochs, res.Images, res.Seconds)
 			}
-			fmt.Fprintf(out, "checkpoint: %s\nsamples:    %s\nlosses:     %s\nprogress:   %s\n", res.Checkpoint, res.Samples, res.Losses, res.Progress)
+			// Only the files the run wrote.
+			for _, l := range [][2]string{{"checkpoint:", res.Checkpoint}, {"samples:", res.Samples}, {"losses:", res.Losses}, {"progress:", res.Progress}} {
+				if l[1] != "" {
+					fmt.Fprintf(out, "%-11s %s\n", l[0], l[1])
+				}
+			}
 			return nil
 		},
 	}
@@ -88,7 +95,7 @@ with a checkpoint; --resume continues exactly where the run stopped.`,
 	f.StringVar(&o.Model, "model", o.Model, "architecture: dcgan or cdcgan (class-conditional)")
 	f.IntVar(&o.Size, "size", 0, "image size: 28, 32, 64 or 128 (default 28 for fashion-mnist/mnist, else 64)")
 	f.IntVar(&o.Channels, "channels", 0, "1 (gray) or 3 (RGB) (default 1 for fashion-mnist/mnist, else 3)")
-	f.IntVar(&o.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d; with --resume, the new total)", train.Defaults().Epochs))
+	f.IntVar(&o.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d, or no limit with --minutes; with --resume, the new total)", train.Defaults().Epochs))
 	f.IntVar(&o.Batch, "batch", o.Batch, "batch size")
 	f.IntVar(&o.NZ, "nz", o.NZ, "latent vector size")
 	f.IntVar(&o.NGF, "ngf", o.NGF, "generator width")
@@ -106,7 +113,7 @@ with a checkpoint; --resume continues exactly where the run stopped.`,
 	f.BoolVar(&o.MinibatchStd, "mbstd", o.MinibatchStd, "minibatch standard deviation in the discriminator (against generators that lack variety)")
 	f.Float64Var(&o.EMA, "ema", o.EMA, "decay of the averaged generator used for samples and checkpoints (0 = none)")
 	f.IntVar(&o.Limit, "limit", 0, "use only the first N images")
-	f.Float64Var(&o.Minutes, "minutes", 0, "stop after this many minutes, with a checkpoint")
+	f.Float64Var(&o.Minutes, "minutes", 0, "stop after this many minutes, with a checkpoint (without --epochs: train until then)")
 	f.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initial weights, data order, noise)")
 	f.BoolVar(&o.Resume, "resume", false, "continue the run in --out from its latest checkpoint")
 	f.IntVar(&o.LogEvery, "log-every", o.LogEvery, "generator steps between lines of metrics.jsonl")
