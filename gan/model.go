@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"forger/nn"
 	"forger/tensor"
@@ -371,6 +372,39 @@ func (d *Discriminator) Forward(img *tensor.Tensor, labels []int32) *tensor.Tens
 		d.logits.Data[i] += s
 	}
 	return d.logits
+}
+
+// holdMasks holds (or releases) the masks of D's leaky ReLUs: see
+// nn.Activation.HoldMask.
+func (d *Discriminator) holdMasks(on bool) {
+	for _, l := range d.Trunk.Layers {
+		if a, ok := l.(*nn.Activation); ok {
+			a.HoldMask(on)
+		}
+	}
+}
+
+// HasBatchNorm reports whether D normalises with batch statistics, whose
+// fused leaky ReLUs cannot hold their masks: the R1 penalty needs a
+// discriminator without them.
+func (d *Discriminator) HasBatchNorm() bool {
+	for _, l := range d.Trunk.Layers {
+		if _, ok := l.(*nn.BatchNorm); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// spectralNorms returns D's spectrally normalised layers.
+func (d *Discriminator) spectralNorms() []*nn.SpectralNorm {
+	var out []*nn.SpectralNorm
+	for _, l := range append(slices.Clone(d.Trunk.Layers), d.Head) {
+		if sn, ok := l.(*nn.SpectralNorm); ok {
+			out = append(out, sn)
+		}
+	}
+	return out
 }
 
 // SetInputGrad sets whether Backward computes the gradient with respect to

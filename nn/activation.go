@@ -28,6 +28,36 @@ type Activation struct {
 	x, y, dx *tensor.Tensor
 	dy       []float32
 	fwd, bwd parallel.Func
+
+	// held is the input whose signs a held ReLU or LeakyReLU uses in place
+	// of its input's while holding (see HoldMask).
+	held    []float32
+	holding bool
+}
+
+// HoldMask fixes, when on, which units of a ReLU or LeakyReLU pass: those
+// of the input of the last Forward. Later passes are then the linear map
+// of that region of the input space, and Backward uses the same mask. It
+// is what the finite-difference second derivatives of an R1 penalty need
+// (gan.Trainer): the gradient of D's input gradient with respect to the
+// weights is taken with the mask held, as double backward takes it. Off
+// returns to the ordinary activation. Other kinds ignore it.
+func (a *Activation) HoldMask(on bool) {
+	a.holding = on && (a.Kind == ReLU || a.Kind == LeakyReLU)
+	if a.holding {
+		a.held = append(a.held[:0], a.x.Data...)
+	}
+}
+
+// heldScale is the factor a held mask applies where the base input was v.
+func (a *Activation) heldScale(v float32) float32 {
+	if v > 0 {
+		return 1
+	}
+	if a.Kind == ReLU {
+		return 0
+	}
+	return a.Slope
 }
 
 // NewReLU returns max(x, 0).
@@ -58,6 +88,12 @@ func (a *Activation) Forward(x *tensor.Tensor) *tensor.Tensor {
 
 func (a *Activation) forwardRange(lo, hi int) {
 	x, y := a.x.Data[lo:hi], a.y.Data[lo:hi]
+	if a.holding {
+		for i, v := range a.held[lo:hi] {
+			y[i] = a.heldScale(v) * x[i]
+		}
+		return
+	}
 	switch a.Kind {
 	case ReLU:
 		leaky(y, x, 0)
@@ -86,6 +122,12 @@ func (a *Activation) Backward(dy *tensor.Tensor) *tensor.Tensor {
 
 func (a *Activation) backwardRange(lo, hi int) {
 	x, y, dy, dx := a.x.Data[lo:hi], a.y.Data[lo:hi], a.dy[lo:hi], a.dx.Data[lo:hi]
+	if a.holding {
+		for i, v := range a.held[lo:hi] {
+			dx[i] = a.heldScale(v) * dy[i]
+		}
+		return
+	}
 	switch a.Kind {
 	case ReLU:
 		leakyGrad(dx, dy, x, 0)
