@@ -300,7 +300,7 @@ func ChooseModel(modelsDir, want string) (path, why string, err error) {
 		infos, _ = gan.FindModels(modelsDir)
 	}
 	if want != "" {
-		for _, mi := range infos {
+		for _, mi := range append(gan.Newest(infos), infos...) { // a run's name, or a checkpoint's
 			if mi.Name == want {
 				return mi.Path, "named by --face-model", nil
 			}
