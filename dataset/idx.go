@@ -37,7 +37,12 @@ func readIDX(path string, magic uint32, limit int) (dims []int, data []byte, err
 		return nil, nil, err
 	}
 	defer f.Close()
-	var r io.Reader = bufio.NewReader(f)
+	return decodeIDX(f, path, magic, limit)
+}
+
+// decodeIDX is readIDX on the bytes of r; path labels errors.
+func decodeIDX(in io.Reader, path string, magic uint32, limit int) (dims []int, data []byte, err error) {
+	var r io.Reader = bufio.NewReader(in)
 	if b, _ := r.(*bufio.Reader).Peek(2); len(b) == 2 && b[0] == 0x1f && b[1] == 0x8b {
 		zr, err := gzip.NewReader(r)
 		if err != nil {

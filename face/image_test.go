@@ -83,7 +83,7 @@ func TestOrientationJPEG(t *testing.T) {
 }
 
 // pngWithExif inserts an eXIf chunk after a PNG's IHDR.
-func pngWithExif(t *testing.T, img image.Image, orientation uint16) []byte {
+func pngWithExif(t testing.TB, img image.Image, orientation uint16) []byte {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		t.Fatal(err)

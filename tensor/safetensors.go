@@ -107,9 +107,14 @@ func ReadSafetensors(r io.Reader) (*File, error) {
 	if hlen == 0 || hlen > maxHeader {
 		return nil, fmt.Errorf("safetensors: header length %d is not plausible (not a safetensors file?)", hlen)
 	}
-	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(r, hdr); err != nil {
-		return nil, fmt.Errorf("safetensors: truncated header: %w", err)
+	// io.ReadAll grows its buffer as bytes arrive, so a length that
+	// promises more than the file holds costs no large allocation.
+	hdr, err := io.ReadAll(io.LimitReader(r, int64(hlen)))
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: reading header: %w", err)
+	}
+	if uint64(len(hdr)) < hlen {
+		return nil, fmt.Errorf("safetensors: truncated header: %w", io.ErrUnexpectedEOF)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(bytes.TrimRight(hdr, " "), &raw); err != nil {
