@@ -67,11 +67,12 @@ func TestModels(t *testing.T) {
 	for _, m := range out.Models {
 		byName[m.Name] = m
 	}
-	tiny, cond := byName["tiny"], byName["runs/cond"]
-	if tiny.Size != 32 || tiny.Channels != 3 || len(tiny.Classes) != 0 || tiny.Epochs != 3 || tiny.Conditional {
+	// runs/checkpoints/cond.safetensors is listed as its run, "runs".
+	tiny, cond := byName["tiny"], byName["runs"]
+	if tiny.Size != 32 || tiny.Channels != 3 || len(tiny.Classes) != 0 || tiny.Epochs != 3 || tiny.Conditional || tiny.Run != "" {
 		t.Errorf("tiny = %+v", tiny)
 	}
-	if cond.Size != 28 || strings.Join(cond.Classes, ",") != "a,b,c" || !cond.Conditional {
+	if cond.Size != 28 || strings.Join(cond.Classes, ",") != "a,b,c" || !cond.Conditional || cond.Run != "runs" || cond.Checkpoint != "cond" {
 		t.Errorf("cond = %+v", cond)
 	}
 }
@@ -361,7 +362,7 @@ func TestAdmin(t *testing.T) {
 	}
 	var list struct{ Models []modelJSON }
 	h.json("GET", "/api/models", nil, &list)
-	if len(list.Models) != 1 || list.Models[0].Name != "runs/cond" {
+	if len(list.Models) != 1 || list.Models[0].Name != "runs" {
 		t.Errorf("after hiding tiny: %+v", list.Models)
 	}
 	if status, _ := h.json("POST", "/api/generate", map[string]any{"model": "tiny"}, nil); status != 404 {

@@ -129,6 +129,12 @@ func TestBrowser(t *testing.T) {
 		chromedp.Poll(tenLoaded, nil, chromedp.WithPollingTimeout(30*time.Second)),
 		chromedp.Evaluate(`[...document.querySelectorAll('#images .tile')].map(t => t.dataset.seed)`, &seeds),
 		save("studio-generate.png"),
+		// One entry per run; the box lists every checkpoint by its name.
+		chromedp.WaitReady(`#model option[value="runs"]`, chromedp.ByQuery),
+		chromedp.Click(`#all-checkpoints`, chromedp.ByQuery),
+		chromedp.WaitReady(`#model option[value="runs/cond"]`, chromedp.ByQuery),
+		chromedp.Click(`#all-checkpoints`, chromedp.ByQuery),
+		chromedp.WaitReady(`#model option[value="runs"]`, chromedp.ByQuery),
 	)
 	if err != nil {
 		t.Fatalf("generate page: %v", err)

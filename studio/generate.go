@@ -12,7 +12,9 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"forger/gan"
@@ -36,6 +38,8 @@ const maxSafeSeed = 1<<53 - 1
 // modelJSON is a model as the API lists it (no file system path).
 type modelJSON struct {
 	Name        string   `json:"name"`
+	Run         string   `json:"run,omitempty"`        // the run the checkpoint belongs to
+	Checkpoint  string   `json:"checkpoint,omitempty"` // its file name without .safetensors
 	Title       string   `json:"title,omitempty"`
 	Arch        string   `json:"arch"`
 	Size        int      `json:"size"`
@@ -74,22 +78,39 @@ func (s *Server) forgetSettings() {
 	s.settingsMu.Unlock()
 }
 
-func (s *Server) modelList(ctx context.Context, withHidden bool) []modelJSON {
+// modelList is the menu (one entry per run, named after it: its newest
+// checkpoint) or, with every, each checkpoint by its own name.
+func (s *Server) modelList(ctx context.Context, withHidden, every bool) []modelJSON {
 	settings := s.modelSettings(ctx)
 	out := []modelJSON{}
-	for _, mi := range s.models.all() {
+	list := s.models.all()
+	if every {
+		list = s.models.checkpoints()
+	}
+	for _, mi := range list {
 		st := settings[mi.Name]
 		if st.Hidden && !withHidden {
 			continue
 		}
-		out = append(out, modelJSON{Name: mi.Name, Title: st.Title, Arch: mi.Arch, Size: mi.Size, Channels: mi.Channels,
-			Classes: mi.Classes, Conditional: mi.Arch == gan.CDCGAN, Epochs: mi.Epochs, Images: mi.Images, Hidden: st.Hidden})
+		m := modelJSON{Name: mi.Name, Run: mi.Run, Title: st.Title, Arch: mi.Arch, Size: mi.Size, Channels: mi.Channels,
+			Classes: mi.Classes, Conditional: mi.Arch == gan.CDCGAN, Epochs: mi.Epochs, Images: mi.Images, Hidden: st.Hidden}
+		if mi.Run != "" {
+			m.Checkpoint = strings.TrimSuffix(filepath.Base(mi.Path), ".safetensors")
+		}
+		out = append(out, m)
 	}
 	return out
 }
 
+// everyCheckpoint reads ?all=1: list every checkpoint, not one per run.
+func everyCheckpoint(r *http.Request) bool {
+	v := r.URL.Query().Get("all")
+	return v == "1" || v == "true"
+}
+
+// listModels: GET /api/models[?all=1].
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"models": s.modelList(r.Context(), false)})
+	writeJSON(w, http.StatusOK, map[string]any{"models": s.modelList(r.Context(), false, everyCheckpoint(r))})
 }
 
 func (s *Server) rescanModels(w http.ResponseWriter, r *http.Request) {
@@ -100,7 +121,7 @@ func (s *Server) rescanModels(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.models.scan(); err != nil {
 		s.log.Warn("rescanning models", "err", err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"models": s.modelList(r.Context(), true)})
+	writeJSON(w, http.StatusOK, map[string]any{"models": s.modelList(r.Context(), true, everyCheckpoint(r))})
 }
 
 func (s *Server) patchModel(w http.ResponseWriter, r *http.Request) {

@@ -20,13 +20,17 @@ import (
 )
 
 // models is the studio's view of --models: the checkpoints found there, by
-// name, and the generators loaded from them, by path.
+// name, and the generators loaded from them, by path. Its menu holds one
+// entry per run, the run's newest checkpoint named after the run, and each
+// checkpoint outside a run; every checkpoint is also found by its own name
+// (run/stem, as forger models list names it).
 type models struct {
 	dir       string
 	instances int // generators per checkpoint
 
 	mu     sync.Mutex
-	list   []gan.ModelInfo
+	list   []gan.ModelInfo // the menu
+	every  []gan.ModelInfo // every checkpoint, by its own name
 	byName map[string]gan.ModelInfo
 	gens   map[string]*genPool // by path
 }
@@ -53,24 +57,45 @@ func newModels(dir string, instances int) *models {
 func (m *models) scan() ([]gan.ModelInfo, error) {
 	infos, err := gan.FindModels(m.dir)
 	byName := map[string]gan.ModelInfo{}
-	var list []gan.ModelInfo
-	for _, mi := range infos {
-		if _, dup := byName[mi.Name]; dup {
-			continue // two checkpoints with one name: the first (by path) wins
+	// A name used twice: the menu's entry wins, then the first by path.
+	keep := func(in []gan.ModelInfo) []gan.ModelInfo {
+		var out []gan.ModelInfo
+		for _, mi := range in {
+			if _, dup := byName[mi.Name]; dup {
+				continue
+			}
+			byName[mi.Name] = mi
+			out = append(out, mi)
 		}
-		byName[mi.Name] = mi
-		list = append(list, mi)
+		return out
+	}
+	list := keep(gan.Newest(infos))
+	keep(infos)
+	var every []gan.ModelInfo
+	for _, mi := range infos {
+		if byName[mi.Name].Path == mi.Path {
+			every = append(every, mi)
+		}
 	}
 	m.mu.Lock()
-	m.list, m.byName = list, byName
+	m.list, m.every, m.byName = list, every, byName
 	m.mu.Unlock()
 	return list, err
 }
 
+// all returns the menu: one entry per run and the checkpoints outside runs.
 func (m *models) all() []gan.ModelInfo {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]gan.ModelInfo(nil), m.list...)
+}
+
+// checkpoints returns every checkpoint that its own name finds (a loose
+// file named like a run is found only as the run).
+func (m *models) checkpoints() []gan.ModelInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]gan.ModelInfo(nil), m.every...)
 }
 
 func (m *models) lookup(name string) (gan.ModelInfo, bool) {

@@ -30,22 +30,32 @@ function markNav() {
   }
 }
 
-// Model picker shared by Generate and Explore.
+// Model picker shared by Generate and Explore: one entry per run (its
+// newest checkpoint); "older checkpoints too" lists every checkpoint.
 async function setupModels(onChange) {
-  const sel = $("#model"), classBox = $("#class-box"), classSel = $("#class");
+  const sel = $("#model"), classBox = $("#class-box"), classSel = $("#class"), allBox = $("#all-checkpoints");
   let models = [];
-  try {
-    models = (await api("/api/models")).models;
-  } catch (e) {
-    sel.append(el("option", { text: "models unavailable: " + e.message, value: "" }));
-    return () => null;
-  }
-  if (models.length === 0) sel.append(el("option", { text: "no models on this server", value: "" }));
-  for (const m of models) {
-    sel.append(el("option", { value: m.name, text: `${m.title || m.name} — ${m.size}×${m.size}, ${m.epochs} epochs` }));
-  }
-  const saved = localStorage.getItem("forger.model");
-  if (saved && models.some((m) => m.name === saved)) sel.value = saved;
+  const load = async () => {
+    const all = allBox && allBox.checked;
+    try {
+      models = (await api("/api/models" + (all ? "?all=1" : ""))).models;
+    } catch (e) {
+      sel.replaceChildren(el("option", { text: "models unavailable: " + e.message, value: "" }));
+      models = [];
+      return false;
+    }
+    sel.replaceChildren();
+    if (models.length === 0) sel.append(el("option", { text: "no models on this server", value: "" }));
+    for (const m of models) {
+      const label = all || !m.checkpoint ? "" : ` (${m.checkpoint})`;
+      sel.append(el("option", { value: m.name, text: `${m.title || m.name}${label} — ${m.size}×${m.size}, ${m.epochs} epochs` }));
+    }
+    const saved = localStorage.getItem("forger.model");
+    if (saved && models.some((m) => m.name === saved)) sel.value = saved;
+    return true;
+  };
+  if (allBox) allBox.checked = localStorage.getItem("forger.allCheckpoints") === "1";
+  if (!(await load())) return () => null;
   const current = () => models.find((m) => m.name === sel.value) || null;
   const refresh = () => {
     const m = current();
@@ -64,6 +74,13 @@ async function setupModels(onChange) {
   };
   sel.addEventListener("change", refresh);
   classSel.addEventListener("change", () => onChange && onChange(current()));
+  if (allBox) {
+    allBox.addEventListener("change", async () => {
+      localStorage.setItem("forger.allCheckpoints", allBox.checked ? "1" : "0");
+      await load();
+      refresh();
+    });
+  }
   refresh();
   return current;
 }
