@@ -48,7 +48,25 @@ type Config struct {
 	// DCond is how the conditional discriminator sees the class:
 	// DCondProjection (the default, "") or DCondInput.
 	DCond string `json:"d_cond,omitempty"`
+	// DArch is the discriminator's shape: DArchDCGAN (the default, "") or
+	// DArchDeep.
+	DArch string `json:"d_arch,omitempty"`
+	// DNoNorm leaves the discriminator's hidden layers without batch norm
+	// (when SpectralNorm is off), as StyleGAN's is: a discriminator kept in
+	// check by a gradient penalty instead (R1).
+	DNoNorm bool `json:"d_no_norm,omitempty"`
 }
+
+// Discriminator shapes.
+const (
+	// DArchDCGAN is DCGAN's discriminator: one 4×4 stride-2 convolution
+	// per halving of the image.
+	DArchDCGAN = "dcgan"
+	// DArchDeep adds a 3×3 stride-1 convolution of the same width after
+	// each halving, as SN-GAN's "standard CNN" discriminator does: twice
+	// the depth, about twice the cost.
+	DArchDeep = "deep"
+)
 
 // How a conditional generator sees the class.
 const (
@@ -95,6 +113,11 @@ func (c Config) Validate() error {
 	case "", DCondProjection, DCondInput:
 	default:
 		return fmt.Errorf("unknown --d-cond %q (use projection or input)", c.DCond)
+	}
+	switch c.DArch {
+	case "", DArchDCGAN, DArchDeep:
+	default:
+		return fmt.Errorf("unknown --d-arch %q (use dcgan or deep)", c.DArch)
 	}
 	if _, _, err := levels(c.Size); err != nil {
 		return err
@@ -292,14 +315,25 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 		layers = append(layers, d.cbias)
 	}
 	layers = append(layers, nn.NewLeakyReLU(0.2))
-	for i := 1; i < ups; i++ {
-		layers = append(layers, wrap(nn.NewConv2d(ch, ch*2, 4, 2, 1, false, rng)))
-		if cfg.SpectralNorm {
+	// conv adds a convolution and its normalisation and leaky ReLU.
+	conv := func(in, out, k, stride, pad int) {
+		layers = append(layers, wrap(nn.NewConv2d(in, out, k, stride, pad, false, rng)))
+		if cfg.SpectralNorm || cfg.DNoNorm {
 			layers = append(layers, nn.NewLeakyReLU(0.2))
 		} else {
-			layers = append(layers, nn.NewBatchNormAct(ch*2, nn.LeakyReLU, 0.2))
+			layers = append(layers, nn.NewBatchNormAct(out, nn.LeakyReLU, 0.2))
 		}
+	}
+	deep := cfg.DArch == DArchDeep
+	if deep {
+		conv(ch, ch, 3, 1, 1)
+	}
+	for i := 1; i < ups; i++ {
+		conv(ch, ch*2, 4, 2, 1)
 		ch *= 2
+		if deep {
+			conv(ch, ch, 3, 1, 1)
+		}
 	}
 	if cfg.MinibatchStd {
 		layers = append(layers, nn.NewMinibatchStd(4))

@@ -49,6 +49,8 @@ func TestR1GradientMatchesDerivative(t *testing.T) {
 		c    Config
 	}{
 		{"spectral-norm", Config{Arch: DCGAN, Size: 32, Channels: 3, NZ: 8, NGF: 8, NDF: 8, SpectralNorm: true}},
+		{"deep", Config{Arch: DCGAN, Size: 32, Channels: 3, NZ: 8, NGF: 8, NDF: 8, SpectralNorm: true, DArch: DArchDeep}},
+		{"no-norm", Config{Arch: DCGAN, Size: 32, Channels: 3, NZ: 8, NGF: 8, NDF: 8, DNoNorm: true, MinibatchStd: true}},
 		{"mbstd", Config{Arch: DCGAN, Size: 32, Channels: 3, NZ: 8, NGF: 8, NDF: 8, SpectralNorm: true, MinibatchStd: true}},
 		{"projection", Config{Arch: CDCGAN, Size: 28, Channels: 1, NZ: 8, NGF: 8, NDF: 8, SpectralNorm: true, Classes: []string{"a", "b", "c"}}},
 	}

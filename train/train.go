@@ -56,9 +56,13 @@ type Options struct {
 	LabelSmoothing float64 `json:"label_smoothing"`
 	SpectralNorm   bool    `json:"spectral_norm"`
 	MinibatchStd   bool    `json:"mbstd"`
-	GCond          string  `json:"g_cond,omitempty"` // how a conditional G sees the class (gan.GCond*)
-	DCond          string  `json:"d_cond,omitempty"` // how a conditional D sees the class (gan.DCond*)
-	EMA            float64 `json:"ema"`              // decay of the averaged generator; 0 = none
+	GCond          string  `json:"g_cond,omitempty"`    // how a conditional G sees the class (gan.GCond*)
+	DCond          string  `json:"d_cond,omitempty"`    // how a conditional D sees the class (gan.DCond*)
+	DArch          string  `json:"d_arch,omitempty"`    // the discriminator's shape (gan.DArch*)
+	DNoNorm        bool    `json:"d_no_norm,omitempty"` // no batch norm in D (without spectral norm)
+	R1             float64 `json:"r1,omitempty"`        // γ of the R1 penalty on real images; 0 = none
+	R1Every        int     `json:"r1_every,omitempty"`  // D steps between R1 penalties (lazy; 0 = 16)
+	EMA            float64 `json:"ema"`                 // decay of the averaged generator; 0 = none
 	Limit          int     `json:"limit"`
 	Seed           uint64  `json:"seed"`
 	Minutes        float64 `json:"-"`
@@ -79,6 +83,10 @@ func Defaults() Options {
 		GCond: gan.GCondOneHot, DCond: gan.DCondProjection, EMA: 0.999, DSteps: 1, Seed: 1,
 		LogEvery: 50, SampleMinutes: 1, Keep: 3}
 }
+
+// Wide128 is the default ngf and ndf at 128×128: half of DCGAN's 64, so a
+// step costs about what a 64×64 step of width 64 does.
+const Wide128 = 32
 
 // ConditionalDefaults returns forger's recipe for a cdcgan: the class as a
 // one-hot vector beside z, a projection discriminator, BCE and batch norm in
@@ -103,6 +111,7 @@ type State struct {
 	RNG        []byte  `json:"rng"`         // the noise generator's state
 	Seconds    float64 `json:"seconds"`     // training time so far
 	DataLen    int     `json:"data_len"`
+	DStepsDone int     `json:"d_steps_done,omitempty"` // D steps in all (R1's schedule)
 }
 
 // Result says what a run did.
@@ -129,6 +138,12 @@ type Metrics struct {
 	DFake        float64 `json:"d_fake"`
 	ImagesPerSec float64 `json:"images_per_sec"`
 	Seconds      float64 `json:"seconds"`
+	// R1 is E‖∇ₓD(x)‖² on real images, last measured (runs with --r1).
+	R1 float64 `json:"r1,omitempty"`
+	// Contrast and Colour are the fixed-seed samples' contrast and colour
+	// as shares of the real images' (see greyness), at the last grid.
+	Contrast float64 `json:"contrast,omitempty"`
+	Colour   float64 `json:"colour,omitempty"`
 }
 
 // UI receives what a person watching the run should see.
@@ -162,6 +177,12 @@ func (o *Options) validate() error {
 	}
 	if o.LabelSmoothing < 0 || o.LabelSmoothing >= 0.5 {
 		return fmt.Errorf("--label-smoothing must be in [0, 0.5)")
+	}
+	if o.R1 < 0 || o.R1Every < 0 || math.IsNaN(o.R1) || math.IsInf(o.R1, 0) {
+		return fmt.Errorf("--r1 and --r1-every must be ≥ 0")
+	}
+	if o.R1 > 0 && !o.SpectralNorm && !o.DNoNorm {
+		return fmt.Errorf("--r1 needs a discriminator without batch norm: add --spectral-norm or --d-norm none")
 	}
 	return gan.CheckLoss(o.Loss)
 }
@@ -230,7 +251,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		return nil, fmt.Errorf("the data set now has %d images but the run was trained on %d: resume needs the same --data and --limit", set.Len(), st.DataLen)
 	}
 	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
-		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond}
+		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond, DArch: o.DArch, DNoNorm: o.DNoNorm}
 	if cfg.Arch == gan.DCGAN {
 		cfg.Classes = nil
 	} else if len(set.Classes) == 0 {
@@ -246,7 +267,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		return nil, err
 	}
 	cfg = g.Cfg
-	tr := &gan.Trainer{G: g, D: d, Loss: o.Loss, LabelSmoothing: o.LabelSmoothing,
+	tr := &gan.Trainer{G: g, D: d, Loss: o.Loss, LabelSmoothing: o.LabelSmoothing, R1: o.R1, R1Every: o.R1Every,
 		OptG: optim.NewAdam(g.Params(), o.LRG, o.Beta1, o.Beta2),
 		OptD: optim.NewAdam(d.Params(), o.LRD, o.Beta1, o.Beta2)}
 	if o.EMA > 0 {
@@ -288,6 +309,7 @@ func loadTraining(f *tensor.File, st *State, tr *gan.Trainer, pcg *rand.PCG) err
 		}
 		tr.EMA.Updates = st.TotalSteps
 	}
+	tr.DStepsDone = st.DStepsDone
 	return pcg.UnmarshalBinary(st.RNG)
 }
 
@@ -301,6 +323,8 @@ type run struct {
 	ui  UI
 
 	realDiversity float64
+	realTone      tone       // the real images' contrast and colour
+	lastTone      [2]float64 // the last grid's, as shares of realTone
 	warned        map[string]bool
 	warnings      []string
 	lastCkpt      string
@@ -332,6 +356,7 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 	metricsEnc := json.NewEncoder(metricsFile)
 
 	r.realDiversity = diversity(set.Images[:min(64, set.Len())*set.ImageSize()], set.ImageSize())
+	r.realTone = toneOf(set.Images[:min(256, set.Len())*set.ImageSize()], set.ImageSize(), set.Channels)
 	steps := set.Len() / o.Batch
 	ui := r.ui
 	untilClock := o.Epochs == 0 // validate made sure there is a clock
@@ -367,6 +392,7 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 		m.Epoch = float64(st.Epoch) + float64(st.Step)/float64(steps)
 		m.ImagesPerSec = float64(st.Images-winImages) / max(now.Sub(winStart).Seconds(), 1e-9)
 		m.Seconds = startSeconds + now.Sub(start).Seconds()
+		m.Contrast, m.Colour = r.lastTone[0], r.lastTone[1]
 		if err := metricsEnc.Encode(m); err != nil {
 			return fmt.Errorf("writing metrics: %w", err)
 		}
@@ -545,6 +571,7 @@ func (r *run) sampleGrid(path string) error {
 	if err != nil {
 		return err
 	}
+	r.checkTone(toneOf(flat.Data, flat.Len()/flat.Shape[0], r.cfg.Channels))
 	if d := diversity(flat.Data, flat.Len()/flat.Shape[0]); r.realDiversity > 0 && d < 0.25*r.realDiversity && r.st.TotalSteps > 500 {
 		r.warn("collapse", fmt.Sprintf("the samples look alike (diversity %.2f of the real images'): the generator may have collapsed to a few modes. Try --spectral-norm, --loss hinge, a lower --lr-g, or resume from an earlier checkpoint", d/r.realDiversity))
 	}
@@ -604,6 +631,74 @@ func diversity(data []float32, per int) float64 {
 	return s / float64(n-1)
 }
 
+// tone is what the grey drift takes away from images: contrast, the mean
+// over images of the standard deviation of their pixel values, and colour,
+// the mean over pixels of the standard deviation of their three channels
+// (0 for gray images).
+type tone struct{ contrast, colour float64 }
+
+// toneOf measures images of per values each (NHWC, so a pixel's channels
+// are adjacent).
+func toneOf(data []float32, per, channels int) tone {
+	var t tone
+	n := len(data) / per
+	if n == 0 {
+		return t
+	}
+	var cs float64
+	for i := range n {
+		cs += stddev(data[i*per : (i+1)*per])
+	}
+	t.contrast = cs / float64(n)
+	if channels == 3 {
+		var s float64
+		n := len(data) / 3
+		for i := 0; i < n; i++ {
+			s += stddev(data[3*i : 3*i+3])
+		}
+		t.colour = s / float64(n)
+	}
+	return t
+}
+
+func stddev(v []float32) float64 {
+	var m float64
+	for _, x := range v {
+		m += float64(x)
+	}
+	m /= float64(len(v))
+	var s float64
+	for _, x := range v {
+		d := float64(x) - m
+		s += d * d
+	}
+	return math.Sqrt(s / float64(len(v)))
+}
+
+// GreyShare is the share of the real images' contrast or colour below which
+// training warns that the samples are drifting to grey.
+const GreyShare = 0.6
+
+// checkTone records the samples' contrast and colour as shares of the real
+// images' and warns, with advice, when either falls below GreyShare: the
+// washed-out, grey faces that a 64×64 recipe can drift to.
+func (r *run) checkTone(t tone) {
+	share := func(a, b float64) float64 {
+		if b <= 0 {
+			return 0
+		}
+		return a / b
+	}
+	c, k := share(t.contrast, r.realTone.contrast), share(t.colour, r.realTone.colour)
+	r.lastTone = [2]float64{c, k}
+	if r.st.TotalSteps <= 500 {
+		return
+	}
+	if c < GreyShare || (r.realTone.colour > 0 && k < GreyShare) {
+		r.warn("grey", fmt.Sprintf("the samples are turning grey (contrast %.2f, colour %.2f of the real images'): the generator is losing its tones. Try --r1 10 with --loss bce, --mbstd, or resume from an earlier checkpoint", c, k))
+	}
+}
+
 type winStats struct {
 	n int
 	s gan.Stats
@@ -615,16 +710,18 @@ func (w *winStats) add(s gan.Stats) {
 	w.s.LossG += s.LossG
 	w.s.DReal += s.DReal
 	w.s.DFake += s.DFake
+	w.s.R1 = s.R1
 }
 
 func (w *winStats) mean() Metrics {
 	n := float64(max(w.n, 1))
-	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n}
+	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n, R1: w.s.R1}
 }
 
 // checkpoint saves the run atomically and points latest.safetensors at it.
 func (r *run) checkpoint() error {
 	st := r.st
+	st.DStepsDone = r.tr.DStepsDone
 	rngState, err := r.pcg.MarshalBinary()
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,6 +196,8 @@ func TestRunErrors(t *testing.T) {
 		{"resume nothing", func(o *Options) { o.Resume = true }, "no checkpoint"},
 		{"cdcgan without classes", func(o *Options) { o.Data = flat; o.Model = gan.CDCGAN }, ""},
 		{"no out", func(o *Options) { o.Out = "" }, "--out"},
+		{"r1 with batch norm", func(o *Options) { o.R1, o.SpectralNorm = 10, false }, "batch norm"},
+		{"negative r1", func(o *Options) { o.R1, o.SpectralNorm = -1, true }, "--r1"},
 	}
 	for _, c := range cases {
 		o := small(filepath.Join(dir, "run-"+strings.ReplaceAll(c.name, " ", "-")))
@@ -323,5 +326,85 @@ func TestEpochsBeforeClockWarns(t *testing.T) {
 	res, err = Run(context.Background(), o, &quietUI{}, nil)
 	if err != nil || res.Stopped != "time" {
 		t.Fatalf("resume until the clock: %+v %v", res, err)
+	}
+}
+
+// TestResumeWithR1 checks that a run with the lazy R1 penalty resumes
+// exactly: the penalty's schedule continues from the checkpoint.
+func TestResumeWithR1(t *testing.T) {
+	needFashion(t)
+	dir := t.TempDir()
+	r1 := func(out string) Options {
+		o := small(out)
+		o.SpectralNorm, o.Loss, o.R1, o.R1Every = true, gan.LossHinge, 5, 3
+		return o
+	}
+	straight, err := Run(context.Background(), r1(filepath.Join(dir, "a")), &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := r1(filepath.Join(dir, "b"))
+	if _, err := Run(ctx, o, &quietUI{cancelAt: 4, cancel: cancel}, nil); err != nil {
+		t.Fatal(err)
+	}
+	o.Resume = true
+	end, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := readG(t, straight.Checkpoint), readG(t, end.Checkpoint)
+	for _, p := range []string{"g.", "d.", "opt_d."} {
+		sameTensors(t, a, b, p)
+	}
+	ms, err := ReadMetrics(filepath.Join(dir, "a", "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for _, m := range ms {
+		seen = seen || m.R1 > 0
+	}
+	if !seen {
+		t.Fatalf("no metrics line reports the R1 penalty: %+v", ms)
+	}
+}
+
+// TestGreyWarning checks the grey-drift warning: samples with a fraction of
+// the real images' contrast or colour warn once training is under way;
+// samples like the real ones do not.
+func TestGreyWarning(t *testing.T) {
+	const per, n = 8 * 8 * 3, 16
+	rng := rand.New(rand.NewPCG(1, 2))
+	real := make([]float32, n*per)
+	for i := range real {
+		real[i] = float32(rng.Float64()*2 - 1)
+	}
+	washed := make([]float32, len(real))
+	for i, v := range real {
+		washed[i] = 0.3 * v // a third of the contrast and colour
+	}
+	grey := make([]float32, len(real))
+	for i := 0; i < len(real); i += 3 {
+		v := real[i] // full contrast, no colour
+		grey[i], grey[i+1], grey[i+2] = v, v, v
+	}
+	for _, c := range []struct {
+		name   string
+		images []float32
+		steps  int
+		warns  bool
+	}{
+		{"like the real images", real, 1000, false},
+		{"washed out", washed, 1000, true},
+		{"colourless", grey, 1000, true},
+		{"washed out at the start", washed, 100, false},
+	} {
+		ui := &quietUI{}
+		r := &run{ui: ui, st: &State{TotalSteps: c.steps}, realTone: toneOf(real, per, 3)}
+		r.checkTone(toneOf(c.images, per, 3))
+		if got := len(ui.warnings) == 1 && strings.Contains(ui.warnings[0], "grey"); got != c.warns {
+			t.Errorf("%s: warnings %q, want a grey warning: %v", c.name, ui.warnings, c.warns)
+		}
 	}
 }

@@ -19,6 +19,7 @@ func trainCmd() *cobra.Command {
 	o := train.Defaults()
 	o.Size, o.Channels, o.Epochs = 0, 0, 0
 	var asJSON bool
+	var dNorm string
 	cmd := &cobra.Command{
 		Use:   "train --data PATH|fashion-mnist|mnist --out RUN_DIR",
 		Short: "Train a GAN on a folder of images or a built-in data set",
@@ -41,6 +42,17 @@ whichever comes first stops it (forger warns when the epochs will).`,
 			if o.Out == "" {
 				return usagef("--out RUN_DIR is required")
 			}
+			switch dNorm {
+			case "":
+			case "none":
+				o.SpectralNorm, o.DNoNorm = false, true
+			case "batch":
+				o.SpectralNorm = false
+			case "spectral":
+				o.SpectralNorm = true
+			default:
+				return usagef("--d-norm %q: use batch, spectral or none", dNorm)
+			}
 			builtin := o.Data == dataset.FashionMNIST || o.Data == dataset.MNIST || strings.Contains(o.Data, "idx3")
 			if !o.Resume {
 				if o.Model == gan.CDCGAN {
@@ -55,6 +67,15 @@ whichever comes first stops it (forger warns when the epochs will).`,
 				}
 				if o.Size == 0 {
 					o.Size = map[bool]int{true: 28, false: 64}[builtin]
+				}
+				if o.Size >= 128 {
+					// Widths that train at a usable pace on 2 cores.
+					if !cmd.Flags().Changed("ngf") {
+						o.NGF = train.Wide128
+					}
+					if !cmd.Flags().Changed("ndf") {
+						o.NDF = train.Wide128
+					}
 				}
 				if o.Channels == 0 {
 					o.Channels = map[bool]int{true: 1, false: 3}[builtin]
@@ -110,6 +131,10 @@ whichever comes first stops it (forger warns when the epochs will).`,
 	f.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "spectral normalisation in the discriminator (replaces its batch norm; cdcgan: default off)")
 	f.StringVar(&o.GCond, "g-cond", o.GCond, "how the cdcgan generator sees the class: onehot (beside z) or embed (a learned embedding beside z)")
 	f.StringVar(&o.DCond, "d-cond", o.DCond, "how the cdcgan discriminator sees the class: projection (on its last features) or input (one-hot maps beside the image)")
+	f.StringVar(&dNorm, "d-norm", "", "normalisation in the discriminator: batch, spectral or none (none: keep it in check with --r1); overrides --spectral-norm")
+	f.StringVar(&o.DArch, "d-arch", gan.DArchDCGAN, "discriminator shape: dcgan (a 4×4 stride-2 convolution per halving) or deep (plus a 3×3 convolution after each, as SN-GAN)")
+	f.Float64Var(&o.R1, "r1", o.R1, "γ of the R1 gradient penalty on real images (0 = none; needs --spectral-norm), applied every --r1-every D steps")
+	f.IntVar(&o.R1Every, "r1-every", 16, "D steps between R1 penalties (lazy regularisation)")
 	f.BoolVar(&o.MinibatchStd, "mbstd", o.MinibatchStd, "minibatch standard deviation in the discriminator (against generators that lack variety)")
 	f.Float64Var(&o.EMA, "ema", o.EMA, "decay of the averaged generator used for samples and checkpoints (0 = none)")
 	f.IntVar(&o.Limit, "limit", 0, "use only the first N images")
