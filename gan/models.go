@@ -62,7 +62,11 @@ func info(path string, f *tensor.File, cfg Config) ModelInfo {
 // it points to is not (so a run's latest.safetensors link, a duplicate of
 // its newest checkpoint, is not). Files that are not forger checkpoints
 // are skipped.
-func FindModels(dir string) ([]ModelInfo, error) {
+func FindModels(dir string) ([]ModelInfo, error) { return findModels(dir, -1) }
+
+// findModels is FindModels going at most maxDepth folders below dir (no
+// limit when negative) and, when limited, skipping hidden folders.
+func findModels(dir string, maxDepth int) ([]ModelInfo, error) {
 	type found struct {
 		mi   ModelInfo
 		real string
@@ -73,7 +77,16 @@ func FindModels(dir string) ([]ModelInfo, error) {
 		if err != nil {
 			return nil // unreadable corners are skipped, not fatal
 		}
-		if d.IsDir() || !strings.HasSuffix(p, ".safetensors") {
+		if d.IsDir() {
+			if maxDepth >= 0 && p != dir {
+				rel, _ := filepath.Rel(dir, p)
+				if strings.HasPrefix(d.Name(), ".") || strings.Count(rel, string(filepath.Separator)) >= maxDepth {
+					return filepath.SkipDir
+				}
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".safetensors") {
 			return nil
 		}
 		link := d.Type()&os.ModeSymlink != 0
@@ -157,6 +170,10 @@ func newer(a, b ModelInfo) bool {
 	return filepath.Base(b.Path) == LatestName && filepath.Base(a.Path) != LatestName
 }
 
+// FindDepth is how many folders below its folder FindModel looks: enough
+// for runs/<run>/checkpoints/<file>.
+const FindDepth = 4
+
 // ModelNotFoundError is returned by FindModel when no model has the name;
 // Nearest holds the closest names there are (at most three).
 type ModelNotFoundError struct {
@@ -175,10 +192,11 @@ func (e *ModelNotFoundError) Error() string {
 
 // FindModel looks a model up by name under dir: a checkpoint's name as
 // FindModels gives it (run/stem, or the stem of a file outside a run), or
-// a run's name, which stands for its newest checkpoint. A name that
-// matches nothing gives a *ModelNotFoundError with the nearest names.
+// a run's name, which stands for its newest checkpoint. It looks at most
+// FindDepth folders deep and not in hidden folders. A name that matches
+// nothing gives a *ModelNotFoundError with the nearest names.
 func FindModel(dir, name string) (ModelInfo, error) {
-	infos, _ := FindModels(dir)
+	infos, _ := findModels(dir, FindDepth)
 	runs := Newest(infos)
 	for _, list := range [][]ModelInfo{runs, infos} {
 		for _, mi := range list {
@@ -200,8 +218,9 @@ func FindModel(dir, name string) (ModelInfo, error) {
 }
 
 // Nearest returns up to k of names closest to name: those that contain it
-// or that it contains, then by edit distance, leaving out names too far
-// to be a typo of it (more than half its length away).
+// or that it contains, then by edit distance (a swap of two neighbours
+// counts one), leaving out names too far to be a typo of it (more than a
+// third of its length, or one edit for short names).
 func Nearest(name string, names []string, k int) []string {
 	type cand struct {
 		s string
@@ -219,7 +238,7 @@ func Nearest(name string, names []string, k int) []string {
 		d := editDistance(lname, ln)
 		if lname != "" && (strings.Contains(ln, lname) || strings.Contains(lname, ln)) {
 			d = 0
-		} else if d > max(2, len([]rune(name))/2) {
+		} else if d > max(1, len([]rune(name))/3) {
 			continue
 		}
 		cs = append(cs, cand{n, d})
@@ -237,24 +256,29 @@ func Nearest(name string, names []string, k int) []string {
 	return out
 }
 
-// editDistance is the Levenshtein distance between a and b, in runes.
+// editDistance is the optimal-string-alignment distance between a and b,
+// in runes: insertions, deletions, substitutions and swaps of neighbours.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
-			c := prev[j-1]
-			if ra[i-1] != rb[j-1] {
-				c++
+			c := 1
+			if ra[i-1] == rb[j-1] {
+				c = 0
 			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+			d[i][j] = min(d[i-1][j-1]+c, d[i-1][j]+1, d[i][j-1]+1)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return d[len(ra)][len(rb)]
 }

@@ -111,7 +111,7 @@ func TestNewestAndFindModel(t *testing.T) {
 }
 
 func TestNearest(t *testing.T) {
-	names := []string{"faces-32", "fashion-cdcgan", "faces-64", "fashion-cdcgan/3e_180k_28x28"}
+	names := []string{"faces-32", "fashion-cdcgan", "faces-64", "fashion-cdcgan/3e_180k_28x28", "home", "opt"}
 	for _, c := range []struct {
 		in   string
 		want []string
@@ -121,6 +121,8 @@ func TestNearest(t *testing.T) {
 		{"Faces-32", []string{"faces-32", "faces-64"}},
 		{"cdcgan", []string{"fashion-cdcgan", "fashion-cdcgan/3e_180k_28x28"}},
 		{"xyz", nil},
+		{"fasces-23", []string{"faces-32", "faces-64"}}, // a letter too many and a swap: 2 edits
+		{"nope", nil},
 	} {
 		if got := Nearest(c.in, names, 3); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("Nearest(%q) = %q, want %q", c.in, got, c.want)

@@ -33,9 +33,11 @@ default a request's latency covers both, what a visitor waits for;
 --fetch-images=false times the POST alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Model == "" {
-				return usagef("--model CKPT is required (a checkpoint or a run folder)")
+			path, err := modelArg("--model", o.Model)
+			if err != nil {
+				return err
 			}
+			o.Model = path
 			if o.Requests < 1 || o.Concurrency < 1 || o.N < 1 || o.N > studio.MaxGenerate || o.Generators < 1 || o.Timeout <= 0 {
 				return usagef("--requests, --concurrency and --generators must be at least 1, --n between 1 and %d, --timeout positive", studio.MaxGenerate)
 			}
@@ -86,7 +88,7 @@ default a request's latency covers both, what a visitor waits for;
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "", "checkpoint (or run folder) to serve")
+	f.StringVar(&o.Model, "model", "", "checkpoint, run folder or model name to serve")
 	f.IntVar(&o.Requests, "requests", 200, "generate requests under load")
 	f.IntVar(&o.Concurrency, "concurrency", 200, "requests in flight at once")
 	f.IntVar(&o.N, "n", studio.MaxGenerate, "images per request")

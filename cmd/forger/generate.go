@@ -30,9 +30,6 @@ func generateCmd() *cobra.Command {
 		Short: "Generate images from a trained model; a seed names the same image every time",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if model == "" {
-				return usagef("--model CKPT is required (a checkpoint or a run folder)")
-			}
 			if psi <= 0 {
 				return usagef("--truncation must be positive (1 = off)")
 			}
@@ -40,7 +37,7 @@ func generateCmd() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			g, err := gan.LoadGenerator(model)
+			g, err := loadGenerator("--model", &model)
 			if err != nil {
 				return err
 			}
@@ -110,7 +107,7 @@ func generateCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "checkpoint (.safetensors) or run folder")
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
 	f.IntVarP(&n, "n", "n", 10, "number of images")
 	f.Int64Var(&seed, "seed", 0, "first seed (images use seeds S, S+1, …)")
 	f.StringVar(&seeds, "seeds", "", "seeds as a list or ranges, e.g. 1-10 or 3,7,42")
@@ -191,7 +188,7 @@ func modelsCmd() *cobra.Command {
 	var asJSON bool
 	list := &cobra.Command{
 		Use:   "list [DIR]",
-		Short: "List the checkpoints found under DIR (default .)",
+		Short: "List the checkpoints found under DIR (default .): their names, for --model",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -199,7 +196,7 @@ func modelsCmd() *cobra.Command {
 				dir = args[0]
 			}
 			if _, err := os.Stat(dir); err != nil {
-				return err
+				return usagef("models list %s: no such folder", dir)
 			}
 			infos, err := gan.FindModels(dir)
 			if err != nil {
@@ -213,9 +210,23 @@ func modelsCmd() *cobra.Command {
 				return nil
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%-50s %-7s %-9s %-7s %-7s %s\n", "PATH", "ARCH", "SIZE", "EPOCHS", "KIMG", "CLASSES")
+			// NAME is what --model takes (a run's name stands for its newest
+			// checkpoint, marked *).
+			newest := map[string]bool{}
+			for _, m := range gan.Newest(infos) {
+				newest[m.Path] = m.Run != ""
+			}
+			fmt.Fprintf(w, "%-36s %-7s %-9s %-7s %-7s %-30s %s\n", "NAME", "ARCH", "SIZE", "EPOCHS", "KIMG", "CLASSES", "PATH")
+			marked := false
 			for _, m := range infos {
-				fmt.Fprintf(w, "%-50s %-7s %-9s %-7d %-7.1f %s\n", m.Path, m.Arch, fmt.Sprintf("%dx%dx%d", m.Size, m.Size, m.Channels), m.Epochs, float64(m.Images)/1000, strings.Join(m.Classes, ","))
+				name := m.Name
+				if newest[m.Path] {
+					name, marked = name+" *", true
+				}
+				fmt.Fprintf(w, "%-36s %-7s %-9s %-7d %-7.1f %-30s %s\n", name, m.Arch, fmt.Sprintf("%dx%dx%d", m.Size, m.Size, m.Channels), m.Epochs, float64(m.Images)/1000, truncate(strings.Join(m.Classes, ","), 30), m.Path)
+			}
+			if marked {
+				fmt.Fprintln(w, "* its run's newest checkpoint: the run's name (the part before /) names it too")
 			}
 			return nil
 		},
@@ -223,4 +234,13 @@ func modelsCmd() *cobra.Command {
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(list, modelsGetCmd(), modelsPathCmd())
 	return cmd
+}
+
+// truncate shortens s to n runes, marking the cut.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -197,7 +197,7 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			var g *gan.Generator
 			var fake judge.Fake
 			if model != "" {
-				if g, err = gan.LoadGenerator(model); err != nil {
+				if g, err = loadGenerator("--model", &model); err != nil {
 					return err
 				}
 				if g.Cfg.Conditional() && !slices.Equal(g.Cfg.Classes, j.Cfg.Classes) {
@@ -246,7 +246,7 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "checkpoint (.safetensors) or run folder to generate from")
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder or model name to generate from")
 	f.StringVar(&images, "images", "", "folder of generated images: DIR/<class index>/*.png, or DIR/*.png")
 	f.StringVar(&judgePath, "judge", "", "judge file (forger judge train)")
 	f.StringVar(&data, "data", "", "the real data set (default: the judge's)")

@@ -45,12 +45,10 @@ const (
 // and animations.
 const latMinSide = 128
 
-// latLoadModel loads the generator of --model.
-func latLoadModel(model string) (*gan.Generator, error) {
-	if model == "" {
-		return nil, usagef("--model CKPT is required (a checkpoint or a run folder)")
-	}
-	return gan.LoadGenerator(model)
+// latLoadModel loads the generator of --model (a checkpoint, a run folder
+// or a model name) and sets *model to its checkpoint's path.
+func latLoadModel(model *string) (*gan.Generator, error) {
+	return loadGenerator("--model", model)
 }
 
 // latClassFlag turns --class into an index: -1 when not given.
@@ -426,7 +424,7 @@ frames are spread evenly over the legs, the first is A and the last B.
 			if fps < 1 || fps > 100 {
 				return usagef("--fps must be between 1 and 100")
 			}
-			g, k, err := latModelClass(model, class)
+			g, k, err := latModelClass(&model, class)
 			if err != nil {
 				return err
 			}
@@ -452,7 +450,7 @@ frames are spread evenly over the legs, the first is A and the last B.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "checkpoint (.safetensors) or run folder")
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
 	f.StringVar(&from, "from", "", "start: a seed, a latent file or a photo")
 	f.StringVar(&to, "to", "", "end: a seed, a latent file or a photo")
 	f.StringArrayVar(&via, "via", nil, "a waypoint (repeatable, in order)")
@@ -493,7 +491,7 @@ latent.`,
 			if !(weight >= 0 && weight <= 1) {
 				return usagef("--weight must be between 0 and 1")
 			}
-			g, k, err := latModelClass(model, class)
+			g, k, err := latModelClass(&model, class)
 			if err != nil {
 				return err
 			}
@@ -538,7 +536,7 @@ latent.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "checkpoint (.safetensors) or run folder")
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
 	f.Float64Var(&weight, "weight", 0.5, "how far from A towards B (0…1)")
 	f.BoolVar(&spherical, "spherical", false, "interpolate spherically (slerp)")
 	f.StringVar(&class, "class", "", "class name or index (conditional models)")
@@ -605,7 +603,7 @@ measures the losses on them. Both write their curves and numbers to DIR.`,
 			if every == 0 {
 				every = max(1, pf.steps/30)
 			}
-			g, k, err := latModelClass(model, class)
+			g, k, err := latModelClass(&model, class)
 			if err != nil {
 				return err
 			}
@@ -636,7 +634,7 @@ measures the losses on them. Both write their curves and numbers to DIR.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "checkpoint (.safetensors) or run folder")
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
 	f.StringVar(&class, "class", "", "class name or index (conditional models; default: guessed)")
 	f.StringVar(&out, "out", "", "output folder")
 	f.IntVar(&every, "every", 0, "steps between the frames of projection.gif (0: steps/30)")
@@ -1098,7 +1096,7 @@ its prediction; forger project --compare-init measures the gain.`,
 			if o.PhotoLike && realData == "" {
 				return usagef("--photo-like makes its images from real ones: give them with --data DIR")
 			}
-			g, err := latLoadModel(model)
+			g, err := latLoadModel(&model)
 			if err != nil {
 				return err
 			}
@@ -1149,7 +1147,7 @@ its prediction; forger project --compare-init measures the gain.`,
 		},
 	}
 	f := train.Flags()
-	f.StringVar(&model, "model", "", "checkpoint (.safetensors) or run folder")
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
 	f.StringVar(&out, "out", "", "encoder file to write (.safetensors)")
 	f.IntVar(&o.Samples, "samples", 50000, "(G(z), z) pairs to train on")
 	f.IntVar(&o.Batch, "batch", 64, "pairs per step")
@@ -1352,7 +1350,7 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 				}
 				others = append(others, d)
 			}
-			g, err := latLoadModel(model)
+			g, err := latLoadModel(&model)
 			if err != nil {
 				return err
 			}
@@ -1413,7 +1411,7 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "checkpoint (.safetensors) or run folder")
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
 	f.StringVar(&attr, "attribute", "", "name of the attribute")
 	f.StringVar(&labelsCSV, "labels", "", "CSV of (seed, latent file or photo, 0/1) rows")
 	f.StringVar(&clfPath, "judge", "", "classifier that labels generated images (forger attribute train, or a judge)")
@@ -1486,7 +1484,7 @@ train); the direction's attribute is the target, --preserve picks the others
 			if err != nil {
 				return err
 			}
-			g, err := latLoadModel(model)
+			g, err := latLoadModel(&model)
 			if err != nil {
 				return err
 			}
@@ -1566,7 +1564,7 @@ train); the direction's attribute is the target, --preserve picks the others
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "checkpoint (.safetensors) or run folder")
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
 	f.StringVar(&dirPath, "direction", "", "direction file (forger direction learn)")
 	f.StringVar(&clfDir, "classifier-dir", "", "folder of NAME.safetensors attribute classifiers")
 	f.StringVar(&clfPath, "classifier", "", "the target attribute's classifier (default: --classifier-dir/ATTRIBUTE.safetensors)")
@@ -1622,7 +1620,7 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 			if err != nil {
 				return err
 			}
-			g, err := latLoadModel(model)
+			g, err := latLoadModel(&model)
 			if err != nil {
 				return err
 			}
@@ -1665,7 +1663,7 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&model, "model", "", "checkpoint (.safetensors) or run folder")
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
 	f.StringVar(&latentPath, "latent", "", "latent file to edit")
 	f.Int64Var(&seed, "seed", 0, "seed to edit")
 	f.StringVar(&class, "class", "", "class name or index (conditional models)")
@@ -1679,7 +1677,7 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 
 // latModelClass loads the generator of a checkpoint and resolves --class for
 // it (-1 when the flag is empty), the first step of most latent commands.
-func latModelClass(model, class string) (*gan.Generator, int, error) {
+func latModelClass(model *string, class string) (*gan.Generator, int, error) {
 	g, err := latLoadModel(model)
 	if err != nil {
 		return nil, 0, err
