@@ -1,0 +1,302 @@
+// Package augment makes the images a discriminator sees harder to memorise:
+// differentiable augmentations applied to real and generated images alike,
+// every time D sees them, so that a GAN trains on a few hundred images
+// without its discriminator learning them by heart.
+//
+// The operations are those of DiffAugment (Zhao et al. 2020): colour
+// (brightness, saturation, contrast), translation by up to an eighth of the
+// image with zero padding, and cutout of a square half the image's side.
+// Each is a linear map of the image whose parameters are drawn per image,
+// so the generator's gradient passes through it exactly (Backward).
+//
+// Two policies use them. DiffAugment applies every operation to every
+// image. ADA (Karras et al. 2020) applies each operation to an image with
+// probability P, and adjusts P during training from the overfitting signal
+// r_t = E[sign(D(real))]: up when D is too sure of the real images, down
+// otherwise (see Controller). forger's ADA uses DiffAugment's operations rather
+// than ADA's 18 (no rotations or scalings): every operation here is one
+// whose output D cannot tell from a plain image's when P is high, so the
+// generator has nothing to leak.
+//
+// Images are NHWC in [-1, 1]; 0 (mid grey) is what padding and cutout fill.
+package augment
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"forger/tensor"
+)
+
+// Policies.
+const (
+	None        = "none"
+	DiffAugment = "diffaugment"
+	ADA         = "ada"
+)
+
+// ErrPolicy is wrapped by Check for an unknown policy name.
+var ErrPolicy = errors.New("unknown augmentation policy (use none, diffaugment or ada)")
+
+// Check returns an error wrapping ErrPolicy unless name is a policy.
+func Check(name string) error {
+	switch name {
+	case None, DiffAugment, ADA:
+		return nil
+	}
+	return fmt.Errorf("%q: %w", name, ErrPolicy)
+}
+
+// op says which operations one image gets, with their parameters.
+type op struct {
+	colour                bool
+	bright, sat, contrast float32
+	translate             bool
+	dy, dx                int
+	cutout                bool
+	cy, cx                int // the square's top-left corner (may be negative)
+}
+
+// Augmenter applies the operations to batches of images. P is the
+// probability of each operation per image (1 for DiffAugment). It keeps
+// what Backward needs of the last Forward; it is not safe for concurrent
+// use.
+type Augmenter struct {
+	P float64
+
+	ops   []op
+	shape []int
+	y, dx *tensor.Tensor
+	row   []float32 // scratch for shift
+}
+
+// New returns an augmenter applying each operation with probability p.
+func New(p float64) *Augmenter { return &Augmenter{P: p} }
+
+// Fraction of the side by which translation moves an image at most, and
+// the side of cutout's square, as DiffAugment's defaults.
+const (
+	translateRatio = 0.125
+	cutoutRatio    = 0.5
+)
+
+// Forward returns augmented copies of the images x [N, H, W, C], each with
+// its own random operations drawn from rng. The result is owned by the
+// augmenter until the next Forward.
+func (a *Augmenter) Forward(x *tensor.Tensor, rng *rand.Rand) *tensor.Tensor {
+	n, h, w, c := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	a.shape = append(a.shape[:0], x.Shape...)
+	if cap(a.ops) < n {
+		a.ops = make([]op, n)
+	}
+	a.ops = a.ops[:n]
+	a.y = tensor.Ensure(a.y, x.Shape...)
+	copy(a.y.Data, x.Data)
+	per := h * w * c
+	sh, sw := int(float64(h)*translateRatio+0.5), int(float64(w)*translateRatio+0.5)
+	ch, cw := int(float64(h)*cutoutRatio+0.5), int(float64(w)*cutoutRatio+0.5)
+	for i := range n {
+		o := op{}
+		img := a.y.Data[i*per : (i+1)*per]
+		// Every draw is made whether or not the operation applies, so the
+		// random stream does not depend on P.
+		use := [3]float64{rng.Float64(), rng.Float64(), rng.Float64()}
+		bright, sat, con := rng.Float64(), rng.Float64(), rng.Float64()
+		ty, tx := rng.IntN(2*sh+1)-sh, rng.IntN(2*sw+1)-sw
+		cy, cx := rng.IntN(h+(1-ch%2)), rng.IntN(w+(1-cw%2))
+		if use[0] < a.P {
+			o.colour = true
+			o.bright = float32(bright - 0.5)
+			o.sat = float32(2 * sat)
+			o.contrast = float32(con + 0.5)
+			for k := range img {
+				img[k] += o.bright
+			}
+			if c > 1 {
+				for p := 0; p < h*w; p++ {
+					px := img[p*c : (p+1)*c]
+					var m float32
+					for _, v := range px {
+						m += v
+					}
+					m /= float32(c)
+					for k := range px {
+						px[k] = (px[k]-m)*o.sat + m
+					}
+				}
+			}
+			var m float64
+			for _, v := range img {
+				m += float64(v)
+			}
+			mean := float32(m / float64(per))
+			for k := range img {
+				img[k] = (img[k]-mean)*o.contrast + mean
+			}
+		}
+		if use[1] < a.P && (ty != 0 || tx != 0) {
+			o.translate, o.dy, o.dx = true, ty, tx
+			a.shift(img, h, w, c, ty, tx)
+		}
+		if use[2] < a.P {
+			o.cutout = true
+			o.cy, o.cx = cy-ch/2, cx-cw/2
+			for y := max(o.cy, 0); y < min(o.cy+ch, h); y++ {
+				clear(img[(y*w+max(o.cx, 0))*c : (y*w+min(o.cx+cw, w))*c])
+			}
+		}
+		a.ops[i] = o
+	}
+	return a.y
+}
+
+// shift moves an image by (dy, dx) pixels, filling with 0, in place.
+func (a *Augmenter) shift(img []float32, h, w, c, dy, dx int) {
+	if cap(a.row) < w*c {
+		a.row = make([]float32, w*c)
+	}
+	row := a.row[:w*c]
+	if dy > 0 {
+		for y := h - 1; y >= 0; y-- {
+			shiftRow(img, row, y, y-dy, h, w, c, dx)
+		}
+	} else {
+		for y := 0; y < h; y++ {
+			shiftRow(img, row, y, y-dy, h, w, c, dx)
+		}
+	}
+}
+
+// shiftRow writes row src of img, moved by dx, into row dst (0 when src is
+// outside the image).
+func shiftRow(img, tmp []float32, dst, src, h, w, c, dx int) {
+	out := img[dst*w*c : (dst+1)*w*c]
+	if src < 0 || src >= h {
+		clear(out)
+		return
+	}
+	copy(tmp, img[src*w*c:(src+1)*w*c])
+	clear(out)
+	for x := max(0, dx); x < min(w, w+dx); x++ {
+		copy(out[x*c:(x+1)*c], tmp[(x-dx)*c:(x-dx+1)*c])
+	}
+}
+
+// Backward returns the gradient with respect to the last Forward's input,
+// given the gradient dy with respect to its output.
+func (a *Augmenter) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	n, h, w, c := a.shape[0], a.shape[1], a.shape[2], a.shape[3]
+	per := h * w * c
+	a.dx = tensor.Ensure(a.dx, a.shape...)
+	copy(a.dx.Data, dy.Data)
+	ch, cw := int(float64(h)*cutoutRatio+0.5), int(float64(w)*cutoutRatio+0.5)
+	for i := range n {
+		o := a.ops[i]
+		g := a.dx.Data[i*per : (i+1)*per]
+		if o.cutout {
+			for y := max(o.cy, 0); y < min(o.cy+ch, h); y++ {
+				clear(g[(y*w+max(o.cx, 0))*c : (y*w+min(o.cx+cw, w))*c])
+			}
+		}
+		if o.translate {
+			a.shift(g, h, w, c, -o.dy, -o.dx)
+			// Pixels that the forward shift dropped get no gradient; the
+			// inverse shift fills exactly those with 0.
+		}
+		if o.colour {
+			// out = (v − m)·k + m with m the mean of v: dv = k·dout + (1 − k)·mean(dout).
+			var m float64
+			for _, v := range g {
+				m += float64(v)
+			}
+			mean := float32(m / float64(per))
+			for k := range g {
+				g[k] = o.contrast*g[k] + (1-o.contrast)*mean
+			}
+			if c > 1 {
+				for p := 0; p < h*w; p++ {
+					px := g[p*c : (p+1)*c]
+					var s float32
+					for _, v := range px {
+						s += v
+					}
+					s /= float32(c)
+					for k := range px {
+						px[k] = o.sat*px[k] + (1-o.sat)*s
+					}
+				}
+			}
+		}
+	}
+	return a.dx
+}
+
+// Applied returns the share of the last batch's images that got at least
+// one operation.
+func (a *Augmenter) Applied() float64 {
+	if len(a.ops) == 0 {
+		return 0
+	}
+	k := 0
+	for _, o := range a.ops {
+		if o.colour || o.translate || o.cutout {
+			k++
+		}
+	}
+	return float64(k) / float64(len(a.ops))
+}
+
+// Controller adjusts an Augmenter's P from the sign of D's logits on real images,
+// as StyleGAN2-ADA does: every Interval D steps, P moves by
+// sign(r_t − Target) · (images in the interval) / (Speed images), where r_t
+// is the mean sign of the real logits over the interval, and stays in [0, 1].
+type Controller struct {
+	Target   float64 // r_t that P aims for (0.6)
+	Interval int     // D steps between adjustments (4)
+	Speed    float64 // images over which P can go from 0 to 1 (100,000)
+
+	// Rt is the last interval's r_t.
+	Rt float64
+
+	sum   float64
+	count int
+	steps int
+}
+
+// NewController returns the controller with StyleGAN2-ADA's target and interval.
+// forger's default Speed is a fifth of ADA's 500k images: a CPU run sees a
+// few hundred thousand images in all, and P has to reach its level within
+// the run.
+func NewController(target float64) *Controller {
+	return &Controller{Target: target, Interval: 4, Speed: 100_000}
+}
+
+// Observe records the logits D gave a batch of (augmented) real images and,
+// at the end of an interval, adjusts a.P. It returns whether it adjusted.
+func (c *Controller) Observe(a *Augmenter, realLogits []float32) bool {
+	for _, v := range realLogits {
+		switch {
+		case v > 0:
+			c.sum++
+		case v < 0:
+			c.sum--
+		}
+	}
+	c.count += len(realLogits)
+	c.steps++
+	if c.steps < c.Interval || c.count == 0 {
+		return false
+	}
+	c.Rt = c.sum / float64(c.count)
+	step := float64(c.count) / c.Speed
+	if c.Rt > c.Target {
+		a.P += step
+	} else {
+		a.P -= step
+	}
+	a.P = math.Min(math.Max(a.P, 0), 1)
+	c.sum, c.count, c.steps = 0, 0, 0
+	return true
+}

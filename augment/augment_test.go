@@ -1,0 +1,151 @@
+package augment
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"forger/tensor"
+)
+
+func randomImages(rng *rand.Rand, n, side, c int) *tensor.Tensor {
+	x := tensor.New(n, side, side, c)
+	x.FillUniform(rng, -1, 1)
+	return x
+}
+
+// TestBackwardIsTranspose checks that Backward is the exact adjoint of the
+// linear part of Forward, for the same random operations: ⟨F(x₁) − F(x₀), g⟩
+// = ⟨x₁ − x₀, Fᵀg⟩, so generators get the right gradient through it.
+func TestBackwardIsTranspose(t *testing.T) {
+	for _, c := range []int{1, 3} {
+		for _, p := range []float64{0.5, 1} {
+			rng := rand.New(rand.NewPCG(1, uint64(c)))
+			x0, x1 := randomImages(rng, 16, 12, c), randomImages(rng, 16, 12, c)
+			g := randomImages(rng, 16, 12, c)
+			a := New(p)
+			y0 := a.Forward(x0, rand.New(rand.NewPCG(7, 7))).Clone()
+			y1 := a.Forward(x1, rand.New(rand.NewPCG(7, 7))).Clone()
+			dx := a.Backward(g)
+			var lhs, rhs float64
+			for i := range y0.Data {
+				lhs += float64(y1.Data[i]-y0.Data[i]) * float64(g.Data[i])
+				rhs += float64(x1.Data[i]-x0.Data[i]) * float64(dx.Data[i])
+			}
+			if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
+				t.Errorf("channels %d, p %g: ⟨ΔF, g⟩ = %.6g, ⟨Δx, Fᵀg⟩ = %.6g", c, p, lhs, rhs)
+			}
+			if a.Applied() == 0 {
+				t.Errorf("channels %d, p %g: no image augmented", c, p)
+			}
+		}
+	}
+}
+
+// TestProbability checks that P = 0 leaves images as they are, P = 1 changes
+// every one, and a middle P augments about that share of the images.
+func TestProbability(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	x := randomImages(rng, 400, 8, 3)
+	a := New(0)
+	y := a.Forward(x, rng)
+	for i := range x.Data {
+		if y.Data[i] != x.Data[i] {
+			t.Fatalf("P = 0 changed value %d", i)
+		}
+	}
+	a.P = 1
+	a.Forward(x, rng)
+	if a.Applied() != 1 {
+		t.Fatalf("P = 1 augmented %.2f of the images", a.Applied())
+	}
+	a.P = 0.2
+	a.Forward(x, rng)
+	// Three operations, each with P = 0.2: 1 − 0.8³ = 0.488 of the images.
+	if got := a.Applied(); math.Abs(got-0.488) > 0.08 {
+		t.Fatalf("P = 0.2 augmented %.3f of the images, want about 0.488", got)
+	}
+}
+
+// TestTranslationAndCutout checks the geometry on a constant image: a
+// translation leaves a zero border no wider than an eighth of the side, a
+// cutout a zero square of half the side (clipped at the borders).
+func TestTranslationAndCutout(t *testing.T) {
+	const side = 16
+	x := tensor.New(1, side, side, 1)
+	x.Fill(1)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for trial := 0; trial < 50; trial++ {
+		a := New(1)
+		y := a.Forward(x, rng)
+		o := a.ops[0]
+		if abs(o.dy) > 2 || abs(o.dx) > 2 {
+			t.Fatalf("translation (%d, %d) beyond an eighth of %d", o.dy, o.dx, side)
+		}
+		zeros := 0
+		for _, v := range y.Data {
+			if v == 0 {
+				zeros++
+			}
+		}
+		// Cutout alone removes at most 8×8 = 64 pixels; the translation's
+		// border at most 2·16 + 2·16; the colour operations never make 0 of
+		// a constant image unless brightness and contrast say so.
+		if zeros == 0 || zeros > 64+4*side {
+			t.Fatalf("trial %d: %d zero pixels", trial, zeros)
+		}
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// TestController checks ADA's adjustment: P rises while D is sure of the
+// real images (r_t above the target), falls otherwise, and stays in [0, 1].
+func TestController(t *testing.T) {
+	a := New(0)
+	c := NewController(0.6)
+	sure := make([]float32, 64)
+	for i := range sure {
+		sure[i] = 2 // every real logit positive: r_t = 1
+	}
+	adjusted := 0
+	for range 400 {
+		if c.Observe(a, sure) {
+			adjusted++
+		}
+	}
+	if adjusted != 100 || c.Rt != 1 {
+		t.Fatalf("%d adjustments, r_t %g; want 100 and 1", adjusted, c.Rt)
+	}
+	// 400 steps of 64 images at 100,000 images from 0 to 1: 0.256.
+	if math.Abs(a.P-0.256) > 1e-9 {
+		t.Fatalf("P = %g after 25,600 over-confident images, want 0.256", a.P)
+	}
+	unsure := make([]float32, 64)
+	for i := range unsure {
+		unsure[i] = float32(i%2)*2 - 1 // r_t = 0
+	}
+	for range 4000 {
+		c.Observe(a, unsure)
+	}
+	if a.P != 0 || c.Rt != 0 {
+		t.Fatalf("P = %g, r_t %g after an unsure discriminator; want 0 and 0", a.P, c.Rt)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	for _, ok := range []string{None, DiffAugment, ADA} {
+		if err := Check(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	if err := Check("ada2"); !errors.Is(err, ErrPolicy) {
+		t.Errorf("ada2: %v, want ErrPolicy", err)
+	}
+}
