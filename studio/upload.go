@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"image/gif"
 	"image/jpeg"
@@ -22,6 +23,11 @@ import (
 const (
 	MaxUploadBytes = 10 << 20   // the photo file
 	MaxPixels      = 40_000_000 // width × height, read from the header
+	// MaxDecodeBytes bounds the memory one photo's decoding may take,
+	// estimated from its header before anything is decoded (see
+	// decodeBytes): 40 megapixels at 8 bits per channel, half that at 16
+	// bits, a progressive JPEG of about 20 (4:2:0) or 10 (4:4:4).
+	MaxDecodeBytes = 160 << 20
 	// StoredMaxSide is the longest side of a stored photo: larger photos are
 	// scaled down when stored (a face needs far fewer pixels).
 	StoredMaxSide = 2048
@@ -163,14 +169,147 @@ func decodePhoto(data []byte) (image.Image, string, error) {
 	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
 		return nil, "", badUpload(http.StatusRequestEntityTooLarge, "the image is %d×%d pixels; at most %d megapixels are accepted", cfg.Width, cfg.Height, MaxPixels/1_000_000)
 	}
+	if need := decodeBytes(typ, cfg, data); need > MaxDecodeBytes {
+		return nil, "", badUpload(http.StatusRequestEntityTooLarge, "the image is %d×%d pixels and would take %d MB of memory to decode; at most %d MB are allowed (a smaller or 8-bit photo will do)", cfg.Width, cfg.Height, need>>20, MaxDecodeBytes>>20)
+	}
 	img, err := c.decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, "", badUpload(http.StatusBadRequest, "the %s image could not be decoded (truncated or damaged file?)", typ)
 	}
+	o := 1
 	if typ == "image/jpeg" {
-		img = orient(img, jpegOrientation(data))
+		o = jpegOrientation(data)
 	}
-	return shrink(img, StoredMaxSide), typ, nil
+	// Shrink first, then turn: at most one full-size picture, the decoded
+	// one, is ever in memory. Stored photos are 8 bits per channel.
+	return orient(to8Bit(shrink(img, StoredMaxSide)), o), typ, nil
+}
+
+// decodeBytes estimates, from a photo's header, the memory its decoder
+// will allocate: the decoded pixels, plus what the decoder keeps besides
+// (a progressive JPEG's coefficients, an interlaced PNG's passes, a
+// lossless WebP's transforms).
+func decodeBytes(typ string, cfg image.Config, data []byte) int64 {
+	px := int64(cfg.Width) * int64(cfg.Height)
+	switch typ {
+	case "image/jpeg":
+		if n, ok := jpegDecodeBytes(data); ok {
+			return n
+		}
+		return px * 3 * 5 // no frame header found: the worst case
+	case "image/png":
+		n := px * bytesPerPixel(cfg.ColorModel)
+		if len(data) > 28 && data[28] == 1 { // Adam7: passes decoded apart, then merged
+			n *= 2
+		}
+		return n
+	case "image/webp":
+		if cfg.ColorModel == color.NRGBAModel { // lossless: ARGB words and transforms besides
+			return px * 12
+		}
+	}
+	return px * bytesPerPixel(cfg.ColorModel)
+}
+
+// bytesPerPixel is the size of a pixel of the image a decoder returns for
+// color model m.
+func bytesPerPixel(m color.Model) int64 {
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	return 4 // RGBA, NRGBA, NYCbCrA, CMYK
+}
+
+// jpegDecodeBytes reads a JPEG's frame header: every component's plane,
+// padded to whole MCUs as image/jpeg allocates it, 4 bytes more per sample
+// for a progressive JPEG's coefficients; 4 more per pixel for CMYK, and a
+// 4:4:4 copy for subsampled chroma the decoder converts.
+func jpegDecodeBytes(data []byte) (int64, bool) {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return 0, false
+	}
+	for p := 2; p+4 <= len(data); {
+		if data[p] != 0xFF {
+			return 0, false
+		}
+		marker := data[p+1]
+		if marker == 0xD8 || marker >= 0xD0 && marker <= 0xD7 || marker == 0x01 || marker == 0xFF {
+			p++
+			continue
+		}
+		if marker == 0xDA || marker == 0xD9 {
+			return 0, false
+		}
+		n := int(binary.BigEndian.Uint16(data[p+2:]))
+		if n < 2 || p+2+n > len(data) {
+			return 0, false
+		}
+		seg := data[p+4 : p+2+n]
+		if marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC {
+			return sofBytes(seg, marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE)
+		}
+		p += 2 + n
+	}
+	return 0, false
+}
+
+// sofBytes is jpegDecodeBytes for a start-of-frame segment's contents.
+func sofBytes(seg []byte, progressive bool) (int64, bool) {
+	if len(seg) < 6 {
+		return 0, false
+	}
+	h, w, nc := int64(binary.BigEndian.Uint16(seg[1:])), int64(binary.BigEndian.Uint16(seg[3:])), int(seg[5])
+	if nc < 1 || len(seg) < 6+3*nc {
+		return 0, false
+	}
+	var hmax, vmax int64 = 1, 1
+	for i := 0; i < nc; i++ {
+		hmax = max(hmax, int64(seg[7+3*i]>>4))
+		vmax = max(vmax, int64(seg[7+3*i]&15))
+	}
+	mcusX, mcusY := (w+8*hmax-1)/(8*hmax), (h+8*vmax-1)/(8*vmax)
+	var samples int64
+	flex := false
+	for i := 0; i < nc; i++ {
+		hi, vi := max(int64(seg[7+3*i]>>4), 1), max(int64(seg[7+3*i]&15), 1)
+		samples += mcusX * 8 * hi * mcusY * 8 * vi
+		flex = flex || i > 0 && (hi != 1 || vi != 1)
+	}
+	n := samples
+	if progressive {
+		n += 4 * samples
+	}
+	if nc == 4 {
+		n += 4 * w * h
+	}
+	if flex {
+		n += 3 * w * h
+	}
+	return n, true
+}
+
+// to8Bit returns img with 8 bits per channel: as it is when it has them,
+// else converted to RGBA (a decoded JPEG's YCbCr would otherwise be
+// stored as a 16-bit PNG, 20 times the bytes).
+func to8Bit(img image.Image) image.Image {
+	switch img.(type) {
+	case *image.NRGBA, *image.RGBA, *image.Gray, *image.Paletted:
+		return img
+	}
+	b := img.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Src)
+	return dst
 }
 
 // shrink scales img down so that its longer side is at most side.
@@ -185,7 +324,10 @@ func shrink(img image.Image, side int) image.Image {
 	} else {
 		w, h = max(1, w*side/h), side
 	}
-	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	// RGBA, not NRGBA: x/image/draw scales a JPEG's YCbCr into RGBA
+	// directly, and into NRGBA only pixel by pixel through interfaces (an
+	// allocation each).
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	xdraw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
 	return dst
 }
@@ -263,13 +405,16 @@ func orient(img image.Image, o int) image.Image {
 	}
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	src := image.NewNRGBA(image.Rect(0, 0, w, h))
-	draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
+	src, ok := img.(*image.RGBA)
+	if !ok || b.Min != (image.Point{}) {
+		src = image.NewRGBA(image.Rect(0, 0, w, h))
+		draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
+	}
 	dw, dh := w, h
 	if o >= 5 {
 		dw, dh = h, w
 	}
-	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			var dx, dy int
