@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"math"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -381,21 +380,18 @@ func (s *Server) parseCommon(w http.ResponseWriter, r *http.Request) (mi gan.Mod
 	} else if mi.Arch == gan.CDCGAN {
 		label = 0
 	}
-	if t := q.Get("truncation"); t != "" {
-		v, err := strconv.ParseFloat(t, 64)
-		if err != nil || !(v > 0 && v <= 2) {
-			writeError(w, http.StatusBadRequest, "truncation must be in (0, 2] (1 = off)")
-			return mi, 0, 0, false
-		}
-		psi = v
+	psi, err := queryFloat(q, "truncation", truncationParam)
+	if err != nil {
+		badParam(w, err)
+		return mi, 0, 0, false
 	}
 	return mi, label, psi, true
 }
 
-func parseSeed(w http.ResponseWriter, v, name string) (int64, bool) {
-	seed, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || seed < -maxSafeSeed || seed > maxSafeSeed {
-		writeError(w, http.StatusBadRequest, name+" must be an integer seed (|seed| < 2^53)")
+func parseSeed(w http.ResponseWriter, q url.Values, name string) (int64, bool) {
+	seed, err := queryInt(q, name, seedParam(name))
+	if err != nil {
+		badParam(w, err)
 		return 0, false
 	}
 	return seed, true
@@ -409,8 +405,15 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	seed, ok := parseSeed(w, q.Get("seed"), "seed")
+	seed, ok := parseSeed(w, q, "seed")
 	if !ok {
+		return
+	}
+	ap := amountParam // needed with a direction, checked whenever given
+	ap.required = q.Get("direction") != ""
+	amount, err := queryFloat(q, "amount", ap)
+	if err != nil {
+		badParam(w, err)
 		return
 	}
 	iq := imageQuery{model: mi.Name, seed: seed, label: label, psi: psi}
@@ -418,11 +421,6 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	if d := q.Get("direction"); d != "" {
 		if s.cfg.Directions == nil {
 			writeError(w, http.StatusNotFound, "this server has no learned directions")
-			return
-		}
-		amount, err := strconv.ParseFloat(q.Get("amount"), 64)
-		if err != nil || math.Abs(amount) > 10 {
-			writeError(w, http.StatusBadRequest, "amount must be a number between -10 and 10")
 			return
 		}
 		vec, err = s.cfg.Directions.Vector(mi, d)
@@ -484,23 +482,20 @@ func (s *Server) morph(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	from, ok := parseSeed(w, q.Get("from"), "from")
+	from, ok := parseSeed(w, q, "from")
 	if !ok {
 		return
 	}
-	to, ok := parseSeed(w, q.Get("to"), "to")
+	to, ok := parseSeed(w, q, "to")
 	if !ok {
 		return
 	}
-	frames := 16
-	if f := q.Get("frames"); f != "" {
-		v, err := strconv.Atoi(f)
-		if err != nil || v < 2 || v > MaxMorphFrames {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("frames must be between 2 and %d", MaxMorphFrames))
-			return
-		}
-		frames = v
+	nframes, err := queryInt(q, "frames", framesParam)
+	if err != nil {
+		badParam(w, err)
+		return
 	}
+	frames := int(nframes)
 	key := fmt.Sprintf("morph\x00%s\x00%d\x00%d\x00%d\x00%d\x00%g", mi.Path, from, to, frames, label, psi)
 	if b, ok := s.images.get(key); ok {
 		serveGIF(w, r, b)
