@@ -24,9 +24,13 @@ package augment
 import (
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
 	"math"
 	"math/rand/v2"
 
+	"forger/dataset"
+	"forger/picture"
 	"forger/tensor"
 )
 
@@ -273,6 +277,25 @@ func NewController(target float64) *Controller {
 	return &Controller{Target: target, Interval: 4, Speed: 100_000}
 }
 
+// ControllerState is what a checkpoint keeps of a Controller, so that a
+// resumed run adjusts P as an uninterrupted one would.
+type ControllerState struct {
+	Rt    float64 `json:"rt"`
+	Sum   float64 `json:"sum"`
+	Count int     `json:"count"`
+	Steps int     `json:"steps"`
+}
+
+// State returns the controller's position within its interval.
+func (c *Controller) State() ControllerState {
+	return ControllerState{Rt: c.Rt, Sum: c.sum, Count: c.count, Steps: c.steps}
+}
+
+// SetState continues from a saved position.
+func (c *Controller) SetState(s ControllerState) {
+	c.Rt, c.sum, c.count, c.steps = s.Rt, s.Sum, s.Count, s.Steps
+}
+
 // Observe records the logits D gave a batch of (augmented) real images and,
 // at the end of an interval, adjusts a.P. It returns whether it adjusted.
 func (c *Controller) Observe(a *Augmenter, realLogits []float32) bool {
@@ -299,4 +322,45 @@ func (c *Controller) Observe(a *Augmenter, realLogits []float32) bool {
 	a.P = math.Min(math.Max(a.P, 0), 1)
 	c.sum, c.count, c.steps = 0, 0, 0
 	return true
+}
+
+// Preview shows what D sees: the first row is cols images of set as they
+// are, each later row the same images through a fresh draw of the policy's
+// operations with probability p (rows in all, 8 when 0). Tiles are
+// upscaled to at least 64 pixels.
+func Preview(set *dataset.Set, policy string, p float64, cols, rows int, seed uint64) (image.Image, error) {
+	if err := Check(policy); err != nil {
+		return nil, err
+	}
+	if rows == 0 {
+		rows = 8
+	}
+	n := min(cols, set.Len())
+	if n == 0 {
+		return nil, errors.New("augment: no images to preview")
+	}
+	if policy == None {
+		p = 0
+	}
+	x := tensor.New(n, set.Size, set.Size, set.Channels)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	set.Batch(idx, x.Data, nil)
+	a := New(p)
+	rng := rand.New(rand.NewPCG(seed, 0xa9))
+	scale := max(1, 64/set.Size)
+	per := set.ImageSize()
+	var tiles []image.Image
+	for r := range rows {
+		imgs := x
+		if r > 0 {
+			imgs = a.Forward(x, rng)
+		}
+		for i := range n {
+			tiles = append(tiles, picture.Upscale(picture.FromTensor(imgs.Data[i*per:(i+1)*per], set.Size, set.Channels), scale))
+		}
+	}
+	return picture.Grid(tiles, n, 2, color.White), nil
 }

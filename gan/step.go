@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"forger/augment"
 	"forger/nn"
 	"forger/optim"
 	"forger/tensor"
@@ -51,6 +52,13 @@ type Trainer struct {
 
 	r1x, r1g, r1ones *tensor.Tensor
 
+	// Augment, if not nil, transforms every image D sees, real and
+	// generated, in both steps; G's gradient flows back through it. ADA, if
+	// not nil, adjusts Augment.P from D's logits on the real images.
+	Augment *augment.Augmenter
+	ADA     *augment.Controller
+	rng     *rand.Rand // StepD's, for StepG's augmentations
+
 	z          *tensor.Tensor
 	dParams    []*nn.Param
 	fakeLabels []int32
@@ -65,6 +73,9 @@ type Stats struct {
 	// R1 is E‖∇ₓD(x)‖² on the last real batch it was measured on (the
 	// penalty without γ/2); 0 until then.
 	R1 float64
+	// AugP is the augmentation probability after the step, and Rt ADA's
+	// last r_t (0 without ADA).
+	AugP, Rt float64
 }
 
 // SampleZ fills z [n, nz] from N(0,1).
@@ -133,15 +144,20 @@ func (t *Trainer) StepD(real *tensor.Tensor, labels []int32, rng *rand.Rand, st 
 			t.fakeLabels[i] = int32(rng.IntN(k))
 		}
 	}
+	t.rng = rng
 	t.D.SetInputGrad(false)
 	defer t.D.SetInputGrad(true)
-	logits := t.D.Forward(real, labels)
+	logits := t.D.Forward(t.augmented(real), labels)
 	st.DReal = meanSigmoid(logits)
+	if t.ADA != nil {
+		t.ADA.Observe(t.Augment, logits.Data)
+		st.Rt = t.ADA.Rt
+	}
 	st.LossD = t.dLoss(logits, true)
 	t.D.Backward(t.grad)
 
 	t.fake = t.G.Forward(t.z, t.fakeLabels)
-	logits = t.D.Forward(t.fake, t.fakeLabels)
+	logits = t.D.Forward(t.augmented(t.fake), t.fakeLabels)
 	st.DFake = meanSigmoid(logits)
 	st.LossD += t.dLoss(logits, false)
 	t.D.Backward(t.grad)
@@ -150,6 +166,18 @@ func (t *Trainer) StepD(real *tensor.Tensor, labels []int32, rng *rand.Rand, st 
 		st.R1 = t.addR1Grad(real, labels, t.R1*float64(t.r1Every()))
 	}
 	t.OptD.Step()
+	if t.Augment != nil {
+		st.AugP = t.Augment.P
+	}
+}
+
+// augmented returns x as D should see it: through Augment when there is
+// one (owned by the augmenter until its next call).
+func (t *Trainer) augmented(x *tensor.Tensor) *tensor.Tensor {
+	if t.Augment == nil {
+		return x
+	}
+	return t.Augment.Forward(x, t.rng)
 }
 
 func (t *Trainer) r1Every() int {
@@ -247,9 +275,12 @@ func (t *Trainer) StepG(st *Stats) {
 	}
 	dp := t.dParams
 	nn.Freeze(dp, true)
-	logits := t.D.Forward(t.fake, t.fakeLabels)
+	logits := t.D.Forward(t.augmented(t.fake), t.fakeLabels)
 	st.LossG = t.gLoss(logits)
 	dimg := t.D.Backward(t.grad)
+	if t.Augment != nil {
+		dimg = t.Augment.Backward(dimg)
+	}
 	nn.Freeze(dp, false)
 	t.G.Backward(dimg)
 	t.OptG.Step()

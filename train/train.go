@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"forger/augment"
 	"forger/dataset"
 	"forger/gan"
 	"forger/optim"
@@ -62,14 +63,22 @@ type Options struct {
 	DNoNorm        bool    `json:"d_no_norm,omitempty"` // no batch norm in D (without spectral norm)
 	R1             float64 `json:"r1,omitempty"`        // γ of the R1 penalty on real images; 0 = none
 	R1Every        int     `json:"r1_every,omitempty"`  // D steps between R1 penalties (lazy; 0 = 16)
-	EMA            float64 `json:"ema"`                 // decay of the averaged generator; 0 = none
-	Limit          int     `json:"limit"`
-	Seed           uint64  `json:"seed"`
-	Minutes        float64 `json:"-"`
-	Resume         bool    `json:"-"`
-	LogEvery       int     `json:"-"` // steps between metrics lines
-	SampleMinutes  float64 `json:"-"` // minutes between extra sample grids
-	Keep           int     `json:"-"` // checkpoints kept (0 = all)
+	// Augment is the augmentation policy (augment.None, DiffAugment or ADA);
+	// "" chooses: ADA for data sets of fewer than AutoAugmentBelow images,
+	// none otherwise. AugmentP is the probability of each operation
+	// (DiffAugment's default 1) or ADA's starting value (default 0);
+	// ADATarget is the r_t that ADA aims for (default 0.6).
+	Augment       string  `json:"augment,omitempty"`
+	AugmentP      float64 `json:"augment_p,omitempty"`
+	ADATarget     float64 `json:"ada_target,omitempty"`
+	EMA           float64 `json:"ema"` // decay of the averaged generator; 0 = none
+	Limit         int     `json:"limit"`
+	Seed          uint64  `json:"seed"`
+	Minutes       float64 `json:"-"`
+	Resume        bool    `json:"-"`
+	LogEvery      int     `json:"-"` // steps between metrics lines
+	SampleMinutes float64 `json:"-"` // minutes between extra sample grids
+	Keep          int     `json:"-"` // checkpoints kept (0 = all)
 }
 
 // Defaults returns forger's recipe for an unconditional dcgan: the DCGAN
@@ -103,15 +112,17 @@ func ConditionalDefaults() Options {
 
 // State is the trainer's position, saved in checkpoints as JSON.
 type State struct {
-	Options    Options `json:"options"`
-	Epoch      int     `json:"epoch"`       // completed epochs
-	Step       int     `json:"step"`        // batches done in the current epoch
-	TotalSteps int     `json:"total_steps"` // batches done in all
-	Images     int64   `json:"images"`      // real images shown to D
-	RNG        []byte  `json:"rng"`         // the noise generator's state
-	Seconds    float64 `json:"seconds"`     // training time so far
-	DataLen    int     `json:"data_len"`
-	DStepsDone int     `json:"d_steps_done,omitempty"` // D steps in all (R1's schedule)
+	Options    Options                  `json:"options"`
+	Epoch      int                      `json:"epoch"`       // completed epochs
+	Step       int                      `json:"step"`        // batches done in the current epoch
+	TotalSteps int                      `json:"total_steps"` // batches done in all
+	Images     int64                    `json:"images"`      // real images shown to D
+	RNG        []byte                   `json:"rng"`         // the noise generator's state
+	Seconds    float64                  `json:"seconds"`     // training time so far
+	DataLen    int                      `json:"data_len"`
+	DStepsDone int                      `json:"d_steps_done,omitempty"` // D steps in all (R1's schedule)
+	AugP       float64                  `json:"aug_p,omitempty"`        // the augmentation probability now
+	ADA        *augment.ControllerState `json:"ada,omitempty"`
 }
 
 // Result says what a run did.
@@ -125,7 +136,14 @@ type Result struct {
 	Losses     string   `json:"losses"`   // "" when no plot was written
 	Progress   string   `json:"progress"` // "" when no animation was written
 	Warnings   []string `json:"warnings,omitempty"`
+	Augment    string   `json:"augment"` // the augmentation policy the run used
+	AugmentP   float64  `json:"augment_p"`
 }
+
+// AutoAugmentBelow is the data-set size under which a run augments with
+// ADA unless told otherwise: a discriminator memorises a few thousand
+// images within a CPU run.
+const AutoAugmentBelow = 5000
 
 // Metrics is one line of metrics.jsonl.
 type Metrics struct {
@@ -144,6 +162,10 @@ type Metrics struct {
 	// as shares of the real images' (see greyness), at the last grid.
 	Contrast float64 `json:"contrast,omitempty"`
 	Colour   float64 `json:"colour,omitempty"`
+	// AugP is the augmentation probability and Rt ADA's overfitting signal
+	// r_t = E[sign(D(real))] (runs with augmentation).
+	AugP float64 `json:"aug_p,omitempty"`
+	Rt   float64 `json:"r_t,omitempty"`
 }
 
 // UI receives what a person watching the run should see.
@@ -180,6 +202,17 @@ func (o *Options) validate() error {
 	}
 	if o.R1 < 0 || o.R1Every < 0 || math.IsNaN(o.R1) || math.IsInf(o.R1, 0) {
 		return fmt.Errorf("--r1 and --r1-every must be ≥ 0")
+	}
+	if o.Augment != "" {
+		if err := augment.Check(o.Augment); err != nil {
+			return fmt.Errorf("--augment %w", err)
+		}
+	}
+	if o.AugmentP < 0 || o.AugmentP > 1 || math.IsNaN(o.AugmentP) {
+		return fmt.Errorf("--augment-p must be in [0, 1]")
+	}
+	if o.ADATarget < 0 || o.ADATarget >= 1 || math.IsNaN(o.ADATarget) {
+		return fmt.Errorf("--ada-target must be in [0, 1)")
 	}
 	if o.R1 > 0 && !o.SpectralNorm && !o.DNoNorm {
 		return fmt.Errorf("--r1 needs a discriminator without batch norm: add --spectral-norm or --d-norm none")
@@ -250,6 +283,17 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	if o.Resume && st.DataLen != set.Len() {
 		return nil, fmt.Errorf("the data set now has %d images but the run was trained on %d: resume needs the same --data and --limit", set.Len(), st.DataLen)
 	}
+	if o.Augment == "" {
+		o.Augment = augment.None
+		why := fmt.Sprintf("the data set has %d images, at least %d", set.Len(), AutoAugmentBelow)
+		if set.Len() < AutoAugmentBelow {
+			o.Augment = augment.ADA
+			why = fmt.Sprintf("the data set has %d images, fewer than %d: augmentation keeps D from memorising them", set.Len(), AutoAugmentBelow)
+		}
+		if log != nil {
+			fmt.Fprintf(log, "augment: %s (%s; --augment none|diffaugment|ada chooses)\n", o.Augment, why)
+		}
+	}
 	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
 		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond, DArch: o.DArch, DNoNorm: o.DNoNorm}
 	if cfg.Arch == gan.DCGAN {
@@ -272,6 +316,20 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		OptD: optim.NewAdam(d.Params(), o.LRD, o.Beta1, o.Beta2)}
 	if o.EMA > 0 {
 		tr.EMA = optim.NewEMA(g.Params(), o.EMA)
+	}
+	switch o.Augment {
+	case augment.DiffAugment:
+		p := o.AugmentP
+		if p == 0 {
+			p = 1
+		}
+		tr.Augment = augment.New(p)
+	case augment.ADA:
+		target := o.ADATarget
+		if target == 0 {
+			target = 0.6
+		}
+		tr.Augment, tr.ADA = augment.New(o.AugmentP), augment.NewController(target)
 	}
 	pcg := rand.NewPCG(o.Seed, 2)
 	if resumeFile != nil {
@@ -310,6 +368,12 @@ func loadTraining(f *tensor.File, st *State, tr *gan.Trainer, pcg *rand.PCG) err
 		tr.EMA.Updates = st.TotalSteps
 	}
 	tr.DStepsDone = st.DStepsDone
+	if tr.Augment != nil {
+		tr.Augment.P = st.AugP
+	}
+	if tr.ADA != nil && st.ADA != nil {
+		tr.ADA.SetState(*st.ADA)
+	}
 	return pcg.UnmarshalBinary(st.RNG)
 }
 
@@ -458,6 +522,12 @@ loop:
 			}
 			desc := fmt.Sprintf("epoch %d/%s step %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f",
 				st.Epoch+1, epochs, st.Step, steps, stats.LossD, stats.LossG, stats.DReal, stats.DFake)
+			if r.tr.Augment != nil {
+				desc += fmt.Sprintf(" p %.2f", stats.AugP)
+				if r.tr.ADA != nil {
+					desc += fmt.Sprintf(" r_t %.2f", stats.Rt)
+				}
+			}
 			done, total := int64(st.Epoch*steps*o.Batch+st.Step*o.Batch), fullImages
 			if untilClock {
 				total = max(total, done+int64(steps*o.Batch))
@@ -520,7 +590,10 @@ loop:
 	}
 	ui.Finish()
 	res := &Result{Checkpoint: r.lastCkpt, Epochs: st.Epoch, Images: st.Images, Seconds: st.Seconds, Stopped: stopped,
-		Samples: filepath.Join(o.Out, "samples")}
+		Samples: filepath.Join(o.Out, "samples"), Augment: o.Augment}
+	if r.tr.Augment != nil {
+		res.AugmentP = r.tr.Augment.P
+	}
 	// The checkpoint is saved: a plot or animation that cannot be written
 	// is a warning, and the result names only files that exist.
 	if r.plotLosses() {
@@ -711,17 +784,25 @@ func (w *winStats) add(s gan.Stats) {
 	w.s.DReal += s.DReal
 	w.s.DFake += s.DFake
 	w.s.R1 = s.R1
+	w.s.AugP, w.s.Rt = s.AugP, s.Rt
 }
 
 func (w *winStats) mean() Metrics {
 	n := float64(max(w.n, 1))
-	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n, R1: w.s.R1}
+	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n, R1: w.s.R1, AugP: w.s.AugP, Rt: w.s.Rt}
 }
 
 // checkpoint saves the run atomically and points latest.safetensors at it.
 func (r *run) checkpoint() error {
 	st := r.st
 	st.DStepsDone = r.tr.DStepsDone
+	if r.tr.Augment != nil {
+		st.AugP = r.tr.Augment.P
+	}
+	if r.tr.ADA != nil {
+		a := r.tr.ADA.State()
+		st.ADA = &a
+	}
 	rngState, err := r.pcg.MarshalBinary()
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"image/png"
@@ -405,6 +406,50 @@ func TestGreyWarning(t *testing.T) {
 		r.checkTone(toneOf(c.images, per, 3))
 		if got := len(ui.warnings) == 1 && strings.Contains(ui.warnings[0], "grey"); got != c.warns {
 			t.Errorf("%s: warnings %q, want a grey warning: %v", c.name, ui.warnings, c.warns)
+		}
+	}
+}
+
+// TestAugmentChoice checks the automatic policy: a small data set trains
+// with ADA, a large one without, an explicit --augment wins, and
+// DiffAugment's probability reaches metrics.jsonl and the result.
+func TestAugmentChoice(t *testing.T) {
+	needFashion(t)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, augment string
+		limit         int
+		want          string
+		p             float64
+	}{
+		{"small", "", 256, "ada", -1},
+		{"large", "", 5000, "none", 0},
+		{"explicit", "diffaugment", 256, "diffaugment", 1},
+	} {
+		o := small(filepath.Join(dir, c.name))
+		o.Augment, o.Limit, o.Epochs = c.augment, c.limit, 1
+		if c.limit > 256 {
+			o.Minutes = 0.01 // a few steps are enough to see the choice
+		}
+		var log bytes.Buffer
+		res, err := Run(context.Background(), o, &quietUI{}, &log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Augment != c.want {
+			t.Errorf("%s: augment %q, want %q", c.name, res.Augment, c.want)
+		}
+		if c.augment == "" && !strings.Contains(log.String(), "augment: "+c.want) {
+			t.Errorf("%s: the run did not say which augmentation it chose: %q", c.name, log.String())
+		}
+		if c.p >= 0 && res.AugmentP != c.p {
+			t.Errorf("%s: augment_p %g, want %g", c.name, res.AugmentP, c.p)
+		}
+		if c.want == "diffaugment" {
+			ms, err := ReadMetrics(filepath.Join(dir, c.name, "metrics.jsonl"))
+			if err != nil || len(ms) == 0 || ms[len(ms)-1].AugP != 1 {
+				t.Errorf("%s: metrics %+v (%v), want aug_p 1", c.name, ms, err)
+			}
 		}
 	}
 }

@@ -28,7 +28,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(versionCmd(), benchCmd(), dataCmd(), trainCmd(), generateCmd(), modelsCmd(), faceCmd(), serveCmd())
-	root.AddCommand(judgeCmd(), evalCmd())
+	root.AddCommand(judgeCmd(), evalCmd(), augmentCmd())
 	root.AddCommand(latentCmds()...)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "forger:", oneLine(err))
