@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,27 @@ type Direction struct {
 	TrainAccuracy float64  `json:"train_accuracy"` // on the samples the boundary was fitted to
 	Labeller      string   `json:"labeller,omitempty"`
 	OrthogonalTo  []string `json:"orthogonal_to,omitempty"` // attributes projected out of the direction
+	// Method is how the sides were chosen: "labels" (the labeller's yes
+	// and no) or "scores" (the top and bottom ScoreFraction of the
+	// classifier's scores, when too few latents had one of the labels).
+	Method        string  `json:"method,omitempty"`
+	ScoreFraction float64 `json:"score_fraction,omitempty"`
 }
+
+// Methods of Direction.Method.
+const (
+	MethodLabels = "labels"
+	MethodScores = "scores"
+)
+
+// ScoreFraction is the share of the latents, at each end of the
+// classifier's scores, that FitDirectionScores takes as the two sides when
+// the labels alone are too lopsided.
+const ScoreFraction = 0.2
+
+// ErrScoresFlat is returned by FitDirectionScores when the classifier's
+// scores do not vary over the latents: no direction changes them.
+var ErrScoresFlat = errors.New("the classifier gives every latent the same score: nothing to learn a direction from")
 
 // ReadDirection reads a direction file.
 func ReadDirection(path string) (*Direction, error) {
@@ -243,6 +264,75 @@ func FitDirection(z []float32, y []bool, lambda float64) (*Direction, error) {
 			d.Positives++
 		}
 	}
+	return d, nil
+}
+
+// minSide is the fewest latents on either side of a boundary.
+const minSide = 5
+
+// FitDirectionScores fits the direction of an attribute from n latents z
+// and a classifier's probabilities that their images have it. With at
+// least five latents on each side of 0.5 it is FitDirection on those
+// labels. Otherwise (a young model that rarely draws the attribute, or
+// nearly always), it learns from the scores as InterFaceGAN does: the
+// latents with the top ScoreFraction of the logits against those with the
+// bottom ScoreFraction. It returns ErrScoresFlat when the scores at the
+// two ends are the same.
+func FitDirectionScores(z []float32, probs []float64, lambda float64) (*Direction, error) {
+	n := len(probs)
+	y := make([]bool, n)
+	pos := 0
+	for i, p := range probs {
+		y[i] = p > 0.5
+		if y[i] {
+			pos++
+		}
+	}
+	if n >= 10 && pos >= minSide && n-pos >= minSide {
+		d, err := FitDirection(z, y, lambda)
+		if d != nil {
+			d.Method = MethodLabels
+		}
+		return d, err
+	}
+	k := max(minSide, int(math.Round(ScoreFraction*float64(n))))
+	if n < 10 || 2*k > n {
+		return nil, fmt.Errorf("%d labelled latents are too few to fit a direction (want at least 10)", n)
+	}
+	logit := make([]float64, n)
+	order := make([]int, n)
+	for i, p := range probs {
+		logit[i], order[i] = Logit(p), i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return logit[order[a]] < logit[order[b]] })
+	lowCut, highCut := logit[order[k-1]], logit[order[n-k]]
+	if !(highCut > lowCut) {
+		return nil, ErrScoresFlat
+	}
+	// The two ends, in the latents' own order (FitDirection holds out the
+	// last fifth).
+	side := make([]int8, n) // -1 bottom, +1 top
+	for _, i := range order[:k] {
+		side[i] = -1
+	}
+	for _, i := range order[n-k:] {
+		side[i] = 1
+	}
+	nz := len(z) / n
+	var zs []float32
+	var ys []bool
+	for i := range side {
+		if side[i] != 0 {
+			zs = append(zs, z[i*nz:(i+1)*nz]...)
+			ys = append(ys, side[i] > 0)
+		}
+	}
+	d, err := FitDirection(zs, ys, lambda)
+	if err != nil {
+		return nil, err
+	}
+	d.Samples, d.Positives = n, pos
+	d.Method, d.ScoreFraction = MethodScores, float64(k)/float64(n)
 	return d, nil
 }
 

@@ -1323,8 +1323,12 @@ normal with its accuracy on a held-out fifth of the latents.
 
 With --judge, --samples latents (seeds --seed, --seed+1, …) are generated
 and labelled by the classifier (forger attribute train, or any judge with
---positive naming the class): probability above 0.5. With --labels, a CSV of
-(seed, latent file or photo, label 0/1) rows; photos are projected first.
+--positive naming the class): probability above 0.5. When fewer than 5 of
+them fall on one side (a young model that rarely draws the attribute), the
+classifier's scores decide instead, as in InterFaceGAN: the latents with the
+top 20% of the scores against those with the bottom 20%. With --labels, a
+CSV of (seed, latent file or photo, label 0/1) rows; photos are projected
+first.
 
 --orthogonal-to removes other attributes' directions from the result, so
 that editing along it keeps them (InterFaceGAN's conditional edit).`,
@@ -1361,6 +1365,7 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 			}
 			var z []float32
 			var y []bool
+			var probs []float64
 			labeller := clfPath
 			if clfPath != "" {
 				clf, err := latent.LoadClassifier(clfPath, positive)
@@ -1368,7 +1373,7 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 					return err
 				}
 				bar := newBar(samples, "labelling", true)
-				z, y, _ = latent.SampleLabelled(g, clf, samples, seed, k, func(done int) { bar.Set(done) })
+				z, _, probs = latent.SampleLabelled(g, clf, samples, seed, k, func(done int) { bar.Set(done) })
 				bar.Finish()
 			} else {
 				labeller = labelsCSV
@@ -1385,7 +1390,19 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 					y = append(y, labels[i])
 				}
 			}
-			d, err := latent.FitDirection(z, y, lambda)
+			var d *latent.Direction
+			if probs != nil {
+				// Too few of one label: the classifier's scores decide.
+				d, err = latent.FitDirectionScores(z, probs, lambda)
+				if errors.Is(err, latent.ErrScoresFlat) {
+					return fmt.Errorf("%s gives all %d samples the same score for %s: check --judge and --positive, or train the model longer", clfPath, samples, attr)
+				}
+			} else {
+				d, err = latent.FitDirection(z, y, lambda)
+				if d != nil {
+					d.Method = latent.MethodLabels
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -1403,10 +1420,16 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 			}
 			if asJSON {
 				return latPrintJSON(cmd, map[string]any{"direction": out, "attribute": attr, "accuracy": d.Accuracy,
-					"train_accuracy": d.TrainAccuracy, "samples": d.Samples, "positives": d.Positives, "bias": d.Bias})
+					"train_accuracy": d.TrainAccuracy, "samples": d.Samples, "positives": d.Positives, "bias": d.Bias,
+					"method": d.Method, "score_fraction": d.ScoreFraction})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: held-out accuracy %.1f%% (train %.1f%%), %d of %d samples have it\ndirection: %s\n",
-				attr, 100*d.Accuracy, 100*d.TrainAccuracy, d.Positives, d.Samples, out)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: held-out accuracy %.1f%% (train %.1f%%), %d of %d samples have it\n",
+				attr, 100*d.Accuracy, 100*d.TrainAccuracy, d.Positives, d.Samples)
+			if d.Method == latent.MethodScores {
+				fmt.Fprintf(cmd.OutOrStdout(), "too few samples on one side of 0.5: learnt from the classifier's scores, the top %.0f%% against the bottom %.0f%% (accuracy is of telling those apart)\n",
+					100*d.ScoreFraction, 100*d.ScoreFraction)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "direction: %s\n", out)
 			return nil
 		},
 	}
