@@ -263,6 +263,8 @@ type harnessOptions struct {
 	retention  time.Duration
 	delay      time.Duration
 	directions Directions
+	// imageCacheBytes is the image cache's budget (0: the default).
+	imageCacheBytes int64
 	// makePipeline, if not nil, makes the pipeline instead of testPipeline.
 	makePipeline func(st *store.Store, dataDir string) Pipeline
 }
@@ -292,7 +294,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{ModelsDir: testModels(t), DataDir: data, AdminToken: o.admin, RatePerSecond: o.rate, RateBurst: o.burst,
-		Retention: o.retention, Mailer: mailer, Directions: o.directions, Log: log}
+		Retention: o.retention, Mailer: mailer, Directions: o.directions, ImageCacheBytes: o.imageCacheBytes, Log: log}
 	if !o.noPipeline {
 		if o.makePipeline != nil {
 			cfg.Pipeline = o.makePipeline(st, data)

@@ -2,7 +2,6 @@ package studio
 
 import (
 	"bytes"
-	"container/list"
 	"context"
 	"fmt"
 	"image"
@@ -196,49 +195,6 @@ func (m *models) render(ctx context.Context, mi gan.ModelInfo, z *tensor.Tensor,
 		out[i] = picture.FromTensor(imgs.Data[i*per:(i+1)*per], g.Cfg.Size, g.Cfg.Channels)
 	}
 	return out, nil
-}
-
-// imageCache keeps recent pictures (PNG, GIF) in memory by what makes them (least recently used goes first).
-type imageCache struct {
-	mu    sync.Mutex
-	max   int
-	ll    *list.List
-	items map[string]*list.Element
-}
-
-type cachedImage struct {
-	key string
-	png []byte
-}
-
-func newImageCache(max int) *imageCache {
-	return &imageCache{max: max, ll: list.New(), items: map[string]*list.Element{}}
-}
-
-func (c *imageCache) get(k string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.items[k]; ok {
-		c.ll.MoveToFront(e)
-		return e.Value.(*cachedImage).png, true
-	}
-	return nil, false
-}
-
-func (c *imageCache) add(k string, b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.items[k]; ok {
-		c.ll.MoveToFront(e)
-		e.Value.(*cachedImage).png = b
-		return
-	}
-	c.items[k] = c.ll.PushFront(&cachedImage{k, b})
-	for c.ll.Len() > c.max {
-		e := c.ll.Back()
-		c.ll.Remove(e)
-		delete(c.items, e.Value.(*cachedImage).key)
-	}
 }
 
 func encodePNG(img image.Image) []byte {

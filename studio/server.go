@@ -42,7 +42,11 @@ type Config struct {
 	Pipeline           Pipeline   // nil: look-alike jobs answer 503
 	Directions         Directions // nil: no learned directions
 	Mailer             *Mailer    // nil: no e-mail
-	Log                *slog.Logger
+	// ImageCacheBytes bounds the memory of recently made pictures (PNG
+	// and GIF bytes, keys included); 0: DefaultImageCacheBytes of the
+	// machine's memory.
+	ImageCacheBytes int64
+	Log             *slog.Logger
 }
 
 // Defaults.
@@ -83,12 +87,15 @@ func New(cfg Config, st *store.Store, queue *Queue) (*Server, error) {
 	if cfg.Pipeline != nil && queue == nil {
 		return nil, errors.New("studio: a pipeline needs a queue")
 	}
+	if cfg.ImageCacheBytes <= 0 {
+		cfg.ImageCacheBytes = DefaultImageCacheBytes(MachineMemory())
+	}
 	s := &Server{
 		cfg:     cfg,
 		store:   st,
 		queue:   queue,
 		models:  newModels(cfg.ModelsDir, cfg.GeneratorsPerModel),
-		images:  newImageCache(4096),
+		images:  newImageCache(cfg.ImageCacheBytes),
 		limit:   newLimiter(cfg.RatePerSecond, cfg.RateBurst),
 		decodes: make(chan struct{}, 2),
 		mux:     http.NewServeMux(),
@@ -295,7 +302,9 @@ func (s *Server) ModelCount() int { return len(s.models.all()) }
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	out := map[string]any{"status": "ok", "database": "ok", "models": len(s.models.all()), "lookalike": s.cfg.Pipeline != nil}
+	n, bytes := s.images.stats()
+	out := map[string]any{"status": "ok", "database": "ok", "models": len(s.models.all()), "lookalike": s.cfg.Pipeline != nil,
+		"image_cache": map[string]int64{"images": int64(n), "bytes": bytes, "max_bytes": s.cfg.ImageCacheBytes}}
 	if s.store != nil {
 		if err := s.store.Ping(ctx); err != nil {
 			out["status"], out["database"] = "unavailable", err.Error()
@@ -322,6 +331,9 @@ func Capabilities(cfg Config) map[string]bool {
 		"admin":      cfg.AdminToken != "",
 	}
 }
+
+// ImageCacheBytes is the image cache's budget.
+func (s *Server) ImageCacheBytes() int64 { return s.cfg.ImageCacheBytes }
 
 // Models lists the models the server found.
 func (s *Server) Models() []gan.ModelInfo { return s.models.all() }

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +30,7 @@ type serveOptions struct {
 	worker                                                     bool   // run as forger worker
 	noLookalike                                                string // why serve runs without look-alike jobs
 	workers, rateBurst, generators                             int
+	imageCacheMB, memoryLimitMB                                int
 	retention, jobTimeout, rescueAfter                         time.Duration
 	rate                                                       float64
 }
@@ -101,7 +104,38 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 	f.StringVar(&o.baseURL, "base-url", "", "the studio's public URL, for links in e-mails (default http://ADDR)")
 	f.DurationVar(&o.jobTimeout, "job-timeout", studio.DefaultJobTimeout, "cancel a look-alike job's run after this long")
 	f.DurationVar(&o.rescueAfter, "rescue-after", 0, "retry a job whose worker died once it has been running this long (default: job timeout + 1m)")
+	f.IntVar(&o.imageCacheMB, "image-cache-mb", 0, "memory for recently made pictures, in MB (default: a sixteenth of the machine's memory, 64–1024)")
+	f.IntVar(&o.memoryLimitMB, "memory-limit-mb", 0, "Go memory limit in MB, the heap size past which the garbage collector works harder (default: $GOMEMLIMIT, else half the machine's memory; -1: none)")
 	return cmd
+}
+
+// memoryLimit is the Go memory limit serve and worker set, in bytes (0:
+// none): --memory-limit-mb, else $GOMEMLIMIT (which the runtime applied
+// already; 0 is returned so that it stays), else half of mem, the
+// machine's memory.
+func memoryLimit(flagMB int, env string, mem int64) int64 {
+	switch {
+	case flagMB > 0:
+		return int64(flagMB) << 20
+	case flagMB < 0 || env != "":
+		return 0
+	}
+	return studio.DefaultMemoryLimit(mem)
+}
+
+// setMemoryLimit applies memoryLimit and logs the limit in force.
+func setMemoryLimit(o *serveOptions, log *slog.Logger) {
+	if o.memoryLimitMB < -1 {
+		o.memoryLimitMB = -1
+	}
+	if l := memoryLimit(o.memoryLimitMB, os.Getenv("GOMEMLIMIT"), studio.MachineMemory()); l > 0 {
+		debug.SetMemoryLimit(l)
+	} else if o.memoryLimitMB < 0 {
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
+	if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
+		log.Info("memory limit", "mb", l>>20)
+	}
 }
 
 func newLogger() *slog.Logger {
@@ -202,14 +236,19 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if o.retention <= 0 {
 		return usagef("--retention must be positive")
 	}
+	if o.imageCacheMB < 0 {
+		return usagef("--image-cache-mb must be 0 (automatic) or more")
+	}
 	log := newLogger()
+	setMemoryLimit(o, log)
 	st, pipeline, mailer, q, err := common(ctx, o, log, o.workers)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	srv, err := studio.New(studio.Config{
-		ModelsDir: o.models, GalleryFile: o.gallery, DataDir: o.data, AdminToken: o.adminToken, Retention: o.retention,
+		ImageCacheBytes: int64(o.imageCacheMB) << 20,
+		ModelsDir:       o.models, GalleryFile: o.gallery, DataDir: o.data, AdminToken: o.adminToken, Retention: o.retention,
 		RatePerSecond: o.rate, RateBurst: o.rateBurst, GeneratorsPerModel: o.generators,
 		Pipeline: pipeline, Directions: studio.RunDirections{}, Mailer: mailer, Log: log,
 	}, st, q)
@@ -242,7 +281,8 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		"email", yesNo(mailer != nil, fmt.Sprint(mailer), "no --smtp"),
 		"admin", yesNo(o.adminToken != "", "token set", "no --admin-token: model and gallery changes refused"),
 		"database", st.String(),
-		"retention", o.retention.String())
+		"retention", o.retention.String(),
+		"image_cache_mb", srv.ImageCacheBytes()>>20)
 	if err := q.Start(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("starting the job queue: %w", err)
@@ -264,6 +304,7 @@ func runWorker(ctx context.Context, o *serveOptions) error {
 		return usagef("--workers must be at least 1 for forger worker")
 	}
 	log := newLogger()
+	setMemoryLimit(o, log)
 	st, pipeline, mailer, q, err := common(ctx, o, log, o.workers)
 	if err != nil {
 		return err
