@@ -525,6 +525,9 @@ func (s *Server) morph(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, mi, err)
 		return
 	}
+	if r.Context().Err() != nil { // the client left: no GIF to encode for it
+		return
+	}
 	seq := make([]image.Image, 0, 2*frames-2) // there and back again
 	seq = append(seq, imgs...)
 	for i := frames - 2; i > 0; i-- {

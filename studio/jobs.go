@@ -46,12 +46,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 	if s.rateLimited(w, r) {
 		return
 	}
-	if !s.acquireDecode(r.Context()) {
-		writeError(w, http.StatusServiceUnavailable, "request cancelled")
-		return
-	}
-	form, err := readPhotoForm(w, r, "email")
-	s.releaseDecode()
+	form, err := s.readPhotoForm(w, r, "email")
 	if err != nil {
 		s.uploadError(w, err)
 		return
@@ -66,6 +61,9 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
+	}
+	if r.Context().Err() != nil { // the client left: store and queue nothing
+		return
 	}
 	id := store.NewID()
 	upload := id + ".png"
@@ -94,6 +92,10 @@ func (s *Server) uploadError(w http.ResponseWriter, err error) {
 	var ue *uploadError
 	if errors.As(err, &ue) {
 		writeError(w, ue.status, ue.msg)
+		return
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		writeError(w, http.StatusServiceUnavailable, "request cancelled")
 		return
 	}
 	s.log.Error("reading an upload", "err", err)
@@ -228,12 +230,7 @@ func (s *Server) listGallery(w http.ResponseWriter, r *http.Request) {
 
 // addGallery: POST /api/gallery (admin), multipart "photo" and "name".
 func (s *Server) addGallery(w http.ResponseWriter, r *http.Request) {
-	if !s.acquireDecode(r.Context()) {
-		writeError(w, http.StatusServiceUnavailable, "request cancelled")
-		return
-	}
-	form, err := readPhotoForm(w, r, "name")
-	s.releaseDecode()
+	form, err := s.readPhotoForm(w, r, "name")
 	if err != nil {
 		s.uploadError(w, err)
 		return

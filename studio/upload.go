@@ -47,8 +47,10 @@ func badUpload(status int, format string, args ...any) error {
 	return &uploadError{status, fmt.Sprintf(format, args...)}
 }
 
-// photoForm is what a photo upload form carried.
+// photoForm is what a photo upload form carried: the photo's bytes (data),
+// then, once decoded, the picture.
 type photoForm struct {
+	data   []byte
 	photo  image.Image
 	format string
 	fields map[string]string
@@ -59,11 +61,36 @@ type photoForm struct {
 // goes: the body is capped (http.MaxBytesReader), the photo at
 // MaxUploadBytes, its type sniffed from its first bytes (the name and
 // Content-Type the client sent are ignored), its size read from its header
-// and refused beyond MaxPixels before anything is decoded; then it is
-// decoded, turned upright by its EXIF orientation, and scaled down to
-// StoredMaxSide. EXIF and any other metadata are not kept: the caller
-// re-encodes the pixels.
-func readPhotoForm(w http.ResponseWriter, r *http.Request, fields ...string) (*photoForm, error) {
+// and refused beyond MaxPixels or MaxDecodeBytes before anything is
+// decoded; then it is decoded, scaled down to StoredMaxSide and turned
+// upright by its EXIF orientation. EXIF and any other metadata are not
+// kept: the caller re-encodes the pixels.
+//
+// The form is read in full before one of the server's decoding slots is
+// taken, so that a client sending slowly holds no slot; a client gone by
+// the time a slot is free has nothing decoded for it.
+func (s *Server) readPhotoForm(w http.ResponseWriter, r *http.Request, fields ...string) (*photoForm, error) {
+	form, err := readPhotoParts(w, r, fields...)
+	if err != nil {
+		return nil, err
+	}
+	if !s.acquireDecode(r.Context()) {
+		return nil, r.Context().Err()
+	}
+	defer s.releaseDecode()
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	form.photo, form.format, err = decodePhoto(form.data)
+	form.data = nil
+	if err != nil {
+		return nil, err
+	}
+	return form, nil
+}
+
+// readPhotoParts reads readPhotoForm's form, undecoded.
+func readPhotoParts(w http.ResponseWriter, r *http.Request, fields ...string) (*photoForm, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+formOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -111,11 +138,7 @@ func readPhotoForm(w http.ResponseWriter, r *http.Request, fields ...string) (*p
 	if data == nil {
 		return nil, badUpload(http.StatusBadRequest, "no photo: send a file field named photo")
 	}
-	img, format, err := decodePhoto(data)
-	if err != nil {
-		return nil, err
-	}
-	out.photo, out.format = img, format
+	out.data = data
 	return out, nil
 }
 
