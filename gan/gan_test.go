@@ -299,3 +299,44 @@ func TestOneHotGenerator(t *testing.T) {
 		t.Error("an unknown g_cond validated")
 	}
 }
+
+// TestFreezeBlocks checks FreezeD: the first blocks of D keep their weights
+// through training steps (StepG's own freezing included), the rest learn.
+func TestFreezeBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	c := cfg(DCGAN, 32, 3)
+	c.SpectralNorm = true
+	g, _ := NewGenerator(c, rng)
+	d, _ := NewDiscriminator(c, rng)
+	if d.Blocks() != 3 {
+		t.Fatalf("%d blocks, want 3 at 32×32", d.Blocks())
+	}
+	if err := d.FreezeBlocks(4); err == nil {
+		t.Fatal("freezing 4 of 3 blocks: no error")
+	}
+	if err := d.FreezeBlocks(2); err != nil {
+		t.Fatal(err)
+	}
+	before := make([][]float32, 0)
+	for _, p := range d.Params() {
+		before = append(before, append([]float32(nil), p.Value.Data...))
+	}
+	tr := &Trainer{G: g, D: d, Loss: LossHinge, OptG: optim.NewAdam(g.Params(), 1e-3, 0.5, 0.999), OptD: optim.NewAdam(d.Params(), 1e-3, 0.5, 0.999)}
+	x := tensor.New(8, 32, 32, 3)
+	x.FillUniform(rng, -1, 1)
+	for range 3 {
+		var st Stats
+		tr.StepD(x, nil, rng, &st)
+		tr.StepG(&st)
+	}
+	for i, p := range d.Params() {
+		same := true
+		for k, v := range p.Value.Data {
+			same = same && v == before[i][k]
+		}
+		frozen := strings.HasPrefix(p.Name, "main.0.") || strings.HasPrefix(p.Name, "main.2.")
+		if same != frozen {
+			t.Errorf("%s: unchanged %v, frozen %v", p.Name, same, frozen)
+		}
+	}
+}

@@ -10,6 +10,7 @@ package gan
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -406,6 +407,50 @@ func (d *Discriminator) Forward(img *tensor.Tensor, labels []int32) *tensor.Tens
 		d.logits.Data[i] += s
 	}
 	return d.logits
+}
+
+// ErrFreezeBlocks is wrapped by FreezeBlocks when asked for more blocks
+// than D has.
+var ErrFreezeBlocks = errors.New("more blocks to freeze than the discriminator has")
+
+// Blocks is the number of D's convolutions before its head: the blocks
+// FreezeBlocks counts.
+func (d *Discriminator) Blocks() int { return len(d.blocks()) }
+
+// blocks returns each convolution of the trunk with the layers up to the
+// next one (its normalisation and activation).
+func (d *Discriminator) blocks() [][]nn.Layer {
+	var out [][]nn.Layer
+	for _, l := range d.Trunk.Layers {
+		inner := l
+		if sn, ok := l.(*nn.SpectralNorm); ok {
+			inner = sn.Inner
+		}
+		if _, ok := inner.(*nn.Conv2d); ok {
+			out = append(out, nil)
+		}
+		if len(out) > 0 {
+			out[len(out)-1] = append(out[len(out)-1], l)
+		}
+	}
+	return out
+}
+
+// FreezeBlocks freezes the parameters of D's first n blocks (a convolution
+// with its normalisation), as FreezeD does when fine-tuning a GAN on a small
+// data set (Mo et al. 2020): the first layers keep the features they learnt
+// on the large set, the rest adapt.
+func (d *Discriminator) FreezeBlocks(n int) error {
+	bs := d.blocks()
+	if n < 0 || n > len(bs) {
+		return fmt.Errorf("%d: %w (%d)", n, ErrFreezeBlocks, len(bs))
+	}
+	for _, b := range bs[:n] {
+		for _, l := range b {
+			nn.Freeze(l.Params(), true)
+		}
+	}
+	return nil
 }
 
 // holdMasks holds (or releases) the masks of D's leaky ReLUs: see

@@ -61,6 +61,8 @@ type Trainer struct {
 
 	z          *tensor.Tensor
 	dParams    []*nn.Param
+	dFrozen    []bool
+	restoreD   func()
 	fakeLabels []int32
 	grad       *tensor.Tensor
 	fake       *tensor.Tensor
@@ -171,6 +173,26 @@ func (t *Trainer) StepD(real *tensor.Tensor, labels []int32, rng *rand.Rand, st 
 	}
 }
 
+// freezeD freezes D's parameters for a pass that needs only its input
+// gradient, and returns the function that puts back what each was before
+// (blocks frozen for fine-tuning stay frozen).
+func (t *Trainer) freezeD() (restore func()) {
+	if t.dParams == nil {
+		t.dParams = t.D.Params()
+		t.dFrozen = make([]bool, len(t.dParams))
+		t.restoreD = func() {
+			for i, p := range t.dParams {
+				p.Frozen = t.dFrozen[i]
+			}
+		}
+	}
+	for i, p := range t.dParams {
+		t.dFrozen[i] = p.Frozen
+		p.Frozen = true
+	}
+	return t.restoreD
+}
+
 // augmented returns x as D should see it: through Augment when there is
 // one (owned by the augmenter until its next call).
 func (t *Trainer) augmented(x *tensor.Tensor) *tensor.Tensor {
@@ -215,9 +237,6 @@ const R1Step = 1e-3
 // norm (Discriminator.HasBatchNorm).
 func (t *Trainer) addR1Grad(x *tensor.Tensor, labels []int32, gamma float64) float64 {
 	d := t.D
-	if t.dParams == nil {
-		t.dParams = d.Params()
-	}
 	sn := d.spectralNorms()
 	for _, l := range sn {
 		l.SetTraining(false)
@@ -232,11 +251,11 @@ func (t *Trainer) addR1Grad(x *tensor.Tensor, labels []int32, gamma float64) flo
 	t.r1ones.Fill(1)
 
 	// g = ∇ₓ S(x), with the weights frozen so that nothing accumulates.
-	nn.Freeze(t.dParams, true)
+	restore := t.freezeD()
 	d.SetInputGrad(true)
 	d.Forward(x, labels)
 	g := d.Backward(t.r1ones)
-	nn.Freeze(t.dParams, false)
+	restore()
 	t.r1g = tensor.Ensure(t.r1g, g.Shape...)
 	t.r1g.CopyFrom(g)
 	var ss float64
@@ -270,18 +289,14 @@ func (t *Trainer) StepG(st *Stats) {
 	if t.fake == nil {
 		panic("gan: StepG before StepD")
 	}
-	if t.dParams == nil {
-		t.dParams = t.D.Params()
-	}
-	dp := t.dParams
-	nn.Freeze(dp, true)
+	restore := t.freezeD()
 	logits := t.D.Forward(t.augmented(t.fake), t.fakeLabels)
 	st.LossG = t.gLoss(logits)
 	dimg := t.D.Backward(t.grad)
 	if t.Augment != nil {
 		dimg = t.Augment.Backward(dimg)
 	}
-	nn.Freeze(dp, false)
+	restore()
 	t.G.Backward(dimg)
 	t.OptG.Step()
 	if t.EMA != nil {

@@ -68,7 +68,12 @@ type Options struct {
 	// none otherwise. AugmentP is the probability of each operation
 	// (DiffAugment's default 1) or ADA's starting value (default 0);
 	// ADATarget is the r_t that ADA aims for (default 0.6).
-	Augment       string  `json:"augment,omitempty"`
+	Augment string `json:"augment,omitempty"`
+	// From is a checkpoint whose G, D and averaged G a new run starts from
+	// (transfer learning); the networks' shape is taken from it. FreezeD
+	// freezes D's first FreezeD blocks (FreezeD, Mo et al. 2020).
+	From          string  `json:"from,omitempty"`
+	FreezeD       int     `json:"freeze_d,omitempty"`
 	AugmentP      float64 `json:"augment_p,omitempty"`
 	ADATarget     float64 `json:"ada_target,omitempty"`
 	EMA           float64 `json:"ema"` // decay of the averaged generator; 0 = none
@@ -270,6 +275,17 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		return nil, fmt.Errorf("the run already did %d epochs: pass a larger --epochs to continue it", st.Epoch)
 	}
 
+	var from *tensor.File
+	if o.From != "" && !o.Resume {
+		f, src, err := gan.Open(o.From)
+		if err != nil {
+			return nil, err
+		}
+		if err := takeShape(&o, src); err != nil {
+			return nil, err
+		}
+		from = f
+	}
 	set, err := dataset.Open(o.Data, dataset.Options{Size: o.Size, Channels: o.Channels, Limit: o.Limit, Progress: log})
 	if err != nil {
 		return nil, err
@@ -314,8 +330,26 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	tr := &gan.Trainer{G: g, D: d, Loss: o.Loss, LabelSmoothing: o.LabelSmoothing, R1: o.R1, R1Every: o.R1Every,
 		OptG: optim.NewAdam(g.Params(), o.LRG, o.Beta1, o.Beta2),
 		OptD: optim.NewAdam(d.Params(), o.LRD, o.Beta1, o.Beta2)}
+	if from != nil {
+		if err := startFrom(from, g, d, o.From); err != nil {
+			return nil, err
+		}
+	}
+	if o.FreezeD > 0 {
+		if err := d.FreezeBlocks(o.FreezeD); err != nil {
+			return nil, fmt.Errorf("--freeze-d %w", err)
+		}
+	}
 	if o.EMA > 0 {
 		tr.EMA = optim.NewEMA(g.Params(), o.EMA)
+		if from != nil {
+			// The source's average, where it has one, continues here.
+			for i, p := range tr.EMA.Params {
+				if src, err := from.Lookup("g_ema."+p.Name, p.Value.Shape...); err == nil {
+					tr.EMA.Shadow[i].CopyFrom(src)
+				}
+			}
+		}
 	}
 	switch o.Augment {
 	case augment.DiffAugment:
@@ -342,6 +376,41 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 
 	r := &run{o: o, cfg: cfg, set: set, tr: tr, st: &st, pcg: pcg, ui: ui}
 	return r.loop(ctx, rng)
+}
+
+// takeShape sets the networks' shape of a run started --from a checkpoint
+// of configuration src: sizes and widths that the caller left at 0 are the
+// source's; a different one is an error, since the weights would not fit.
+func takeShape(o *Options, src gan.Config) error {
+	if src.Arch != o.Model {
+		return fmt.Errorf("--from %s is a %s, not a %s", o.From, src.Arch, o.Model)
+	}
+	for _, c := range []struct {
+		name      string
+		have, src int
+		field     *int
+	}{{"--size", o.Size, src.Size, &o.Size}, {"--channels", o.Channels, src.Channels, &o.Channels},
+		{"--nz", o.NZ, src.NZ, &o.NZ}, {"--ngf", o.NGF, src.NGF, &o.NGF}, {"--ndf", o.NDF, src.NDF, &o.NDF}} {
+		if c.have != 0 && c.have != c.src {
+			return fmt.Errorf("%s %d, but --from %s has %d: a run started from a model keeps its shape", c.name, c.have, o.From, c.src)
+		}
+		*c.field = c.src
+	}
+	o.SpectralNorm, o.MinibatchStd, o.DArch, o.DNoNorm = src.SpectralNorm, src.MinibatchStd, src.DArch, src.DNoNorm
+	o.GCond, o.DCond = src.GCond, src.DCond
+	return nil
+}
+
+// startFrom loads the live G and D of a checkpoint into a new run's
+// networks.
+func startFrom(f *tensor.File, g *gan.Generator, d *gan.Discriminator, path string) error {
+	if err := g.Load(f, "g"); err != nil {
+		return fmt.Errorf("--from %s: %w", path, err)
+	}
+	if err := d.Load(f, "d"); err != nil {
+		return fmt.Errorf("--from %s has no discriminator to start from (a generator alone cannot be fine-tuned): %w", path, err)
+	}
+	return nil
 }
 
 func loadTraining(f *tensor.File, st *State, tr *gan.Trainer, pcg *rand.PCG) error {

@@ -453,3 +453,41 @@ func TestAugmentChoice(t *testing.T) {
 		}
 	}
 }
+
+// TestFromAndFreezeD checks transfer: a run --from another starts from its
+// weights (with G's learning rate near 0 and all of D frozen, they come out
+// unchanged), takes its shape, and refuses a different one.
+func TestFromAndFreezeD(t *testing.T) {
+	needFashion(t)
+	dir := t.TempDir()
+	src, err := Run(context.Background(), small(filepath.Join(dir, "src")), &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := small(filepath.Join(dir, "tuned"))
+	o.From, o.Epochs, o.Limit = filepath.Join(dir, "src"), 1, 128
+	o.Size, o.NGF, o.NDF, o.NZ = 0, 0, 0, 0 // the source's
+	o.LRG, o.FreezeD = 1e-30, 2
+	res, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Images != 128 || !strings.HasPrefix(filepath.Base(res.Checkpoint), "1e_0k_28x28") {
+		t.Errorf("fine-tuning result %+v: the checkpoint should count this run's images", res)
+	}
+	a, b := readG(t, src.Checkpoint), readG(t, res.Checkpoint)
+	// Weights; batch norm's running statistics move with every batch.
+	for _, prefix := range []string{"g.main.0.", "g.main.2.weight", "d.main.0.", "d.main.2.weight"} {
+		sameTensors(t, a, b, prefix)
+	}
+
+	bad := small(filepath.Join(dir, "bad"))
+	bad.From, bad.Size = filepath.Join(dir, "src"), 32
+	if _, err := Run(context.Background(), bad, &quietUI{}, nil); err == nil || !strings.Contains(err.Error(), "keeps its shape") {
+		t.Errorf("--from with another size: %v", err)
+	}
+	bad.From, bad.Size = filepath.Join(dir, "nope"), 0
+	if _, err := Run(context.Background(), bad, &quietUI{}, nil); err == nil {
+		t.Error("--from a missing checkpoint: no error")
+	}
+}

@@ -65,10 +65,21 @@ whichever comes first stops it (forger warns when the epochs will).`,
 						o.SpectralNorm = cd.SpectralNorm
 					}
 				}
-				if o.Size == 0 {
+				if o.From != "" {
+					// The network's shape is the source's, unless given.
+					for _, fl := range []struct {
+						name string
+						v    *int
+					}{{"size", &o.Size}, {"channels", &o.Channels}, {"nz", &o.NZ}, {"ngf", &o.NGF}, {"ndf", &o.NDF}} {
+						if !cmd.Flags().Changed(fl.name) {
+							*fl.v = 0
+						}
+					}
+				}
+				if o.Size == 0 && o.From == "" {
 					o.Size = map[bool]int{true: 28, false: 64}[builtin]
 				}
-				if o.Size >= 128 {
+				if o.Size >= 128 && o.From == "" {
 					// Widths that train at a usable pace on 2 cores.
 					if !cmd.Flags().Changed("ngf") {
 						o.NGF = train.Wide128
@@ -77,7 +88,7 @@ whichever comes first stops it (forger warns when the epochs will).`,
 						o.NDF = train.Wide128
 					}
 				}
-				if o.Channels == 0 {
+				if o.Channels == 0 && o.From == "" {
 					o.Channels = map[bool]int{true: 1, false: 3}[builtin]
 				}
 				if o.Epochs == 0 && o.Minutes <= 0 {
@@ -135,6 +146,8 @@ whichever comes first stops it (forger warns when the epochs will).`,
 	f.StringVar(&o.DArch, "d-arch", gan.DArchDCGAN, "discriminator shape: dcgan (a 4×4 stride-2 convolution per halving) or deep (plus a 3×3 convolution after each, as SN-GAN)")
 	f.Float64Var(&o.R1, "r1", o.R1, "γ of the R1 gradient penalty on real images (0 = none; needs --spectral-norm), applied every --r1-every D steps")
 	f.IntVar(&o.R1Every, "r1-every", 16, "D steps between R1 penalties (lazy regularisation)")
+	f.StringVar(&o.From, "from", "", "start G and D from this checkpoint or run (fine-tuning; the network's shape is the checkpoint's)")
+	f.IntVar(&o.FreezeD, "freeze-d", 0, "freeze the discriminator's first N blocks (with --from: FreezeD)")
 	f.StringVar(&o.Augment, "augment", "", "augment what D sees: none, diffaugment or ada (default: ada below 5,000 images, else none; the run says which)")
 	f.Float64Var(&o.AugmentP, "augment-p", 0, "probability of each augmentation: diffaugment's (default 1) or ada's start (default 0)")
 	f.Float64Var(&o.ADATarget, "ada-target", 0.6, "the r_t = E[sign(D(real))] that ada keeps D at")
