@@ -61,10 +61,11 @@ type QueueConfig struct {
 
 // Queue is the River client, whichever the database.
 type Queue struct {
-	enqueue func(ctx context.Context, tx *store.Tx, args LookalikeArgs) error
-	start   func(ctx context.Context) error
-	stop    func(ctx context.Context) error
-	working bool
+	enqueue       func(ctx context.Context, tx *store.Tx, args LookalikeArgs) error
+	start         func(ctx context.Context) error
+	stop          func(ctx context.Context) error
+	stopAndCancel func(ctx context.Context) error
+	working       bool
 }
 
 // NewQueue makes the River client for st: riversqlite on SQLite, riverpgxv5
@@ -122,6 +123,7 @@ func setup[TTx any](q *Queue, driver riverdriver.Driver[TTx], rc *river.Config, 
 	}
 	q.start = c.Start
 	q.stop = c.Stop
+	q.stopAndCancel = c.StopAndCancel
 	return nil
 }
 
@@ -137,6 +139,10 @@ func (q *Queue) Enqueue(ctx context.Context, tx *store.Tx, jobID string) error {
 // Start starts the workers (and River's maintenance: leader election,
 // rescuing jobs of dead workers, scheduling retries). A queue without
 // workers needs no Start.
+//
+// River stops hard — cancelling every running job — when ctx is
+// cancelled: pass a context that a stop signal does not cancel
+// (context.WithoutCancel) and stop with Stop.
 func (q *Queue) Start(ctx context.Context) error {
 	if !q.working {
 		return nil
@@ -144,12 +150,28 @@ func (q *Queue) Start(ctx context.Context) error {
 	return q.start(ctx)
 }
 
-// Stop waits for running jobs to finish (until ctx is done) and stops.
+// ErrStopCancelled is returned by Stop when jobs were still running at the
+// end of the grace period and had to be cancelled (River retries them).
+var ErrStopCancelled = errors.New("studio: jobs still running after the grace period were cancelled")
+
+// Stop stops taking jobs and waits for the running ones to finish until
+// ctx is done (the grace period); then it cancels those still running —
+// they are retried later, here or by another worker — and waits up to 10
+// s more for them to return.
 func (q *Queue) Stop(ctx context.Context) error {
 	if !q.working {
 		return nil
 	}
-	return q.stop(ctx)
+	err := q.stop(ctx)
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.stopAndCancel(cctx); err != nil {
+		return err
+	}
+	return ErrStopCancelled
 }
 
 type lookalikeWorker struct {

@@ -31,7 +31,7 @@ type serveOptions struct {
 	noLookalike                                                string // why serve runs without look-alike jobs
 	workers, rateBurst, generators                             int
 	imageCacheMB, memoryLimitMB                                int
-	retention, jobTimeout, rescueAfter                         time.Duration
+	retention, jobTimeout, rescueAfter, grace                  time.Duration
 	rate                                                       float64
 }
 
@@ -80,6 +80,9 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 			if o.adminToken == "" {
 				o.adminToken = os.Getenv("FORGER_ADMIN_TOKEN")
 			}
+			if o.grace < 0 {
+				return usagef("--grace must be 0 or more")
+			}
 			if cmd.CalledAs() == "worker" {
 				o.worker = true
 				return runWorker(cmd.Context(), &o)
@@ -104,6 +107,7 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 	f.StringVar(&o.baseURL, "base-url", "", "the studio's public URL, for links in e-mails (default http://ADDR)")
 	f.DurationVar(&o.jobTimeout, "job-timeout", studio.DefaultJobTimeout, "cancel a look-alike job's run after this long")
 	f.DurationVar(&o.rescueAfter, "rescue-after", 0, "retry a job whose worker died once it has been running this long (default: job timeout + 1m)")
+	f.DurationVar(&o.grace, "grace", 30*time.Second, "on SIGTERM or Ctrl-C, how long running look-alike jobs may take to finish before they are cancelled (and retried later)")
 	f.IntVar(&o.imageCacheMB, "image-cache-mb", 0, "memory for recently made pictures, in MB (default: a sixteenth of the machine's memory, 64–1024)")
 	f.IntVar(&o.memoryLimitMB, "memory-limit-mb", 0, "Go memory limit in MB, the heap size past which the garbage collector works harder (default: $GOMEMLIMIT, else half the machine's memory; -1: none)")
 	return cmd
@@ -283,20 +287,38 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		"database", st.String(),
 		"retention", o.retention.String(),
 		"image_cache_mb", srv.ImageCacheBytes()>>20)
-	if err := q.Start(ctx); err != nil {
+	// The signal cancels ctx; River would take that as a hard stop and
+	// cancel running jobs, so it gets a context of its own and is stopped
+	// with its grace period below.
+	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return fmt.Errorf("starting the job queue: %w", err)
 	}
 	go studio.SweepLoop(ctx, st, o.data, o.retention, log)
 	log.Info("forger serve: listening", "url", "http://"+ln.Addr().String())
 	err = srv.Serve(ctx, ln)
-	log.Info("forger serve: shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if qerr := q.Stop(sctx); qerr != nil && err == nil && !errors.Is(qerr, context.DeadlineExceeded) {
+	log.Info("forger serve: shutting down", "grace", o.grace.String(), "running_jobs", "waiting for them to finish")
+	if qerr := stopQueue(q, o.grace, log); qerr != nil && err == nil {
 		err = qerr
 	}
 	return err
+}
+
+// stopQueue stops the job queue, giving running jobs grace to finish.
+func stopQueue(q *studio.Queue, grace time.Duration, log *slog.Logger) error {
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	start := time.Now()
+	err := q.Stop(sctx)
+	switch {
+	case errors.Is(err, studio.ErrStopCancelled):
+		log.Warn("jobs still running after the grace period were cancelled; they will be retried", "grace", grace.String())
+		return nil
+	case err != nil:
+		return err
+	}
+	log.Info("job queue stopped", "after", time.Since(start).Round(time.Millisecond).String())
+	return nil
 }
 
 func runWorker(ctx context.Context, o *serveOptions) error {
@@ -314,15 +336,10 @@ func runWorker(ctx context.Context, o *serveOptions) error {
 		"workers", o.workers, "database", st.String(), "data", o.data,
 		"email", yesNo(mailer != nil, fmt.Sprint(mailer), "no --smtp"), "pipeline", describePipeline(pipeline),
 		"job_timeout", o.jobTimeout.String())
-	if err := q.Start(ctx); err != nil {
+	if err := q.Start(context.WithoutCancel(ctx)); err != nil { // see runServe
 		return fmt.Errorf("starting the job queue: %w", err)
 	}
 	<-ctx.Done()
-	log.Info("forger worker: stopping (waiting up to 30 s for running jobs)")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := q.Stop(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	log.Info("forger worker: stopping", "grace", o.grace.String(), "running_jobs", "waiting for them to finish")
+	return stopQueue(q, o.grace, log)
 }
