@@ -66,6 +66,9 @@ type Report struct {
 	AttrReal map[string]float64 `json:"attr_real,omitempty"`
 	AttrGap  *float64           `json:"attr_gap,omitempty"`
 
+	// Memorisation is set by eval --nearest (see Nearest).
+	*Memorisation
+
 	classes []string // for the table, in class order
 }
 
@@ -404,6 +407,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	row("precision", pct(r.Precision), fmt.Sprintf("generated images inside the real manifold (k=%d): quality", NeighbourK))
 	row("recall", pct(r.Recall), fmt.Sprintf("real images inside the generated manifold (k=%d): variety", NeighbourK))
+	if m := r.Memorisation; m != nil {
+		row("memorised", pct(m.Share), fmt.Sprintf("samples closer to a training image (of %d) than it is to any other: copies (lower is better)", m.Train))
+		if m.SharePeer >= 0 {
+			row("memorised_real", pct(m.SharePeer), "the same for held-out real images: what new images score")
+		}
+	}
 	row("judge_test_accuracy", pct(r.JudgeTestAccuracy), "the judge's accuracy on the real test images, for reference")
 	row("n", strconv.Itoa(r.N), "images on each side (fd depends on n: compare at equal n)")
 	return tw.Flush()

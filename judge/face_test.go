@@ -107,4 +107,26 @@ func TestFaceJudge(t *testing.T) {
 	if rep2.AttrGen["hat"] > 0.05 || *rep2.AttrGap < rep.AttrReal["hat"]-0.06 || math.IsNaN(*rep2.AttrGap) {
 		t.Fatalf("faces without hats: hat rate %.3f, attr_gap %.3f, real hat rate %.3f", rep2.AttrGen["hat"], *rep2.AttrGap, rep.AttrReal["hat"])
 	}
+
+	// Memorisation: copies of training images are all memorised; new faces
+	// (held out) score far less, and what they score is the peer share.
+	train := s.Train.Images[:200*sz]
+	copies := s.Train.Images[50*sz : 150*sz]
+	mem, err := Nearest(j2, copies, train, s.HeldOut.Images[:100*sz])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mem.Share != 1 || mem.Nearest[0] != 50 || mem.Dist[0] > 1e-3 {
+		t.Fatalf("copies: memorised %.2f, first nearest %d at %.4g; want 1, 50, 0", mem.Share, mem.Nearest[0], mem.Dist[0])
+	}
+	if mem.SharePeer < 0 || mem.SharePeer > 0.8 {
+		t.Fatalf("held-out faces: memorised %.2f, want well below copies' 1", mem.SharePeer)
+	}
+	fresh, err := Nearest(j2, s.HeldOut.Images[:100*sz], train, nil)
+	if err != nil || fresh.Share != mem.SharePeer || fresh.SharePeer != -1 {
+		t.Fatalf("new faces as samples: %+v, %v; want the peer share %.2f", fresh, err, mem.SharePeer)
+	}
+	if sheet := NearestSheet(j2, mem, copies, train, 16); sheet.Bounds().Dx() < 8*2*size {
+		t.Fatalf("sheet %v too small for 8 pairs", sheet.Bounds())
+	}
 }

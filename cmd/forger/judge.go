@@ -16,6 +16,7 @@ import (
 	"forger/dataset"
 	"forger/gan"
 	"forger/judge"
+	"forger/picture"
 )
 
 func judgeCmd() *cobra.Command {
@@ -146,7 +147,7 @@ func (u *judgeTrainUI) Update(done int64, desc string) {
 func (u *judgeTrainUI) Finish() { u.bar.Finish() }
 
 func evalCmd() *cobra.Command {
-	var model, images, judgePath, data string
+	var model, images, judgePath, data, nearest, nearestOut string
 	var n int
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -169,6 +170,12 @@ features and predictions of a judge (see forger judge train):
   attr_gen,       a face judge only: the share of generated and of real
   attr_real,      faces with each attribute (and dark_skin), and the largest
   attr_gap        difference between the two
+  memorised       with --nearest DATA: the share of samples closer to their
+                  nearest training image than it is to any other training
+                  image (copies), beside memorised_real, the share of the
+                  held-out real images (what new images score); the
+                  picture --nearest-out shows each sample beside its nearest
+                  training image
 
 --model generates image i from seed i (class i mod classes for cdcgan).
 --images reads DIR/<class index>/*.png (or class names), or DIR/*.png
@@ -239,6 +246,20 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			if err != nil {
 				return err
 			}
+			if nearest != "" {
+				train, err := dataset.Open(nearest, dataset.Options{Size: j.Cfg.Size, Channels: j.Cfg.Channels, Progress: os.Stderr})
+				if err != nil {
+					return fmt.Errorf("--nearest: %w", err)
+				}
+				held := judge.First(splits.HeldOut, n).Images
+				if rep.Memorisation, err = judge.Nearest(j, fake.Images, train.Images, held); err != nil {
+					return err
+				}
+				if err := picture.WritePNG(nearestOut, judge.NearestSheet(j, rep.Memorisation, fake.Images, train.Images, 32)); err != nil {
+					return err
+				}
+				fmt.Fprintf(os.Stderr, "nearest training images: %s (each sample, then its nearest image of %s)\n", nearestOut, nearest)
+			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
 			}
@@ -251,6 +272,8 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 	f.StringVar(&judgePath, "judge", "", "judge file (forger judge train)")
 	f.StringVar(&data, "data", "", "the real data set (default: the judge's)")
 	f.IntVarP(&n, "n", "n", judge.DefaultN, "images on each side")
+	f.StringVar(&nearest, "nearest", "", "the training images (folder or data set): also measure memorisation and draw each sample beside its nearest training image")
+	f.StringVar(&nearestOut, "nearest-out", "nearest.png", "with --nearest: the picture of samples and their nearest training images")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
 }
