@@ -48,9 +48,16 @@ const (
 	maxCartoonSize     = 1024
 )
 
+// DefaultCartoonPersonN is the N of a person set (CartoonOptions.Person)
+// when N is 0.
+const DefaultCartoonPersonN = 300
+
 const (
 	// cartoonScript is the renderer, relative to the repository root.
 	cartoonScript = "scripts/cartoon-faces/render.mjs"
+
+	// personScript is the renderer of person sets, beside cartoonScript.
+	personScript = "person.mjs"
 
 	// cartoonManifestName is the file, in a rendered set, that records
 	// how it was made; a set without it is incomplete.
@@ -80,7 +87,15 @@ type CartoonOptions struct {
 	Size     int   // image side in pixels; 0 means DefaultCartoonSize
 	Misalign bool  // randomly rotate, scale and shift each face and record it
 	Seed     int64 // the same seed (and N, Size) gives the same files
-	// Dir is the destination folder; "" means CartoonDir(Size, Misalign).
+	// Person, if not nil, makes a person set: N photos of the one identity
+	// *Person picks (skin, head, eyes, eyebrows, nose, ears, facial hair,
+	// hair colour), with the hairdo, mouth, glasses, hat and shirt drawn
+	// per photo from Seed, and a mild misalignment (rotation within ±5°,
+	// scale 0.95–1.05, shift within ±5%) recorded in the misalignment
+	// columns. Misalign must be false. See scripts/cartoon-faces/README.md.
+	Person *int64
+	// Dir is the destination folder; "" means CartoonDir(Size, Misalign),
+	// or CartoonPersonDir(Size, *Person) for a person set.
 	Dir string
 	// Context, if not nil, stops the renderer when it is cancelled.
 	Context context.Context
@@ -93,7 +108,8 @@ type cartoonManifest struct {
 	Size     int    `json:"size"`
 	Seed     int64  `json:"seed"`
 	Misalign bool   `json:"misalign"`
-	Renderer string `json:"renderer"` // SHA-256 of the renderer's files, see rendererSum
+	Person   *int64 `json:"person,omitempty"` // the identity of a person set; absent for general sets
+	Renderer string `json:"renderer"`         // SHA-256 of the renderer's files, see rendererSum
 	Created  string `json:"created"`
 }
 
@@ -108,12 +124,20 @@ func CartoonDir(size int, misalign bool) string {
 	return filepath.Join(home.DataDir(), name)
 }
 
+// CartoonPersonDir returns the default folder of a person set (see
+// CartoonOptions.Person): DataDir()/cartoon-faces-<size>-person-<person>.
+// Open(CartoonFaces) never finds these.
+func CartoonPersonDir(size int, person int64) string {
+	return filepath.Join(home.DataDir(), fmt.Sprintf("%s-%d-person-%d", CartoonFaces, size, person))
+}
+
 // GetCartoonFaces renders opts.N random cartoon faces of opts.Size pixels
 // square into a folder and returns the folder: images/000000.png … and
 // attributes.csv (see ReadAttributes), plus manifest.json. When the folder
 // already holds a complete set rendered with the same N, size, seed and
 // misalignment (and, when the renderer can be found, the same renderer),
-// it returns at once.
+// it returns at once. With opts.Person it renders a person set (photos of
+// one identity, see CartoonOptions.Person) with person.mjs instead.
 //
 // It needs Node.js and npm. The renderer, scripts/cartoon-faces/render.mjs,
 // is looked for beside the executable and above the current folder; its
@@ -131,6 +155,9 @@ func GetCartoonFaces(opts CartoonOptions, log io.Writer) (string, error) {
 	}
 	if opts.N == 0 {
 		opts.N = DefaultCartoonN
+		if opts.Person != nil {
+			opts.N = DefaultCartoonPersonN
+		}
 	}
 	if opts.Size == 0 {
 		opts.Size = DefaultCartoonSize
@@ -141,25 +168,48 @@ func GetCartoonFaces(opts CartoonOptions, log io.Writer) (string, error) {
 	if opts.Size < minCartoonSize || opts.Size > maxCartoonSize {
 		return "", fmt.Errorf("cartoon-faces: --size %d is out of range (%d to %d)", opts.Size, minCartoonSize, maxCartoonSize)
 	}
+	if opts.Person != nil {
+		if *opts.Person < 0 {
+			return "", fmt.Errorf("cartoon-faces: --person %d is negative (want 0 or more)", *opts.Person)
+		}
+		if opts.Misalign {
+			return "", errors.New("cartoon-faces: --misalign does not apply to a person set (--person): its photos are always slightly misaligned")
+		}
+		p := *opts.Person // a copy, so that the caller's variable cannot change the set
+		opts.Person = &p
+	}
 	dest := opts.Dir
 	if dest == "" {
 		dest = CartoonDir(opts.Size, opts.Misalign)
+		if opts.Person != nil {
+			dest = CartoonPersonDir(opts.Size, *opts.Person)
+		}
 	}
 	dest, err := filepath.Abs(dest)
 	if err != nil {
 		return "", fmt.Errorf("cartoon-faces: %w", err)
 	}
-	want := cartoonManifest{Format: cartoonFormat, N: opts.N, Size: opts.Size, Seed: opts.Seed, Misalign: opts.Misalign}
+	want := cartoonManifest{Format: cartoonFormat, N: opts.N, Size: opts.Size, Seed: opts.Seed, Misalign: opts.Misalign, Person: opts.Person}
 
-	script := findCartoonScript()
+	// The general sets are rendered by render.mjs and person sets by
+	// person.mjs; each set's manifest records the hash of its own
+	// renderer's files.
+	script, files := findCartoonScript(), rendererFiles
+	if opts.Person != nil {
+		files = personRendererFiles
+	}
 	if script != "" {
-		if sum, err := rendererSum(filepath.Dir(script)); err == nil {
+		if sum, err := rendererSum(filepath.Dir(script), files); err == nil {
 			want.Renderer = sum
 		}
 	}
 	if have, ok := readCartoonManifest(dest); ok && cartoonComplete(dest, opts.N) {
 		if sameCartoonSet(have, want) {
-			fmt.Fprintf(log, "cartoon-faces (%d faces, %dx%d, seed %d) is in %s\n", opts.N, opts.Size, opts.Size, opts.Seed, dest)
+			who := ""
+			if opts.Person != nil {
+				who = fmt.Sprintf(" of person %d", *opts.Person)
+			}
+			fmt.Fprintf(log, "cartoon-faces (%d faces%s, %dx%d, seed %d) is in %s\n", opts.N, who, opts.Size, opts.Size, opts.Seed, dest)
 			return dest, nil
 		}
 		if have.Renderer != want.Renderer {
@@ -174,6 +224,11 @@ func GetCartoonFaces(opts CartoonOptions, log io.Writer) (string, error) {
 	}
 	if script == "" {
 		return "", fmt.Errorf("cartoon-faces: %s was not found next to the forger binary or in the current folder or its parents: run forger from a forger checkout", cartoonScript)
+	}
+	if opts.Person != nil {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(script), personScript)); err != nil {
+			return "", fmt.Errorf("cartoon-faces: person sets need %s beside %s: update the forger checkout", personScript, script)
+		}
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -206,12 +261,20 @@ func GetCartoonFaces(opts CartoonOptions, log io.Writer) (string, error) {
 	if opts.Misalign {
 		args = append(args, "--misalign")
 	}
-	kind := ""
+	if opts.Person != nil {
+		args[0] = filepath.Join(workDir, personScript)
+		args = append(args, "--person", strconv.FormatInt(*opts.Person, 10))
+	}
+	kind, what := "", "cartoon faces"
 	if opts.Misalign {
 		kind = ", misaligned"
 	}
-	fmt.Fprintf(log, "rendering %d cartoon faces of %dx%d with facesjs (seed %d%s) into %s\n",
-		opts.N, opts.Size, opts.Size, opts.Seed, kind, dest)
+	if opts.Person != nil {
+		what = fmt.Sprintf("cartoon photos of person %d", *opts.Person)
+		kind = ", slightly misaligned"
+	}
+	fmt.Fprintf(log, "rendering %d %s of %dx%d with facesjs (seed %d%s) into %s\n",
+		opts.N, what, opts.Size, opts.Size, opts.Seed, kind, dest)
 	if err := runRenderer(ctx, node, workDir, args, opts.N, log); err != nil {
 		return "", err
 	}
@@ -246,6 +309,9 @@ func sameCartoonSet(have, want cartoonManifest) bool {
 	if have.Format != want.Format || have.N != want.N || have.Size != want.Size ||
 		have.Seed != want.Seed || have.Misalign != want.Misalign {
 		return false
+	}
+	if (have.Person == nil) != (want.Person == nil) || (have.Person != nil && *have.Person != *want.Person) {
+		return false // a person set never stands for a general set, nor one person for another
 	}
 	return have.Renderer == "" || want.Renderer == "" || have.Renderer == want.Renderer
 }
@@ -332,16 +398,19 @@ func replaceDir(dest, tmp string) error {
 
 func findCartoonScript() string { return home.Script(cartoonScript) }
 
-// rendererFiles are the files of the renderer's folder that determine its
-// output; rendererSum hashes them.
-var rendererFiles = []string{"render.mjs", "svg-string.mjs", "package.json", "package-lock.json"}
+// rendererFiles are the files of the renderer's folder that determine the
+// output of render.mjs (the general sets), personRendererFiles those that
+// determine person.mjs's (person sets); rendererSum hashes them.
+var (
+	rendererFiles       = []string{"render.mjs", "svg-string.mjs", "package.json", "package-lock.json"}
+	personRendererFiles = []string{personScript, "svg-string.mjs", "package.json", "package-lock.json"}
+)
 
-// rendererSum returns the SHA-256 of the renderer's files in dir, so that
-// a set rendered by another version of the script is not taken for
-// current.
-func rendererSum(dir string) (string, error) {
+// rendererSum returns the SHA-256 of files in dir, so that a set rendered
+// by another version of the script is not taken for current.
+func rendererSum(dir string, files []string) (string, error) {
 	h := sha256.New()
-	for _, name := range rendererFiles {
+	for _, name := range files {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			return "", err
@@ -432,12 +501,16 @@ func writable(dir string) bool {
 	return true
 }
 
-// copyRenderer copies the renderer's files from src to dst.
+// copyRenderer copies the renderer's files from src to dst (person.mjs
+// when there is one).
 func copyRenderer(dst, src string) error {
 	for _, name := range rendererFiles {
 		if err := copyFile(filepath.Join(dst, name), filepath.Join(src, name), ""); err != nil {
 			return err
 		}
+	}
+	if _, err := os.Stat(filepath.Join(src, personScript)); err == nil {
+		return copyFile(filepath.Join(dst, personScript), filepath.Join(src, personScript), "")
 	}
 	return nil
 }
@@ -568,7 +641,7 @@ func findCartoonSet(size int, misalign bool) string {
 		}
 		s, _ := strconv.Atoi(m[1])
 		dir := filepath.Join(home.DataDir(), e.Name())
-		if man, ok := readCartoonManifest(dir); ok && man.Size == s && cartoonComplete(dir, man.N) {
+		if man, ok := readCartoonManifest(dir); ok && man.Size == s && man.Person == nil && cartoonComplete(dir, man.N) {
 			sizes = append(sizes, s)
 		}
 	}
