@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -265,6 +266,13 @@ type harnessOptions struct {
 	directions Directions
 	// imageCacheBytes is the image cache's budget (0: the default).
 	imageCacheBytes int64
+	// jobs: the job limits (Config's JobsPerMinute, JobBurst,
+	// MaxQueuedPerAddress, MaxQueued, TrustedProxies).
+	jobsPerMinute       float64
+	jobBurst            int
+	maxQueuedPerAddress int
+	maxQueued           int
+	trustedProxies      []netip.Prefix
 	// makePipeline, if not nil, makes the pipeline instead of testPipeline.
 	makePipeline func(st *store.Store, dataDir string) Pipeline
 }
@@ -294,7 +302,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{ModelsDir: testModels(t), DataDir: data, AdminToken: o.admin, RatePerSecond: o.rate, RateBurst: o.burst,
-		Retention: o.retention, Mailer: mailer, Directions: o.directions, ImageCacheBytes: o.imageCacheBytes, Log: log}
+		Retention: o.retention, Mailer: mailer, Directions: o.directions, ImageCacheBytes: o.imageCacheBytes, Log: log,
+		JobsPerMinute: o.jobsPerMinute, JobBurst: o.jobBurst, MaxQueuedPerAddress: o.maxQueuedPerAddress, MaxQueued: o.maxQueued,
+		TrustedProxies: o.trustedProxies}
 	if !o.noPipeline {
 		if o.makePipeline != nil {
 			cfg.Pipeline = o.makePipeline(st, data)

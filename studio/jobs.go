@@ -43,9 +43,12 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "look-alike jobs are not available on this server: no face pipeline is configured")
 		return
 	}
-	if s.rateLimited(w, r) {
+	done, ok := s.admitJob(w, r)
+	if !ok {
 		return
 	}
+	queued := ""
+	defer func() { done(queued) }()
 	form, err := s.readPhotoForm(w, r, "email")
 	if err != nil {
 		s.uploadError(w, err)
@@ -83,7 +86,8 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "the job could not be queued")
 		return
 	}
-	s.log.Info("job queued", "job", id)
+	queued = id
+	s.log.Info("job queued", "job", id, "addr", s.clientAddr(r))
 	w.Header().Set("Location", "/api/jobs/"+id)
 	writeJSON(w, http.StatusCreated, map[string]string{"id": id, "status": j.Status, "url": "/jobs/" + id})
 }

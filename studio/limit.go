@@ -3,6 +3,9 @@ package studio
 import (
 	"net"
 	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,20 +70,76 @@ func (l *limiter) allow(addr string, n int) (bool, time.Duration) {
 	return true, 0
 }
 
-// clientAddr is the address a request came from: the connection's peer
-// (headers such as X-Forwarded-For are not trusted). IPv6 clients are
-// grouped by /64, the block one subscriber usually gets.
-func clientAddr(r *http.Request) string {
+// clientAddr is the address a request came from: the connection's peer,
+// unless the peer is one of the trusted proxies — then the address that
+// proxy (and any trusted proxy before it) saw, the rightmost address of
+// X-Forwarded-For that is not a trusted proxy. X-Forwarded-For from any
+// other peer is ignored: a client cannot pick its own address. IPv6
+// clients are grouped by /64, the block one subscriber usually gets.
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	if ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String()
+	ip = ip.Unmap()
+	if isTrusted(ip, trusted) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break // a malformed hop: trust nothing further left
+			}
+			ip = hop.Unmap()
+			if !isTrusted(ip, trusted) {
+				break
+			}
+		}
+	}
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr().String()
 	}
 	return ip.String()
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTrustedProxies parses --trusted-proxy values: CIDRs (10.0.0.0/8)
+// or single addresses (127.0.0.1).
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, &ProxyError{Value: s}
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// ProxyError is a trusted proxy that is neither a CIDR nor an address.
+type ProxyError struct{ Value string }
+
+func (e *ProxyError) Error() string {
+	return strconv.Quote(e.Value) + " is not a CIDR or an IP address"
 }

@@ -83,7 +83,7 @@ func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) e
 
 	var face *Face
 	var match *Match
-	err = r.step(ctx, id, "align", store.StatusAligning, attempt, func() (err error) {
+	err = r.step(ctx, log, id, "align", store.StatusAligning, attempt, func() (err error) {
 		face, err = r.Pipeline.Align(ctx, photo, out)
 		if err == nil && face == nil {
 			err = errors.New("pipeline: Align returned no face")
@@ -91,7 +91,7 @@ func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) e
 		return err
 	})
 	if err == nil {
-		err = r.step(ctx, id, "match", store.StatusMatching, attempt, func() (err error) {
+		err = r.step(ctx, log, id, "match", store.StatusMatching, attempt, func() (err error) {
 			match, err = r.Pipeline.Match(ctx, face, out)
 			if err == nil && match == nil {
 				err = errors.New("pipeline: Match returned no match")
@@ -100,7 +100,7 @@ func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) e
 		})
 	}
 	if err == nil {
-		err = r.step(ctx, id, "render", store.StatusRendering, attempt, func() error {
+		err = r.step(ctx, log, id, "render", store.StatusRendering, attempt, func() error {
 			return r.Pipeline.Render(ctx, face, match, out)
 		})
 	}
@@ -114,12 +114,12 @@ func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) e
 			return r.fail(ctx, log, id, rej.Reason)
 		case attempt >= maxAttempts:
 			log.Error("job failed for good", "err", err)
-			return r.fail(ctx, log, id, "the job failed after "+fmt.Sprint(attempt)+" attempts: "+err.Error())
+			return r.fail(ctx, log, id, "the job failed after "+fmt.Sprint(attempt)+" attempts: "+visitorReason(err))
 		}
 		log.Warn("job run failed; River will retry", "err", err)
 		if _, uerr := r.Store.UpdateJob(context.WithoutCancel(ctx), id, func(j *store.Job) error {
 			if !store.Finished(j.Status) {
-				j.Status, j.Reason = store.StatusQueued, "retrying after: "+err.Error()
+				j.Status, j.Reason = store.StatusQueued, "retrying after "+visitorReason(err)
 			}
 			return nil
 		}); uerr != nil {
@@ -160,8 +160,9 @@ func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) e
 	return nil
 }
 
-// step runs one pipeline step under status, recording its times.
-func (r *Runner) step(ctx context.Context, id, name, status string, attempt int, run func() error) error {
+// step runs one pipeline step under status, recording its times (and,
+// for the visitor, a sentence for its error; the log has the error).
+func (r *Runner) step(ctx context.Context, log *slog.Logger, id, name, status string, attempt int, run func() error) error {
 	start := time.Now().UTC()
 	if _, err := r.Store.UpdateJob(ctx, id, func(j *store.Job) error {
 		if store.Finished(j.Status) {
@@ -177,11 +178,14 @@ func (r *Runner) step(ctx context.Context, id, name, status string, attempt int,
 	if err == nil {
 		err = ctx.Err()
 	}
+	if err != nil && !errors.Is(err, errAlreadyFinished) {
+		log.Warn("job step failed", "step", name, "err", err)
+	}
 	end := time.Now().UTC()
 	if _, uerr := r.Store.UpdateJob(context.WithoutCancel(ctx), id, func(j *store.Job) error {
 		st := store.Step{Started: start, Finished: end, MS: end.Sub(start).Milliseconds(), Attempt: attempt}
 		if err != nil {
-			st.Error = err.Error()
+			st.Error = visitorReason(err)
 		}
 		j.Steps[name] = st
 		return nil
@@ -192,6 +196,24 @@ func (r *Runner) step(ctx context.Context, id, name, status string, attempt int,
 }
 
 var errAlreadyFinished = errors.New("job already finished by another run")
+
+// visitorReason is what a visitor is told of a run's error: a rejection's
+// own sentence, else a sentence that gives nothing of the server away —
+// the internal error goes to the log, under the job's id.
+func visitorReason(err error) string {
+	var rej *RejectError
+	switch {
+	case errors.As(err, &rej):
+		return rej.Reason
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the job took too long"
+	case errors.Is(err, context.Canceled):
+		return "the server was interrupted"
+	case errors.Is(err, errNoPipeline):
+		return errNoPipeline.Error()
+	}
+	return "an internal error (the server's log has it under this job's id)"
+}
 
 // fail marks the job failed with reason and e-mails the visitor. It
 // returns nil: the job is finished and River must not retry it.

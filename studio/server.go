@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -42,6 +43,18 @@ type Config struct {
 	Pipeline           Pipeline   // nil: look-alike jobs answer 503
 	Directions         Directions // nil: no learned directions
 	Mailer             *Mailer    // nil: no e-mail
+	// JobsPerMinute and JobBurst limit look-alike jobs per client address
+	// (a token bucket of its own, apart from generation's); JobsPerMinute
+	// <= 0 turns the limit off.
+	JobsPerMinute float64
+	JobBurst      int
+	// MaxQueuedPerAddress and MaxQueued cap the jobs not yet finished that
+	// one client address, and everyone together, may have (0: no cap).
+	MaxQueuedPerAddress int
+	MaxQueued           int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (see clientAddr); none: the peer is the client.
+	TrustedProxies []netip.Prefix
 	// ImageCacheBytes bounds the memory of recently made pictures (PNG
 	// and GIF bytes, keys included); 0: DefaultImageCacheBytes of the
 	// machine's memory.
@@ -64,6 +77,8 @@ type Server struct {
 	models  *models
 	images  *imageCache
 	limit   *limiter
+	jobs    *limiter      // look-alike jobs per address
+	pending *pendingJobs  // unfinished jobs per address
 	decodes chan struct{} // photo decodes at once
 	mux     *http.ServeMux
 	log     *slog.Logger
@@ -97,6 +112,8 @@ func New(cfg Config, st *store.Store, queue *Queue) (*Server, error) {
 		models:  newModels(cfg.ModelsDir, cfg.GeneratorsPerModel),
 		images:  newImageCache(cfg.ImageCacheBytes),
 		limit:   newLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		jobs:    newLimiter(cfg.JobsPerMinute/60, cfg.JobBurst),
+		pending: newPendingJobs(),
 		decodes: make(chan struct{}, 2),
 		mux:     http.NewServeMux(),
 		log:     cfg.Log,
@@ -284,16 +301,42 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// rateLimited takes a token for the client; on refusal it answers 429.
+// rateLimited takes a generation token for the client; on refusal it
+// answers 429.
 func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request) bool {
-	ok, wait := s.limit.allow(clientAddr(r), 1)
+	ok, wait := s.limit.allow(s.clientAddr(r), 1)
 	if ok {
 		return false
 	}
-	secs := int(wait/time.Second) + 1
-	w.Header().Set("Retry-After", fmt.Sprint(secs))
-	writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many requests from your address: try again in %d s", secs))
+	tooMany(w, wait, "too many requests from your address: try again in %d s")
 	return true
+}
+
+// tooMany answers 429 with Retry-After: wait rounded up to seconds, also
+// put in msg's %d.
+func tooMany(w http.ResponseWriter, wait time.Duration, msg string) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", fmt.Sprint(max(secs, 1)))
+	writeError(w, http.StatusTooManyRequests, fmt.Sprintf(msg, max(secs, 1)))
+}
+
+// clientAddr is the address r came from (see the function clientAddr).
+func (s *Server) clientAddr(r *http.Request) string { return clientAddr(r, s.cfg.TrustedProxies) }
+
+// MinAdminTokenLen is the shortest admin token CheckAdminToken accepts.
+const MinAdminTokenLen = 16
+
+// ErrAdminTokenShort is CheckAdminToken's error for a token shorter than
+// MinAdminTokenLen.
+var ErrAdminTokenShort = errors.New("studio: admin token too short")
+
+// CheckAdminToken checks an admin token before the server is given it:
+// "" (no admin API) or at least MinAdminTokenLen characters.
+func CheckAdminToken(tok string) error {
+	if tok != "" && len([]rune(tok)) < MinAdminTokenLen {
+		return ErrAdminTokenShort
+	}
+	return nil
 }
 
 // ModelCount is how many models the server found.

@@ -31,6 +31,9 @@ type serveOptions struct {
 	noLookalike                                                string // why serve runs without look-alike jobs
 	workers, rateBurst, generators                             int
 	imageCacheMB, memoryLimitMB                                int
+	jobBurst, maxQueuedPerAddress, maxQueued                   int
+	jobRate                                                    float64
+	trustedProxies                                             []string
 	retention, jobTimeout, rescueAfter, grace                  time.Duration
 	rate                                                       float64
 }
@@ -83,6 +86,9 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 			if o.grace < 0 {
 				return usagef("--grace must be 0 or more")
 			}
+			if err := studio.CheckAdminToken(o.adminToken); err != nil {
+				return usagef("the admin token (--admin-token or $FORGER_ADMIN_TOKEN) must have at least %d characters; make one with: openssl rand -hex 16", studio.MinAdminTokenLen)
+			}
 			if cmd.CalledAs() == "worker" {
 				o.worker = true
 				return runWorker(cmd.Context(), &o)
@@ -108,6 +114,11 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 	f.DurationVar(&o.jobTimeout, "job-timeout", studio.DefaultJobTimeout, "cancel a look-alike job's run after this long")
 	f.DurationVar(&o.rescueAfter, "rescue-after", 0, "retry a job whose worker died once it has been running this long (default: job timeout + 1m)")
 	f.DurationVar(&o.grace, "grace", 30*time.Second, "on SIGTERM or Ctrl-C, how long running look-alike jobs may take to finish before they are cancelled (and retried later)")
+	f.Float64Var(&o.jobRate, "job-rate", 2, "look-alike jobs per minute per client address, a limit apart from --rate (0 = no limit)")
+	f.IntVar(&o.jobBurst, "job-burst", 4, "look-alike jobs a client address may start at once")
+	f.IntVar(&o.maxQueuedPerAddress, "max-queued-per-address", 3, "look-alike jobs not yet finished that one client address may have (0 = no cap)")
+	f.IntVar(&o.maxQueued, "max-queued", 100, "look-alike jobs not yet finished in all (0 = no cap)")
+	f.StringSliceVar(&o.trustedProxies, "trusted-proxy", nil, "a reverse proxy (CIDR or address, repeatable) whose X-Forwarded-For names the client, for the rate limits")
 	f.IntVar(&o.imageCacheMB, "image-cache-mb", 0, "memory for recently made pictures, in MB (default: a sixteenth of the machine's memory, 64–1024)")
 	f.IntVar(&o.memoryLimitMB, "memory-limit-mb", 0, "Go memory limit in MB, the heap size past which the garbage collector works harder (default: $GOMEMLIMIT, else half the machine's memory; -1: none)")
 	return cmd
@@ -243,6 +254,16 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if o.imageCacheMB < 0 {
 		return usagef("--image-cache-mb must be 0 (automatic) or more")
 	}
+	if o.rate < 0 || math.IsNaN(o.rate) || math.IsInf(o.rate, 0) {
+		return usagef("--rate must be a number, 0 or more")
+	}
+	if o.jobRate < 0 || math.IsNaN(o.jobRate) || math.IsInf(o.jobRate, 0) || o.jobBurst < 1 || o.maxQueuedPerAddress < 0 || o.maxQueued < 0 {
+		return usagef("--job-rate, --max-queued-per-address and --max-queued must be 0 or more, --job-burst at least 1")
+	}
+	proxies, err := studio.ParseTrustedProxies(o.trustedProxies)
+	if err != nil {
+		return usagef("--trusted-proxy: %v", err)
+	}
 	log := newLogger()
 	setMemoryLimit(o, log)
 	st, pipeline, mailer, q, err := common(ctx, o, log, o.workers)
@@ -252,7 +273,9 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	defer st.Close()
 	srv, err := studio.New(studio.Config{
 		ImageCacheBytes: int64(o.imageCacheMB) << 20,
-		ModelsDir:       o.models, GalleryFile: o.gallery, DataDir: o.data, AdminToken: o.adminToken, Retention: o.retention,
+		JobsPerMinute:   o.jobRate, JobBurst: o.jobBurst, MaxQueuedPerAddress: o.maxQueuedPerAddress, MaxQueued: o.maxQueued,
+		TrustedProxies: proxies,
+		ModelsDir:      o.models, GalleryFile: o.gallery, DataDir: o.data, AdminToken: o.adminToken, Retention: o.retention,
 		RatePerSecond: o.rate, RateBurst: o.rateBurst, GeneratorsPerModel: o.generators,
 		Pipeline: pipeline, Directions: studio.RunDirections{}, Mailer: mailer, Log: log,
 	}, st, q)

@@ -151,3 +151,24 @@ func testGracefulStop(t *testing.T, args []string, grace string, wantDone bool) 
 		}
 	}
 }
+
+// A short admin token, or a trusted proxy that is no address, stops forger
+// serve with one line before anything starts.
+func TestServeRefusesShortAdminToken(t *testing.T) {
+	base := []string{"serve", "--models", t.TempDir(), "--data", t.TempDir()}
+	for _, c := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{append(base, "--admin-token", "s3cret"), nil, "at least 16 characters"},
+		{base, []string{"FORGER_ADMIN_TOKEN=fifteen-chars!!"}, "at least 16 characters"},
+		{append(base, "--trusted-proxy", "10.0.0.0/99"), nil, "--trusted-proxy"},
+		{append(base, "--rate", "NaN"), nil, "--rate"},
+	} {
+		_, stderr, code := forger(t, c.env, c.args...)
+		if lines := strings.Split(strings.TrimSpace(stderr), "\n"); code != 2 || len(lines) != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v %v: exit %d, %q", c.env, c.args[len(base):], code, stderr)
+		}
+	}
+}
