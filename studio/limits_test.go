@@ -181,3 +181,24 @@ func TestVisitorSeesNoInternalError(t *testing.T) {
 	}
 	check("failed for good", store.StatusFailed)
 }
+
+// A job's photo is deleted when the job ends, done or failed: its results
+// stay until the retention, the photo is not needed again.
+func TestUploadDeletedWhenJobEnds(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	for photo, want := range map[string][]byte{"done": photoJPEG(t, 40, 30, 0), "failed": flatPNG(t)} {
+		status, body := h.upload("/api/jobs", want)
+		if status != 201 {
+			t.Fatalf("upload: %d %s", status, body)
+		}
+		var created struct{ ID string }
+		json.Unmarshal(body, &created)
+		j, _ := h.waitJob(created.ID, 30*time.Second)
+		if j.Status != photo {
+			t.Fatalf("job %s, want %s", j.Status, photo)
+		}
+		if _, err := os.Stat(filepath.Join(h.data, uploadsDir, created.ID+".png")); !os.IsNotExist(err) {
+			t.Errorf("%s job: the photo is still stored (%v)", photo, err)
+		}
+	}
+}

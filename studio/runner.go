@@ -60,7 +60,8 @@ func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) e
 		return err
 	}
 	if store.Finished(j.Status) {
-		r.notify(ctx, log, j) // an e-mail lost by a crash after finishing
+		r.removeUpload(j.Upload) // one a crash after finishing left
+		r.notify(ctx, log, j)    // an e-mail lost by a crash after finishing
 		return nil
 	}
 	if r.Pipeline == nil {
@@ -155,6 +156,7 @@ func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) e
 		return err
 	}
 	r.removeStaleRuns(id)
+	r.removeUpload(j.Upload)
 	log.Info("job done", "results", strings.Join(out.Keys(), ","))
 	r.notify(ctx, log, j)
 	return nil
@@ -228,6 +230,7 @@ func (r *Runner) fail(ctx context.Context, log *slog.Logger, id, reason string) 
 	if err != nil {
 		return err
 	}
+	r.removeUpload(j.Upload)
 	r.notify(ctx, log, j)
 	return nil
 }
@@ -261,6 +264,14 @@ func (r *Runner) loadUpload(name string) (image.Image, error) {
 	}
 	defer f.Close()
 	return png.Decode(f)
+}
+
+// removeUpload deletes a finished job's photo: its results (the aligned
+// face among them) stay until --retention, the photo is not needed again.
+func (r *Runner) removeUpload(name string) {
+	if validUploadName(name) {
+		os.Remove(filepath.Join(r.DataDir, uploadsDir, name))
+	}
 }
 
 // validUploadName accepts only the names the studio gives uploads.
