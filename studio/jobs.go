@@ -3,6 +3,7 @@ package studio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -62,6 +63,15 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		}
 		if _, err := ValidEmail(email); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		var capErr *MailCapError
+		switch err := s.cfg.Mailer.Policy.Admit(email); {
+		case errors.Is(err, ErrMailNotAllowed):
+			writeError(w, http.StatusBadRequest, "this server e-mails only the addresses its admin allows: leave the address out, and keep this page's link")
+			return
+		case errors.As(err, &capErr):
+			tooMany(w, capErr.Retry, fmt.Sprintf("this address has been sent %d e-mails by the studio today, the most it may have: leave it out and keep this page's link, or try again in %%d s", capErr.PerDay))
 			return
 		}
 	}

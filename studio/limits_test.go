@@ -202,3 +202,38 @@ func TestUploadDeletedWhenJobEnds(t *testing.T) {
 		}
 	}
 }
+
+// A visitor may ask e-mail only for an address the allow-list names, and
+// one address gets at most PerDay job e-mails a day.
+func TestMailPolicy(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.s.cfg.Mailer.Policy.Allow = []string{"@example.com", "Ada@Lovelace.org"}
+	h.s.cfg.Mailer.Policy.PerDay = 2
+	photo := photoJPEG(t, 40, 30, 0)
+	for _, to := range []string{"visitor@example.com", "ada@lovelace.org", "VISITOR@example.com"} {
+		if status, body := h.upload("/api/jobs", photo, "email", to); status != 201 {
+			t.Errorf("e-mail to %s: %d %s", to, status, body)
+		}
+	}
+	for _, to := range []string{"victim@evil.test", "ada@example.com.evil.test", "x@notexample.com"} {
+		status, body := h.upload("/api/jobs", photo, "email", to)
+		var e apiError
+		if status != 400 || json.Unmarshal(body, &e) != nil || !strings.Contains(e.Error, "addresses its admin allows") {
+			t.Errorf("e-mail to %s: %d %s", to, status, body)
+		}
+	}
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	fw, _ := mw.CreateFormFile("photo", "p.jpg")
+	fw.Write(photo)
+	mw.WriteField("email", "visitor@EXAMPLE.com")
+	mw.Close()
+	status, hdr, body := h.do("POST", "/api/jobs", mw.FormDataContentType(), &b)
+	want429(t, "a third e-mail to one address in a day", status, hdr, body, "sent 2 e-mails by the studio today")
+	if secs, _ := strconv.Atoi(hdr.Get("Retry-After")); secs < 23*3600 {
+		t.Errorf("Retry-After %d s", secs)
+	}
+	if status, body := h.upload("/api/jobs", photo); status != 201 {
+		t.Errorf("a job without e-mail: %d %s", status, body)
+	}
+}

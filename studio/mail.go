@@ -23,6 +23,8 @@ type Mailer struct {
 	password string
 	implicit bool // smtps://: TLS from the first byte
 	Timeout  time.Duration
+	// Policy says which addresses visitors may ask e-mail for, how often.
+	Policy MailPolicy
 }
 
 // ParseSMTPURL reads --smtp: smtp://[user:password@]host[:port][?from=addr]

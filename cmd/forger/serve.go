@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,7 +34,8 @@ type serveOptions struct {
 	imageCacheMB, memoryLimitMB                                int
 	jobBurst, maxQueuedPerAddress, maxQueued                   int
 	jobRate                                                    float64
-	trustedProxies                                             []string
+	trustedProxies, mailAllow                                  []string
+	mailPerDay                                                 int
 	retention, jobTimeout, rescueAfter, grace                  time.Duration
 	rate                                                       float64
 }
@@ -119,6 +121,8 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 	f.IntVar(&o.maxQueuedPerAddress, "max-queued-per-address", 3, "look-alike jobs not yet finished that one client address may have (0 = no cap)")
 	f.IntVar(&o.maxQueued, "max-queued", 100, "look-alike jobs not yet finished in all (0 = no cap)")
 	f.StringSliceVar(&o.trustedProxies, "trusted-proxy", nil, "a reverse proxy (CIDR or address, repeatable) whose X-Forwarded-For names the client, for the rate limits")
+	f.StringSliceVar(&o.mailAllow, "mail-allow", nil, "the only addresses visitors may ask e-mail for: ada@example.com or @example.com (repeatable; default: any)")
+	f.IntVar(&o.mailPerDay, "mail-per-day", studio.DefaultMailsPerDay, "job e-mails one address may be sent in 24 hours (-1 = no cap)")
 	f.IntVar(&o.imageCacheMB, "image-cache-mb", 0, "memory for recently made pictures, in MB (default: a sixteenth of the machine's memory, 64–1024)")
 	f.IntVar(&o.memoryLimitMB, "memory-limit-mb", 0, "Go memory limit in MB, the heap size past which the garbage collector works harder (default: $GOMEMLIMIT, else half the machine's memory; -1: none)")
 	return cmd
@@ -185,6 +189,15 @@ func common(ctx context.Context, o *serveOptions, log *slog.Logger, workers int)
 		if err != nil {
 			return nil, nil, nil, nil, usageError{err}
 		}
+		if o.mailPerDay == 0 || o.mailPerDay < -1 {
+			return nil, nil, nil, nil, usagef("--mail-per-day must be at least 1, or -1 for no cap")
+		}
+		for _, a := range o.mailAllow {
+			if _, err := studio.ValidEmail(strings.TrimPrefix(a, "@")); err != nil && !strings.HasPrefix(a, "@") {
+				return nil, nil, nil, nil, usagef("--mail-allow %q: not an address or @domain", a)
+			}
+		}
+		m.Policy.Allow, m.Policy.PerDay = o.mailAllow, o.mailPerDay
 		mailer = m
 	}
 	st, err := openStore(ctx, o, log)
@@ -313,6 +326,13 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	// The signal cancels ctx; River would take that as a hard stop and
 	// cancel running jobs, so it gets a context of its own and is stopped
 	// with its grace period below.
+	if mailer != nil {
+		allow := "any address"
+		if len(o.mailAllow) > 0 {
+			allow = strings.Join(o.mailAllow, ",")
+		}
+		log.Info("e-mail: whom visitors may ask it for", "allow", allow, "per_address_per_day", o.mailPerDay)
+	}
 	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return fmt.Errorf("starting the job queue: %w", err)
