@@ -1,10 +1,12 @@
-package studio
-
-// A bounded load test of generation on loopback (forger bench serve): the
-// studio is started in this process on 127.0.0.1 with an ephemeral port, a
-// temporary data folder and SQLite, and a fixed number of POST
-// /api/generate requests are sent to it — first one at a time, then many at
-// once — under an overall timeout.
+// Package loadtest measures the studio from outside, as its visitors use
+// it. LoadTest (forger bench serve) is a bounded load test of generation:
+// the studio is started in this process on 127.0.0.1 with an ephemeral
+// port, a temporary data folder and SQLite, and a fixed number of POST
+// /api/generate requests are sent to it — first one at a time, then many
+// at once — under an overall timeout. Soak (forger bench serve --soak)
+// sends mixed traffic to a running studio for a while and records how its
+// memory, disk and latencies hold.
+package loadtest
 
 import (
 	"bytes"
@@ -31,6 +33,7 @@ import (
 	"forger/blas"
 	"forger/gan"
 	"forger/store"
+	"forger/studio"
 )
 
 // LoadTestOptions configures LoadTest.
@@ -113,7 +116,7 @@ func LoadTest(ctx context.Context, o LoadTestOptions) (LoadTestResult, error) {
 		o.Concurrency = 200
 	}
 	if o.N == 0 {
-		o.N = MaxGenerate
+		o.N = studio.MaxGenerate
 	}
 	if o.Single == 0 {
 		o.Single = 20
@@ -135,8 +138,8 @@ func LoadTest(ctx context.Context, o LoadTestOptions) (LoadTestResult, error) {
 		return LoadTestResult{}, fmt.Errorf("requests must be between 1 and %d", MaxLoadRequests)
 	case o.Concurrency < 1 || o.Concurrency > MaxLoadConcurrency:
 		return LoadTestResult{}, fmt.Errorf("concurrency must be between 1 and %d", MaxLoadConcurrency)
-	case o.N < 1 || o.N > MaxGenerate:
-		return LoadTestResult{}, fmt.Errorf("n must be between 1 and %d", MaxGenerate)
+	case o.N < 1 || o.N > studio.MaxGenerate:
+		return LoadTestResult{}, fmt.Errorf("n must be between 1 and %d", studio.MaxGenerate)
 	case o.Generators < 1:
 		return LoadTestResult{}, errors.New("generators must be at least 1")
 	case o.Timeout < 0:
@@ -165,11 +168,11 @@ func LoadTest(ctx context.Context, o LoadTestOptions) (LoadTestResult, error) {
 	if err := st.Migrate(ctx); err != nil {
 		return LoadTestResult{}, err
 	}
-	srv, err := New(Config{DataDir: data, GeneratorsPerModel: o.Generators, Log: o.Log}, st, nil)
+	srv, err := studio.New(studio.Config{DataDir: data, GeneratorsPerModel: o.Generators, Log: o.Log}, st, nil)
 	if err != nil {
 		return LoadTestResult{}, err
 	}
-	srv.models.serveOnly(mi) // this checkpoint alone, not a scan of its folder
+	srv.ServeOnly(mi) // this checkpoint alone, not a scan of its folder
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return LoadTestResult{}, err
@@ -204,7 +207,7 @@ func LoadTest(ctx context.Context, o LoadTestOptions) (LoadTestResult, error) {
 	if err := errors.Join(warm...); err != nil {
 		return r, fmt.Errorf("warming up: %w", err)
 	}
-	if cfg, err := srv.models.config(ctx, mi); err == nil {
+	if _, cfg, err := gan.Open(path); err == nil {
 		r.NGF = cfg.NGF
 	}
 	seed := int64(1_000_000)
@@ -281,13 +284,6 @@ func LoadTest(ctx context.Context, o LoadTestOptions) (LoadTestResult, error) {
 	return r, nil
 }
 
-// serveOnly makes mi the only model.
-func (m *models) serveOnly(mi gan.ModelInfo) {
-	m.mu.Lock()
-	m.list, m.byName = []gan.ModelInfo{mi}, map[string]gan.ModelInfo{mi.Name: mi}
-	m.mu.Unlock()
-}
-
 // loadClient sends the test's requests to the studio at addr, and nowhere
 // else: every connection is dialled to addr, a loopback address.
 type loadClient struct {
@@ -334,7 +330,10 @@ func (c *loadClient) request(ctx context.Context, seed int64) (total, api time.D
 		return 0, 0, fmt.Errorf("POST /api/generate: %w", err)
 	}
 	var out struct {
-		Images []generatedImage `json:"images"`
+		Images []struct {
+			Seed int64  `json:"seed"`
+			URL  string `json:"url"`
+		} `json:"images"`
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
 		return 0, 0, fmt.Errorf("POST /api/generate: %w", err)
@@ -400,7 +399,9 @@ func (c *loadClient) do(req *http.Request, ctype string) ([]byte, error) {
 		return nil, err
 	}
 	if res.StatusCode != http.StatusOK {
-		var e apiError
+		var e struct {
+			Error string `json:"error"`
+		}
 		json.Unmarshal(b, &e)
 		return nil, fmt.Errorf("%s: %s", res.Status, e.Error)
 	}

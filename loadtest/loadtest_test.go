@@ -1,13 +1,35 @@
-package studio
+package loadtest
 
 import (
 	"context"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"forger/gan"
+	"forger/optim"
+	"forger/studio"
 )
+
+// makeModel saves an untrained checkpoint for cfg at path.
+func makeModel(t testing.TB, path string, cfg gan.Config) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	g, err := gan.NewGenerator(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := gan.NewDiscriminator(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck := &gan.Checkpoint{Config: g.Cfg, G: g, D: d, OptG: optim.NewAdam(g.Params(), 1e-4, 0.5, 0.9),
+		OptD: optim.NewAdam(d.Params(), 1e-4, 0.5, 0.9), TrainState: `{"epoch":3,"images":1200}`}
+	if err := ck.Save(path); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func TestLoadTest(t *testing.T) {
 	dir := t.TempDir()
@@ -47,7 +69,7 @@ func TestLoadTestTimeoutAndBadOptions(t *testing.T) {
 	path := filepath.Join(dir, "tiny64.safetensors")
 	makeModel(t, path, gan.Config{Arch: gan.DCGAN, Size: 64, Channels: 3, NZ: 8, NGF: 8, NDF: 8})
 	for _, o := range []LoadTestOptions{
-		{Model: path, N: MaxGenerate + 1},
+		{Model: path, N: studio.MaxGenerate + 1},
 		{Model: path, Concurrency: MaxLoadConcurrency + 1},
 		{Model: path, Requests: -1},
 		{Model: filepath.Join(dir, "missing.safetensors")},

@@ -1,7 +1,7 @@
 package main
 
 // forger bench serve: a bounded load test of the studio's generation on
-// loopback (see studio.LoadTest).
+// loopback (see loadtest.LoadTest).
 
 import (
 	"encoding/json"
@@ -10,11 +10,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"forger/loadtest"
 	"forger/studio"
 )
 
 func benchServeCmd() *cobra.Command {
-	o := studio.LoadTestOptions{}
+	o := loadtest.LoadTestOptions{}
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "serve --model CKPT",
@@ -41,15 +42,15 @@ default a request's latency covers both, what a visitor waits for;
 			if o.Requests < 1 || o.Concurrency < 1 || o.N < 1 || o.N > studio.MaxGenerate || o.Generators < 1 || o.Timeout <= 0 {
 				return usagef("--requests, --concurrency and --generators must be at least 1, --n between 1 and %d, --timeout positive", studio.MaxGenerate)
 			}
-			if o.Concurrency > studio.MaxLoadConcurrency || o.Requests > studio.MaxLoadRequests {
-				return usagef("--concurrency is at most %d, --requests at most %d", studio.MaxLoadConcurrency, studio.MaxLoadRequests)
+			if o.Concurrency > loadtest.MaxLoadConcurrency || o.Requests > loadtest.MaxLoadRequests {
+				return usagef("--concurrency is at most %d, --requests at most %d", loadtest.MaxLoadConcurrency, loadtest.MaxLoadRequests)
 			}
 			if o.Single == 0 {
 				o.Single = -1 // none
 			}
 			bar := newBar(o.Requests, "bench serve", !asJSON)
 			o.Progress = func() { bar.Add(1) }
-			r, err := studio.LoadTest(cmd.Context(), o)
+			r, err := loadtest.LoadTest(cmd.Context(), o)
 			bar.Finish()
 			if err != nil {
 				return err
