@@ -6,6 +6,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +18,7 @@ import (
 
 func benchServeCmd() *cobra.Command {
 	o := loadtest.LoadTestOptions{}
+	so := loadtest.SoakOptions{}
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "serve --model CKPT",
@@ -31,9 +34,21 @@ last request or --timeout.
 POST /api/generate renders and PNG-encodes the images itself; the answer
 holds their URLs, which the page then loads (from the studio's memory). By
 default a request's latency covers both, what a visitor waits for;
---fetch-images=false times the POST alone.`,
+--fetch-images=false times the POST alone.
+
+forger bench serve --soak 30m --url http://127.0.0.1:8080 sends mixed
+traffic to a running studio instead: generates (and their images), morphs of
+new seeds, look-alike uploads of a large and a small photo polled to the end
+(--uploads), and --slow-uploaders clients trickling a photo in, at --rate
+times the base rates (1 generate a second, a morph every 5 s, an upload every
+20 s). With --pid (the server's process) and --data (its --data folder) it
+samples the server's RSS and disk use, and with --plot draws them (and each
+kind's p99 latency) over time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if so.Duration != 0 {
+				return runSoak(cmd, so, o.Model, asJSON)
+			}
 			path, err := modelArg("--model", o.Model)
 			if err != nil {
 				return err
@@ -98,5 +113,56 @@ default a request's latency covers both, what a visitor waits for;
 	f.IntVar(&o.Generators, "generators", 1, "copies of the model's generator that may run at once (forger serve --generators)")
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "stop the whole test after this long")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	f.DurationVar(&so.Duration, "soak", 0, "soak a running studio (--url) with mixed traffic for this long")
+	f.StringVar(&so.URL, "url", "", "with --soak: the running studio, e.g. http://127.0.0.1:8080")
+	f.Float64Var(&so.Rate, "rate", 1, "with --soak: times the base rates (10 = ten times)")
+	f.IntVar(&so.SlowUploaders, "slow-uploaders", 2, "with --soak: clients trickling an upload in at about 1 KB/s")
+	f.BoolVar(&so.Uploads, "uploads", false, "with --soak: send look-alike jobs too (the studio needs its face pipeline)")
+	f.IntVar(&so.PID, "pid", 0, "with --soak: the server's process id, to sample its RSS")
+	f.StringVar(&so.DataDir, "data", "", "with --soak: the server's --data folder, to sample its disk use")
+	f.DurationVar(&so.Every, "every", 5*time.Second, "with --soak: how often RSS and disk are sampled")
+	f.StringVar(&so.Plot, "plot", "", "with --soak: write RSS and disk over time to this PNG (and <name>-latency.png)")
 	return cmd
+}
+
+func runSoak(cmd *cobra.Command, so loadtest.SoakOptions, model string, asJSON bool) error {
+	if so.URL == "" {
+		return usagef("--soak needs --url, the running studio")
+	}
+	if so.Duration < 0 || so.Rate < 0 || math.IsNaN(so.Rate) || math.IsInf(so.Rate, 0) || so.SlowUploaders < 0 || so.Every <= 0 {
+		return usagef("--soak and --every must be positive, --rate and --slow-uploaders 0 or more")
+	}
+	so.Model = model
+	r, err := loadtest.Soak(cmd.Context(), so)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if asJSON {
+		return json.NewEncoder(out).Encode(r)
+	}
+	fmt.Fprintf(out, "soak of %s (%s) for %.0f s at %g× the base rates\n", r.URL, r.Model, r.Seconds, r.Rate)
+	names := make([]string, 0, len(r.Kinds))
+	for k := range r.Kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		st := r.Kinds[k]
+		fmt.Fprintf(out, "%-8s %6d requests: %d ok, %d refused (429), %d 5xx, %d other errors; p50 %.0f ms, p99 %.0f ms, max %.0f ms",
+			k, st.Requests, st.OK, st.Refused, st.Errors5xx, st.Errors, st.P50Ms, st.P99Ms, st.MaxMs)
+		if st.FirstError != "" {
+			fmt.Fprintf(out, " (first error: %s)", st.FirstError)
+		}
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintf(out, "jobs: %d done, %d failed, %d not finished\n", r.JobsDone, r.JobsFailed, r.JobsPending)
+	if so.PID > 0 {
+		fmt.Fprintf(out, "server RSS: %.0f MB after warm-up, %.0f MB at the end, %.0f MB at most\n",
+			float64(r.WarmRSSBytes)/1e6, float64(r.LastRSSBytes)/1e6, float64(r.PeakRSSBytes)/1e6)
+	}
+	if so.DataDir != "" {
+		fmt.Fprintf(out, "data folder: %.0f MB at most\n", float64(r.PeakDiskBytes)/1e6)
+	}
+	return nil
 }

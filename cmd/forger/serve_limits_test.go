@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -13,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"forger/gan"
+	"forger/loadtest"
 	"forger/store"
 	"forger/studio"
 )
@@ -170,5 +174,32 @@ func TestServeRefusesShortAdminToken(t *testing.T) {
 		if lines := strings.Split(strings.TrimSpace(stderr), "\n"); code != 2 || len(lines) != 1 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v %v: exit %d, %q", c.env, c.args[len(base):], code, stderr)
 		}
+	}
+}
+
+// forger bench serve --soak drives a running forger serve and reports
+// what it met, with the server's RSS and disk use over time.
+func TestBenchServeSoak(t *testing.T) {
+	models, data := t.TempDir(), t.TempDir()
+	saveModel(t, filepath.Join(models, "small.safetensors"), gan.Config{Arch: gan.DCGAN, Size: 32, Channels: 3, NZ: 8, NGF: 8, NDF: 8})
+	url, serve, _ := startServe(t, "--models", models, "--data", data, "--workers", "0", "--rate", "0")
+	plot := filepath.Join(t.TempDir(), "soak.png")
+	stdout, stderr, code := forger(t, nil, "bench", "serve", "--soak", "3s", "--url", url, "--rate", "4", "--slow-uploaders", "1",
+		"--pid", fmt.Sprint(serve.Process.Pid), "--data", data, "--every", "500ms", "--plot", plot, "--json")
+	if code != 0 {
+		t.Fatalf("bench serve --soak: %d %s", code, stderr)
+	}
+	var r loadtest.SoakResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if g := r.Kinds[loadtest.KindGenerate]; g.OK == 0 || g.Errors5xx != 0 || r.PeakRSSBytes <= 0 || r.PeakDiskBytes <= 0 || len(r.Samples) < 5 {
+		t.Errorf("soak result: %s", stdout)
+	}
+	if _, err := os.Stat(plot); err != nil {
+		t.Error(err)
+	}
+	if _, stderr, code := forger(t, nil, "bench", "serve", "--soak", "1s"); code != 2 || !strings.Contains(stderr, "--url") {
+		t.Errorf("--soak without --url: %d %s", code, stderr)
 	}
 }
