@@ -6,7 +6,23 @@ import (
 	"sort"
 
 	"forger/gan"
+	"forger/judge"
 )
+
+// AttributeTrainOptions are the defaults of attribute classifier training
+// (forger attribute train): 3 epochs of batches of 32 at a peak learning
+// rate of 5e-4. Measured on cartoon faces (2 seeds each, 2000 images unless
+// said): they train smiling and mustache at 32×32 (balanced accuracy
+// 0.76–0.98; smiling on 4000 images 0.91–0.96), 64×64 (0.96–1.0) and 28×28
+// gray (smiling 0.61–0.75, glasses 0.95), and smiling at 128×128 (800
+// images, one seed: 1.0). The judge's own recipe (2e-3, batches of 128)
+// stayed at chance (balanced 0.50–0.58) in 7 of the same 10 runs at 32 and
+// 64 pixels.
+func AttributeTrainOptions() judge.TrainOptions {
+	o := judge.DefaultTrainOptions()
+	o.Epochs, o.Batch, o.LR = 3, 32, 5e-4
+	return o
+}
 
 // renderBatch is how many codes are generated at once.
 const renderBatch = 100

@@ -162,6 +162,54 @@ func BalancedAccuracy(preds, labels []int32) float64 {
 	return s / float64(k)
 }
 
+// ChanceError is returned by CheckNotChance for a classifier whose
+// balanced accuracy on its test images is no better than a guess's: one
+// that, say, answers "no" for every face.
+type ChanceError struct {
+	Balanced             float64 // the classifier's balanced accuracy
+	Bar                  float64 // what it had to exceed (see ChanceBar)
+	Positives, Negatives int     // test images with and without the attribute
+}
+
+func (e *ChanceError) Error() string {
+	if e.Positives == 0 || e.Negatives == 0 {
+		return fmt.Sprintf("all %d test images have the same label: balanced accuracy cannot tell a classifier from a guess", e.Positives+e.Negatives)
+	}
+	return fmt.Sprintf("balanced accuracy %.1f%% on %d test images (%d with the attribute) is at chance (a guess reaches %.1f%%): the classifier learnt nothing",
+		100*e.Balanced, e.Positives+e.Negatives, e.Positives, 100*e.Bar)
+}
+
+// ChanceBar is the balanced accuracy a classifier must exceed, on a test
+// set of pos images with the attribute and neg without, to be told from a
+// guess: 0.5 plus two standard errors of a guess's balanced accuracy
+// (0.5·√(¼/pos + ¼/neg)), and at least 0.55.
+func ChanceBar(pos, neg int) float64 {
+	if pos == 0 || neg == 0 {
+		return 1
+	}
+	se := 0.5 * math.Sqrt(0.25/float64(pos)+0.25/float64(neg))
+	return max(0.55, 0.5+2*se)
+}
+
+// CheckNotChance returns the balanced accuracy of binary predictions and,
+// when it does not exceed ChanceBar, a *ChanceError.
+func CheckNotChance(preds, labels []int32) (float64, error) {
+	bal := BalancedAccuracy(preds, labels)
+	var pos, neg int
+	for _, l := range labels {
+		switch l {
+		case 1:
+			pos++
+		case 0:
+			neg++
+		}
+	}
+	if bar := ChanceBar(pos, neg); !(bal > bar) {
+		return bal, &ChanceError{Balanced: bal, Bar: bar, Positives: pos, Negatives: neg}
+	}
+	return bal, nil
+}
+
 // Classifier gives the probability that images show an attribute: the
 // softmax probability of one class of a judge.
 type Classifier struct {

@@ -1171,8 +1171,7 @@ its prediction; forger project --compare-init measures the gain.`,
 
 func attributeCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "attribute", Short: "Classifiers of face attributes (mustache, smiling, …) that label latents"}
-	o := judge.DefaultTrainOptions()
-	o.Epochs = 3
+	o := latent.AttributeTrainOptions()
 	var (
 		data, attr, out string
 		size, channels  int
@@ -1185,7 +1184,10 @@ func attributeCmd() *cobra.Command {
 set's attributes.csv (cartoon-faces: male, mustache, beard, glasses,
 smiling, hat): the judge's CNN (forger judge train) with the classes
 no-NAME and NAME, tested on a fixed tenth of the set (at most 2000 images).
-forger direction learn --judge and forger direction check use it.`,
+forger direction learn --judge and forger direction check use it.
+
+A classifier whose balanced accuracy on the test images is at chance (one
+that answers "no" for every face) is not written, and the command fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if data == "" {
@@ -1213,11 +1215,15 @@ forger direction learn --judge and forger direction check use it.`,
 			if err != nil {
 				return err
 			}
+			_, preds := j.Run(splits.Test.Images, nil)
+			bal, err := latent.CheckNotChance(preds, splits.Test.Labels)
+			var chance *latent.ChanceError
+			if errors.As(err, &chance) {
+				return fmt.Errorf("%s: %v; no classifier written (try more images, more --epochs or another --lr)", attr, err)
+			}
 			if err := j.Save(out); err != nil {
 				return fmt.Errorf("saving classifier: %w", err)
 			}
-			_, preds := j.Run(splits.Test.Images, nil)
-			bal := latent.BalancedAccuracy(preds, splits.Test.Labels)
 			pos := 0
 			for _, l := range splits.Test.Labels {
 				pos += int(l)
