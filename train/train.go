@@ -98,6 +98,15 @@ func Defaults() Options {
 		LogEvery: 50, SampleMinutes: 1, Keep: 3}
 }
 
+// DefaultsFor returns forger's recipe for a model at an image size: the
+// recipe flags of the command line take their defaults from it.
+func DefaultsFor(model string, size int) Options {
+	if model == gan.CDCGAN {
+		return ConditionalDefaults()
+	}
+	return Defaults()
+}
+
 // Wide128 is the default ngf and ndf at 128×128: half of DCGAN's 64, so a
 // step costs about what a 64×64 step of width 64 does.
 const Wide128 = 32

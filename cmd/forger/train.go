@@ -55,16 +55,6 @@ whichever comes first stops it (forger warns when the epochs will).`,
 			}
 			builtin := o.Data == dataset.FashionMNIST || o.Data == dataset.MNIST || strings.Contains(o.Data, "idx3")
 			if !o.Resume {
-				if o.Model == gan.CDCGAN {
-					// The conditional recipe's defaults, where not given.
-					cd := train.ConditionalDefaults()
-					if !cmd.Flags().Changed("loss") {
-						o.Loss = cd.Loss
-					}
-					if !cmd.Flags().Changed("spectral-norm") {
-						o.SpectralNorm = cd.SpectralNorm
-					}
-				}
 				if o.From != "" {
 					// The network's shape is the source's, unless given.
 					for _, fl := range []struct {
@@ -79,6 +69,12 @@ whichever comes first stops it (forger warns when the epochs will).`,
 				if o.Size == 0 && o.From == "" {
 					o.Size = map[bool]int{true: 28, false: 64}[builtin]
 				}
+				// The recipe for this model and size, where not given.
+				size := o.Size
+				if size == 0 {
+					size = 64 // --from: the source's, most likely a face model
+				}
+				applyRecipe(cmd, &o, train.DefaultsFor(o.Model, size))
 				if o.Size >= 128 && o.From == "" {
 					// Widths that train at a usable pace on 2 cores.
 					if !cmd.Flags().Changed("ngf") {
@@ -162,6 +158,42 @@ whichever comes first stops it (forger warns when the epochs will).`,
 	f.IntVar(&o.Keep, "keep", o.Keep, "checkpoints to keep (0 = all)")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
 	return cmd
+}
+
+// applyRecipe sets the recipe's settings (loss, normalisation, optimiser,
+// penalties) on o wherever the user did not give the flag.
+func applyRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
+	given := cmd.Flags().Changed
+	if !given("loss") {
+		o.Loss = rec.Loss
+	}
+	if !given("spectral-norm") && !given("d-norm") {
+		o.SpectralNorm, o.DNoNorm = rec.SpectralNorm, rec.DNoNorm
+	}
+	if !given("mbstd") {
+		o.MinibatchStd = rec.MinibatchStd
+	}
+	if !given("d-arch") {
+		o.DArch = rec.DArch
+	}
+	if !given("r1") {
+		o.R1 = rec.R1
+	}
+	if !given("lr-g") {
+		o.LRG = rec.LRG
+	}
+	if !given("lr-d") {
+		o.LRD = rec.LRD
+	}
+	if !given("beta1") {
+		o.Beta1 = rec.Beta1
+	}
+	if !given("beta2") {
+		o.Beta2 = rec.Beta2
+	}
+	if !given("ema") {
+		o.EMA = rec.EMA
+	}
 }
 
 // trainUI shows a progress bar in images with the losses as description.
