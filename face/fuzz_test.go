@@ -1,10 +1,15 @@
 package face
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
+	"image/png"
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -88,4 +93,49 @@ func FuzzParseTFJS(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzDecodeImage: any bytes are decoded into a non-empty picture or
+// refused with ErrNotImage or a TooLargeError, never a panic.
+func FuzzDecodeImage(f *testing.F) {
+	img := image.NewRGBA(image.Rect(0, 0, 5, 3))
+	f.Add(exifJPEG(f, img, 6, false))
+	f.Add(pngWithExif(f, img, 8))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, err := DecodeImage(data)
+		if err != nil {
+			var tl *TooLargeError
+			if !errors.Is(err, ErrNotImage) && !errors.As(err, &tl) {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		if out.Bounds().Empty() {
+			t.Fatal("an empty picture")
+		}
+	})
+}
+
+// A picture whose header claims more than MaxImagePixels is refused before
+// anything is decoded.
+func TestDecodeImageTooLarge(t *testing.T) {
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	data := b.Bytes()
+	binary.BigEndian.PutUint32(data[16:], 20000) // IHDR width and height
+	binary.BigEndian.PutUint32(data[20:], 20000)
+	binary.BigEndian.PutUint32(data[29:], crc32.ChecksumIEEE(data[12:29]))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := DecodeImage(data)
+	runtime.ReadMemStats(&after)
+	var tl *TooLargeError
+	if !errors.As(err, &tl) || tl.Width != 20000 {
+		t.Errorf("a 400-megapixel header: %v", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {
+		t.Errorf("refusing it allocated %d MB", grew>>20)
+	}
 }

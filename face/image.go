@@ -18,6 +18,19 @@ import (
 // is not a PNG, JPEG, GIF or WebP image (or is a damaged one).
 var ErrNotImage = errors.New("not a PNG, JPEG, GIF or WebP image")
 
+// MaxImagePixels is the largest picture DecodeImage decodes, width ×
+// height as its header says, checked before decoding: 150 megapixels, well
+// beyond any camera's photo, and about 600 MB decoded.
+const MaxImagePixels = 150_000_000
+
+// TooLargeError is DecodeImage's error for a picture of more than
+// MaxImagePixels.
+type TooLargeError struct{ Width, Height int }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the image is %d×%d pixels, more than %d megapixels", e.Width, e.Height, MaxImagePixels/1_000_000)
+}
+
 // LoadImage reads a PNG, JPEG, GIF or WebP file and turns it the way its
 // EXIF orientation tag says it is displayed (see DecodeImage).
 func LoadImage(path string) (image.Image, error) {
@@ -34,8 +47,16 @@ func LoadImage(path string) (image.Image, error) {
 
 // DecodeImage decodes a PNG, JPEG, GIF or WebP image and applies its EXIF
 // orientation (JPEG APP1 "Exif", PNG eXIf chunk, WebP EXIF chunk), so that
-// the result is the picture as a viewer shows it.
+// the result is the picture as a viewer shows it. A picture of more than
+// MaxImagePixels is refused (*TooLargeError) before it is decoded.
 func DecodeImage(data []byte) (image.Image, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotImage, err)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return nil, &TooLargeError{cfg.Width, cfg.Height}
+	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotImage, err)
