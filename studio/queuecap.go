@@ -15,9 +15,15 @@ import (
 // queued for it that may not have finished, to cap them
 // (Config.MaxQueuedPerAddress).
 type pendingJobs struct {
-	mu sync.Mutex
-	by map[string]*addrJobs
+	mu    sync.Mutex
+	by    map[string]*addrJobs
+	swept time.Time
 }
+
+// pendingForget is how long a queued job counts against its address: a
+// job not finished an hour later no longer does (the total cap still
+// holds), so that what is kept per address stays small.
+const pendingForget = time.Hour
 
 type addrJobs struct {
 	ids      []pendingJob
@@ -50,6 +56,14 @@ func (p *pendingJobs) reserve(addr string, max int, forget time.Duration, finish
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if now := time.Now(); now.Sub(p.swept) > time.Minute { // forget idle addresses
+		for k, a := range p.by {
+			if a.reserved <= 0 && (len(a.ids) == 0 || now.Sub(a.ids[len(a.ids)-1].at) > forget) {
+				delete(p.by, k)
+			}
+		}
+		p.swept = now
+	}
 	a := p.by[addr]
 	if a == nil {
 		a = &addrJobs{}
@@ -73,6 +87,14 @@ func (p *pendingJobs) reserve(addr string, max int, forget time.Duration, finish
 func (p *pendingJobs) settle(addr, id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if now := time.Now(); now.Sub(p.swept) > time.Minute { // forget idle addresses
+		for k, a := range p.by {
+			if a.reserved <= 0 && (len(a.ids) == 0 || now.Sub(a.ids[len(a.ids)-1].at) > pendingForget) {
+				delete(p.by, k)
+			}
+		}
+		p.swept = now
+	}
 	a := p.by[addr]
 	if a == nil {
 		return
@@ -144,7 +166,7 @@ func (s *Server) admitJob(w http.ResponseWriter, r *http.Request) (done func(id 
 		return func(string) {}, true
 	}
 	finished := func(id string) bool { return s.jobFinished(r.Context(), id) }
-	if !s.pending.reserve(addr, s.cfg.MaxQueuedPerAddress, s.cfg.Retention, finished) {
+	if !s.pending.reserve(addr, s.cfg.MaxQueuedPerAddress, pendingForget, finished) {
 		tooMany(w, addressCapRetry, fmt.Sprintf("your address already has %d look-alike jobs waiting or running, the most it may have: try again when one is done (in about %%d s)", s.cfg.MaxQueuedPerAddress))
 		return nil, false
 	}
