@@ -1,15 +1,27 @@
 # make quality: train forger's cdcgan on Fashion-MNIST for MINUTES (default 30),
 # score it with forger's judge and write docs/results/fashion-mnist.md.
 # make compare-quality: the same for PyTorch's conditional DCGAN, both rows in the results.
+# make quality-faces: train forger's default dcgan on 20,000 cartoon faces at 64×64 for
+# MINUTES, score it with the face judge (N = 5000 test faces) and write the side-by-side
+# section of docs/results/faces-64.md (TRAIN_FLAGS: extra forger train flags).
+# make compare-quality-faces: the same for pytorch/examples' DCGAN on the same faces,
+# both rows and both sample grids in docs/results/faces-64.md.
 # Settings pass through the environment: make quality MINUTES=1 N=500 RUN=/tmp/q
+# make quality-faces MINUTES=0.5 N=500 RUN=/tmp/qf RESULTS=/tmp/qf-results
 
 MINUTES ?= 30
 export MINUTES
 
-.PHONY: quality compare-quality
+.PHONY: quality compare-quality quality-faces compare-quality-faces
 
 quality:
 	bash scripts/quality.sh
 
 compare-quality:
 	bash bench/compare-quality.sh
+
+quality-faces:
+	bash scripts/quality-faces.sh
+
+compare-quality-faces:
+	bash bench/compare-quality-faces.sh
