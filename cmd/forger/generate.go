@@ -195,12 +195,16 @@ func modelsCmd() *cobra.Command {
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			if _, err := os.Stat(dir); err != nil {
+			st, err := os.Stat(dir)
+			if err != nil {
 				return usagef("models list %s: no such folder", dir)
 			}
 			infos, err := gan.FindModels(dir)
 			if err != nil {
 				return err
+			}
+			if !st.IsDir() && len(infos) == 0 {
+				return usagef("models list %s: not a folder or a forger checkpoint", dir)
 			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"models": infos})

@@ -1374,6 +1374,9 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 			var probs []float64
 			labeller := clfPath
 			if clfPath != "" {
+				if _, err := os.Stat(clfPath); err != nil {
+					return usagef("--judge %s: no such classifier (make one with: forger attribute train --data cartoon-faces --attribute %s --size %d --out %s)", clfPath, attr, cfg.Size, clfPath)
+				}
 				clf, err := latent.LoadClassifier(clfPath, positive)
 				if err != nil {
 					return err

@@ -92,6 +92,9 @@ func TestModelArguments(t *testing.T) {
 		{[]string{"generate"}, []string{"--model is required", "forger models list"}},
 		{[]string{"morph", "--model", "face-32", "--from", "1", "--to", "2", "--out", "x.gif"}, []string{"nearest: faces-32"}},
 		{[]string{"models", "list", "nowhere"}, []string{"no such folder"}},
+		{[]string{"models", "list", "photo.png"}, []string{"not a folder or a forger checkpoint"}},
+		{[]string{"direction", "learn", "--model", "faces-32", "--attribute", "smiling", "--judge", "nope.safetensors", "--out", "d.json"},
+			[]string{"no such classifier", "--attribute smiling --size 28"}},
 	} {
 		_, stderr, code := forgerIn(t, dir, c.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
