@@ -30,6 +30,7 @@ func main() {
 	root.AddCommand(versionCmd(), benchCmd(), dataCmd(), trainCmd(), generateCmd(), modelsCmd(), faceCmd(), serveCmd())
 	root.AddCommand(judgeCmd(), evalCmd(), augmentCmd())
 	root.AddCommand(latentCmds()...)
+	root.AddCommand(importCmd(), exportCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "forger:", oneLine(err))
 		code := 1
