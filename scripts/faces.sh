@@ -39,7 +39,7 @@ for a in mustache male glasses hat smiling dark_skin; do
 		log "attribute classifier: $a"
 		# --lr 5e-4: at 32 px the default 2e-3 never learns "smiling".
 		"$F" data get cartoon-faces --n 20000 --size $SIZE >/dev/null
-		"$F" attribute train --data cartoon-faces --size $SIZE --lr 5e-4 --attribute "$a" --out "$CLF/$a.safetensors" --json >"$CLF/$a.json"
+		"$F" attribute train --data cartoon-faces --size $SIZE --lr 5e-4 --batch 128 --attribute "$a" --out "$CLF/$a.safetensors" --json >"$CLF/$a.json"
 	fi
 done
 
