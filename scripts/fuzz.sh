@@ -16,6 +16,7 @@ ONLY=${ONLY:-}
 targets=(
 	"./studio FuzzDecodePhoto"        # uploads: sniffing, header limits, decode, EXIF, shrink
 	"./face FuzzOrientation"          # EXIF orientation in JPEG, PNG and WebP
+	"./face FuzzDecodeImage"          # the CLI's image decoding (size limit, orientation)
 	"./face FuzzParseTFJS"            # TF.js weights manifests and shards
 	"./tensor FuzzReadSafetensors"    # safetensors checkpoints
 	"./dataset FuzzReadIDX"           # IDX (MNIST) files, raw or gzip
