@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of forger's readers of untrusted bytes, one after
+# Runs every fuzz target in the repository — the readers of untrusted bytes:
+# uploads (studio FuzzDecodePhoto), EXIF orientation and image decoding
+# (face), TF.js manifests (face), safetensors (tensor), IDX (dataset) and
+# whatever Fuzz tests other packages add (the interop readers) — one after
 # the other, MINUTES minutes each (default 1), with PARALLEL workers
 # (default 1: the machine is shared). A crasher is written by go test to
 # <package>/testdata/fuzz/<Target>/ and, once committed, runs as a
@@ -7,26 +10,29 @@
 #
 #   MINUTES=10 bash scripts/fuzz.sh            # every target, 10 minutes each
 #   ONLY=FuzzDecodePhoto bash scripts/fuzz.sh  # one target
+#   LIST=1 bash scripts/fuzz.sh                # list the targets
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${MINUTES:-1}
 PARALLEL=${PARALLEL:-1}
 ONLY=${ONLY:-}
 
-targets=(
-	"./studio FuzzDecodePhoto"        # uploads: sniffing, header limits, decode, EXIF, shrink
-	"./face FuzzOrientation"          # EXIF orientation in JPEG, PNG and WebP
-	"./face FuzzDecodeImage"          # the CLI's image decoding (size limit, orientation)
-	"./face FuzzParseTFJS"            # TF.js weights manifests and shards
-	"./tensor FuzzReadSafetensors"    # safetensors checkpoints
-	"./dataset FuzzReadIDX"           # IDX (MNIST) files, raw or gzip
-)
+# Every "func FuzzX(f *testing.F)" of a _test.go file, as "./pkg FuzzX".
+mapfile -t targets < <(grep -rE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . |
+	sed -E 's#^(.*)/[^/]+_test\.go:func (Fuzz[A-Za-z0-9_]*).*#\1 \2#' | sort -u)
+if [[ ${#targets[@]} -eq 0 ]]; then
+	echo "no fuzz targets found" >&2
+	exit 1
+fi
 
 failed=0
 for t in "${targets[@]}"; do
-	set -- $t
-	pkg=$1 name=$2
+	pkg=${t% *} name=${t#* }
 	if [[ -n $ONLY && $ONLY != "$name" ]]; then
+		continue
+	fi
+	if [[ -n ${LIST:-} ]]; then
+		echo "$pkg $name"
 		continue
 	fi
 	echo "== $name ($pkg), ${MINUTES} min"
