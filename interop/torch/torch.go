@@ -286,6 +286,11 @@ func (l *loader) loadLegacy(data []byte, depth int) (any, error) {
 		if p, ok := storages[key]; ok {
 			return p.s, nil
 		}
+		// Its bytes follow the pickles, so they must fit in what is left
+		// of the file: checked now, before tensors of it are allocated.
+		if int64(numel)*int64(info.size) > int64(len(data)-pos) {
+			return nil, formatErr("storage %q of %d values is larger than the file", key, numel)
+		}
 		p := &pending{s: &Storage{Dtype: info.name, Numel: numel}, size: info.size}
 		storages[key] = p
 		return p.s, nil
