@@ -119,6 +119,29 @@ func (l *loader) charge(n int64) error {
 	return nil
 }
 
+// LoadPickle reads a plain pickle (pickle.dump, not torch.save) whose
+// tensors pickle themselves: torch._utils._rebuild_tensor_v2 (through
+// torch._tensor._rebuild_from_type_v2) of storages that are
+// torch.storage._load_from_bytes of a legacy torch.save stream. That is how
+// NVIDIA's stylegan2-ada-pytorch and stylegan3 network pickles hold their
+// weights; their classes (torch_utils.persistence's) stay *pickle.Object
+// values whose State holds the module's attributes.
+func LoadPickle(data []byte, opts *Options) (any, error) {
+	l := &loader{max: 8 << 30}
+	if opts != nil && opts.MaxBytes > 0 {
+		l.max = opts.MaxBytes
+	}
+	m := &pickle.Machine{Call: l.call(0)}
+	v, _, err := m.Load(data)
+	if err != nil {
+		if errors.Is(err, ErrFormat) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	return v, nil
+}
+
 func (l *loader) loadZip(data []byte, depth int) (any, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -374,6 +397,19 @@ func (l *loader) call(depth int) func(fn any, args pickle.Tuple) (any, bool, err
 			}
 			t, err := l.rebuild(args[0], args[1], args[2], args[3])
 			return t, err == nil, err
+		case "torch._tensor._rebuild_from_type_v2":
+			// (func, new_type, args, state): a tensor subclass rebuilt by func.
+			if len(args) < 3 {
+				return nil, false, formatErr("%s with %d arguments", g, len(args))
+			}
+			inner, ok := args[2].(pickle.Tuple)
+			if !ok {
+				return nil, false, formatErr("%s without an argument tuple", g)
+			}
+			if f, ok := args[0].(*pickle.Global); !ok || !strings.HasPrefix(f.Module, "torch.") || f.Name == g.Name {
+				return nil, false, formatErr("%s of %s", g, pickle.TypeName(args[0]))
+			}
+			return l.call(depth)(args[0], inner)
 		case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
 			if len(args) < 1 {
 				return nil, false, formatErr("%s with no arguments", g)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"forger/gan"
+	"forger/interop/pickle"
 	"forger/tensor"
 )
 
@@ -222,5 +223,45 @@ func TestValueCounts(t *testing.T) {
 		if got := genValues(cfg); got != n {
 			t.Errorf("%+v: genValues %d, generator has %d", cfg, got, n)
 		}
+	}
+}
+
+// TestLoadPickle reads a plain pickle shaped like NVIDIA's network pickles
+// (made by scripts/interop/pickle_fixtures.py): objects with __dict__ state,
+// a dict subclass, tensors of _load_from_bytes storages, a strided view and
+// float16.
+func TestLoadPickle(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "plain", "network_p4.pkl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := LoadPickle(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := v.(*pickle.Dict)
+	gv, _ := root.Get("G_ema")
+	g := gv.(*pickle.Object)
+	if g.ClassName() != "__main__.Network" {
+		t.Fatalf("class %q", g.ClassName())
+	}
+	st := g.State.(*pickle.Dict)
+	w, _ := st.Get("weight")
+	wt := w.(*Tensor)
+	// arange(12).reshape(3, 4).t(): [4, 3], element [i][j] = 4j + i.
+	if !same(wt.Shape, []int{4, 3}) || wt.Data[1] != 4 || wt.Data[3] != 1 {
+		t.Fatalf("weight %v %v", wt.Shape, wt.Data)
+	}
+	h, _ := st.Get("half")
+	if ht := h.(*Tensor); ht.Dtype != "float16" || ht.Data[0] != 1.5 || ht.Data[1] != -2.25 {
+		t.Fatalf("half %+v", ht)
+	}
+	a, _ := st.Get("w_avg")
+	if at := a.(*Tensor); !same(at.Shape, []int{2, 3}) || math.Abs(float64(at.Data[5])-0.5) > 1e-7 {
+		t.Fatalf("w_avg %+v", at)
+	}
+	kw, _ := st.Get("init_kwargs")
+	if o, ok := kw.(*pickle.Object); !ok || o.DictItems == nil {
+		t.Fatalf("init_kwargs %s", pickle.TypeName(kw))
 	}
 }
