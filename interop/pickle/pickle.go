@@ -1,4 +1,5 @@
-// Package pickle reads Python pickles (protocols 0–5, the binary opcodes
+// Package pickle reads Python pickles (protocols 2–5, and the protocol-0/1
+// opcodes they share: the binary opcodes
 // that torch.save and pickle.dump emit) into plain Go values, without
 // running any Python: classes and functions are never called, they are
 // looked up by name in hooks the caller gives (Machine.Call,
