@@ -715,14 +715,41 @@ const DarkSkin = "dark_skin"
 
 const darkSkinLuma = 160
 
+// Skin tone buckets of SkinBucket, by the colour's luma (Rec. 601): facesjs's
+// five light colours (luma above 185), four medium (110 to 150) and two dark
+// (below 85), with wide gaps between the groups. A face judge learns these
+// rather than the eleven colours, some of which differ by a few levels: a
+// classifier of exact colours has features that jump at any change of
+// colour.
+var SkinBuckets = []string{"dark", "light", "medium"}
+
+// SkinBucket returns the bucket of a skin_tone colour "#rrggbb".
+func SkinBucket(hex string) (string, error) {
+	l, err := luma(hex)
+	switch {
+	case err != nil:
+		return "", err
+	case l > 170:
+		return "light", nil
+	case l > 100:
+		return "medium", nil
+	}
+	return "dark", nil
+}
+
+func luma(hex string) (float64, error) {
+	var r, g, b int
+	if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil || len(hex) != 7 {
+		return 0, fmt.Errorf("skin_tone %q is not #rrggbb", hex)
+	}
+	return 0.299*float64(r) + 0.587*float64(g) + 0.114*float64(b), nil
+}
+
 // IsDarkSkin reports whether a skin_tone colour "#rrggbb" counts as
 // DarkSkin.
 func IsDarkSkin(hex string) (bool, error) {
-	var r, g, b int
-	if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil || len(hex) != 7 {
-		return false, fmt.Errorf("skin_tone %q is not #rrggbb", hex)
-	}
-	return 0.299*float64(r)+0.587*float64(g)+0.114*float64(b) < darkSkinLuma, nil
+	l, err := luma(hex)
+	return l < darkSkinLuma, err
 }
 
 // ReadAttributes reads attributes.csv of a cartoon face set. path is the

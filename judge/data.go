@@ -134,8 +134,9 @@ func First(s *dataset.Set, n int) *dataset.Set {
 var FaceAttributes = dataset.CartoonFlagColumns
 
 // loadFaceSplits opens a labelled face set (cartoon-faces, or a folder with
-// images/ and attributes.csv). Its classes are the skin tones (the distinct
-// skin_tone colours, sorted) and its attributes the 0/1 columns. The images
+// images/ and attributes.csv). Its classes are the skin tone buckets
+// (dataset.SkinBuckets: dark, light, medium) and its attributes the 0/1
+// columns. The images
 // are shuffled once with a fixed seed; Test and HeldOut are the first two
 // quarters (at most HeldOutMax each), so that eval can score 5,000 images
 // of a 20,000-image set, and the judge trains on the other half.
@@ -162,14 +163,13 @@ func loadFaceSplits(spec string, size, channels int, progress io.Writer) (*Split
 	if n != attrs.Len() {
 		return nil, fmt.Errorf("%s: %d images but %d rows in attributes.csv", dir, n, attrs.Len())
 	}
-	tones := slices.Clone(attrs.SkinTone)
-	slices.Sort(tones)
-	tones = slices.Compact(tones)
-	if len(tones) < 2 {
-		return nil, fmt.Errorf("%s: every face has skin tone %s: a face judge needs at least 2", dir, tones[0])
-	}
+	tones := dataset.SkinBuckets
 	for i, t := range attrs.SkinTone {
-		all.Labels[i] = int32(slices.Index(tones, t))
+		b, err := dataset.SkinBucket(t)
+		if err != nil {
+			return nil, fmt.Errorf("%s: row %d: %w", dir, i+1, err)
+		}
+		all.Labels[i] = int32(slices.Index(tones, b))
 	}
 	a := len(FaceAttributes)
 	flags := make([]uint8, n*a)

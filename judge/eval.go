@@ -195,13 +195,12 @@ func (j *Judge) attrRates(p Prediction) map[string]float64 {
 		}
 		rates[name] = float64(c) / float64(n)
 	}
+	if !slices.Equal(j.Cfg.Classes, dataset.SkinBuckets) {
+		return rates // classes that are not skin tones
+	}
 	dark := make([]bool, len(j.Cfg.Classes))
-	for c, tone := range j.Cfg.Classes {
-		d, err := dataset.IsDarkSkin(tone)
-		if err != nil {
-			return rates // classes that are not skin tones
-		}
-		dark[c] = d
+	for c, b := range j.Cfg.Classes {
+		dark[c] = b != "light" // luma below 150: dataset.DarkSkin
 	}
 	c := 0
 	for _, cl := range p.Class {

@@ -29,11 +29,11 @@ func faceSplits(t *testing.T, n, size int) (*Splits, string) {
 	return s, dir
 }
 
-// TestFaceJudge trains a face judge on 600 rendered faces and checks that it
+// TestFaceJudge trains a face judge on 1,200 rendered faces and checks that it
 // learns the attributes, that a real sample scores a small attr_gap, and that
 // a sample without hats shows the missing hats in attr_gap.
 func TestFaceJudge(t *testing.T) {
-	const n, size = 1200, 32
+	const n, size = 2400, 32
 	s, dir := faceSplits(t, n, size)
 	if s.Test.Len() != n/4 || s.HeldOut.Len() != n/4 || s.Train.Len() != n/2 {
 		t.Fatalf("splits %d/%d/%d of %d faces, want quarters and a half", s.Test.Len(), s.HeldOut.Len(), s.Train.Len(), n)
@@ -41,11 +41,11 @@ func TestFaceJudge(t *testing.T) {
 	if !slices.Equal(s.Attributes, FaceAttributes) || len(s.Classes) < 2 || len(s.TrainAttrs) != s.Train.Len()*len(FaceAttributes) {
 		t.Fatalf("attributes %v, classes %v, %d train attribute values", s.Attributes, s.Classes, len(s.TrainAttrs))
 	}
-	j, err := Train(context.Background(), s, TrainOptions{Epochs: 8, Seed: 1}, nil)
+	j, err := Train(context.Background(), s, TrainOptions{Epochs: 10, Seed: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Glasses and hats are large shapes that 600 faces teach: well above
+	// Glasses and hats are large shapes that 1,200 faces teach: well above
 	// chance (50% balanced).
 	for _, a := range []string{"glasses", "hat"} {
 		if b := j.Cfg.AttrBalanced[a]; b < 0.75 {

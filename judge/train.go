@@ -72,6 +72,7 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 	na := len(s.Attributes)
 	attrs := make([]uint8, batch*na)
 	var dlogits *tensor.Tensor
+	jrng := rand.New(rand.NewPCG(o.Seed, 0x117e))
 	start := time.Now()
 	if ui != nil {
 		ui.Start(int64(total * batch))
@@ -90,6 +91,9 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 			train.Batch(idx, x.Data, labels)
 			for r, i := range idx {
 				copy(attrs[r*na:(r+1)*na], trainAttrs[i*na:(i+1)*na])
+			}
+			if na > 0 {
+				jitter(x, jrng)
 			}
 			feats := j.Body.Forward(x)
 			logits := j.Head.Forward(feats)
@@ -197,4 +201,42 @@ func classAttrLoss(logits *tensor.Tensor, labels []int32, attrs []uint8, k int, 
 		}
 	}
 	return loss / float64(n), correct
+}
+
+// jitter perturbs each image of a face judge's training batch a little —
+// a shift of up to 1/32 of the side (2 pixels at 64; edges repeated), brightness ±0.08, contrast
+// ×0.85–1.15 and pixel noise of σ up to 0.03 (values in [-1, 1]) — without
+// changing what it shows. Faces rendered without any variation of these
+// would otherwise teach the judge features that leap at the smallest
+// change of colour or position, and generated faces would all look equally
+// foreign to it.
+func jitter(x *tensor.Tensor, rng *rand.Rand) {
+	n, h, w, c := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	per := h * w * c
+	tmp := make([]float32, per)
+	for i := range n {
+		img := x.Data[i*per : (i+1)*per]
+		r := max(1, h/32)
+		dy, dx := rng.IntN(2*r+1)-r, rng.IntN(2*r+1)-r
+		copy(tmp, img)
+		for y := range h {
+			sy := min(max(y-dy, 0), h-1)
+			for xx := range w {
+				sx := min(max(xx-dx, 0), w-1)
+				copy(img[(y*w+xx)*c:(y*w+xx+1)*c], tmp[(sy*w+sx)*c:(sy*w+sx+1)*c])
+			}
+		}
+		bright := float32(0.16*rng.Float64() - 0.08)
+		contrast := float32(0.85 + 0.3*rng.Float64())
+		sigma := 0.03 * rng.Float64()
+		var m float64
+		for _, v := range img {
+			m += float64(v)
+		}
+		mean := float32(m / float64(per))
+		for k, v := range img {
+			v = (v-mean)*contrast + mean + bright + float32(sigma*rng.NormFloat64())
+			img[k] = min(max(v, -1), 1)
+		}
+	}
 }
