@@ -21,7 +21,7 @@ Writes to --out:
 
 The 2-minute run of issue 20 (64x64, ngf = ndf = 64, nz = 100):
   /usr/bin/python3 scripts/interop/pytorch_dcgan_fixture.py --minutes 2 \\
-      --data ~/.local/share/forger/data/cartoon-faces-64/images --out /tmp/dcgan-2min
+      --data ~/.forger/data/cartoon-faces-64/images --out /tmp/dcgan-2min
   forger import pytorch /tmp/dcgan-2min/netG_epoch_0.pth --d /tmp/dcgan-2min/netD_epoch_0.pth \\
       --arch dcgan --out /tmp/dcgan-2min/imported.safetensors
   go test ./interop/torch -run PyTorchRun -args -run-dir /tmp/dcgan-2min
