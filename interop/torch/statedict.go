@@ -56,8 +56,17 @@ func StateDict(v any) ([]Named, error) {
 			}
 			seen[x] = true
 			// An nn.Module: its __dict__ holds _parameters, _buffers and
-			// _modules, each an OrderedDict.
+			// _modules, each an OrderedDict. NVIDIA's persistent classes
+			// (torch_utils.persistence) pickle as a call of
+			// _reconstruct_persistent_obj(meta), the __dict__ in meta["state"].
 			st, ok := x.State.(*pickle.Dict)
+			if x.ClassName() == "torch_utils.persistence._reconstruct_persistent_obj" && len(x.Args) == 1 {
+				if meta, ok2 := x.Args[0].(*pickle.Dict); ok2 {
+					if s, ok3 := meta.Get("state"); ok3 {
+						st, ok = s.(*pickle.Dict)
+					}
+				}
+			}
 			if !ok {
 				if x.DictItems != nil { // a dict subclass
 					return walk(prefix, x.DictItems, depth+1)

@@ -265,3 +265,31 @@ func TestLoadPickle(t *testing.T) {
 		t.Fatalf("init_kwargs %s", pickle.TypeName(kw))
 	}
 }
+
+// TestStateDictPersistent: a module pickled by NVIDIA's
+// torch_utils.persistence is found by StateDict (part 3 of issue 20 will
+// meet it in real network pickles).
+func TestStateDictPersistent(t *testing.T) {
+	w := &Tensor{Dtype: "float32", Shape: []int{2}, Data: []float32{1, 2}}
+	params := &pickle.Dict{}
+	params.Set("weight", w)
+	inner := &pickle.Dict{}
+	inner.Set("_parameters", params)
+	inner.Set("_buffers", &pickle.Dict{})
+	inner.Set("_modules", &pickle.Dict{})
+	meta := &pickle.Dict{}
+	meta.Set("type", "class")
+	meta.Set("state", inner)
+	fc := &pickle.Object{Callable: &pickle.Global{Module: "torch_utils.persistence", Name: "_reconstruct_persistent_obj"}, Args: pickle.Tuple{meta}}
+	mods := &pickle.Dict{}
+	mods.Set("fc", fc)
+	outer := &pickle.Dict{}
+	outer.Set("_parameters", &pickle.Dict{})
+	outer.Set("_modules", mods)
+	root := &pickle.Dict{}
+	root.Set("G_ema", &pickle.Object{Callable: &pickle.Global{Module: "__main__", Name: "Net"}, State: outer})
+	sd, err := StateDict(root)
+	if err != nil || len(sd) != 1 || sd[0].Name != "G_ema.fc.weight" {
+		t.Fatalf("%v %v", sd, err)
+	}
+}
