@@ -389,7 +389,7 @@ func (s *Server) parseCommon(w http.ResponseWriter, r *http.Request) (mi gan.Mod
 }
 
 func parseSeed(w http.ResponseWriter, q url.Values, name string) (int64, bool) {
-	seed, err := queryInt(q, name, seedParam(name))
+	seed, err := queryInt(q, name, seedParam)
 	if err != nil {
 		badParam(w, err)
 		return 0, false

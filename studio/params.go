@@ -77,11 +77,9 @@ var (
 	truncationParam = floatParam{def: 1, lo: 0, loOpen: true, hi: 2, want: "a number in (0, 2] (1 = off)"}
 	amountParam     = floatParam{required: true, lo: -10, hi: 10, want: "a number between -10 and 10"}
 	framesParam     = intParam{def: 16, lo: 2, hi: MaxMorphFrames, want: "an integer between 2 and " + strconv.Itoa(MaxMorphFrames)}
+	seedParam       = intParam{required: true, lo: -maxSafeSeed, hi: maxSafeSeed, want: "an integer seed (|seed| < 2^53)"}
 )
 
-func seedParam(name string) intParam {
-	return intParam{required: true, lo: -maxSafeSeed, hi: maxSafeSeed, want: "an integer seed (|seed| < 2^53)"}
-}
 
 // badParam answers a refused parameter: 400 with the sentence.
 func badParam(w http.ResponseWriter, err error) {
