@@ -80,7 +80,6 @@ var (
 	seedParam       = intParam{required: true, lo: -maxSafeSeed, hi: maxSafeSeed, want: "an integer seed (|seed| < 2^53)"}
 )
 
-
 // badParam answers a refused parameter: 400 with the sentence.
 func badParam(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusBadRequest, err.Error())
