@@ -311,8 +311,8 @@ func (m *Machine) step(op byte) error {
 		m.marks = append(m.marks, len(m.stack))
 		return nil
 	case '0': // POP
-		if len(m.stack) > 0 && len(m.marks) > 0 && m.marks[len(m.marks)-1] == len(m.stack) {
-			_, err := m.popMark() // POP of a mark (POP_MARK semantics in CPython)
+		if len(m.marks) > 0 && m.marks[len(m.marks)-1] == len(m.stack) {
+			_, err := m.popMark() // nothing above the mark: CPython pops the mark
 			return err
 		}
 		_, err := m.pop()
