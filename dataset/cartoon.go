@@ -899,6 +899,37 @@ func LabelledDir(spec string, size int) (string, error) {
 	return dir, nil
 }
 
+// OpenLabelled loads a labelled face set (see LabelledDir; size picks the
+// rendered cartoon-faces set) with its attributes table: image i is row i.
+// With o.Limit the first Limit images and rows are kept. Images that cannot
+// be read are an error here, since the rows would no longer match.
+func OpenLabelled(spec string, o Options) (*Set, *Attributes, error) {
+	dir, err := LabelledDir(spec, o.Size)
+	if err != nil {
+		return nil, nil, err
+	}
+	attrs, err := ReadAttributes(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.IsSorted(attrs.Files) {
+		return nil, nil, fmt.Errorf("%s: attributes.csv is not in file order", dir)
+	}
+	set, err := Open(filepath.Join(dir, "images"), o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if set.Skipped > 0 {
+		return nil, nil, fmt.Errorf("%s: %d images could not be read (first: %s), so the rows of attributes.csv no longer match", dir, set.Skipped, set.SkipExamples[0])
+	}
+	n := set.Len()
+	if n > attrs.Len() || (o.Limit == 0 && n != attrs.Len()) {
+		return nil, nil, fmt.Errorf("%s: %d images but %d rows in attributes.csv", dir, n, attrs.Len())
+	}
+	set.Name = spec
+	return set, attrs, nil
+}
+
 // IsLabelled reports whether spec names a labelled face set (see
 // LabelledDir).
 func IsLabelled(spec string) bool {

@@ -141,33 +141,16 @@ var FaceAttributes = dataset.CartoonFlagColumns
 // quarters (at most HeldOutMax each), so that eval can score 5,000 images
 // of a 20,000-image set, and the judge trains on the other half.
 func loadFaceSplits(spec string, size, channels int, progress io.Writer) (*Splits, error) {
-	dir, err := dataset.LabelledDir(spec, size)
+	all, attrs, err := dataset.OpenLabelled(spec, dataset.Options{Size: size, Channels: channels, Progress: progress})
 	if err != nil {
 		return nil, err
-	}
-	attrs, err := dataset.ReadAttributes(dir)
-	if err != nil {
-		return nil, err
-	}
-	if !slices.IsSorted(attrs.Files) {
-		return nil, fmt.Errorf("%s: attributes.csv is not in file order", dir)
-	}
-	all, err := dataset.Open(filepath.Join(dir, "images"), dataset.Options{Size: size, Channels: channels, Progress: progress})
-	if err != nil {
-		return nil, err
-	}
-	if all.Skipped > 0 {
-		return nil, fmt.Errorf("%s: %d images could not be read (first: %s), so the rows of attributes.csv no longer match", dir, all.Skipped, all.SkipExamples[0])
 	}
 	n := all.Len()
-	if n != attrs.Len() {
-		return nil, fmt.Errorf("%s: %d images but %d rows in attributes.csv", dir, n, attrs.Len())
-	}
 	tones := dataset.SkinBuckets
 	for i, t := range attrs.SkinTone {
 		b, err := dataset.SkinBucket(t)
 		if err != nil {
-			return nil, fmt.Errorf("%s: row %d: %w", dir, i+1, err)
+			return nil, fmt.Errorf("%s: row %d: %w", spec, i+1, err)
 		}
 		all.Labels[i] = int32(slices.Index(tones, b))
 	}
@@ -176,7 +159,7 @@ func loadFaceSplits(spec string, size, channels int, progress io.Writer) (*Split
 	for k, name := range FaceAttributes {
 		col, err := attrs.Flag(name)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, fmt.Errorf("%s: %w", spec, err)
 		}
 		for i, v := range col {
 			flags[i*a+k] = uint8(v)
@@ -184,7 +167,7 @@ func loadFaceSplits(spec string, size, channels int, progress io.Writer) (*Split
 	}
 	t := min(HeldOutMax, n/4)
 	if t < 2 {
-		return nil, fmt.Errorf("%s has %d images: too few for the judge's test and held-out splits (at least 8)", dir, n)
+		return nil, fmt.Errorf("%s has %d images: too few for the judge's test and held-out splits (at least 8)", spec, n)
 	}
 	all.Classes = tones
 	perm := rand.New(rand.NewPCG(0x5_9117, 6)).Perm(n)

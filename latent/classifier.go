@@ -8,13 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
 	"forger/dataset"
-	"forger/internal/home"
 	"forger/judge"
 	"forger/nn"
 	"forger/tensor"
@@ -28,58 +25,12 @@ import (
 // AttributeClasses returns the class names of an attribute classifier.
 func AttributeClasses(attr string) []string { return []string{"no-" + attr, attr} }
 
-// FindAttributeSet returns the folder of a labelled face set (images/ and
-// attributes.csv): for "cartoon-faces", the rendered set in
-// $FORGER_HOME/data at size, else the smallest larger one, else the
-// largest; otherwise data itself (the set's folder or its images/).
-func FindAttributeSet(data string, size int) (string, error) {
-	ok := func(dir string) bool {
-		st, err := os.Stat(filepath.Join(dir, "images"))
-		if err != nil || !st.IsDir() {
-			return false
-		}
-		_, err = os.Stat(filepath.Join(dir, "attributes.csv"))
-		return err == nil
-	}
-	if data != dataset.CartoonFaces {
-		if filepath.Base(data) == "images" {
-			data = filepath.Dir(data)
-		}
-		if !ok(data) {
-			return "", fmt.Errorf("%s: want cartoon-faces or a folder with images/ and attributes.csv", data)
-		}
-		return data, nil
-	}
-	re := regexp.MustCompile(`^cartoon-faces-(\d+)$`)
-	entries, _ := os.ReadDir(home.DataDir())
-	var sizes []int
-	for _, e := range entries {
-		if m := re.FindStringSubmatch(e.Name()); m != nil && ok(filepath.Join(home.DataDir(), e.Name())) {
-			s, _ := strconv.Atoi(m[1])
-			sizes = append(sizes, s)
-		}
-	}
-	if len(sizes) == 0 {
-		return "", errors.New("cartoon-faces is not rendered: run 'forger data get cartoon-faces' (needs Node.js and npm)")
-	}
-	slices.Sort(sizes)
-	best := sizes[len(sizes)-1]
-	if i, _ := slices.BinarySearch(sizes, size); i < len(sizes) {
-		best = sizes[i]
-	}
-	return dataset.CartoonDir(best, false), nil
-}
-
-// AttributeSplits loads a labelled face set (see FindAttributeSet) at the
+// AttributeSplits loads a labelled face set (see dataset.LabelledDir) at the
 // given size and channels, labels its images 1 where the 0/1 column attr is
 // 1, and splits it with a fixed shuffle: a tenth (at most 2000 images) for
 // testing, the rest for training. limit > 0 keeps the first limit images.
 func AttributeSplits(data, attr string, size, channels, limit int, progress io.Writer) (*judge.Splits, error) {
-	dir, err := FindAttributeSet(data, size)
-	if err != nil {
-		return nil, err
-	}
-	attrs, err := dataset.ReadAttributes(dir)
+	set, attrs, err := dataset.OpenLabelled(data, dataset.Options{Size: size, Channels: channels, Limit: limit, Progress: progress})
 	if err != nil {
 		return nil, err
 	}
@@ -87,20 +38,7 @@ func AttributeSplits(data, attr string, size, channels, limit int, progress io.W
 	if err != nil {
 		return nil, err
 	}
-	if !slices.IsSorted(attrs.Files) {
-		return nil, fmt.Errorf("%s: attributes.csv is not in file order", dir)
-	}
-	set, err := dataset.Open(filepath.Join(dir, "images"), dataset.Options{Size: size, Channels: channels, Limit: limit, Progress: progress})
-	if err != nil {
-		return nil, err
-	}
-	if set.Skipped > 0 {
-		return nil, fmt.Errorf("%s: %d images could not be read (first: %s), so the rows of attributes.csv no longer match", dir, set.Skipped, set.SkipExamples[0])
-	}
 	n := set.Len()
-	if n > attrs.Len() || (limit == 0 && n != attrs.Len()) {
-		return nil, fmt.Errorf("%s: %d images but %d rows in attributes.csv", dir, n, attrs.Len())
-	}
 	set.Classes = AttributeClasses(attr)
 	for i := range set.Labels {
 		set.Labels[i] = int32(flags[i])
