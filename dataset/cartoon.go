@@ -30,6 +30,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"forger/internal/home"
+	"forger/internal/nodepkg"
 )
 
 // Names of the rendered cartoon face sets, for Open: the aligned faces and
@@ -440,79 +441,15 @@ func checkNodeVersion(ctx context.Context, node string) error {
 // lacks the packages and is not writable, a copy of it under forger's
 // home.
 func prepareRenderer(ctx context.Context, scriptDir string, log io.Writer) (string, error) {
-	if packagesInstalled(scriptDir) {
-		return scriptDir, nil
-	}
-	dir := scriptDir
-	if !writable(scriptDir) {
-		dir = filepath.Join(home.Dir(), "cache", "cartoon-faces")
-		if err := copyRenderer(dir, scriptDir); err != nil {
-			return "", fmt.Errorf("cartoon-faces: %s is not writable and copying it failed: %w", scriptDir, err)
-		}
-		if packagesInstalled(dir) {
-			return dir, nil
-		}
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
+	d := nodepkg.Dir{Path: scriptDir, CacheName: "cartoon-faces", Files: []string{"render.mjs", "svg-string.mjs", personScript}}
+	dir, err := d.Prepare(ctx, log)
+	if errors.Is(err, nodepkg.ErrNoNode) {
 		return "", errors.New(nodeMissing)
 	}
-	fmt.Fprintf(log, "installing the renderer's npm packages (npm ci in %s)\n", dir)
-	var tail tailBuffer
-	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-	cmd.Dir = dir
-	cmd.Stdout = io.MultiWriter(log, &tail)
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("cartoon-faces: npm ci in %s failed (%v): %s", dir, err, tail.String())
-	}
-	if !packagesInstalled(dir) {
-		return "", fmt.Errorf("cartoon-faces: npm ci in %s did not install the packages package.json asks for", dir)
+	if err != nil {
+		return "", fmt.Errorf("cartoon-faces: %w", err)
 	}
 	return dir, nil
-}
-
-// packagesInstalled reports whether dir/node_modules holds every
-// dependency of dir/package.json at the version it pins.
-func packagesInstalled(dir string) bool {
-	var pkg struct{ Dependencies map[string]string }
-	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
-	if err != nil || json.Unmarshal(b, &pkg) != nil || len(pkg.Dependencies) == 0 {
-		return false
-	}
-	for name, version := range pkg.Dependencies {
-		var dep struct{ Version string }
-		b, err := os.ReadFile(filepath.Join(dir, "node_modules", filepath.FromSlash(name), "package.json"))
-		if err != nil || json.Unmarshal(b, &dep) != nil || dep.Version != version {
-			return false
-		}
-	}
-	return true
-}
-
-// writable reports whether files can be created in dir.
-func writable(dir string) bool {
-	f, err := os.CreateTemp(dir, ".forger-write-test-")
-	if err != nil {
-		return false
-	}
-	f.Close()
-	os.Remove(f.Name())
-	return true
-}
-
-// copyRenderer copies the renderer's files from src to dst (person.mjs
-// when there is one).
-func copyRenderer(dst, src string) error {
-	for _, name := range rendererFiles {
-		if err := copyFile(filepath.Join(dst, name), filepath.Join(src, name), ""); err != nil {
-			return err
-		}
-	}
-	if _, err := os.Stat(filepath.Join(src, personScript)); err == nil {
-		return copyFile(filepath.Join(dst, personScript), filepath.Join(src, personScript), "")
-	}
-	return nil
 }
 
 // renderProgress matches the renderer's progress lines

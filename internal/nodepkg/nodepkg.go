@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"forger/internal/home"
 )
@@ -56,6 +58,12 @@ func (d Dir) Node(ctx context.Context) (string, error) {
 
 // Prepare installs the packages when missing and returns the folder to run
 // the script in. npm's output goes to log (nil: discarded).
+//
+// Several processes may prepare the same folder at once (go test runs
+// packages in parallel): the install holds an exclusive lock on the folder,
+// and a folder counts as installed only once npm ci has finished there
+// (installedMarker), so no process runs a script from node_modules that
+// another is still writing or that npm ci is about to remove.
 func (d Dir) Prepare(ctx context.Context, log io.Writer) (string, error) {
 	if log == nil {
 		log = io.Discard
@@ -66,14 +74,24 @@ func (d Dir) Prepare(ctx context.Context, log io.Writer) (string, error) {
 	dir := d.Path
 	if !writable(dir) {
 		dir = filepath.Join(home.Dir(), "cache", d.CacheName)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+	}
+	unlock, err := lock(ctx, dir)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if dir != d.Path {
 		for _, name := range append([]string{"package.json", "package-lock.json"}, d.Files...) {
 			if err := copyFile(filepath.Join(dir, name), filepath.Join(d.Path, name)); err != nil {
 				return "", fmt.Errorf("%s is not writable and copying it failed: %w", d.Path, err)
 			}
 		}
-		if Installed(dir) {
-			return dir, nil
-		}
+	}
+	if Installed(dir) { // another process installed it while we waited
+		return dir, nil
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
@@ -93,15 +111,49 @@ func (d Dir) Prepare(ctx context.Context, log io.Writer) (string, error) {
 		}
 		return "", fmt.Errorf("npm ci in %s failed (%v): %s", dir, err, strings.ReplaceAll(s, "\n", " | "))
 	}
+	if err := os.WriteFile(filepath.Join(dir, "node_modules", installedMarker), nil, 0o644); err != nil {
+		return "", err
+	}
 	if !Installed(dir) {
 		return "", fmt.Errorf("npm ci in %s did not install the packages package.json asks for", dir)
 	}
 	return dir, nil
 }
 
-// Installed reports whether dir/node_modules holds every dependency of
-// dir/package.json at the version it pins.
+// installedMarker is written into node_modules when npm ci has finished.
+const installedMarker = ".forger-installed"
+
+// lock takes an exclusive lock on dir (a file in it, flock), waiting for
+// other processes; it gives up when ctx ends.
+func lock(ctx context.Context, dir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".forger-npm.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", dir, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Installed reports whether npm ci finished in dir and dir/node_modules
+// holds every dependency of dir/package.json at the version it pins.
 func Installed(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", installedMarker)); err != nil {
+		return false
+	}
 	var pkg struct{ Dependencies map[string]string }
 	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
 	if err != nil || json.Unmarshal(b, &pkg) != nil || len(pkg.Dependencies) == 0 {
