@@ -272,19 +272,6 @@ func TestImageAndMorphAndDirections(t *testing.T) {
 	}
 }
 
-func TestSlerpEnds(t *testing.T) {
-	a, b := []float32{1, 0, 0}, []float32{0, 2, 0}
-	out := make([]float32, 3)
-	slerp(a, b, 0, out)
-	if out[0] != 1 || out[1] != 0 {
-		t.Errorf("slerp(0) = %v", out)
-	}
-	slerp(a, b, 1, out)
-	if out[0] > 1e-6 || out[1] < 1.999 {
-		t.Errorf("slerp(1) = %v", out)
-	}
-}
-
 func TestRateLimit(t *testing.T) {
 	h := newHarness(t, harnessOptions{noPipeline: true, rate: 0.5, burst: 2})
 	req := map[string]any{"model": "tiny", "n": 1, "seed": 1}

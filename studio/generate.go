@@ -509,16 +509,14 @@ func (s *Server) morph(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, mi, err)
 		return
 	}
-	a, b := make([]float32, nz), make([]float32, nz)
-	gan.LatentForSeed(from, psi, a)
-	gan.LatentForSeed(to, psi, b)
-	z := tensor.New(frames, nz)
+	z, err := morphLatents(nz, from, to, psi, frames)
+	if err != nil {
+		badParam(w, err)
+		return
+	}
 	var labels []int32
-	for i := 0; i < frames; i++ {
-		slerp(a, b, float64(i)/float64(frames-1), z.Data[i*nz:(i+1)*nz])
-		if conditional {
-			labels = append(labels, max(label, 0))
-		}
+	for i := 0; conditional && i < frames; i++ {
+		labels = append(labels, max(label, 0))
 	}
 	imgs, err := s.models.render(r.Context(), mi, z, labels)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"forger/gan"
+	"forger/latent"
 	"forger/picture"
 	"forger/tensor"
 )
@@ -218,27 +218,21 @@ func classLabel(classes []string, s string) (int32, error) {
 	return 0, fmt.Errorf("%q is not a class of this model (classes: %s)", s, strings.Join(classes, ", "))
 }
 
-// slerp interpolates between latents a and b along the great circle, as
-// GAN latent walks do (a straight line would pass through unlikely,
-// low-norm latents); t in [0, 1].
-func slerp(a, b []float32, t float64, out []float32) {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
+// morphLatents returns the latents of a morph from seed from to seed to
+// in frames steps (at least 2): the seeds' latents (truncated by psi) joined
+// by latent.Path along the great circle, the same frames as forger morph
+// --spherical draws for the same seeds.
+func morphLatents(nz int, from, to int64, psi float64, frames int) (*tensor.Tensor, error) {
+	a, b := latent.Code{Z: make([]float32, nz)}, latent.Code{Z: make([]float32, nz)}
+	gan.LatentForSeed(from, psi, a.Z)
+	gan.LatentForSeed(to, psi, b.Z)
+	path, err := latent.Path([]latent.Code{a, b}, frames, true)
+	if err != nil {
+		return nil, err
 	}
-	cos := dot / math.Sqrt(na*nb)
-	omega := math.Acos(math.Max(-1, math.Min(1, cos)))
-	if na == 0 || nb == 0 || omega < 1e-6 {
-		for i := range a {
-			out[i] = float32((1-t)*float64(a[i]) + t*float64(b[i]))
-		}
-		return
+	z := tensor.New(frames, nz)
+	for i, c := range path {
+		copy(z.Data[i*nz:(i+1)*nz], c.Z)
 	}
-	so := math.Sin(omega)
-	wa, wb := math.Sin((1-t)*omega)/so, math.Sin(t*omega)/so
-	for i := range a {
-		out[i] = float32(wa*float64(a[i]) + wb*float64(b[i]))
-	}
+	return z, nil
 }

@@ -1,0 +1,66 @@
+package studio
+
+import (
+	"math"
+	"testing"
+
+	"forger/gan"
+	"forger/latent"
+)
+
+// The web morph and forger morph --spherical draw the same frames for the
+// same seeds: the studio's latents are the CLI's (latent.FromSeed joined by
+// latent.Path), bit for bit.
+func TestMorphLatentsMatchForgerMorph(t *testing.T) {
+	const nz = 100
+	cfg := gan.Config{NZ: nz}
+	for _, c := range []struct {
+		from, to int64
+		frames   int
+	}{{1, 2, 16}, {42, -7, 5}, {3, 3, 4}, {0, 1 << 40, 2}} {
+		got, err := morphLatents(nz, c.from, c.to, 1, c.frames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What forger morph --from A --to B --spherical renders.
+		want, err := latent.Path([]latent.Code{latent.FromSeed(cfg, c.from, 0), latent.FromSeed(cfg, c.to, 0)}, c.frames, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Shape[0] != c.frames || got.Shape[1] != nz {
+			t.Fatalf("%d→%d: shape %v", c.from, c.to, got.Shape)
+		}
+		for f, code := range want {
+			row := got.Data[f*nz : (f+1)*nz]
+			for i := range row {
+				if row[i] != code.Z[i] {
+					t.Fatalf("%d→%d frame %d: z[%d] = %v, forger morph has %v", c.from, c.to, f, i, row[i], code.Z[i])
+				}
+			}
+		}
+	}
+}
+
+// The frames are a slerp, not a lerp: the midpoint of two independent seeds
+// keeps the length of its ends (a straight line's would be about 1/√2 of it).
+func TestMorphLatentsAreSpherical(t *testing.T) {
+	const nz = 512
+	z, err := morphLatents(nz, 10, 11, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := func(v []float32) float64 {
+		var s float64
+		for _, x := range v {
+			s += float64(x) * float64(x)
+		}
+		return math.Sqrt(s)
+	}
+	na, nm, nb := norm(z.Data[:nz]), norm(z.Data[nz:2*nz]), norm(z.Data[2*nz:])
+	if math.Abs(nm-(na+nb)/2) > 1e-3*nm {
+		t.Errorf("midpoint length %.4f, ends %.4f and %.4f: want their mean", nm, na, nb)
+	}
+	if _, err := morphLatents(nz, 1, 2, 1, 1); err == nil {
+		t.Error("a 1-frame morph: no error")
+	}
+}
