@@ -8,6 +8,11 @@
 // form and the standard library's image types; the Write functions store
 // results atomically (see forger/internal/atomicfile), so a browser or
 // dashboard watching a file during training never sees a half-written one.
+//
+// Load, Decode and DecodeBytes are forger's image loader: PNG, JPEG, GIF
+// or WebP, size limits checked from the header before decoding, and the
+// picture turned the way its EXIF orientation says it is viewed
+// (Orientation, Orient).
 package picture
 
 import (

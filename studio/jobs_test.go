@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"forger/picture"
 	"forger/store"
 	"forger/store/storetest"
 )
@@ -138,10 +139,10 @@ func TestEXIFOrientation(t *testing.T) {
 	if r>>8 > 40 || g>>8 < 200 {
 		t.Errorf("orientation 6: top-left pixel r=%d g=%d", r>>8, g>>8)
 	}
-	if o := jpegOrientation([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0, 2}); o != 1 {
+	if o := picture.Orientation([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0, 2}); o != 1 {
 		t.Errorf("empty APP1: %d", o)
 	}
-	if o := jpegOrientation([]byte("not a jpeg")); o != 1 {
+	if o := picture.Orientation([]byte("not a jpeg")); o != 1 {
 		t.Errorf("not a JPEG: %d", o)
 	}
 	// Big photos are stored smaller.

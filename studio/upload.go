@@ -17,6 +17,8 @@ import (
 
 	xdraw "golang.org/x/image/draw"
 	"golang.org/x/image/webp"
+
+	"forger/picture"
 )
 
 // Upload limits.
@@ -199,13 +201,10 @@ func decodePhoto(data []byte) (image.Image, string, error) {
 	if err != nil {
 		return nil, "", badUpload(http.StatusBadRequest, "the %s image could not be decoded (truncated or damaged file?)", typ)
 	}
-	o := 1
-	if typ == "image/jpeg" {
-		o = jpegOrientation(data)
-	}
-	// Shrink first, then turn: at most one full-size picture, the decoded
-	// one, is ever in memory. Stored photos are 8 bits per channel.
-	return orient(to8Bit(shrink(img, StoredMaxSide)), o), typ, nil
+	// Shrink first, then turn (picture.Orient, the EXIF orientation of a
+	// JPEG, PNG or WebP): at most one full-size picture, the decoded one, is
+	// ever in memory. Stored photos are 8 bits per channel.
+	return picture.Orient(to8Bit(shrink(img, StoredMaxSide)), picture.Orientation(data)), typ, nil
 }
 
 // decodeBytes estimates, from a photo's header, the memory its decoder
@@ -352,115 +351,5 @@ func shrink(img image.Image, side int) image.Image {
 	// allocation each).
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	xdraw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
-	return dst
-}
-
-// jpegOrientation returns the EXIF orientation (1–8) of a JPEG, 1 when it
-// has none or it cannot be read.
-func jpegOrientation(data []byte) int {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return 1
-	}
-	p := 2
-	for p+4 <= len(data) {
-		if data[p] != 0xFF {
-			return 1
-		}
-		marker := data[p+1]
-		if marker == 0xD8 || marker >= 0xD0 && marker <= 0xD7 || marker == 0x01 || marker == 0xFF {
-			p++
-			continue
-		}
-		if marker == 0xDA || marker == 0xD9 { // start of scan: no more metadata
-			return 1
-		}
-		n := int(binary.BigEndian.Uint16(data[p+2:]))
-		if n < 2 || p+2+n > len(data) {
-			return 1
-		}
-		seg := data[p+4 : p+2+n]
-		if marker == 0xE1 && len(seg) > 14 && string(seg[:6]) == "Exif\x00\x00" {
-			return exifOrientation(seg[6:])
-		}
-		p += 2 + n
-	}
-	return 1
-}
-
-// exifOrientation reads tag 0x0112 of IFD0 of a TIFF structure.
-func exifOrientation(t []byte) int {
-	if len(t) < 8 {
-		return 1
-	}
-	var bo binary.ByteOrder
-	switch string(t[:2]) {
-	case "II":
-		bo = binary.LittleEndian
-	case "MM":
-		bo = binary.BigEndian
-	default:
-		return 1
-	}
-	off := int(bo.Uint32(t[4:]))
-	if off < 8 || off+2 > len(t) {
-		return 1
-	}
-	n := int(bo.Uint16(t[off:]))
-	for i := 0; i < n; i++ {
-		e := off + 2 + 12*i
-		if e+12 > len(t) {
-			return 1
-		}
-		if bo.Uint16(t[e:]) == 0x0112 {
-			if v := int(bo.Uint16(t[e+8:])); v >= 1 && v <= 8 {
-				return v
-			}
-			return 1
-		}
-	}
-	return 1
-}
-
-// orient turns an image upright according to its EXIF orientation.
-func orient(img image.Image, o int) image.Image {
-	if o <= 1 || o > 8 {
-		return img
-	}
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	src, ok := img.(*image.RGBA)
-	if !ok || b.Min != (image.Point{}) {
-		src = image.NewRGBA(image.Rect(0, 0, w, h))
-		draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
-	}
-	dw, dh := w, h
-	if o >= 5 {
-		dw, dh = h, w
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var dx, dy int
-			switch o {
-			case 2: // mirrored
-				dx, dy = w-1-x, y
-			case 3: // rotated 180°
-				dx, dy = w-1-x, h-1-y
-			case 4: // mirrored vertically
-				dx, dy = x, h-1-y
-			case 5: // transposed
-				dx, dy = y, x
-			case 6: // rotated 90° clockwise to be upright
-				dx, dy = h-1-y, x
-			case 7: // transversed
-				dx, dy = h-1-y, w-1-x
-			case 8: // rotated 90° counter-clockwise to be upright
-				dx, dy = y, w-1-x
-			}
-			si := src.PixOffset(x, y)
-			di := dst.PixOffset(dx, dy)
-			copy(dst.Pix[di:di+4], src.Pix[si:si+4])
-		}
-	}
 	return dst
 }
