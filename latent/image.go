@@ -1,35 +1,28 @@
 package latent
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"image"
-	_ "image/gif" // decoders for photos
-	_ "image/jpeg"
-	_ "image/png"
-	"os"
+	"io/fs"
 
 	"golang.org/x/image/draw"
-	_ "golang.org/x/image/webp"
 
 	"forger/picture"
 )
 
-// LoadPhoto reads an image file and returns it in the model's form: the
-// centre square, resized to size×size (Catmull-Rom), gray when channels is
-// 1, values in [-1, 1].
+// LoadPhoto reads an image file (picture.Load: PNG, JPEG, GIF or WebP,
+// turned upright by its EXIF orientation, the default size limit checked
+// before decoding) and returns it in the model's form: the centre square,
+// resized to size×size (Catmull-Rom), gray when channels is 1, values in
+// [-1, 1].
 func LoadPhoto(path string, size, channels int) ([]float32, error) {
-	f, err := os.Open(path)
+	img, err := picture.Load(path, picture.Limits{})
 	if err != nil {
-		return nil, fmt.Errorf("reading photo: %w", err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(bufio.NewReader(f))
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a PNG, JPEG, GIF or WebP image: %v", path, err)
-	}
-	if img.Bounds().Empty() {
-		return nil, fmt.Errorf("%s: the image is empty", path)
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) { // the file, not its contents
+			return nil, fmt.Errorf("reading photo: %w", err)
+		}
+		return nil, err
 	}
 	return ImageFloats(img, size, channels), nil
 }
