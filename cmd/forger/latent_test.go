@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -478,19 +477,5 @@ func TestAttributeTrain(t *testing.T) {
 	_, stderr, code := forger(t, nil, "attribute", "train", "--data", data, "--attribute", "beardiness", "--limit", "100", "--out", clf+"2")
 	if code == 0 || !strings.Contains(stderr, "no 0/1 attribute") {
 		t.Errorf("unknown attribute: exit %d, %q", code, stderr)
-	}
-}
-
-// A group's curve is the mean of each image's best loss so far, not the
-// best of the mean: two images improving on different steps both count.
-func TestLatCurveKeepsEachImagesBest(t *testing.T) {
-	loss := [][]float64{{9, 3, 1, 3}, {3, 1, 3, 1}, {5, 5, 5, 5}}
-	got := latCurve(loss, 0, 2)
-	want := []float64{6, 2, 1, 1}
-	if !slices.Equal(got, want) {
-		t.Errorf("latCurve = %v, want %v", got, want)
-	}
-	if got := latCurve(loss, 2, 3); !slices.Equal(got, []float64{5, 5, 5, 5}) {
-		t.Errorf("latCurve of one flat row = %v", got)
 	}
 }
