@@ -12,8 +12,6 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -1164,42 +1162,14 @@ train); the direction's attribute is the target, --preserve picks the others
 			if err != nil {
 				return err
 			}
-			if clfPath == "" {
-				clfPath = filepath.Join(clfDir, d.Attribute+".safetensors")
+			clfs, err := latent.FindClassifiers(clfDir, clfPath, d.Attribute, preserve, wh)
+			if errors.Is(err, latent.ErrNoClassifierDir) {
+				return usagef("--preserve and --where need --classifier-dir")
 			}
-			target, err := latent.LoadClassifier(clfPath, "")
 			if err != nil {
 				return err
 			}
-			target.Attribute = d.Attribute
-			others := map[string]*latent.Classifier{}
-			names := preserve
-			if len(names) == 0 && clfDir != "" {
-				entries, _ := os.ReadDir(clfDir)
-				for _, e := range entries {
-					if name, ok := strings.CutSuffix(e.Name(), ".safetensors"); ok && name != d.Attribute {
-						names = append(names, name)
-					}
-				}
-			}
-			names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == d.Attribute })
-			for name := range wh {
-				if !slices.Contains(names, name) && name != d.Attribute {
-					names = append(names, name)
-				}
-			}
-			sort.Strings(names)
-			for _, name := range names {
-				if clfDir == "" {
-					return usagef("--preserve and --where need --classifier-dir")
-				}
-				c, err := latent.LoadClassifier(filepath.Join(clfDir, name+".safetensors"), "")
-				if err != nil {
-					return err
-				}
-				c.Attribute = name
-				others[name] = c
-			}
+			target, others, names := clfs.Target, clfs.Others, clfs.Names
 			bar := newBar(n, "finding faces", true)
 			res, err := latent.Check(g, d.Unit(), target, others, latent.CheckOptions{N: n, Strength: strength, Seed: seed, Class: k,
 				Where: wh, MaxTries: maxTries, Progress: func(found, tried int) { bar.Set(found) }})
