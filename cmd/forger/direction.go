@@ -1,0 +1,341 @@
+package main
+
+// forger direction learn and check: attribute directions in z.
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"forger/latent"
+	"forger/picture"
+)
+
+func directionCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "direction", Short: "Attribute directions in the latent space: learn them, measure edits along them"}
+	cmd.AddCommand(directionLearnCmd(), directionCheckCmd())
+	return cmd
+}
+
+// latReadLabels reads a labels CSV: rows of (seed, latent file or photo; 0/1
+// or false/true), an optional header; paths relative to the CSV's folder.
+func latReadLabels(path string) (specs []string, labels []bool, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading labels: %w", err)
+	}
+	dir := filepath.Dir(path)
+	header := false
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		a, l, ok := strings.Cut(line, ",")
+		a, l = strings.Trim(strings.TrimSpace(a), `"`), strings.TrimSpace(l)
+		var v bool
+		switch strings.ToLower(l) {
+		case "1", "true", "yes":
+			v = true
+		case "0", "false", "no":
+		default:
+			if len(specs) == 0 && !header {
+				header = true // the first row names the columns
+				continue
+			}
+			if !ok {
+				return nil, nil, fmt.Errorf("%s line %d: want SEED|LATENT|PHOTO,LABEL", path, i+1)
+			}
+			return nil, nil, fmt.Errorf("%s line %d: the label is %q, want 0 or 1", path, i+1, l)
+		}
+		if _, err := strconv.ParseInt(strings.TrimPrefix(a, "seed:"), 10, 64); err != nil && !filepath.IsAbs(a) {
+			a = filepath.Join(dir, a)
+		}
+		specs = append(specs, a)
+		labels = append(labels, v)
+	}
+	if len(specs) == 0 {
+		return nil, nil, fmt.Errorf("%s: no labelled rows (want lines of: seed, latent file or photo, then 0 or 1)", path)
+	}
+	return specs, labels, nil
+}
+
+func directionLearnCmd() *cobra.Command {
+	var (
+		model, attr, labelsCSV, clfPath, positive, out, class string
+		orth                                                  []string
+		samples                                               int
+		seed                                                  int64
+		lambda                                                float64
+		asJSON                                                bool
+		pf                                                    latProjectFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "learn --model CKPT --attribute NAME (--labels CSV | --judge CLASSIFIER) --out DIR.json",
+		Short: "Learn the latent direction of an attribute by logistic regression on labelled latents",
+		Long: `Learn the direction of an attribute in z: label latents, fit a logistic
+regression (float64, Newton's method, L2 penalty --lambda) and save its unit
+normal with its accuracy on a held-out fifth of the latents.
+
+With --judge, --samples latents (seeds --seed, --seed+1, …) are generated
+and labelled by the classifier (forger attribute train, or any judge with
+--positive naming the class): probability above 0.5. When fewer than 5 of
+them fall on one side (a young model that rarely draws the attribute), the
+classifier's scores decide instead, as in InterFaceGAN: the latents with the
+top 20% of the scores against those with the bottom 20%. With --labels, a
+CSV of (seed, latent file or photo, label 0/1) rows; photos are projected
+first.
+
+--orthogonal-to removes other attributes' directions from the result, so
+that editing along it keeps them (InterFaceGAN's conditional edit).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if attr == "" {
+				return usagef("--attribute NAME is required")
+			}
+			if (labelsCSV == "") == (clfPath == "") {
+				return usagef("give one of --labels CSV or --judge CLASSIFIER")
+			}
+			if out == "" {
+				return usagef("--out DIR.json is required")
+			}
+			if samples < 10 || samples > 1_000_000 {
+				return usagef("--samples must be between 10 and 1000000")
+			}
+			var others []*latent.Direction
+			for _, p := range orth {
+				d, err := latent.ReadDirection(p)
+				if err != nil {
+					return err
+				}
+				others = append(others, d)
+			}
+			g, err := latLoadModel(&model)
+			if err != nil {
+				return err
+			}
+			cfg := g.Cfg
+			k, err := latClassFlag(cfg, class)
+			if err != nil {
+				return err
+			}
+			var z []float32
+			var y []bool
+			var probs []float64
+			labeller := clfPath
+			if clfPath != "" {
+				if _, err := os.Stat(clfPath); err != nil {
+					return usagef("--judge %s: no such classifier (make one with: forger attribute train --data cartoon-faces --attribute %s --size %d --out %s)", clfPath, attr, cfg.Size, clfPath)
+				}
+				clf, err := latent.LoadClassifier(clfPath, positive)
+				if err != nil {
+					return err
+				}
+				bar := newBar(samples, "labelling", true)
+				z, _, probs = latent.SampleLabelled(g, clf, samples, seed, k, func(done int) { bar.Set(done) })
+				bar.Finish()
+			} else {
+				labeller = labelsCSV
+				specs, labels, err := latReadLabels(labelsCSV)
+				if err != nil {
+					return err
+				}
+				codes, err := latResolveCodes(g, model, specs, k, &pf)
+				if err != nil {
+					return err
+				}
+				for i, c := range codes {
+					z = append(z, c.Z...)
+					y = append(y, labels[i])
+				}
+			}
+			var d *latent.Direction
+			if probs != nil {
+				// Too few of one label: the classifier's scores decide.
+				d, err = latent.FitDirectionScores(z, probs, lambda)
+				if errors.Is(err, latent.ErrScoresFlat) {
+					return fmt.Errorf("%s gives all %d samples the same score for %s: check --judge and --positive, or train the model longer", clfPath, samples, attr)
+				}
+			} else {
+				d, err = latent.FitDirection(z, y, lambda)
+				if d != nil {
+					d.Method = latent.MethodLabels
+				}
+			}
+			if err != nil {
+				return err
+			}
+			d.Attribute, d.Model, d.Labeller = attr, model, labeller
+			if len(others) > 0 {
+				if err := d.Orthogonalize(others...); err != nil {
+					return err
+				}
+			}
+			if len(d.Direction) != cfg.NZ {
+				return fmt.Errorf("the direction has %d values, the model's z %d", len(d.Direction), cfg.NZ)
+			}
+			if err := d.Write(out); err != nil {
+				return err
+			}
+			if asJSON {
+				return latPrintJSON(cmd, map[string]any{"direction": out, "attribute": attr, "accuracy": d.Accuracy,
+					"train_accuracy": d.TrainAccuracy, "samples": d.Samples, "positives": d.Positives, "bias": d.Bias,
+					"method": d.Method, "score_fraction": d.ScoreFraction})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: held-out accuracy %.1f%% (train %.1f%%), %d of %d samples have it\n",
+				attr, 100*d.Accuracy, 100*d.TrainAccuracy, d.Positives, d.Samples)
+			if d.Method == latent.MethodScores {
+				fmt.Fprintf(cmd.OutOrStdout(), "too few samples on one side of 0.5: learnt from the classifier's scores, the top %.0f%% against the bottom %.0f%% (accuracy is of telling those apart)\n",
+					100*d.ScoreFraction, 100*d.ScoreFraction)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "direction: %s\n", out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
+	f.StringVar(&attr, "attribute", "", "name of the attribute")
+	f.StringVar(&labelsCSV, "labels", "", "CSV of (seed, latent file or photo, 0/1) rows")
+	f.StringVar(&clfPath, "judge", "", "classifier that labels generated images (forger attribute train, or a judge)")
+	f.StringVar(&positive, "positive", "", "--judge: the class that means the attribute (default: the attribute classifier's, or the last class)")
+	f.IntVar(&samples, "samples", 2000, "--judge: latents to sample and label")
+	f.Int64Var(&seed, "seed", 0, "--judge: first seed")
+	f.StringVar(&class, "class", "", "class of conditional models (default: cycle through them)")
+	f.StringSliceVar(&orth, "orthogonal-to", nil, "direction files to project out of the result")
+	f.Float64Var(&lambda, "lambda", 1, "L2 penalty of the logistic regression")
+	f.StringVar(&out, "out", "", "direction file to write (.json)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	pf.register(cmd, "project-")
+	return cmd
+}
+
+// latParseWhere parses "male=1,hat=0".
+func latParseWhere(spec string) (map[string]bool, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	out := map[string]bool{}
+	for _, part := range strings.Split(spec, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || (v != "0" && v != "1") || k == "" {
+			return nil, usagef("--where %q: want NAME=0|1[,NAME=0|1…]", spec)
+		}
+		out[k] = v == "1"
+	}
+	return out, nil
+}
+
+func directionCheckCmd() *cobra.Command {
+	var (
+		model, dirPath, clfDir, clfPath, where, out, class string
+		preserve                                           []string
+		n, maxTries                                        int
+		strength                                           float64
+		seed                                               int64
+		asJSON                                             bool
+	)
+	cmd := &cobra.Command{
+		Use:   "check --model CKPT --direction DIR.json --classifier-dir DIR [--strength 3] [-n 200]",
+		Short: "Measure an edit: how often it adds the attribute, how often it keeps the others",
+		Long: `Measure an edit along a direction: find -n generated faces (seeds from
+--seed on) that the attribute's classifier says lack it (and match --where),
+move each by --strength along the direction, and report the success rate
+(the classifier now says they have it) and, for every other classifier, how
+many keep their label. passed is success ≥ 80% and every other attribute
+kept for ≥ 90%.
+
+--classifier-dir holds NAME.safetensors for each attribute (forger attribute
+train); the direction's attribute is the target, --preserve picks the others
+(default: all the others there).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dirPath == "" {
+				return usagef("--direction DIR.json is required")
+			}
+			if clfDir == "" && clfPath == "" {
+				return usagef("give --classifier-dir DIR (NAME.safetensors per attribute) or --classifier CLF")
+			}
+			if n < 1 || n > 100000 {
+				return usagef("-n must be between 1 and 100000")
+			}
+			wh, err := latParseWhere(where)
+			if err != nil {
+				return err
+			}
+			d, err := latent.ReadDirection(dirPath)
+			if err != nil {
+				return err
+			}
+			g, err := latLoadModel(&model)
+			if err != nil {
+				return err
+			}
+			if len(d.Direction) != g.Cfg.NZ {
+				return usagef("the direction has %d values, the model's z has %d: was it learned for another model?", len(d.Direction), g.Cfg.NZ)
+			}
+			k, err := latClassFlag(g.Cfg, class)
+			if err != nil {
+				return err
+			}
+			clfs, err := latent.FindClassifiers(clfDir, clfPath, d.Attribute, preserve, wh)
+			if errors.Is(err, latent.ErrNoClassifierDir) {
+				return usagef("--preserve and --where need --classifier-dir")
+			}
+			if err != nil {
+				return err
+			}
+			target, others, names := clfs.Target, clfs.Others, clfs.Names
+			bar := newBar(n, "finding faces", true)
+			res, err := latent.Check(g, d.Unit(), target, others, latent.CheckOptions{N: n, Strength: strength, Seed: seed, Class: k,
+				Where: wh, MaxTries: maxTries, Progress: func(found, tried int) { bar.Set(found) }})
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				cfg := g.Cfg
+				m := min(res.N, 16)
+				per := cfg.Size * cfg.Size * cfg.Channels
+				tiles := append(latPictures(cfg, res.Before[:m*per], 64), latPictures(cfg, res.After[:m*per], 64)...)
+				if err := picture.WritePNG(out, picture.Grid(tiles, m, 2, color.White)); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return latPrintJSON(cmd, res)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s at strength %g on %d faces without it (%d tried): success %.1f%% (bar %.0f%%)\n",
+				res.Attribute, res.Strength, res.N, res.Tried, 100*res.SuccessRate, 100*latent.SuccessBar)
+			for _, name := range names {
+				fmt.Fprintf(w, "  %-10s kept %.1f%% (bar %.0f%%)\n", name, 100*res.Preserved[name], 100*latent.PreserveBar)
+			}
+			fmt.Fprintln(w, map[bool]string{true: "passed", false: "not passed"}[res.Passed])
+			if out != "" {
+				fmt.Fprintln(w, "before/after:", out)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
+	f.StringVar(&dirPath, "direction", "", "direction file (forger direction learn)")
+	f.StringVar(&clfDir, "classifier-dir", "", "folder of NAME.safetensors attribute classifiers")
+	f.StringVar(&clfPath, "classifier", "", "the target attribute's classifier (default: --classifier-dir/ATTRIBUTE.safetensors)")
+	f.StringSliceVar(&preserve, "preserve", nil, "attributes that must keep their labels (default: every other classifier in --classifier-dir)")
+	f.StringVar(&where, "where", "", "only faces with these labels, e.g. male=1")
+	f.Float64Var(&strength, "strength", 3, "edit strength s in z + s·d")
+	f.IntVarP(&n, "n", "n", 200, "faces to edit")
+	f.IntVar(&maxTries, "max-tries", 0, "latents to try at most (default 50·n)")
+	f.Int64Var(&seed, "seed", 1_000_000, "first seed (the default is apart from direction learn's)")
+	f.StringVar(&class, "class", "", "class of conditional models (default: cycle through them)")
+	f.StringVar(&out, "out", "", "also write a before/after grid of the first 16 faces (.png)")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}
