@@ -37,7 +37,7 @@ const (
 
 // latMinSide is the side small images are upscaled to (at least) in strips
 // and animations.
-const latMinSide = 128
+const latMinSide = latent.MinSide
 
 // latLoadModel loads the generator of --model (a checkpoint, a run folder
 // or a model name) and sets *model to its checkpoint's path.

@@ -5,16 +5,12 @@ package main
 
 import (
 	"fmt"
-	"image"
-	"image/color"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"forger/gan"
 	"forger/latent"
-	"forger/picture"
 	"forger/tensor"
 )
 
@@ -117,56 +113,24 @@ measures the losses on them. Both write their curves and numbers to DIR.`,
 	return cmd
 }
 
-// latWriteProjection writes the files of a projection of one photo.
+// latWriteProjection writes the files of a projection of one photo
+// (latent.SaveProjection) and prints what it did.
 func latWriteProjection(cmd *cobra.Command, g *gan.Generator, model, photo string, target *tensor.Tensor, res *latent.Projection, pr *latProjector, out string, asJSON bool, took time.Duration) error {
-	cfg := g.Cfg
-	code := res.Codes[0]
-	lf := latent.FileOf(model, code)
-	lf.Loss, lf.Source = &res.Best[0], photo
-	files := map[string]string{
-		"latent":         filepath.Join(out, "latent.json"),
-		"reconstruction": filepath.Join(out, "reconstruction.png"),
-		"compare":        filepath.Join(out, "compare.png"),
-		"gif":            filepath.Join(out, "projection.gif"),
-	}
-	if err := lf.Write(files["latent"]); err != nil {
-		return err
-	}
-	recon := latent.Render(g, []latent.Code{code}).Clone()
-	if err := picture.WritePNG(files["reconstruction"], picture.FromTensor(recon.Data, cfg.Size, cfg.Channels)); err != nil {
-		return err
-	}
-	pair := []image.Image{latent.Picture(target.Data, 0, cfg.Size, cfg.Channels, latMinSide), latent.Picture(recon.Data, 0, cfg.Size, cfg.Channels, latMinSide)}
-	if err := picture.WritePNG(files["compare"], picture.Grid(pair, 2, 2, color.White)); err != nil {
-		return err
-	}
-	var frames []image.Image
-	for _, fr := range res.Frames {
-		frames = append(frames, picture.Grid([]image.Image{pair[0], latent.Picture(fr, 0, cfg.Size, cfg.Channels, latMinSide)}, 2, 2, color.White))
-	}
-	frames = append(frames, frames[len(frames)-1], frames[len(frames)-1]) // linger on the result
-	if err := picture.WriteAnimation(files["gif"], frames, 10); err != nil {
-		return err
-	}
-	pix := latent.NewObjective(latent.LossPixel, nil, 0, target)
-	pixel := pix.Eval(recon, false)
-	result := map[string]any{
-		"initial_loss": res.Loss[0][0], "final_loss": res.Best[0], "steps": pr.opts.Steps,
-		"loss": pr.opts.Loss, "init": pr.init, "pixel_mse": pixel, "seconds": took.Seconds(),
-		"latent": files["latent"], "reconstruction": files["reconstruction"], "compare": files["compare"], "gif": files["gif"],
-	}
+	run := latent.ProjectionReport{Steps: pr.opts.Steps, Loss: pr.opts.Loss, Init: pr.init, Seconds: took.Seconds()}
 	if pr.feats != nil {
-		result["features"] = pr.feats.Name()
+		run.Features = pr.feats.Name()
 	}
-	if cfg.Conditional() {
-		result["class"] = cfg.Classes[code.HardClass()]
+	rep, err := latent.SaveProjection(g, model, photo, target, res, out, run)
+	if err != nil {
+		return err
 	}
 	if asJSON {
-		return latPrintJSON(cmd, result)
+		return latPrintJSON(cmd, rep)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "loss %.4g → %.4g in %d steps (pixel MSE %.4g)\n", res.Loss[0][0], res.Best[0], pr.opts.Steps, pixel)
-	for _, k := range []string{"latent", "reconstruction", "compare", "gif"} {
-		fmt.Fprintf(cmd.OutOrStdout(), "%-15s %s\n", k+":", files[k])
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "loss %.4g → %.4g in %d steps (pixel MSE %.4g)\n", rep.InitialLoss, rep.FinalLoss, rep.Steps, rep.PixelMSE)
+	for _, f := range [][2]string{{"latent", rep.Latent}, {"reconstruction", rep.Reconstruction}, {"compare", rep.Compare}, {"gif", rep.GIF}} {
+		fmt.Fprintf(w, "%-15s %s\n", f[0]+":", f[1])
 	}
 	return nil
 }
