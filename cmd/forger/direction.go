@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"image/color"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,49 +19,6 @@ func directionCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "direction", Short: "Attribute directions in the latent space: learn them, measure edits along them"}
 	cmd.AddCommand(directionLearnCmd(), directionCheckCmd())
 	return cmd
-}
-
-// latReadLabels reads a labels CSV: rows of (seed, latent file or photo; 0/1
-// or false/true), an optional header; paths relative to the CSV's folder.
-func latReadLabels(path string) (specs []string, labels []bool, err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading labels: %w", err)
-	}
-	dir := filepath.Dir(path)
-	header := false
-	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		a, l, ok := strings.Cut(line, ",")
-		a, l = strings.Trim(strings.TrimSpace(a), `"`), strings.TrimSpace(l)
-		var v bool
-		switch strings.ToLower(l) {
-		case "1", "true", "yes":
-			v = true
-		case "0", "false", "no":
-		default:
-			if len(specs) == 0 && !header {
-				header = true // the first row names the columns
-				continue
-			}
-			if !ok {
-				return nil, nil, fmt.Errorf("%s line %d: want SEED|LATENT|PHOTO,LABEL", path, i+1)
-			}
-			return nil, nil, fmt.Errorf("%s line %d: the label is %q, want 0 or 1", path, i+1, l)
-		}
-		if _, err := strconv.ParseInt(strings.TrimPrefix(a, "seed:"), 10, 64); err != nil && !filepath.IsAbs(a) {
-			a = filepath.Join(dir, a)
-		}
-		specs = append(specs, a)
-		labels = append(labels, v)
-	}
-	if len(specs) == 0 {
-		return nil, nil, fmt.Errorf("%s: no labelled rows (want lines of: seed, latent file or photo, then 0 or 1)", path)
-	}
-	return specs, labels, nil
 }
 
 func directionLearnCmd() *cobra.Command {
@@ -142,7 +97,7 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 				bar.Finish()
 			} else {
 				labeller = labelsCSV
-				specs, labels, err := latReadLabels(labelsCSV)
+				specs, labels, err := latent.ReadLabels(labelsCSV)
 				if err != nil {
 					return err
 				}
@@ -177,8 +132,9 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 					return err
 				}
 			}
-			if len(d.Direction) != cfg.NZ {
-				return fmt.Errorf("the direction has %d values, the model's z %d", len(d.Direction), cfg.NZ)
+			var size *latent.DirectionSizeError
+			if err := d.CheckModel(cfg.NZ); errors.As(err, &size) {
+				return fmt.Errorf("the direction has %d values, the model's z %d", size.Values, size.NZ)
 			}
 			if err := d.Write(out); err != nil {
 				return err
@@ -276,8 +232,8 @@ train); the direction's attribute is the target, --preserve picks the others
 			if err != nil {
 				return err
 			}
-			if len(d.Direction) != g.Cfg.NZ {
-				return usagef("the direction has %d values, the model's z has %d: was it learned for another model?", len(d.Direction), g.Cfg.NZ)
+			if err := d.CheckModel(g.Cfg.NZ); err != nil {
+				return usageError{err}
 			}
 			k, err := latClassFlag(g.Cfg, class)
 			if err != nil {

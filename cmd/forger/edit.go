@@ -75,8 +75,8 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 					return usagef("%s: %v", latentPath, err)
 				}
 			}
-			if len(d.Direction) != cfg.NZ {
-				return usagef("the direction has %d values, the model's z has %d: was it learned for another model?", len(d.Direction), cfg.NZ)
+			if err := d.CheckModel(cfg.NZ); err != nil {
+				return usageError{err}
 			}
 			edits := latent.Edit(code, d.Unit(), ss)
 			tiles := latPictures(cfg, latent.RenderAll(g, edits), 64)
