@@ -4,7 +4,12 @@
 // generator, with a pixel and/or perceptual loss); an encoder network that
 // predicts z from an image to start the projection near its answer; attribute
 // directions learned by logistic regression on labelled latents; and edits
-// along them.
+// along them. It also owns what forger's latent commands measure and write:
+// a projection's files and report (SaveProjection), the comparisons of
+// starting points and losses (Comparison: curves, pass thresholds, typed
+// reports), finding an edit check's classifiers (FindClassifiers) and
+// reading labels (ReadLabels). Photos are read with picture.Load, so their
+// EXIF orientation is honoured.
 //
 // A latent file (latent.json) is
 //
