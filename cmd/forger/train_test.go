@@ -2,6 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -41,6 +46,55 @@ func TestTrainRecipeFlags(t *testing.T) {
 		_, cfg, err := gan.Open(res.Checkpoint)
 		if err != nil || !c.check(cfg) {
 			t.Errorf("%s: config %+v %v", c.name, cfg, err)
+		}
+	}
+}
+
+// TestTrainFaceRecipe checks that a dcgan of 64×64 takes the face recipe
+// (BCE, no normalisation in D, R1, minibatch stddev) when no recipe flag is
+// given, and that a 32×32 one keeps the small-image recipe.
+func TestTrainFaceRecipe(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "faces")
+	os.Mkdir(data, 0o755)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 40 {
+		img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+		for p := range img.Pix {
+			img.Pix[p] = uint8(rng.IntN(256))
+		}
+		f, _ := os.Create(filepath.Join(data, fmt.Sprintf("%02d.png", i)))
+		png.Encode(f, img)
+		f.Close()
+	}
+	for _, c := range []struct {
+		size string
+		face bool
+	}{{"64", true}, {"32", false}} {
+		out, stderr, code := forger(t, nil, "train", "--data", data, "--out", filepath.Join(dir, "run"+c.size), "--size", c.size,
+			"--epochs", "1", "--batch", "16", "--ngf", "4", "--ndf", "4", "--augment", "none", "--json")
+		if code != 0 {
+			t.Fatalf("size %s: exit %d: %s", c.size, code, stderr)
+		}
+		var res struct {
+			Checkpoint string `json:"checkpoint"`
+		}
+		json.Unmarshal([]byte(out), &res)
+		f, cfg, err := gan.Open(res.Checkpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Options struct {
+				Loss string  `json:"loss"`
+				R1   float64 `json:"r1"`
+			} `json:"options"`
+		}
+		json.Unmarshal([]byte(f.Metadata[gan.MetaTrain]), &st)
+		face := cfg.DNoNorm && cfg.MinibatchStd && !cfg.SpectralNorm && st.Options.Loss == "bce" && st.Options.R1 == 10
+		small := cfg.SpectralNorm && !cfg.DNoNorm && st.Options.Loss == "hinge" && st.Options.R1 == 0
+		if (c.face && !face) || (!c.face && !small) {
+			t.Errorf("size %s: config %+v, options %+v", c.size, cfg, st.Options)
 		}
 	}
 }
