@@ -4,13 +4,12 @@ package main
 // (whose photos are projected first), and the projector they set up.
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"forger/face"
 	"forger/gan"
-	"forger/judge"
 	"forger/latent"
 	"forger/tensor"
 )
@@ -91,45 +90,18 @@ func (p *latProjectFlags) check() error {
 	return nil
 }
 
-// featuresFor loads the feature network named name for the model.
+// featuresFor loads the feature network named name for the model
+// (latent.LoadFeatures), its errors in terms of the flags.
 func (p *latProjectFlags) featuresFor(name, model string, cfg gan.Config) (latent.Features, error) {
-	if name == "auto" {
-		name = latent.FeatDisc
-		if p.judgePath != "" {
-			name = latent.FeatJudge
-		}
+	f, err := latent.LoadFeatures(name, cfg, latent.FeatureSource{Model: model, Judge: p.judgePath, FaceModels: p.faces})
+	var unknown *latent.UnknownFeaturesError
+	switch {
+	case errors.Is(err, latent.ErrNoJudge):
+		return nil, usagef("--features judge needs --features-judge JUDGE (a judge or attribute classifier of the model's images)")
+	case errors.As(err, &unknown):
+		return nil, usagef("--features %q: use auto, judge, disc or face", unknown.Name)
 	}
-	switch name {
-	case latent.FeatDisc:
-		d, err := latent.LoadDisc(model)
-		if err != nil {
-			return nil, err
-		}
-		return latent.DiscFeatures(d), nil
-	case latent.FeatJudge:
-		if p.judgePath == "" {
-			return nil, usagef("--features judge needs --features-judge JUDGE (a judge or attribute classifier of the model's images)")
-		}
-		j, err := judge.Load(p.judgePath)
-		if err != nil {
-			return nil, err
-		}
-		if j.Cfg.Size != cfg.Size || j.Cfg.Channels != cfg.Channels {
-			return nil, fmt.Errorf("the judge %s reads %d×%d×%d images, the model makes %d×%d×%d", p.judgePath, j.Cfg.Size, j.Cfg.Size, j.Cfg.Channels, cfg.Size, cfg.Size, cfg.Channels)
-		}
-		return latent.JudgeFeatures(j), nil
-	case latent.FeatFace:
-		dir := p.faces
-		if dir == "" {
-			dir = face.DefaultDir()
-		}
-		d, err := face.LoadDescriptorNet(dir)
-		if err != nil {
-			return nil, err
-		}
-		return latent.FaceFeatures(d, cfg.Channels), nil
-	}
-	return nil, usagef("--features %q: use auto, judge, disc or face", name)
+	return f, err
 }
 
 // setup loads what the projection flags ask for.
