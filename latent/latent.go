@@ -254,7 +254,7 @@ func Path(waypoints []Code, frames int, spherical bool) ([]Code, error) {
 		return nil, errors.New("a path needs at least 2 codes")
 	}
 	if frames < 2 {
-		return nil, fmt.Errorf("--frames %d: a morph needs at least 2 frames", frames)
+		return nil, fmt.Errorf("a morph needs at least 2 frames, not %d", frames)
 	}
 	legs := len(waypoints) - 1
 	out := make([]Code, frames)
