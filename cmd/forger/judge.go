@@ -210,13 +210,6 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 				if g.Cfg.Conditional() && !slices.Equal(g.Cfg.Classes, j.Cfg.Classes) {
 					return fmt.Errorf("the model's classes (%s) are not the judge's (%s)", strings.Join(g.Cfg.Classes, ", "), strings.Join(j.Cfg.Classes, ", "))
 				}
-			} else {
-				if fake, err = judge.LoadFolder(images, j, n, os.Stderr); err != nil {
-					return err
-				}
-				if fake.Skipped > 0 {
-					fmt.Fprintf(os.Stderr, "warning: skipped %d files that could not be decoded (first: %s)\n", fake.Skipped, fake.SkipExamples[0])
-				}
 			}
 			splits, err := judge.LoadSplits(data, j.Cfg.Size, j.Cfg.Channels, os.Stderr)
 			if err != nil {
@@ -226,7 +219,21 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 				return fmt.Errorf("%s's classes are not the judge's: was it trained on another version of the data?", data)
 			}
 			if m := min(splits.Test.Len(), splits.HeldOut.Len()); n > m {
-				return usagef("-n %d: %s has %d test and %d held-out images: use -n %d or less", n, data, splits.Test.Len(), splits.HeldOut.Len(), m)
+				if cmd.Flags().Changed("n") {
+					return usagef("-n %d: %s has %d test and %d held-out images: use -n %d or less", n, data, splits.Test.Len(), splits.HeldOut.Len(), m)
+				}
+				// The default is what the data has (a face judge of
+				// 20,000 faces holds 5,000 out): say so, as fd depends on n.
+				n = m
+				fmt.Fprintf(os.Stderr, "eval: -n %d, the real images %s holds out (fd depends on n: compare at equal n)\n", n, data)
+			}
+			if model == "" {
+				if fake, err = judge.LoadFolder(images, j, n, os.Stderr); err != nil {
+					return err
+				}
+				if fake.Skipped > 0 {
+					fmt.Fprintf(os.Stderr, "warning: skipped %d files that could not be decoded (first: %s)\n", fake.Skipped, fake.SkipExamples[0])
+				}
 			}
 			total := 5 * n
 			if g != nil {
