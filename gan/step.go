@@ -41,7 +41,8 @@ type Trainer struct {
 	LabelSmoothing float64 // real target 1-LabelSmoothing (bce only)
 
 	// R1 is the weight γ of the R1 gradient penalty (γ/2)·E‖∇ₓD(x)‖² on
-	// real images (Mescheder et al. 2018); 0 turns it off. It is applied
+	// real images (Mescheder et al. 2018), taken on the images as they are,
+	// before any augmentation; 0 turns it off. It is applied
 	// lazily, as StyleGAN2 does: on every R1Every-th D step (default 16),
 	// multiplied by R1Every.
 	R1      float64
