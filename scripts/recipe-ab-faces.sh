@@ -32,18 +32,21 @@ if [[ ! -f $JUDGE ]]; then
 	"$F" judge train --data cartoon-faces --size 64 --out "$JUDGE"
 fi
 
-sn="--loss hinge --d-norm spectral --lr-g 2e-4 --lr-d 2e-4 --beta1 0.5 --beta2 0.999"
-bn="--loss bce --d-norm batch --lr-g 2e-4 --lr-d 2e-4 --beta1 0.5 --beta2 0.999"
+# Every recipe flag is given in every variant (the defaults at 64×64 are
+# themselves one of the recipes).
+opt="--lr-g 2e-4 --lr-d 2e-4 --beta1 0.5 --beta2 0.999 --d-arch dcgan --ema 0.999"
+sn="--loss hinge --d-norm spectral --r1 0 --mbstd=false $opt"
+bn="--loss bce --d-norm batch --r1 0 --mbstd=false $opt"
 declare -A variants=(
 	[hinge-sn]="$sn"
 	[bce-bn]="$bn"
-	[bce-bn-noema]="$bn --ema 0"
-	[bce-bn-mbstd]="$bn --mbstd"
-	[ttur]="--loss hinge --d-norm spectral --lr-g 1e-4 --lr-d 4e-4 --beta1 0 --beta2 0.9"
-	[deep]="$sn --d-arch deep"
-	[bce-bn-deep]="$bn --d-arch deep"
-	[r1]="--loss bce --d-norm none --r1 10 --mbstd --lr-g 2e-4 --lr-d 2e-4 --beta1 0.5 --beta2 0.999"
-	[sn-r1]="--loss bce --d-norm spectral --r1 10 --lr-g 2e-4 --lr-d 2e-4 --beta1 0.5 --beta2 0.999"
+	[bce-bn-noema]="${bn/--ema 0.999/--ema 0}"
+	[bce-bn-mbstd]="${bn/--mbstd=false/--mbstd}"
+	[ttur]="--loss hinge --d-norm spectral --r1 0 --mbstd=false --lr-g 1e-4 --lr-d 4e-4 --beta1 0 --beta2 0.9 --d-arch dcgan --ema 0.999"
+	[deep]="${sn/--d-arch dcgan/--d-arch deep}"
+	[bce-bn-deep]="${bn/--d-arch dcgan/--d-arch deep}"
+	[r1]="--loss bce --d-norm none --r1 10 --mbstd $opt"
+	[sn-r1]="--loss bce --d-norm spectral --r1 10 --mbstd=false $opt"
 )
 order=(hinge-sn bce-bn r1 ttur bce-bn-mbstd deep bce-bn-noema bce-bn-deep sn-r1)
 [[ $# -gt 0 ]] && order=("$@")
