@@ -111,16 +111,15 @@ func DefaultsFor(model string, size int) Options {
 	return Defaults()
 }
 
-// FaceDefaults is forger's recipe for a dcgan of 64×64 and above: the
-// non-saturating loss (BCE), a discriminator without normalisation kept in
-// check by a lazy R1 penalty (γ = 10 every 16 steps) and minibatch stddev,
-// and the EMA of G — StyleGAN2's recipe on DCGAN's networks. It scored
-// best of the recipes compared on cartoon faces at 64×64, where Defaults'
-// hinge loss with spectral norm drifted to grey and BCE with batch norm in
-// D collapsed (docs/results/faces-64.md).
+// FaceDefaults is forger's recipe for a dcgan of 64×64 and above: BCE with
+// batch norm in D (pytorch/examples' recipe), minibatch stddev in D and the
+// EMA of G. It scored best of the recipes compared on cartoon faces at
+// 64×64, where Defaults' hinge loss with spectral norm drifted to grey and
+// the same recipe without minibatch stddev collapsed to one face
+// (docs/results/faces-64.md).
 func FaceDefaults() Options {
 	o := Defaults()
-	o.Loss, o.SpectralNorm, o.DNoNorm, o.R1, o.MinibatchStd = gan.LossBCE, false, true, 10, true
+	o.Loss, o.SpectralNorm, o.MinibatchStd = gan.LossBCE, false, true
 	return o
 }
 

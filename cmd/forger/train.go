@@ -37,9 +37,9 @@ whichever comes first stops it (forger warns when the epochs will).
 
 The recipe (loss, normalisation, penalties) depends on the model and size:
 a dcgan below 64×64 trains with the hinge loss and spectral norm in D; at
-64×64 and above with BCE, no normalisation in D, --r1 10 and --mbstd (the
-recipe that kept faces' tones and variety, docs/results/faces-64.md); a
-cdcgan with BCE and batch norm in D. Flags given always win.`,
+64×64 and above with BCE, batch norm and --mbstd in D (the recipe that kept
+faces' tones and variety, docs/results/faces-64.md); a cdcgan with BCE and
+batch norm in D. Flags given always win.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Data == "" && !o.Resume {
@@ -141,12 +141,12 @@ cdcgan with BCE and batch norm in D. Flags given always win.`,
 	f.StringVar(&o.Loss, "loss", o.Loss, "adversarial loss: bce, hinge or lsgan (default: hinge below 64×64; bce at 64×64 and above and for cdcgan)")
 	f.IntVar(&o.DSteps, "d-steps", o.DSteps, "discriminator steps per generator step")
 	f.Float64Var(&o.LabelSmoothing, "label-smoothing", o.LabelSmoothing, "one-sided label smoothing: real target 1-s (bce)")
-	f.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "spectral normalisation in the discriminator (replaces its batch norm; default on below 64×64, off at 64×64 and above (no normalisation) and for cdcgan (batch norm))")
+	f.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "spectral normalisation in the discriminator (replaces its batch norm; default on below 64×64, off (batch norm) at 64×64 and above and for cdcgan)")
 	f.StringVar(&o.GCond, "g-cond", o.GCond, "how the cdcgan generator sees the class: onehot (beside z) or embed (a learned embedding beside z)")
 	f.StringVar(&o.DCond, "d-cond", o.DCond, "how the cdcgan discriminator sees the class: projection (on its last features) or input (one-hot maps beside the image)")
 	f.StringVar(&dNorm, "d-norm", "", "normalisation in the discriminator: batch, spectral or none (none: keep it in check with --r1); overrides --spectral-norm")
 	f.StringVar(&o.DArch, "d-arch", gan.DArchDCGAN, "discriminator shape: dcgan (a 4×4 stride-2 convolution per halving) or deep (plus a 3×3 convolution after each, as SN-GAN)")
-	f.Float64Var(&o.R1, "r1", o.R1, "γ of the R1 gradient penalty on real images, applied every --r1-every D steps (0 = none; needs --d-norm spectral or none; default 10 at 64×64 and above, else 0)")
+	f.Float64Var(&o.R1, "r1", o.R1, "γ of the R1 gradient penalty on real images, applied every --r1-every D steps (0 = none; needs --d-norm spectral or none)")
 	f.IntVar(&o.R1Every, "r1-every", 16, "D steps between R1 penalties (lazy regularisation)")
 	f.StringVar(&o.From, "from", "", "start G and D from this checkpoint or run (fine-tuning; the network's shape is the checkpoint's)")
 	f.IntVar(&o.FreezeD, "freeze-d", 0, "freeze the discriminator's first N blocks (with --from: FreezeD)")

@@ -51,8 +51,8 @@ func TestTrainRecipeFlags(t *testing.T) {
 }
 
 // TestTrainFaceRecipe checks that a dcgan of 64×64 takes the face recipe
-// (BCE, no normalisation in D, R1, minibatch stddev) when no recipe flag is
-// given, and that a 32×32 one keeps the small-image recipe.
+// (BCE, batch norm and minibatch stddev in D) when no recipe flag is given,
+// and that a 32×32 one keeps the small-image recipe.
 func TestTrainFaceRecipe(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "faces")
@@ -91,7 +91,7 @@ func TestTrainFaceRecipe(t *testing.T) {
 			} `json:"options"`
 		}
 		json.Unmarshal([]byte(f.Metadata[gan.MetaTrain]), &st)
-		face := cfg.DNoNorm && cfg.MinibatchStd && !cfg.SpectralNorm && st.Options.Loss == "bce" && st.Options.R1 == 10
+		face := !cfg.DNoNorm && cfg.MinibatchStd && !cfg.SpectralNorm && st.Options.Loss == "bce" && st.Options.R1 == 0
 		small := cfg.SpectralNorm && !cfg.DNoNorm && st.Options.Loss == "hinge" && st.Options.R1 == 0
 		if (c.face && !face) || (!c.face && !small) {
 			t.Errorf("size %s: config %+v, options %+v", c.size, cfg, st.Options)
