@@ -863,7 +863,7 @@ func (r *run) checkTone(t tone) {
 		return
 	}
 	if c < GreyShare || (r.realTone.colour > 0 && k < GreyShare) {
-		r.warn("grey", fmt.Sprintf("the samples are turning grey (contrast %.2f, colour %.2f of the real images'): the generator is losing its tones. Hinge loss with spectral norm drifts this way at 64×64; try --loss bce --d-norm batch, or resume from an earlier checkpoint", c, k))
+		r.warn("grey", fmt.Sprintf("the samples are turning grey (contrast %.2f, colour %.2f of the real images'): the generator is losing its tones. Hinge loss with spectral norm drifts this way at 64×64; try --loss bce --d-norm batch --mbstd, or resume from an earlier checkpoint", c, k))
 	}
 }
 
