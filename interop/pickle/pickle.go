@@ -643,7 +643,7 @@ func (m *Machine) step(op byte) error {
 			return m.fail("STACK_GLOBAL of %s and %s", typeName(mod), typeName(name))
 		}
 		return m.push(&Global{Module: ms, Name: ns})
-	case 'R': // REDUCE
+	case 'R', 0x81: // REDUCE, NEWOBJ: a callable (or class) and its argument tuple
 		args, err := m.pop()
 		if err != nil {
 			return err
@@ -654,27 +654,13 @@ func (m *Machine) step(op byte) error {
 		}
 		t, ok := args.(Tuple)
 		if !ok {
-			return m.fail("REDUCE with %s arguments", typeName(args))
+			name := "REDUCE"
+			if op == 0x81 {
+				name = "NEWOBJ"
+			}
+			return m.fail("%s with %s arguments", name, typeName(args))
 		}
 		v, err := m.call(fn, t, nil)
-		if err != nil {
-			return err
-		}
-		return m.push(v)
-	case 0x81: // NEWOBJ
-		args, err := m.pop()
-		if err != nil {
-			return err
-		}
-		cls, err := m.pop()
-		if err != nil {
-			return err
-		}
-		t, ok := args.(Tuple)
-		if !ok {
-			return m.fail("NEWOBJ with %s arguments", typeName(args))
-		}
-		v, err := m.call(cls, t, nil)
 		if err != nil {
 			return err
 		}
