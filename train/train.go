@@ -90,6 +90,10 @@ type Options struct {
 // networks and Adam settings of the DCGAN paper, with the hinge loss and a
 // spectrally normalised discriminator (Miyato et al. 2018) instead of BCE
 // and batch norm in D, and samples from an exponential moving average of G.
+// tinyEpochSteps is the epoch length, in generator steps, below which the
+// per-epoch grid and checkpoint wait for the sample clock (SampleMinutes).
+const tinyEpochSteps = 20
+
 // A cdcgan trains with ConditionalDefaults instead.
 func Defaults() Options {
 	return Options{Model: gan.DCGAN, Size: 64, Channels: 3, Epochs: 25, Batch: 64, NZ: 100, NGF: 64, NDF: 64,
@@ -536,7 +540,7 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 	if o.Minutes > 0 {
 		deadline = start.Add(time.Duration(o.Minutes * float64(time.Minute)))
 	}
-	lastSample := start
+	lastSample, lastSnapshot := start, start
 	winStart, winImages := start, st.Images
 	stopped := "done"
 	// logMetrics writes the mean of the steps since the last line.
@@ -656,10 +660,16 @@ loop:
 		st.Epoch++
 		st.Step = 0
 		st.Seconds = startSeconds + time.Since(start).Seconds()
+		// An epoch of a few hundred images lasts seconds: its grid, its
+		// checkpoint and the plot wait for the sample clock (or the last
+		// epoch), or they would cost more than the training.
+		if steps < tinyEpochSteps && o.SampleMinutes > 0 && time.Since(lastSnapshot).Minutes() < o.SampleMinutes && (untilClock || st.Epoch < o.Epochs) {
+			continue
+		}
 		if err := r.sampleGrid(filepath.Join(o.Out, "samples", fmt.Sprintf("epoch_%03d.png", st.Epoch))); err != nil {
 			return nil, err
 		}
-		lastSample = time.Now()
+		lastSample, lastSnapshot = time.Now(), time.Now()
 		if err := r.checkpoint(); err != nil {
 			return nil, err
 		}

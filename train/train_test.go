@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -489,5 +490,28 @@ func TestFromAndFreezeD(t *testing.T) {
 	bad.From, bad.Size = filepath.Join(dir, "nope"), 0
 	if _, err := Run(context.Background(), bad, &quietUI{}, nil); err == nil {
 		t.Error("--from a missing checkpoint: no error")
+	}
+}
+
+// A data set of a few batches makes epochs of seconds: their grids and
+// checkpoints wait for the sample clock, and the last epoch still gets both.
+func TestTinyEpochsSnapshotOnTheClock(t *testing.T) {
+	needFashion(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	o := small(dir)
+	o.Limit, o.Batch, o.Epochs, o.SampleMinutes = 64, 16, 4, 1
+	res, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e := 0; e <= 4; e++ {
+		_, err := os.Stat(filepath.Join(dir, "samples", fmt.Sprintf("epoch_%03d.png", e)))
+		if want := e == 0 || e == 4; (err == nil) != want {
+			t.Errorf("epoch_%03d.png exists: %v, want %v", e, err == nil, want)
+		}
+	}
+	ckpts, _ := filepath.Glob(filepath.Join(dir, "checkpoints", "*e_*.safetensors"))
+	if len(ckpts) != 1 || filepath.Base(res.Checkpoint) != "4e_0k_28x28.safetensors" {
+		t.Fatalf("checkpoints %v, result %s: want only the last epoch's", ckpts, res.Checkpoint)
 	}
 }
