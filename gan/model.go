@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"forger/internal/opterr"
 	"forger/nn"
 	"forger/tensor"
 )
@@ -94,37 +95,46 @@ const (
 // Conditional reports whether the networks take a class label.
 func (c Config) Conditional() bool { return c.Arch == CDCGAN }
 
-// Validate checks the configuration and returns a user-facing error.
+// An OptionError reports an option value gan cannot use, by its Go name
+// (Config.Size is "Size"); a command line turns it into its flag.
+type OptionError = opterr.Error
+
+// ErrFewClasses is wrapped by Validate when a conditional model has fewer
+// than 2 classes.
+var ErrFewClasses = errors.New("gan: a conditional model needs at least 2 classes")
+
+// Validate checks the configuration: an *OptionError for a value it cannot
+// use, ErrFewClasses for a conditional model without classes.
 func (c Config) Validate() error {
 	switch c.Arch {
 	case DCGAN:
 	case CDCGAN:
 		if len(c.Classes) < 2 {
-			return fmt.Errorf("a conditional model needs at least 2 classes (got %d): use --model dcgan, or a data set with classes", len(c.Classes))
+			return fmt.Errorf("%w (got %d): use the unconditional dcgan, or a data set with classes", ErrFewClasses, len(c.Classes))
 		}
 	default:
-		return fmt.Errorf("unknown model %q (use dcgan or cdcgan)", c.Arch)
+		return &OptionError{Pkg: "gan", Option: "Arch", Value: c.Arch, Reason: "is unknown (use dcgan or cdcgan)"}
 	}
 	switch c.GCond {
 	case "", GCondEmbed, GCondOneHot:
 	default:
-		return fmt.Errorf("unknown --g-cond %q (use embed or onehot)", c.GCond)
+		return &OptionError{Pkg: "gan", Option: "GCond", Value: c.GCond, Reason: "is unknown (use embed or onehot)"}
 	}
 	switch c.DCond {
 	case "", DCondProjection, DCondInput:
 	default:
-		return fmt.Errorf("unknown --d-cond %q (use projection or input)", c.DCond)
+		return &OptionError{Pkg: "gan", Option: "DCond", Value: c.DCond, Reason: "is unknown (use projection or input)"}
 	}
 	switch c.DArch {
 	case "", DArchDCGAN, DArchDeep:
 	default:
-		return fmt.Errorf("unknown --d-arch %q (use dcgan or deep)", c.DArch)
+		return &OptionError{Pkg: "gan", Option: "DArch", Value: c.DArch, Reason: "is unknown (use dcgan or deep)"}
 	}
 	if _, _, err := levels(c.Size); err != nil {
 		return err
 	}
 	if c.Channels != 1 && c.Channels != 3 {
-		return fmt.Errorf("--channels %d is not supported (use 1 or 3)", c.Channels)
+		return &OptionError{Pkg: "gan", Option: "Channels", Value: c.Channels, Reason: "is not supported (use 1 or 3)"}
 	}
 	if c.NZ < 1 || c.NGF < 1 || c.NDF < 1 {
 		return fmt.Errorf("nz, ngf and ndf must be positive (got %d, %d, %d)", c.NZ, c.NGF, c.NDF)
@@ -144,7 +154,7 @@ func levels(size int) (base, ups int, err error) {
 	case 128:
 		return 4, 5, nil
 	}
-	return 0, 0, fmt.Errorf("--size %d is not supported (use 28, 32, 64 or 128)", size)
+	return 0, 0, &OptionError{Pkg: "gan", Option: "Size", Value: size, Reason: "is not supported (use 28, 32, 64 or 128)"}
 }
 
 // JSON returns the configuration as stored in checkpoints.

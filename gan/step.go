@@ -1,7 +1,6 @@
 package gan
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -18,13 +17,13 @@ const (
 	LossLSGAN = "lsgan" // least squares (Mao et al.)
 )
 
-// CheckLoss returns an error for an unknown loss name.
+// CheckLoss returns an *OptionError for an unknown loss name.
 func CheckLoss(name string) error {
 	switch name {
 	case LossBCE, LossHinge, LossLSGAN:
 		return nil
 	}
-	return fmt.Errorf("unknown --loss %q (use bce, hinge or lsgan)", name)
+	return &OptionError{Pkg: "gan", Option: "Loss", Value: name, Reason: "is unknown (use bce, hinge or lsgan)"}
 }
 
 // Trainer runs the standard adversarial step: the discriminator on a real

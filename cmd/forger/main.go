@@ -31,8 +31,8 @@ func main() {
 	root.AddCommand(judgeCmd(), evalCmd(), augmentCmd())
 	root.AddCommand(latentCmds()...)
 	root.AddCommand(importCmd(), exportCmd())
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "forger:", oneLine(err))
+	if cmd, err := root.ExecuteContextC(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "forger:", oneLine(explain(cmd, err)))
 		code := 1
 		var ue usageError
 		if errors.As(err, &ue) {
