@@ -11,11 +11,17 @@
 #   MINUTES=10 bash scripts/fuzz.sh            # every target, 10 minutes each
 #   ONLY=FuzzDecodePhoto bash scripts/fuzz.sh  # one target
 #   LIST=1 bash scripts/fuzz.sh                # list the targets
+#
+# MINIMIZE (default 5s) bounds how long go test minimises each new
+# interesting input (-fuzzminimizetime; go test's default is 60 s an
+# input), so that a target finding many new inputs, as FuzzLoad does,
+# spends its minutes fuzzing rather than minimising.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${MINUTES:-1}
 PARALLEL=${PARALLEL:-1}
 ONLY=${ONLY:-}
+MINIMIZE=${MINIMIZE:-5s}
 
 # Every "func FuzzX(f *testing.F)" of a _test.go file, as "./pkg FuzzX".
 mapfile -t targets < <(grep -rE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . |
@@ -36,7 +42,7 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	echo "== $name ($pkg), ${MINUTES} min"
-	if ! go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "${MINUTES}m" -parallel "$PARALLEL"; then
+	if ! go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "${MINUTES}m" -fuzzminimizetime "$MINIMIZE" -parallel "$PARALLEL"; then
 		echo "!! $name failed: see the crasher under ${pkg#./}/testdata/fuzz/$name/"
 		failed=1
 	fi
