@@ -164,17 +164,17 @@ func GetCartoonFaces(opts CartoonOptions, log io.Writer) (string, error) {
 		opts.Size = DefaultCartoonSize
 	}
 	if opts.N < 1 || opts.N > maxCartoonN {
-		return "", fmt.Errorf("cartoon-faces: --n %d is out of range (1 to %d)", opts.N, maxCartoonN)
+		return "", &OptionError{Pkg: "dataset", Option: "N", Value: opts.N, Reason: fmt.Sprintf("is out of range (1 to %d)", maxCartoonN)}
 	}
 	if opts.Size < minCartoonSize || opts.Size > maxCartoonSize {
-		return "", fmt.Errorf("cartoon-faces: --size %d is out of range (%d to %d)", opts.Size, minCartoonSize, maxCartoonSize)
+		return "", &OptionError{Pkg: "dataset", Option: "Size", Value: opts.Size, Reason: fmt.Sprintf("is out of range (%d to %d)", minCartoonSize, maxCartoonSize)}
 	}
 	if opts.Person != nil {
 		if *opts.Person < 0 {
-			return "", fmt.Errorf("cartoon-faces: --person %d is negative (want 0 or more)", *opts.Person)
+			return "", &OptionError{Pkg: "dataset", Option: "Person", Value: *opts.Person, Reason: "is negative (want 0 or more)"}
 		}
 		if opts.Misalign {
-			return "", errors.New("cartoon-faces: --misalign does not apply to a person set (--person): its photos are always slightly misaligned")
+			return "", &OptionError{Pkg: "dataset", Option: "Misalign", Value: nil, Reason: "does not apply to a person set: its photos are always slightly misaligned"}
 		}
 		p := *opts.Person // a copy, so that the caller's variable cannot change the set
 		opts.Person = &p
@@ -368,7 +368,7 @@ func checkReplaceable(dest string) error {
 		return fmt.Errorf("cartoon-faces: %w", err)
 	}
 	if len(entries) > 0 {
-		return fmt.Errorf("cartoon-faces: %s exists and is not a cartoon-faces set (no %s): remove it or choose another --dir", dest, cartoonManifestName)
+		return fmt.Errorf("cartoon-faces: %s exists and %w (no %s): remove it or choose another folder", dest, ErrNotCartoonSet, cartoonManifestName)
 	}
 	return nil
 }
@@ -426,7 +426,7 @@ func rendererSum(dir string, files []string) (string, error) {
 func checkNodeVersion(ctx context.Context, node string) error {
 	out, err := exec.CommandContext(ctx, node, "--version").Output()
 	if err != nil {
-		return fmt.Errorf("%s (running %s --version failed: %v)", nodeMissing, node, err)
+		return fmt.Errorf("%s (%s did not tell its version: %v)", nodeMissing, node, err)
 	}
 	v := strings.TrimSpace(string(out))
 	major, _, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")
@@ -538,6 +538,22 @@ func (t *tailBuffer) WriteString(s string) { t.Write([]byte(s)) }
 
 func (t *tailBuffer) String() string { return strings.Join(t.lines, " | ") }
 
+// ErrNotCartoonSet is wrapped by GetCartoonFaces when its destination exists
+// and is something else.
+var ErrNotCartoonSet = errors.New("is not a cartoon-faces set")
+
+// A NotRenderedError reports a cartoon-faces set that Open needs and
+// GetCartoonFaces has not rendered.
+type NotRenderedError struct {
+	Name     string // CartoonFaces or CartoonFacesMisaligned
+	Misalign bool   // render it with CartoonOptions.Misalign
+	Size     int    // render it at this size; 0: the default
+}
+
+func (e *NotRenderedError) Error() string {
+	return e.Name + " is not rendered (rendering needs Node.js and npm)"
+}
+
 // openCartoon opens the rendered set name (CartoonFaces or
 // CartoonFacesMisaligned) from DataDir(): the one rendered at o.Size if
 // there is one, else the smallest larger one, else the largest. Its
@@ -547,14 +563,11 @@ func openCartoon(name string, o Options) (*Set, error) {
 	misalign := name == CartoonFacesMisaligned
 	dir := findCartoonSet(o.Size, misalign)
 	if dir == "" {
-		flag := ""
-		if misalign {
-			flag = " --misalign"
-		}
+		e := &NotRenderedError{Name: name, Misalign: misalign}
 		if o.Size > DefaultCartoonSize {
-			flag += fmt.Sprintf(" --size %d", o.Size)
+			e.Size = o.Size
 		}
-		return nil, fmt.Errorf("%s is not rendered: run 'forger data get cartoon-faces%s' (needs Node.js and npm)", name, flag)
+		return nil, e
 	}
 	return openFolder(filepath.Join(dir, "images"), o)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"maps"
@@ -243,7 +244,7 @@ func TestCartoonFaces(t *testing.T) {
 	// A folder of other files is never replaced.
 	foreign := filepath.Join(t.TempDir(), "mine")
 	writeFile(t, filepath.Join(foreign, "notes.txt"), []byte("keep me"))
-	if _, err := GetCartoonFaces(CartoonOptions{N: 2, Dir: foreign}, nil); err == nil || !strings.Contains(err.Error(), "not a cartoon-faces set") {
+	if _, err := GetCartoonFaces(CartoonOptions{N: 2, Dir: foreign}, nil); !errors.Is(err, ErrNotCartoonSet) {
 		t.Errorf("rendering into a foreign folder: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(foreign, "notes.txt")); err != nil || string(b) != "keep me" {
@@ -261,7 +262,8 @@ func TestCartoonWithoutNode(t *testing.T) {
 	if err == nil || err.Error() != nodeMissing {
 		t.Errorf("without node: %v, want %q", err, nodeMissing)
 	}
-	if _, err := Open(CartoonFaces, Options{Size: 64, Channels: 3}); err == nil || !strings.Contains(err.Error(), "forger data get cartoon-faces") {
+	var nr *NotRenderedError
+	if _, err := Open(CartoonFaces, Options{Size: 64, Channels: 3}); !errors.As(err, &nr) || nr.Name != CartoonFaces || nr.Misalign {
 		t.Errorf("Open before rendering: %v", err)
 	}
 }
@@ -269,8 +271,13 @@ func TestCartoonWithoutNode(t *testing.T) {
 func TestCartoonOptionErrors(t *testing.T) {
 	isolate(t)
 	for _, o := range []CartoonOptions{{N: -1}, {N: maxCartoonN + 1}, {Size: 8}, {Size: 5000}} {
-		if _, err := GetCartoonFaces(o, nil); err == nil || !strings.Contains(err.Error(), "out of range") {
-			t.Errorf("%+v: %v", o, err)
+		want := "N"
+		if o.Size != 0 {
+			want = "Size"
+		}
+		var oe *OptionError
+		if _, err := GetCartoonFaces(o, nil); !errors.As(err, &oe) || oe.Option != want || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("%+v: %v, want an *OptionError for %s", o, err, want)
 		}
 	}
 }
@@ -585,7 +592,8 @@ func TestCartoonPersonOptionErrors(t *testing.T) {
 	if _, err := GetCartoonFaces(CartoonOptions{N: 2, Person: &neg}, nil); err == nil || !strings.Contains(err.Error(), "negative") {
 		t.Errorf("--person -1: %v", err)
 	}
-	if _, err := GetCartoonFaces(CartoonOptions{N: 2, Person: &p, Misalign: true}, nil); err == nil || !strings.Contains(err.Error(), "--misalign") {
+	var oe *OptionError
+	if _, err := GetCartoonFaces(CartoonOptions{N: 2, Person: &p, Misalign: true}, nil); !errors.As(err, &oe) || oe.Option != "Misalign" {
 		t.Errorf("--person with --misalign: %v", err)
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"forger/internal/opterr"
 )
 
 // Set is a data set of equally sized square images with optional labels.
@@ -121,25 +123,29 @@ func Open(spec string, o Options) (*Set, error) {
 	return s, nil
 }
 
+// An OptionError reports an option value dataset cannot use, by its Go
+// name (Options.Size is "Size"); a command line turns it into its flag.
+type OptionError = opterr.Error
+
 // check validates o and fills in defaults.
 func (o *Options) check() error {
 	switch o.Size {
 	case 28, 32, 64, 128:
 	default:
-		return fmt.Errorf("size %d is not supported (use 28, 32, 64 or 128)", o.Size)
+		return &OptionError{Pkg: "dataset", Option: "Size", Value: o.Size, Reason: "is not supported (use 28, 32, 64 or 128)"}
 	}
 	if o.Channels != 1 && o.Channels != 3 {
-		return fmt.Errorf("%d channels is not supported (use 1 or 3)", o.Channels)
+		return &OptionError{Pkg: "dataset", Option: "Channels", Value: o.Channels, Reason: "is not supported (use 1 or 3)"}
 	}
 	if o.Limit < 0 {
-		return fmt.Errorf("limit %d is negative", o.Limit)
+		return &OptionError{Pkg: "dataset", Option: "Limit", Value: o.Limit, Reason: "is negative"}
 	}
 	switch o.Split {
 	case "":
 		o.Split = "train"
 	case "train", "test":
 	default:
-		return fmt.Errorf("split %q is not supported (use train or test)", o.Split)
+		return &OptionError{Pkg: "dataset", Option: "Split", Value: o.Split, Reason: "is not supported (use train or test)"}
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ import (
 	"forger/augment"
 	"forger/dataset"
 	"forger/gan"
+	"forger/internal/opterr"
 	"forger/optim"
 	"forger/picture"
 	"forger/tensor"
@@ -212,44 +213,74 @@ type UI interface {
 	Finish()
 }
 
+// An OptionError reports an option value train cannot use, by its Options
+// field (LabelSmoothing); a command line turns it into its flag.
+type OptionError = opterr.Error
+
+// Errors of Run, besides *OptionError.
+var (
+	// ErrNoLength: a run needs Epochs ≥ 1, or Minutes > 0 to train until the clock.
+	ErrNoLength = errors.New("train: Epochs must be at least 1, or 0 with Minutes > 0 to train until the clock")
+	// ErrR1BatchNorm: an R1 penalty needs a discriminator without batch
+	// norm (SpectralNorm or DNoNorm).
+	ErrR1BatchNorm = errors.New("train: an R1 penalty needs a discriminator without batch norm (SpectralNorm or DNoNorm)")
+	// ErrNoCheckpoint: Resume found no checkpoint in the run folder.
+	ErrNoCheckpoint = errors.New("nothing to resume: no checkpoint")
+	// ErrHasCheckpoints: the run folder of a new run (Resume false) has
+	// checkpoints already.
+	ErrHasCheckpoints = errors.New("already has checkpoints")
+	// ErrDataChanged: a resumed run's data set has a different number of
+	// images than the run was trained on.
+	ErrDataChanged = errors.New("the data set changed since the run began")
+)
+
 func (o *Options) validate() error {
 	if o.Out == "" {
-		return errors.New("--out RUN_DIR is required")
+		return &OptionError{Pkg: "train", Option: "Out", Value: nil, Reason: "is required (the run folder)"}
 	}
 	if o.Data == "" {
-		return errors.New("--data is required (a folder of images, fashion-mnist or mnist)")
+		return &OptionError{Pkg: "train", Option: "Data", Value: nil, Reason: "is required (a folder of images, fashion-mnist or mnist)"}
 	}
 	if o.Batch < 2 {
-		return fmt.Errorf("--batch %d is too small (batch norm needs at least 2)", o.Batch)
+		return &OptionError{Pkg: "train", Option: "Batch", Value: o.Batch, Reason: "is too small (batch norm needs at least 2)"}
 	}
 	if o.Epochs < 0 || (o.Epochs == 0 && o.Minutes <= 0) {
-		return fmt.Errorf("--epochs must be at least 1 (or leave it out and give --minutes to train until the clock)")
+		return ErrNoLength
 	}
 	if o.DSteps < 1 {
-		return fmt.Errorf("--d-steps must be at least 1")
+		return &OptionError{Pkg: "train", Option: "DSteps", Value: o.DSteps, Reason: "must be at least 1"}
 	}
-	if o.LRG <= 0 || o.LRD <= 0 || o.Beta1 < 0 || o.Beta1 >= 1 {
-		return fmt.Errorf("learning rates must be positive and --beta1 in [0,1)")
+	if !(o.LRG > 0) {
+		return &OptionError{Pkg: "train", Option: "LRG", Value: o.LRG, Reason: "must be positive"}
+	}
+	if !(o.LRD > 0) {
+		return &OptionError{Pkg: "train", Option: "LRD", Value: o.LRD, Reason: "must be positive"}
+	}
+	if !(o.Beta1 >= 0 && o.Beta1 < 1) {
+		return &OptionError{Pkg: "train", Option: "Beta1", Value: o.Beta1, Reason: "must be in [0, 1)"}
 	}
 	if o.LabelSmoothing < 0 || o.LabelSmoothing >= 0.5 {
-		return fmt.Errorf("--label-smoothing must be in [0, 0.5)")
+		return &OptionError{Pkg: "train", Option: "LabelSmoothing", Value: o.LabelSmoothing, Reason: "must be in [0, 0.5)"}
 	}
-	if o.R1 < 0 || o.R1Every < 0 || math.IsNaN(o.R1) || math.IsInf(o.R1, 0) {
-		return fmt.Errorf("--r1 and --r1-every must be ≥ 0")
+	if o.R1 < 0 || math.IsNaN(o.R1) || math.IsInf(o.R1, 0) {
+		return &OptionError{Pkg: "train", Option: "R1", Value: o.R1, Reason: "must be ≥ 0"}
+	}
+	if o.R1Every < 0 {
+		return &OptionError{Pkg: "train", Option: "R1Every", Value: o.R1Every, Reason: "must be ≥ 0"}
 	}
 	if o.Augment != "" {
 		if err := augment.Check(o.Augment); err != nil {
-			return fmt.Errorf("--augment %w", err)
+			return &OptionError{Pkg: "train", Option: "Augment", Value: o.Augment, Reason: "is unknown (use none, diffaugment or ada)", Err: err}
 		}
 	}
 	if o.AugmentP < 0 || o.AugmentP > 1 || math.IsNaN(o.AugmentP) {
-		return fmt.Errorf("--augment-p must be in [0, 1]")
+		return &OptionError{Pkg: "train", Option: "AugmentP", Value: o.AugmentP, Reason: "must be in [0, 1]"}
 	}
 	if o.ADATarget < 0 || o.ADATarget >= 1 || math.IsNaN(o.ADATarget) {
-		return fmt.Errorf("--ada-target must be in [0, 1)")
+		return &OptionError{Pkg: "train", Option: "ADATarget", Value: o.ADATarget, Reason: "must be in [0, 1)"}
 	}
 	if o.R1 > 0 && !o.SpectralNorm && !o.DNoNorm {
-		return fmt.Errorf("--r1 needs a discriminator without batch norm: add --spectral-norm or --d-norm none")
+		return ErrR1BatchNorm
 	}
 	return gan.CheckLoss(o.Loss)
 }
@@ -260,7 +291,7 @@ func checkpointDir(out string) string { return filepath.Join(out, "checkpoints")
 func readState(out string) (*tensor.File, *State, error) {
 	path := filepath.Join(checkpointDir(out), gan.LatestName)
 	if _, err := os.Stat(path); err != nil {
-		return nil, nil, fmt.Errorf("--resume: no checkpoint in %s (start without --resume)", checkpointDir(out))
+		return nil, nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, checkpointDir(out))
 	}
 	f, _, err := gan.Open(path)
 	if err != nil {
@@ -295,13 +326,13 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		}
 		o = o2
 	} else if _, err := os.Stat(filepath.Join(checkpointDir(o.Out), gan.LatestName)); err == nil {
-		return nil, fmt.Errorf("%s already has checkpoints: add --resume to continue it, or choose another --out", o.Out)
+		return nil, fmt.Errorf("%s %w", o.Out, ErrHasCheckpoints)
 	}
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
 	if o.Resume && o.Epochs > 0 && st.Epoch >= o.Epochs {
-		return nil, fmt.Errorf("the run already did %d epochs: pass a larger --epochs to continue it", st.Epoch)
+		return nil, &OptionError{Pkg: "train", Option: "Epochs", Value: o.Epochs, Reason: fmt.Sprintf("is reached: the run already did %d epochs (ask for more to continue it)", st.Epoch)}
 	}
 
 	var from *tensor.File
@@ -323,10 +354,10 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		ui.Warn(fmt.Sprintf("skipped %d files that could not be decoded (first: %s)", set.Skipped, strings.Join(set.SkipExamples, "; ")))
 	}
 	if set.Len() < o.Batch {
-		return nil, fmt.Errorf("the data set has %d images, fewer than one batch of %d (lower --batch)", set.Len(), o.Batch)
+		return nil, &OptionError{Pkg: "train", Option: "Batch", Value: o.Batch, Reason: fmt.Sprintf("is more than the data set's %d images (one batch must fit)", set.Len())}
 	}
 	if o.Resume && st.DataLen != set.Len() {
-		return nil, fmt.Errorf("the data set now has %d images but the run was trained on %d: resume needs the same --data and --limit", set.Len(), st.DataLen)
+		return nil, fmt.Errorf("%w: it now has %d images but the run was trained on %d", ErrDataChanged, set.Len(), st.DataLen)
 	}
 	if o.Augment == "" {
 		o.Augment = augment.None
@@ -344,7 +375,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	if cfg.Arch == gan.DCGAN {
 		cfg.Classes = nil
 	} else if len(set.Classes) == 0 {
-		return nil, fmt.Errorf("--model cdcgan needs classes: put the images of each class in their own sub-folder of %s", o.Data)
+		return nil, fmt.Errorf("%w: put the images of each class in their own sub-folder of %s", gan.ErrFewClasses, o.Data)
 	}
 	initRNG := rand.New(rand.NewPCG(o.Seed, 1))
 	g, err := gan.NewGenerator(cfg, initRNG)
@@ -366,7 +397,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	}
 	if o.FreezeD > 0 {
 		if err := d.FreezeBlocks(o.FreezeD); err != nil {
-			return nil, fmt.Errorf("--freeze-d %w", err)
+			return nil, &OptionError{Pkg: "train", Option: "FreezeD", Value: o.FreezeD, Reason: "is more blocks than the discriminator has", Err: err}
 		}
 	}
 	if o.EMA > 0 {
@@ -397,7 +428,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	pcg := rand.NewPCG(o.Seed, 2)
 	if resumeFile != nil {
 		if err := loadTraining(resumeFile, &st, tr, pcg); err != nil {
-			return nil, fmt.Errorf("--resume: %w", err)
+			return nil, fmt.Errorf("resuming: %w", err)
 		}
 	}
 	st.Options, st.DataLen = o, set.Len()
@@ -412,16 +443,16 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 // source's; a different one is an error, since the weights would not fit.
 func takeShape(o *Options, src gan.Config) error {
 	if src.Arch != o.Model {
-		return fmt.Errorf("--from %s is a %s, not a %s", o.From, src.Arch, o.Model)
+		return &OptionError{Pkg: "train", Option: "From", Value: o.From, Reason: fmt.Sprintf("is a %s, not a %s", src.Arch, o.Model)}
 	}
 	for _, c := range []struct {
 		name      string
 		have, src int
 		field     *int
-	}{{"--size", o.Size, src.Size, &o.Size}, {"--channels", o.Channels, src.Channels, &o.Channels},
-		{"--nz", o.NZ, src.NZ, &o.NZ}, {"--ngf", o.NGF, src.NGF, &o.NGF}, {"--ndf", o.NDF, src.NDF, &o.NDF}} {
+	}{{"Size", o.Size, src.Size, &o.Size}, {"Channels", o.Channels, src.Channels, &o.Channels},
+		{"NZ", o.NZ, src.NZ, &o.NZ}, {"NGF", o.NGF, src.NGF, &o.NGF}, {"NDF", o.NDF, src.NDF, &o.NDF}} {
 		if c.have != 0 && c.have != c.src {
-			return fmt.Errorf("%s %d, but --from %s has %d: a run started from a model keeps its shape", c.name, c.have, o.From, c.src)
+			return &OptionError{Pkg: "train", Option: c.name, Value: c.have, Reason: fmt.Sprintf("differs from the %d of %s, the model the run starts from: a run started from a model keeps its shape", c.src, o.From)}
 		}
 		*c.field = c.src
 	}
@@ -434,10 +465,10 @@ func takeShape(o *Options, src gan.Config) error {
 // networks.
 func startFrom(f *tensor.File, g *gan.Generator, d *gan.Discriminator, path string) error {
 	if err := g.Load(f, "g"); err != nil {
-		return fmt.Errorf("--from %s: %w", path, err)
+		return fmt.Errorf("starting from %s: %w", path, err)
 	}
 	if err := d.Load(f, "d"); err != nil {
-		return fmt.Errorf("--from %s has no discriminator to start from (a generator alone cannot be fine-tuned): %w", path, err)
+		return fmt.Errorf("%s has no discriminator to start from (a generator alone cannot be fine-tuned): %w", path, err)
 	}
 	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"image"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -112,7 +114,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	if part.Stopped != "interrupted" || part.Epochs != 0 || part.Images != 5*32 {
 		t.Fatalf("interrupted run: %+v", part)
 	}
-	if _, err := Run(context.Background(), o, &quietUI{}, nil); err == nil || !strings.Contains(err.Error(), "--resume") {
+	if _, err := Run(context.Background(), o, &quietUI{}, nil); !errors.Is(err, ErrHasCheckpoints) {
 		t.Fatalf("restarting over a run without --resume: %v", err)
 	}
 	o.Resume, o.Epochs = true, 1
@@ -185,21 +187,32 @@ func TestRunErrors(t *testing.T) {
 	flat := filepath.Join(dir, "flat")
 	os.Mkdir(flat, 0o755)
 	os.WriteFile(filepath.Join(flat, "a.png"), []byte("not a png"), 0o644)
+	plain := filepath.Join(dir, "plain") // images, no class sub-folders
+	os.Mkdir(plain, 0o755)
+	for i := range 40 {
+		var buf bytes.Buffer
+		png.Encode(&buf, image.NewGray(image.Rect(0, 0, 8, 8)))
+		os.WriteFile(filepath.Join(plain, fmt.Sprintf("%02d.png", i)), buf.Bytes(), 0o644)
+	}
 	cases := []struct {
 		name string
 		edit func(*Options)
 		want string
+		is   func(error) bool // the error's type or sentinel, if it has one
 	}{
-		{"missing folder", func(o *Options) { o.Data = filepath.Join(dir, "nope") }, "nope"},
-		{"empty folder", func(o *Options) { o.Data = empty }, "no images"},
-		{"undecodable only", func(o *Options) { o.Data = flat }, "could be decoded"},
-		{"bad size", func(o *Options) { o.Size = 48 }, "48"},
-		{"bad loss", func(o *Options) { o.Loss = "wgan" }, "--loss"},
-		{"resume nothing", func(o *Options) { o.Resume = true }, "no checkpoint"},
-		{"cdcgan without classes", func(o *Options) { o.Data = flat; o.Model = gan.CDCGAN }, ""},
-		{"no out", func(o *Options) { o.Out = "" }, "--out"},
-		{"r1 with batch norm", func(o *Options) { o.R1, o.SpectralNorm = 10, false }, "batch norm"},
-		{"negative r1", func(o *Options) { o.R1, o.SpectralNorm = -1, true }, "--r1"},
+		{"missing folder", func(o *Options) { o.Data = filepath.Join(dir, "nope") }, "nope", nil},
+		{"empty folder", func(o *Options) { o.Data = empty }, "no images", nil},
+		{"undecodable only", func(o *Options) { o.Data = flat }, "could be decoded", nil},
+		{"bad size", func(o *Options) { o.Size = 48 }, "48", isOption("Size")},
+		{"bad loss", func(o *Options) { o.Loss = "wgan" }, "wgan", isOption("Loss")},
+		{"resume nothing", func(o *Options) { o.Resume = true }, "no checkpoint", isErr(ErrNoCheckpoint)},
+		{"cdcgan without classes", func(o *Options) { o.Data = plain; o.Model = gan.CDCGAN }, "sub-folder", isErr(gan.ErrFewClasses)},
+		{"no out", func(o *Options) { o.Out = "" }, "Out", isOption("Out")},
+		{"r1 with batch norm", func(o *Options) { o.R1, o.SpectralNorm = 10, false }, "batch norm", isErr(ErrR1BatchNorm)},
+		{"negative r1", func(o *Options) { o.R1, o.SpectralNorm = -1, true }, "R1", isOption("R1")},
+		{"no length", func(o *Options) { o.Epochs, o.Minutes = 0, 0 }, "Epochs", isErr(ErrNoLength)},
+		{"label smoothing", func(o *Options) { o.LabelSmoothing = 0.5 }, "0.5", isOption("LabelSmoothing")},
+		{"lr-d", func(o *Options) { o.LRD = 0 }, "LRD", isOption("LRD")},
 	}
 	for _, c := range cases {
 		o := small(filepath.Join(dir, "run-"+strings.ReplaceAll(c.name, " ", "-")))
@@ -209,6 +222,12 @@ func TestRunErrors(t *testing.T) {
 		_, err := Run(context.Background(), o, &quietUI{}, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
+		}
+		if c.is != nil && !c.is(err) {
+			t.Errorf("%s: error %v (%T) is not of the type or sentinel it should be", c.name, err, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "--") {
+			t.Errorf("%s: error %q names a flag (the CLI does)", c.name, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: error spans lines: %q", c.name, err)
@@ -484,7 +503,8 @@ func TestFromAndFreezeD(t *testing.T) {
 
 	bad := small(filepath.Join(dir, "bad"))
 	bad.From, bad.Size = filepath.Join(dir, "src"), 32
-	if _, err := Run(context.Background(), bad, &quietUI{}, nil); err == nil || !strings.Contains(err.Error(), "keeps its shape") {
+	var oe *OptionError
+	if _, err := Run(context.Background(), bad, &quietUI{}, nil); !errors.As(err, &oe) || oe.Option != "Size" || !strings.Contains(err.Error(), "keeps its shape") {
 		t.Errorf("--from with another size: %v", err)
 	}
 	bad.From, bad.Size = filepath.Join(dir, "nope"), 0
@@ -514,4 +534,17 @@ func TestTinyEpochsSnapshotOnTheClock(t *testing.T) {
 	if len(ckpts) != 1 || filepath.Base(res.Checkpoint) != "4e_0k_28x28.safetensors" {
 		t.Fatalf("checkpoints %v, result %s: want only the last epoch's", ckpts, res.Checkpoint)
 	}
+}
+
+// isOption reports whether an error is an *OptionError about option.
+func isOption(option string) func(error) bool {
+	return func(err error) bool {
+		var oe *OptionError
+		return errors.As(err, &oe) && oe.Option == option
+	}
+}
+
+// isErr reports whether an error is target.
+func isErr(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
 }

@@ -6,26 +6,67 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"unicode"
 
 	"github.com/spf13/cobra"
 
+	"forger/dataset"
+	"forger/gan"
 	"forger/internal/opterr"
+	"forger/train"
 )
 
-// explain returns err with the library option error in it (if any) worded
-// in terms of cmd's flags.
+// explain returns err worded in terms of cmd's flags: the library option
+// error in it (if any) names its flag, and the library sentinels in it
+// read as the command line's sentences, with their advice.
 func explain(cmd *cobra.Command, err error) error {
+	msg := err.Error()
 	var oe *opterr.Error
-	if !errors.As(err, &oe) {
+	if errors.As(err, &oe) {
+		if flag := flagFor(cmd, oe.Option); flag != "" {
+			msg = strings.Replace(msg, oe.Error(), oe.Text(flag), 1)
+		}
+	}
+	for _, s := range sentences {
+		if errors.Is(err, s.err) {
+			if s.say != "" {
+				msg = strings.Replace(msg, s.err.Error(), s.say, 1)
+			}
+			msg += s.advice
+		}
+	}
+	var nr *dataset.NotRenderedError
+	if errors.As(err, &nr) {
+		flags := ""
+		if nr.Misalign {
+			flags += " --misalign"
+		}
+		if nr.Size > 0 {
+			flags += fmt.Sprintf(" --size %d", nr.Size)
+		}
+		msg += fmt.Sprintf(": run 'forger data get cartoon-faces%s'", flags)
+	}
+	if msg == err.Error() {
 		return err
 	}
-	flag := flagFor(cmd, oe.Option)
-	if flag == "" {
-		return err
-	}
-	return errors.New(strings.Replace(err.Error(), oe.Error(), oe.Text(flag), 1))
+	return errors.New(msg)
+}
+
+// sentences are the library sentinels the command line words its own way:
+// say replaces the sentinel's text, advice follows the message.
+var sentences = []struct {
+	err         error
+	say, advice string
+}{
+	{train.ErrNoLength, "--epochs must be at least 1 (or leave it out and give --minutes to train until the clock)", ""},
+	{train.ErrR1BatchNorm, "--r1 needs a discriminator without batch norm: add --spectral-norm or --d-norm none", ""},
+	{train.ErrNoCheckpoint, "--resume: no checkpoint", " (start without --resume)"},
+	{train.ErrHasCheckpoints, "", ": add --resume to continue it, or choose another --out"},
+	{train.ErrDataChanged, "", " (resume needs the same --data and --limit)"},
+	{gan.ErrFewClasses, "", " (--model dcgan needs none)"},
+	{dataset.ErrNotCartoonSet, "", " (--dir)"},
 }
 
 // flagFor returns the flag of cmd that sets the library option named option
@@ -36,6 +77,9 @@ func flagFor(cmd *cobra.Command, option string) string {
 		return ""
 	}
 	name := kebab(option)
+	if f, ok := flagNames[option]; ok {
+		name = f
+	}
 	for _, f := range []string{name, "project-" + name} {
 		if cmd.Flags().Lookup(f) != nil {
 			return "--" + f
@@ -43,6 +87,9 @@ func flagFor(cmd *cobra.Command, option string) string {
 	}
 	return ""
 }
+
+// flagNames are the options whose flags kebab does not spell.
+var flagNames = map[string]string{"LRG": "lr-g", "LRD": "lr-d"}
 
 // kebab turns a Go name into a flag name: LabelSmoothing → label-smoothing,
 // GCond → g-cond, ADATarget → ada-target, R1Every → r1-every, NZ → nz.

@@ -19,6 +19,7 @@ type Error struct {
 	Option string // the option's Go name, e.g. "Steps"
 	Value  any    // the value given; nil when Reason says all
 	Reason string // what is wrong, e.g. "must be ≥ 1" or "is not supported (use 1 or 3)"
+	Err    error  // the error underneath, if any (Unwrap returns it)
 }
 
 // New returns an *Error.
@@ -27,6 +28,9 @@ func New(pkg, option string, value any, reason string) *Error {
 }
 
 func (e *Error) Error() string { return e.Pkg + ": " + e.Text(e.Option) }
+
+// Unwrap returns the error underneath, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Text is the message with the option called name (a flag, say), without
 // the package.
