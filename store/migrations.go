@@ -48,4 +48,24 @@ var migrations = []struct {
 			updated_at BIGINT NOT NULL
 		)`,
 	}},
+	{"mail confirmations", []string{
+		// A link mailed to confirm an address: the SHA-256 of its token
+		// (hex; the token itself is only in the mail), the address
+		// (lower-case) and the job that asked for it; used_at is 0 until
+		// the link is used, once.
+		`CREATE TABLE forger_mail_confirmations (
+			token_hash TEXT PRIMARY KEY,
+			email TEXT NOT NULL,
+			job_id TEXT NOT NULL DEFAULT '',
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			used_at BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX forger_mail_confirmations_expires_at ON forger_mail_confirmations (expires_at)`,
+		// Addresses whose owner has used a confirmation link.
+		`CREATE TABLE forger_mail_confirmed (
+			email TEXT PRIMARY KEY,
+			confirmed_at BIGINT NOT NULL
+		)`,
+	}},
 }

@@ -68,6 +68,7 @@ func TestStore(t *testing.T) {
 			t.Run("Jobs", func(t *testing.T) { testJobs(t, db.URL) })
 			t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, db.URL) })
 			t.Run("Gallery", func(t *testing.T) { testGallery(t, db.URL) })
+			t.Run("MailConfirmation", func(t *testing.T) { testMailConfirmation(t, db.URL) })
 		})
 	}
 }
