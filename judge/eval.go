@@ -308,10 +308,10 @@ func LoadFolder(dir string, j *Judge, n int, progress io.Writer) (Fake, error) {
 	var f Fake
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return f, fmt.Errorf("--images %s: no such folder", dir)
+		return f, fmt.Errorf("images to score: %w", err)
 	}
 	if !fi.IsDir() {
-		return f, fmt.Errorf("--images %s is not a folder (want DIR/<class index>/*.png)", dir)
+		return f, fmt.Errorf("images to score: %s is not a folder (want DIR/<class index>/*.png)", dir)
 	}
 	set, err := dataset.Open(dir, dataset.Options{Size: j.Cfg.Size, Channels: j.Cfg.Channels, Progress: progress})
 	if err != nil {

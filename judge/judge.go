@@ -29,6 +29,7 @@ import (
 
 	"forger/gan"
 	"forger/internal/atomicfile"
+	"forger/internal/opterr"
 	"forger/nn"
 	"forger/tensor"
 )
@@ -177,6 +178,10 @@ func (j *Judge) Save(path string) error {
 	})
 }
 
+// An OptionError reports an option value judge cannot use, by its Go name
+// (TrainOptions.Epochs is "Epochs"); a command line turns it into its flag.
+type OptionError = opterr.Error
+
 // ErrNotJudge is wrapped by Load when a file is not a judge.
 var ErrNotJudge = errors.New("not a forger judge")
 
@@ -185,7 +190,7 @@ func Load(path string) (*Judge, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("judge %s does not exist (make one with: forger judge train --data fashion-mnist --out %s)", path, path)
+			return nil, fmt.Errorf("judge %s does not exist: %w", path, err)
 		}
 		return nil, fmt.Errorf("opening judge: %w", err)
 	}

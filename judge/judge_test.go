@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -190,8 +191,8 @@ func TestSaveLoad(t *testing.T) {
 	}
 
 	// Wrong kinds of file.
-	if _, err := Load(filepath.Join(dir, "missing.safetensors")); err == nil || !strings.Contains(err.Error(), "does not exist") {
-		t.Errorf("missing file: %v", err)
+	if _, err := Load(filepath.Join(dir, "missing.safetensors")); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
 	}
 	junk := filepath.Join(dir, "junk.safetensors")
 	os.WriteFile(junk, []byte("not a safetensors file at all"), 0o644)

@@ -45,8 +45,15 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 	if o.LR == 0 {
 		o.LR = d.LR
 	}
-	if o.Epochs < 1 || o.Batch < 2 || o.LR <= 0 || o.Limit < 0 {
-		return nil, fmt.Errorf("--epochs must be ≥ 1, --batch ≥ 2, --lr positive and --limit ≥ 0")
+	switch {
+	case o.Epochs < 1:
+		return nil, &OptionError{Pkg: "judge", Option: "Epochs", Value: o.Epochs, Reason: "must be ≥ 1"}
+	case o.Batch < 2:
+		return nil, &OptionError{Pkg: "judge", Option: "Batch", Value: o.Batch, Reason: "must be ≥ 2"}
+	case !(o.LR > 0):
+		return nil, &OptionError{Pkg: "judge", Option: "LR", Value: o.LR, Reason: "must be positive"}
+	case o.Limit < 0:
+		return nil, &OptionError{Pkg: "judge", Option: "Limit", Value: o.Limit, Reason: "must be ≥ 0"}
 	}
 	train, trainAttrs := s.Train, s.TrainAttrs
 	if o.Limit > 0 {

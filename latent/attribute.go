@@ -1,7 +1,6 @@
 package latent
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 
@@ -88,6 +87,17 @@ type CheckOptions struct {
 	Progress func(found, tried int)
 }
 
+// A TooFewError reports that Check found fewer faces to edit than it
+// wanted within MaxTries latents.
+type TooFewError struct {
+	Found, Tried int
+	Attribute    string
+}
+
+func (e *TooFewError) Error() string {
+	return fmt.Sprintf("latent: only %d of %d generated faces lack %q and match Where (try more latents, or edit fewer)", e.Found, e.Tried, e.Attribute)
+}
+
 // CheckResult is what Check measures; its JSON names are a contract.
 type CheckResult struct {
 	Attribute   string             `json:"attribute"`
@@ -118,7 +128,7 @@ func Check(g *gan.Generator, d []float32, target *Classifier, others map[string]
 		o.MaxTries = 50 * o.N
 	}
 	if o.N < 1 {
-		return nil, errors.New("-n must be ≥ 1")
+		return nil, &OptionError{Pkg: "latent", Option: "N", Value: o.N, Reason: "must be ≥ 1"}
 	}
 	cfg := g.Cfg
 	if len(d) != cfg.NZ {
@@ -126,7 +136,7 @@ func Check(g *gan.Generator, d []float32, target *Classifier, others map[string]
 	}
 	for name := range o.Where {
 		if _, ok := others[name]; !ok && name != target.Attribute {
-			return nil, fmt.Errorf("--where %s: no classifier for %q", name, name)
+			return nil, &OptionError{Pkg: "latent", Option: "Where", Value: name, Reason: "has no classifier"}
 		}
 	}
 	names := make([]string, 0, len(others))
@@ -178,7 +188,7 @@ func Check(g *gan.Generator, d []float32, target *Classifier, others map[string]
 		}
 	}
 	if len(picked) < o.N {
-		return nil, fmt.Errorf("only %d of %d generated faces lack %q and match --where: use a larger --max-tries or fewer -n", len(picked), res.Tried, target.Attribute)
+		return nil, &TooFewError{Found: len(picked), Tried: res.Tried, Attribute: target.Attribute}
 	}
 	res.N = len(picked)
 	success := 0

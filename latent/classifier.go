@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -166,8 +165,7 @@ type Classifier struct {
 // the attribute of an attribute classifier, or the last class.
 func LoadClassifier(path, positive string) (*Classifier, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		attr := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-		return nil, fmt.Errorf("classifier %s does not exist (make one with: forger attribute train --data cartoon-faces --attribute %s --out %s)", path, attr, path)
+		return nil, fmt.Errorf("classifier %s does not exist: %w", path, err)
 	}
 	j, err := judge.Load(path)
 	if err != nil {

@@ -400,9 +400,10 @@ func Edit(c Code, d []float32, strengths []float64) []Code {
 }
 
 // ParseStrengths parses "start:end:count" (count ≥ 1 evenly spaced values
-// from start to end; count 1 gives start) or a single number.
+// from start to end; count 1 gives start) or a single number. Its errors
+// are *OptionError (Option "Strengths").
 func ParseStrengths(spec string) ([]float64, error) {
-	bad := fmt.Errorf("--strengths %q: want START:END:COUNT (e.g. -3:3:7) or one number", spec)
+	bad := &OptionError{Pkg: "latent", Option: "Strengths", Value: spec, Reason: "is not START:END:COUNT (e.g. -3:3:7) or one number"}
 	num := func(s string) (float64, bool) {
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		return v, err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
@@ -425,7 +426,7 @@ func ParseStrengths(spec string) ([]float64, error) {
 		return nil, bad
 	}
 	if n < 1 || n > 1000 {
-		return nil, fmt.Errorf("--strengths %q: COUNT must be between 1 and 1000", spec)
+		return nil, &OptionError{Pkg: "latent", Option: "Strengths", Value: spec, Reason: "has a COUNT outside 1 to 1000"}
 	}
 	out := make([]float64, n)
 	for i := range out {

@@ -264,7 +264,7 @@ func LoadEncoder(path string) (*Encoder, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("encoder %s does not exist (make one with: forger encoder train --model CKPT --out %s)", path, path)
+			return nil, fmt.Errorf("encoder %s does not exist: %w", path, err)
 		}
 		return nil, fmt.Errorf("opening encoder: %w", err)
 	}
@@ -377,10 +377,17 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 			return nil, errors.New("no real images")
 		}
 	} else if o.PhotoLike {
-		return nil, errors.New("photo-like images are made from real images: give them (--data)")
+		return nil, &OptionError{Pkg: "latent", Option: "PhotoLike", Value: nil, Reason: "needs real images (photo-like images are made from them)"}
 	}
-	if o.Samples < 1 || o.Batch < 2 || o.LR <= 0 || o.Width < 1 {
-		return nil, errors.New("--samples must be ≥ 1, --batch ≥ 2, --lr and --width positive")
+	switch {
+	case o.Samples < 1:
+		return nil, &OptionError{Pkg: "latent", Option: "Samples", Value: o.Samples, Reason: "must be ≥ 1"}
+	case o.Batch < 2:
+		return nil, &OptionError{Pkg: "latent", Option: "Batch", Value: o.Batch, Reason: "must be ≥ 2"}
+	case !(o.LR > 0):
+		return nil, &OptionError{Pkg: "latent", Option: "LR", Value: o.LR, Reason: "must be positive"}
+	case o.Width < 1:
+		return nil, &OptionError{Pkg: "latent", Option: "Width", Value: o.Width, Reason: "must be positive"}
 	}
 	cfg := g.Cfg
 	e, err := NewEncoder(EncoderConfig{Model: model, GAN: cfg, NZ: cfg.NZ, Size: cfg.Size, Channels: cfg.Channels,

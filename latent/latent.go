@@ -29,9 +29,14 @@ import (
 
 	"forger/gan"
 	"forger/internal/atomicfile"
+	"forger/internal/opterr"
 	"forger/nn"
 	"forger/tensor"
 )
+
+// An OptionError reports an option value latent cannot use, by its Go name
+// (ProjectOptions.Steps is "Steps"); a command line turns it into its flag.
+type OptionError = opterr.Error
 
 // File is a latent file: one latent code of a model.
 type File struct {

@@ -2,7 +2,6 @@ package latent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -19,13 +18,13 @@ const (
 	LossBoth       = "both"       // pixel + PerceptualWeight·perceptual
 )
 
-// CheckLoss returns a user-facing error for an unknown loss.
+// CheckLoss returns an *OptionError for an unknown loss.
 func CheckLoss(s string) error {
 	switch s {
 	case LossPixel, LossPerceptual, LossBoth:
 		return nil
 	}
-	return fmt.Errorf("unknown --loss %q (use perceptual, pixel or both)", s)
+	return &OptionError{Pkg: "latent", Option: "Loss", Value: s, Reason: "is unknown (use perceptual, pixel or both)"}
 }
 
 // Optimisers of a projection.
@@ -34,12 +33,12 @@ const (
 	OptAdam  = "adam"
 )
 
-// CheckOptimizer returns a user-facing error for an unknown optimiser.
+// CheckOptimizer returns an *OptionError for an unknown optimiser.
 func CheckOptimizer(s string) error {
 	if s == OptLBFGS || s == OptAdam {
 		return nil
 	}
-	return fmt.Errorf("unknown --optimizer %q (use lbfgs or adam)", s)
+	return &OptionError{Pkg: "latent", Option: "Optimizer", Value: s, Reason: "is unknown (use lbfgs or adam)"}
 }
 
 // Defaults of ProjectOptions.
@@ -164,16 +163,19 @@ func (o *ProjectOptions) defaults() error {
 		o.Prior = 0
 	}
 	if o.Noise < 0 || math.IsNaN(o.Noise) {
-		return errors.New("--noise must be ≥ 0")
+		return &OptionError{Pkg: "latent", Option: "Noise", Value: o.Noise, Reason: "must be ≥ 0"}
 	}
-	if o.Steps < 0 || o.LR <= 0 {
-		return errors.New("--steps must be ≥ 0 and --lr positive")
+	if o.Steps < 0 {
+		return &OptionError{Pkg: "latent", Option: "Steps", Value: o.Steps, Reason: "must be ≥ 0"}
+	}
+	if !(o.LR > 0) {
+		return &OptionError{Pkg: "latent", Option: "LR", Value: o.LR, Reason: "must be positive"}
 	}
 	if err := CheckLoss(o.Loss); err != nil {
 		return err
 	}
 	if o.Loss != LossPixel && o.Features == nil {
-		return fmt.Errorf("--loss %s needs a feature network", o.Loss)
+		return &OptionError{Pkg: "latent", Option: "Loss", Value: o.Loss, Reason: "needs a feature network"}
 	}
 	return nil
 }

@@ -65,7 +65,7 @@ func newGallery(cfg Config, log *slog.Logger) (*gallery, error) {
 	if g.index != "" {
 		db, err := facedb.OpenExisting(context.Background(), g.index)
 		if err != nil {
-			return nil, fmt.Errorf("--gallery: %w", err)
+			return nil, fmt.Errorf("gallery index: %w", err)
 		}
 		db.Close()
 	}

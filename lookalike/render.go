@@ -15,6 +15,7 @@ import (
 
 	"forger/face"
 	"forger/gan"
+	"forger/internal/opterr"
 	"forger/latent"
 	"forger/studio"
 	"forger/tensor"
@@ -287,6 +288,10 @@ func (r *renderer) render(ctx context.Context, v *visitor, best *galleryFace, be
 	return nil
 }
 
+// An OptionError reports an argument lookalike cannot use, by its Go name
+// (ChooseModel's want is "FaceModel"); a command line turns it into its flag.
+type OptionError = opterr.Error
+
 // ChooseModel picks the face GAN of the studio's look-alike jobs among the
 // checkpoints under modelsDir. want, when not empty, is a model name (as
 // forger models list shows it) or a checkpoint file or run folder. Else
@@ -307,11 +312,11 @@ func ChooseModel(modelsDir, want string) (path, why string, err error) {
 		}
 		if _, err := os.Stat(want); err == nil {
 			if _, _, err := gan.Open(want); err != nil {
-				return "", "", fmt.Errorf("--face-model %s: %w", want, err)
+				return "", "", &OptionError{Pkg: "lookalike", Option: "FaceModel", Value: want, Reason: ": " + err.Error(), Err: err}
 			}
 			return gan.Resolve(want), "named by --face-model", nil
 		}
-		return "", "", fmt.Errorf("--face-model %q: no model of that name in %s, and no such file (forger models list %s)", want, modelsDir, modelsDir)
+		return "", "", &OptionError{Pkg: "lookalike", Option: "FaceModel", Value: want, Reason: fmt.Sprintf(": no model of that name in %s, and no such file (forger models list %s)", modelsDir, modelsDir)}
 	}
 	type scored struct {
 		mi    gan.ModelInfo

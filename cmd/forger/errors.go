@@ -7,14 +7,17 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"forger/dataset"
+	"forger/face/facedb"
 	"forger/gan"
 	"forger/internal/opterr"
+	"forger/latent"
 	"forger/train"
 )
 
@@ -36,6 +39,10 @@ func explain(cmd *cobra.Command, err error) error {
 			}
 			msg += s.advice
 		}
+	}
+	var few *latent.TooFewError
+	if errors.As(err, &few) {
+		msg = strings.Replace(msg, few.Error(), fmt.Sprintf("only %d of %d generated faces lack %q and match --where: use a larger --max-tries or fewer -n", few.Found, few.Tried, few.Attribute), 1)
 	}
 	var nr *dataset.NotRenderedError
 	if errors.As(err, &nr) {
@@ -67,6 +74,16 @@ var sentences = []struct {
 	{train.ErrDataChanged, "", " (resume needs the same --data and --limit)"},
 	{gan.ErrFewClasses, "", " (--model dcgan needs none)"},
 	{dataset.ErrNotCartoonSet, "", " (--dir)"},
+	{facedb.ErrNoIndex, "", " (build one with 'forger face index GALLERY --db FILE')"},
+}
+
+// makeOne adds to the error of a file that does not exist the command that
+// makes one.
+func makeOne(err error, command string) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w (make one with: %s)", err, command)
+	}
+	return err
 }
 
 // flagFor returns the flag of cmd that sets the library option named option

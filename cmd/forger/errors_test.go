@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -35,5 +37,34 @@ func TestExplainNamesTheFlag(t *testing.T) {
 	err = &gan.OptionError{Pkg: "gan", Option: "Channels", Value: 2, Reason: "is not supported"}
 	if got := explain(cmd, err); got != err {
 		t.Errorf("explain without a --channels flag: %v, want the error unchanged", got)
+	}
+}
+
+// TestLibraryErrorsReadAsFlags: errors the libraries return by Go name
+// (train's LabelSmoothing, latent's Strengths) reach the user as flags,
+// and the sentinels as the sentences they had.
+func TestLibraryErrorsReadAsFlags(t *testing.T) {
+	dir := t.TempDir()
+	model := latTinyModel(t, dir)
+	v := make([]float64, 16)
+	v[0] = 1
+	dfile := filepath.Join(dir, "d.json")
+	latWriteDirection(t, dfile, "x", v)
+	run := filepath.Join(dir, "run")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--data", "fashion-mnist", "--out", run, "--label-smoothing", "0.7"}, "forger: --label-smoothing 0.7 must be in [0, 0.5)"},
+		{[]string{"train", "--data", "fashion-mnist", "--out", run, "--r1", "1", "--d-norm", "batch"}, "forger: --r1 needs a discriminator without batch norm: add --spectral-norm or --d-norm none"},
+		{[]string{"train", "--data", "fashion-mnist", "--out", run, "--resume"}, "(start without --resume)"},
+		{[]string{"edit", "--model", model, "--seed", "1", "--direction", dfile, "--strengths", "-3:3:0", "--out", filepath.Join(dir, "x.png")}, `forger: --strengths "-3:3:0" has a COUNT outside 1 to 1000`},
+		{[]string{"project", "--model", model, dfile, "--loss", "l1", "--out", filepath.Join(dir, "p")}, `forger: --loss "l1" is unknown (use perceptual, pixel or both)`},
+		{[]string{"project", "--model", model, dfile, "--init", "encoder", "--encoder", filepath.Join(dir, "enc.safetensors"), "--out", filepath.Join(dir, "p")}, "(make one with: forger encoder train --model CKPT --out "},
+	} {
+		_, stderr, code := forger(t, nil, c.args...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, stderr, c.want)
+		}
 	}
 }

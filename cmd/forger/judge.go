@@ -194,7 +194,7 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			}
 			j, err := judge.Load(judgePath)
 			if err != nil {
-				return err
+				return makeOne(err, "forger judge train --data fashion-mnist --out "+judgePath)
 			}
 			if data == "" {
 				data = j.Cfg.Data

@@ -45,6 +45,8 @@ func main() {
 // usageError marks errors in how forger was called (exit code 2).
 type usageError struct{ error }
 
+func (e usageError) Unwrap() error { return e.error }
+
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 // oneLine keeps an error message on one line, as the CLI promises.

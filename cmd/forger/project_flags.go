@@ -129,7 +129,7 @@ func (p *latProjectFlags) setup(g *gan.Generator, model string) (*latProjector, 
 	if p.init == "encoder" {
 		e, err := latent.LoadEncoder(p.encoder)
 		if err != nil {
-			return nil, err
+			return nil, makeOne(err, "forger encoder train --model CKPT --out "+p.encoder)
 		}
 		if err := e.CheckModel(g.Cfg); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.encoder, err)

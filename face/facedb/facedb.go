@@ -77,7 +77,7 @@ func OpenExisting(ctx context.Context, path string) (*DB, error) {
 	}
 	st, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w at %s: build one with 'forger face index GALLERY --db %s'", ErrNoIndex, path, path)
+		return nil, fmt.Errorf("%w at %s", ErrNoIndex, path)
 	}
 	if err != nil {
 		return nil, err

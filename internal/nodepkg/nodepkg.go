@@ -45,7 +45,7 @@ func (d Dir) Node(ctx context.Context) (string, error) {
 	if d.MinNode > 0 {
 		out, err := exec.CommandContext(ctx, node, "--version").Output()
 		if err != nil {
-			return "", fmt.Errorf("%w (%s --version failed: %v)", ErrNoNode, node, err)
+			return "", fmt.Errorf("%w (%s did not tell its version: %v)", ErrNoNode, node, err)
 		}
 		v := strings.TrimSpace(string(out))
 		major, _, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")

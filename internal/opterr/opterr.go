@@ -11,7 +11,10 @@
 // The package's test also checks that no library error message names a flag.
 package opterr
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // An Error reports an option value a library cannot use.
 type Error struct {
@@ -33,14 +36,19 @@ func (e *Error) Error() string { return e.Pkg + ": " + e.Text(e.Option) }
 func (e *Error) Unwrap() error { return e.Err }
 
 // Text is the message with the option called name (a flag, say), without
-// the package.
+// the package. A Reason that starts with a colon follows the value
+// directly: `FaceModel "x": no such model`.
 func (e *Error) Text(name string) string {
+	sep := " "
+	if strings.HasPrefix(e.Reason, ":") {
+		sep = ""
+	}
 	switch v := e.Value.(type) {
 	case nil:
-		return name + " " + e.Reason
+		return name + sep + e.Reason
 	case string:
-		return fmt.Sprintf("%s %q %s", name, v, e.Reason)
+		return fmt.Sprintf("%s %q%s%s", name, v, sep, e.Reason)
 	default:
-		return fmt.Sprintf("%s %v %s", name, v, e.Reason)
+		return fmt.Sprintf("%s %v%s%s", name, v, sep, e.Reason)
 	}
 }

@@ -9,9 +9,14 @@ import (
 	"strings"
 
 	"forger/gan"
+	"forger/internal/opterr"
 	"forger/nn"
 	"forger/optim"
 )
+
+// An OptionError reports a DCGANOptions value torch cannot use, by its Go
+// name (NZ); a command line turns it into its flag.
+type OptionError = opterr.Error
 
 // DCGANOptions say what a PyTorch DCGAN checkpoint holds.
 type DCGANOptions struct {
@@ -149,7 +154,7 @@ func ImportDCGAN(gts, dts []Named, o DCGANOptions) (*gan.Checkpoint, []string, e
 			cfg.NZ = zin
 		}
 		if cfg.NZ != zin {
-			return nil, nil, fmt.Errorf("--nz %d, but the generator's first layer %s.weight %v takes %d inputs", cfg.NZ, gg[0].path, w0.Shape, zin)
+			return nil, nil, &OptionError{Pkg: "torch", Option: "NZ", Value: cfg.NZ, Reason: fmt.Sprintf("does not fit: the generator's first layer %s.weight %v takes %d inputs", gg[0].path, w0.Shape, zin)}
 		}
 	case gan.CDCGAN:
 		if cfg.NZ == 0 {
@@ -157,7 +162,7 @@ func ImportDCGAN(gts, dts []Named, o DCGANOptions) (*gan.Checkpoint, []string, e
 		}
 		k := zin - cfg.NZ
 		if k < 2 {
-			return nil, nil, fmt.Errorf("--nz %d, but the generator's first layer %s.weight %v takes %d inputs: no room for 2 or more classes", cfg.NZ, gg[0].path, w0.Shape, zin)
+			return nil, nil, &OptionError{Pkg: "torch", Option: "NZ", Value: cfg.NZ, Reason: fmt.Sprintf("does not fit: the generator's first layer %s.weight %v takes %d inputs, no room for 2 or more classes", gg[0].path, w0.Shape, zin)}
 		}
 		if o.Classes == nil {
 			for i := range k {
@@ -170,7 +175,7 @@ func ImportDCGAN(gts, dts []Named, o DCGANOptions) (*gan.Checkpoint, []string, e
 		cfg.Classes = o.Classes
 		cfg.GCond, cfg.DCond = gan.GCondOneHot, gan.DCondInput
 	default:
-		return nil, nil, fmt.Errorf("unknown --arch %q (use dcgan or cdcgan)", o.Arch)
+		return nil, nil, &OptionError{Pkg: "torch", Option: "Arch", Value: o.Arch, Reason: "is unknown (use dcgan or cdcgan)"}
 	}
 	cfg.NDF = cfg.NGF
 	var dg []*group

@@ -1,6 +1,7 @@
 package torch
 
 import (
+	"errors"
 	"flag"
 	"math"
 	"math/rand/v2"
@@ -158,7 +159,8 @@ func TestImportRefusesWithTheKey(t *testing.T) {
 	}
 	// A wrong nz.
 	_, _, err = ImportDCGAN(g, nil, DCGANOptions{Arch: gan.DCGAN, NZ: 100})
-	if err == nil || !strings.Contains(err.Error(), "--nz 100") {
+	var oe *OptionError
+	if !errors.As(err, &oe) || oe.Option != "NZ" || oe.Value != 100 || !strings.Contains(err.Error(), "takes 8 inputs") {
 		t.Fatalf("got %v", err)
 	}
 	// The discriminator given as the generator.
