@@ -80,12 +80,13 @@ func FrechetDistance(a, b Gaussian) (float64, error) {
 		}
 	}
 	var eig mat.EigenSym
-	if !eig.Factorize(sym, false) {
-		return 0, errors.New("judge: eigen-decomposition of Σa^½ Σb Σa^½ did not converge")
+	scale, err := factorize(&eig, sym, false)
+	if err != nil {
+		return 0, err
 	}
 	var trSqrt float64
 	for _, l := range eig.Values(nil) {
-		trSqrt += math.Sqrt(max(l, 0))
+		trSqrt += math.Sqrt(max(l*scale, 0))
 	}
 	fd := diff2 + mat.Trace(a.Sigma) + mat.Trace(b.Sigma) - 2*trSqrt
 	return max(fd, 0), nil
@@ -95,10 +96,14 @@ func FrechetDistance(a, b Gaussian) (float64, error) {
 // semi-definite matrix: V diag(√max(λ,0)) Vᵀ.
 func sqrtPSD(s *mat.SymDense) (*mat.SymDense, error) {
 	var eig mat.EigenSym
-	if !eig.Factorize(s, true) {
-		return nil, errors.New("judge: eigen-decomposition of a covariance did not converge")
+	scale, err := factorize(&eig, s, true)
+	if err != nil {
+		return nil, err
 	}
 	vals := eig.Values(nil)
+	for i := range vals {
+		vals[i] *= scale
+	}
 	var v mat.Dense
 	eig.VectorsTo(&v)
 	d := len(vals)
@@ -116,4 +121,50 @@ func sqrtPSD(s *mat.SymDense) (*mat.SymDense, error) {
 		}
 	}
 	return out, nil
+}
+
+// ErrDegenerate is returned when a covariance cannot be decomposed: values
+// that are not finite (a generator that outputs NaN), or a decomposition
+// that fails.
+var ErrDegenerate = errors.New("judge: the features' covariance is not finite or cannot be decomposed")
+
+// factorize decomposes s scaled to a largest entry of 1, with entries below
+// 1e-30 of it set to 0, and returns the scale to multiply the eigenvalues
+// by. The scaling keeps LAPACK's dsterf out of its rescaling branches for
+// tiny or huge blocks (gonum's port of which panics on the near-constant
+// features of a collapsed generator); what it drops is far below float64
+// precision.
+func factorize(eig *mat.EigenSym, s *mat.SymDense, vectors bool) (scale float64, err error) {
+	d := s.SymmetricDim()
+	for i := 0; i < d; i++ {
+		for j := i; j < d; j++ {
+			v := s.At(i, j)
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return 0, ErrDegenerate
+			}
+			scale = max(scale, math.Abs(v))
+		}
+	}
+	if scale == 0 {
+		scale = 1
+	}
+	n := mat.NewSymDense(d, nil)
+	for i := 0; i < d; i++ {
+		for j := i; j < d; j++ {
+			v := s.At(i, j) / scale
+			if math.Abs(v) < 1e-30 {
+				v = 0
+			}
+			n.SetSym(i, j, v)
+		}
+	}
+	defer func() {
+		if recover() != nil {
+			scale, err = 0, ErrDegenerate
+		}
+	}()
+	if !eig.Factorize(n, vectors) {
+		return 0, ErrDegenerate
+	}
+	return scale, nil
 }

@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -108,5 +109,38 @@ func TestFrechetSamples(t *testing.T) {
 	// d·1² + d·(1-2)² = 8.
 	if math.Abs(got-8) > 0.12 {
 		t.Errorf("fd of samples = %v, want about 8", got)
+	}
+}
+
+// Features that barely vary (a collapsed generator) give covariance blocks
+// near 1e-130, where gonum's dsterf panics ("insufficient length of a"):
+// FrechetDistance must return a number, and a NaN covariance an error.
+func TestFrechetDistanceTinyAndNaNCovariances(t *testing.T) {
+	const d = 8
+	fit := func(tiny float64) Gaussian {
+		s := mat.NewSymDense(d, nil)
+		for i := 0; i < d; i++ {
+			s.SetSym(i, i, 1)
+		}
+		for i := 4; i < d; i++ {
+			for j := i; j < d; j++ {
+				s.SetSym(i, j, tiny*float64(1+i+j))
+			}
+		}
+		return Gaussian{Mu: make([]float64, d), Sigma: s, N: 100}
+	}
+	one := fit(0)
+	for _, tiny := range []float64{1e-125, 1e-200} {
+		fd, err := FrechetDistance(fit(tiny), one)
+		if err != nil || math.IsNaN(fd) || math.Abs(fd) > 1e-9 {
+			t.Errorf("tiny block %g: fd %v, %v; want 0", tiny, fd, err)
+		}
+		fd, err = FrechetDistance(one, fit(tiny))
+		if err != nil || math.Abs(fd) > 1e-9 {
+			t.Errorf("tiny block %g, other side: fd %v, %v; want 0", tiny, fd, err)
+		}
+	}
+	if _, err := FrechetDistance(fit(math.NaN()), one); !errors.Is(err, ErrDegenerate) {
+		t.Errorf("NaN covariance: %v, want ErrDegenerate", err)
 	}
 }
