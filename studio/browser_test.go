@@ -143,7 +143,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("seeds shown: %v", seeds)
 	}
 
-	var status, reason, captions string
+	var status, reason, captions, emailNote string
 	var results []string
 	err = chromedp.Run(ctx,
 		chromedp.Navigate(h.URL+"/lookalike"),
@@ -157,6 +157,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Poll(`[...document.querySelectorAll('#job-results img')].every(i => i.complete && i.naturalWidth > 0)`, nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.Evaluate(`[...document.querySelectorAll('#job-results figure')].map(f => f.dataset.result)`, &results),
 		chromedp.Text(`#job-results`, &captions, chromedp.ByQuery),
+		chromedp.Text(`#job-email`, &emailNote, chromedp.ByQuery),
 		save("studio-lookalike.png"),
 	)
 	if err != nil {
@@ -168,11 +169,44 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(captions, "Best match: sample") || !strings.Contains(captions, "From you to your match: you → sample") {
 		t.Errorf("captions: %s", captions)
 	}
-	if len(h.MailedTo()) == 0 {
-		// The e-mail goes out right after the job is marked done.
-		time.Sleep(time.Second)
+	// The address is not confirmed: its one e-mail so far is the
+	// confirmation link, and the job page says the result waits for it.
+	mails := waitMails(h, 1)
+	if len(mails) != 1 || mails[0].To != "visitor@example.com" || !strings.HasPrefix(mails[0].Subject, "Confirm your e-mail") {
+		t.Fatalf("mails %+v", mails)
 	}
-	if m := h.MailedTo(); len(m) != 1 || m[0] != "visitor@example.com" {
-		t.Errorf("mail to %v", m)
+	if !strings.Contains(emailNote, "once you have used it") {
+		t.Errorf("job page's e-mail note: %q", emailNote)
 	}
+	link := studio.ConfirmPath(mails[0].Data)
+	if link == "" {
+		t.Fatalf("no confirmation link in %q", mails[0].Data)
+	}
+	var confirmed string
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(h.URL+link),
+		chromedp.WaitVisible(`#confirm-submit`, chromedp.ByQuery),
+		chromedp.Click(`#confirm-submit`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('#confirm-status').textContent + document.querySelector('#confirm-error').textContent`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Text(`#confirm-status`, &confirmed, chromedp.ByQuery),
+		save("studio-confirm.png"),
+	)
+	if err != nil {
+		t.Fatalf("confirmation page: %v", err)
+	}
+	if !strings.Contains(confirmed, "your address is confirmed") {
+		t.Errorf("confirmation page says %q", confirmed)
+	}
+	// The result's e-mail goes out once the link is used.
+	if m := waitMails(h, 2); len(m) != 2 || m[1].To != "visitor@example.com" || m[1].Subject != "Your forger look-alike is ready" {
+		t.Errorf("mails %+v", m)
+	}
+}
+
+// waitMails waits up to 5 s for the studio to have sent n e-mails.
+func waitMails(h *studio.TestStudio, n int) []studio.TestMail {
+	for deadline := time.Now().Add(5 * time.Second); len(h.Mails()) < n && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return h.Mails()
 }

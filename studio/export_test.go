@@ -1,6 +1,7 @@
 package studio
 
 import (
+	"strings"
 	"testing"
 
 	"forger/store"
@@ -30,4 +31,40 @@ func (s *TestStudio) MailedTo() []string {
 		to = append(to, m.To)
 	}
 	return to
+}
+
+// TestMail is one e-mail the studio sent.
+type TestMail struct {
+	To, Subject string
+	Data        string // headers and body, as sent
+}
+
+// Mails lists the e-mails the studio sent, in order.
+func (s *TestStudio) Mails() []TestMail {
+	var out []TestMail
+	for _, m := range s.h.smtp.messages() {
+		tm := TestMail{To: m.To, Data: m.Data}
+		for _, line := range strings.Split(m.Data, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "Subject: "); ok {
+				tm.Subject = v
+				break
+			}
+		}
+		out = append(out, tm)
+	}
+	return out
+}
+
+// ConfirmPath is the path (on the test studio) of the confirmation link in
+// an e-mail the studio sent, "" when it has none.
+func ConfirmPath(mail string) string {
+	i := strings.Index(mail, "http://studio.test/confirm?token=")
+	if i < 0 {
+		return ""
+	}
+	rest := mail[i+len("http://studio.test"):]
+	if j := strings.IndexAny(rest, "\r\n"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
 }

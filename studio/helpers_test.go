@@ -302,7 +302,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{ModelsDir: testModels(t), DataDir: data, AdminToken: o.admin, RatePerSecond: o.rate, RateBurst: o.burst,
-		Retention: o.retention, Mailer: mailer, Directions: o.directions, ImageCacheBytes: o.imageCacheBytes, Log: log,
+		Retention: o.retention, Mailer: mailer, BaseURL: "http://studio.test", Directions: o.directions, ImageCacheBytes: o.imageCacheBytes, Log: log,
 		JobsPerMinute: o.jobsPerMinute, JobBurst: o.jobBurst, MaxQueuedPerAddress: o.maxQueuedPerAddress, MaxQueued: o.maxQueued,
 		TrustedProxies: o.trustedProxies}
 	if !o.noPipeline {
@@ -398,6 +398,16 @@ func (h *harness) upload(path string, photo []byte, fields ...string) (int, []by
 	mw.Close()
 	status, _, body := h.do("POST", path, mw.FormDataContentType(), &b)
 	return status, body
+}
+
+// waitMail waits up to 5 s for the SMTP server to have n messages and
+// returns what it has.
+func (h *harness) waitMail(n int) []mailMsg {
+	deadline := time.Now().Add(5 * time.Second)
+	for len(h.smtp.messages()) < n && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return h.smtp.messages()
 }
 
 // waitJob polls a job until it is finished; it returns every status seen.

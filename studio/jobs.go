@@ -38,7 +38,8 @@ func savePNG(path string, img image.Image) error {
 }
 
 // createJob: POST /api/jobs, multipart with a file "photo" and an optional
-// "email" → 201 {"id", "status", "url"}.
+// "email" → 201 {"id", "status", "url", "email"?}: "email" is "confirm"
+// when a confirmation link was sent to the address (confirm.go).
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Pipeline == nil || s.queue == nil {
 		writeError(w, http.StatusServiceUnavailable, "look-alike jobs are not available on this server: no face pipeline is configured")
@@ -86,8 +87,28 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "the photo could not be stored")
 		return
 	}
+	// An address neither allow-listed nor confirmed gets a confirmation
+	// link first, made with the job.
+	needConfirm := false
+	if email != "" {
+		ok, err := mailAllowed(r.Context(), s.store, s.cfg.Mailer, email)
+		if err != nil {
+			os.Remove(path)
+			s.log.Error("checking an e-mail address", "err", err)
+			writeError(w, http.StatusInternalServerError, "the job could not be queued")
+			return
+		}
+		needConfirm = !ok
+	}
+	token := ""
 	j := &store.Job{ID: id, Kind: LookalikeArgs{}.Kind(), Email: email, Upload: upload}
 	err = s.store.CreateJob(r.Context(), j, func(ctx context.Context, tx *store.Tx) error {
+		if needConfirm {
+			var err error
+			if token, err = s.store.CreateMailConfirmation(ctx, tx, email, id, MailConfirmTTL); err != nil {
+				return err
+			}
+		}
 		return s.queue.Enqueue(ctx, tx, id)
 	})
 	if err != nil {
@@ -98,8 +119,13 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 	}
 	queued = id
 	s.log.Info("job queued", "job", id, "addr", s.clientAddr(r))
+	out := map[string]string{"id": id, "status": j.Status, "url": "/jobs/" + id}
+	if needConfirm {
+		s.sendConfirmation(email, token, id)
+		out["email"] = "confirm" // the page asks the visitor to use the link
+	}
 	w.Header().Set("Location", "/api/jobs/"+id)
-	writeJSON(w, http.StatusCreated, map[string]string{"id": id, "status": j.Status, "url": "/jobs/" + id})
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (s *Server) uploadError(w http.ResponseWriter, err error) {
@@ -133,6 +159,9 @@ type jobJSON struct {
 	Steps      map[string]store.Step `json:"steps"`
 	Results    map[string]resultJSON `json:"results"`
 	Emailed    bool                  `json:"emailed,omitempty"`
+	// EmailUnconfirmed: an e-mail was asked for, at an address whose
+	// owner has not used the confirmation link yet.
+	EmailUnconfirmed bool `json:"email_unconfirmed,omitempty"`
 }
 
 // getJob: GET /api/jobs/{id} → {"id", "status", "reason", "results": {key:
@@ -147,6 +176,10 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		Attempts: j.Attempts, Steps: j.Steps, Results: map[string]resultJSON{}, Emailed: !j.EmailedAt.IsZero() && j.EmailError == ""}
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = &j.FinishedAt
+	}
+	if j.Email != "" && j.EmailedAt.IsZero() && s.cfg.Mailer != nil {
+		ok, err := mailAllowed(r.Context(), s.store, s.cfg.Mailer, j.Email)
+		out.EmailUnconfirmed = err == nil && !ok
 	}
 	if j.Status == store.StatusDone {
 		for k, res := range j.Results {
@@ -335,6 +368,11 @@ func Sweep(ctx context.Context, st *store.Store, dataDir string, retention time.
 		if len(jobs) < 200 {
 			break
 		}
+	}
+	// Confirmation links a retention past their expiry (until then a late
+	// click is told "expired" rather than "unknown").
+	if _, err := st.DeleteMailConfirmationsExpiredBefore(ctx, cutoff); err != nil {
+		return n, err
 	}
 	// Strays: whatever is old enough in the two folders is past retention
 	// whether or not a record names it.

@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -243,23 +244,129 @@ func testLookalikeJob(t *testing.T, dbURL string) {
 			t.Errorf("GET %s: %d", p, status)
 		}
 	}
-	// The e-mail went out once, with the link.
-	deadline := time.Now().Add(5 * time.Second)
-	for len(h.smtp.messages()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	// The address was not confirmed: its owner was sent a link, and the
+	// result waits for it to be used.
+	if !strings.Contains(string(body), `"email":"confirm"`) {
+		t.Errorf("created %s: no word of the confirmation", body)
 	}
-	msgs := h.smtp.messages()
+	msgs := h.waitMail(1)
 	if len(msgs) != 1 || msgs[0].To != "visitor@example.com" || msgs[0].From != "studio@example.com" ||
-		!strings.Contains(msgs[0].Data, "http://studio.test/jobs/"+j.ID) || !strings.Contains(msgs[0].Data, "Subject: Your forger look-alike is ready") {
+		!strings.Contains(msgs[0].Data, "Subject: Confirm your e-mail address for forger") {
+		t.Fatalf("confirmation mail %+v", msgs)
+	}
+	token := confirmToken(t, msgs[0].Data)
+	time.Sleep(300 * time.Millisecond) // the runner's notify, right after done
+	if m := h.smtp.messages(); len(m) != 1 {
+		t.Errorf("mail before the address was confirmed: %+v", m[1:])
+	}
+	var pending jobJSON
+	h.json("GET", "/api/jobs/"+j.ID, nil, &pending)
+	if !pending.EmailUnconfirmed || pending.Emailed {
+		t.Errorf("job before confirmation: email_unconfirmed %v, emailed %v", pending.EmailUnconfirmed, pending.Emailed)
+	}
+	// The link's page asks for a click; the click confirms, and the
+	// finished job's e-mail goes out once, with the job's link.
+	if status, hdr, page := h.do("GET", "/confirm?token="+token, "", nil); status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") ||
+		!bytes.Contains(page, []byte(`id="confirm-submit"`)) {
+		t.Errorf("GET /confirm: %d %s", status, hdr.Get("Content-Type"))
+	}
+	if m := h.smtp.messages(); len(m) != 1 {
+		t.Errorf("fetching the link's page sent mail: %+v", m[1:])
+	}
+	var ok map[string]string
+	if status, _ := h.json("POST", "/api/mail/confirm", map[string]string{"token": token}, &ok); status != 200 || ok["status"] != "confirmed" {
+		t.Fatalf("confirming: %d %v", status, ok)
+	}
+	msgs = h.waitMail(2)
+	if len(msgs) != 2 || msgs[1].To != "visitor@example.com" ||
+		!strings.Contains(msgs[1].Data, "http://studio.test/jobs/"+j.ID) || !strings.Contains(msgs[1].Data, "Subject: Your forger look-alike is ready") {
 		t.Errorf("mail %+v", msgs)
 	}
 	var again jobJSON
 	h.json("GET", "/api/jobs/"+j.ID, nil, &again)
-	if !again.Emailed {
-		t.Error("job not marked as e-mailed")
+	if !again.Emailed || again.EmailUnconfirmed {
+		t.Errorf("job after confirmation: emailed %v, email_unconfirmed %v", again.Emailed, again.EmailUnconfirmed)
 	}
 	if bytes.Contains(mustJSON(again), []byte("visitor@example.com")) {
 		t.Error("the job's JSON shows the e-mail address")
+	}
+	// The link works once.
+	var e apiError
+	if status, _ := h.json("POST", "/api/mail/confirm", map[string]string{"token": token}, &e); status != 409 || !strings.Contains(e.Error, "used already") {
+		t.Errorf("the link used again: %d %q", status, e.Error)
+	}
+	// A confirmed address is mailed the next job's result with no new link.
+	status, body = h.upload("/api/jobs", photo, "email", "Visitor@example.com")
+	if status != 201 || strings.Contains(string(body), `"email"`) {
+		t.Fatalf("second job: %d %s", status, body)
+	}
+	json.Unmarshal(body, &created)
+	h.waitJob(created.ID, 30*time.Second)
+	msgs = h.waitMail(3)
+	if len(msgs) != 3 || !strings.Contains(msgs[2].Data, "/jobs/"+created.ID) || strings.Contains(msgs[2].Data, "confirm?token=") {
+		t.Errorf("second job's mail: %+v", msgs[2:])
+	}
+	time.Sleep(300 * time.Millisecond)
+	if m := h.smtp.messages(); len(m) != 3 {
+		t.Errorf("%d mails, want 3: %+v", len(m), m)
+	}
+}
+
+// confirmToken finds the token of a confirmation mail's link.
+func confirmToken(t *testing.T, mail string) string {
+	t.Helper()
+	m := regexp.MustCompile(`http://studio\.test/confirm\?token=([A-Za-z0-9_-]{43})\r?\n`).FindStringSubmatch(mail)
+	if m == nil {
+		t.Fatalf("no confirmation link in %q", mail)
+	}
+	return m[1]
+}
+
+// Bad confirmation links are 4xx JSON errors that say what is wrong:
+// malformed 400, unknown 404, used 409, expired 410.
+func TestConfirmMailErrors(t *testing.T) {
+	for _, db := range storetest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{dbURL: db.URL, noPipeline: true})
+			ctx := context.Background()
+			expired, err := h.st.CreateMailConfirmation(ctx, nil, "late@example.com", "", time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			used, _ := h.st.CreateMailConfirmation(ctx, nil, "used@example.com", "", time.Hour)
+			if _, err := h.st.ConfirmMail(ctx, used); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(5 * time.Millisecond)
+			for _, c := range []struct {
+				name, body string
+				status     int
+				says       string
+			}{
+				{"malformed", `{"token":"abc"}`, 400, "not a confirmation link"},
+				{"no token", `{}`, 400, "not a confirmation link"},
+				{"not JSON", `token=abc`, 400, "bad JSON"},
+				{"unknown field", `{"token":"` + store.NewMailToken() + `","x":1}`, 400, "bad JSON"},
+				{"unknown", `{"token":"` + store.NewMailToken() + `"}`, 404, "unknown confirmation link"},
+				{"used", `{"token":"` + used + `"}`, 409, "used already"},
+				{"expired", `{"token":"` + expired + `"}`, 410, "expired"},
+			} {
+				status, hdr, body := h.do("POST", "/api/mail/confirm", "application/json", strings.NewReader(c.body))
+				var e apiError
+				if status != c.status || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") || json.Unmarshal(body, &e) != nil || !strings.Contains(e.Error, c.says) {
+					t.Errorf("%s: %d %s, want %d saying %q", c.name, status, body, c.status, c.says)
+				}
+			}
+			if status, _, body := h.do("GET", "/api/mail/confirm?token="+used, "", nil); status != 405 || !bytes.Contains(body, []byte(`"error"`)) {
+				t.Errorf("GET /api/mail/confirm: %d %s", status, body)
+			}
+			if ok, _ := h.st.MailConfirmed(ctx, "late@example.com"); ok {
+				t.Error("an expired link confirmed its address")
+			}
+			if len(h.smtp.messages()) != 0 {
+				t.Errorf("bad links sent mail: %+v", h.smtp.messages())
+			}
+		})
 	}
 }
 
@@ -268,8 +375,11 @@ func mustJSON(v any) []byte {
 	return b
 }
 
+// A failed job's e-mail goes out too; an allow-listed address needs no
+// confirmation.
 func TestLookalikeRejected(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
+	h.s.cfg.Mailer.Policy.Allow = []string{"v@example.com"}
 	status, body := h.upload("/api/jobs", flatPNG(t), "email", "v@example.com")
 	if status != 201 {
 		t.Fatalf("%d %s", status, body)

@@ -235,23 +235,10 @@ func (r *Runner) fail(ctx context.Context, log *slog.Logger, id, reason string) 
 	return nil
 }
 
-// notify sends the finished job's e-mail once, if one was asked for.
+// notify sends the finished job's e-mail once, if one was asked for and
+// the address may have it (see mailResult).
 func (r *Runner) notify(ctx context.Context, log *slog.Logger, j *store.Job) {
-	if j.Email == "" || !j.EmailedAt.IsZero() || r.Mailer == nil {
-		return
-	}
-	err := r.Mailer.Send(j.Email, jobMailSubject(j), jobMailBody(r.BaseURL, j))
-	errText := ""
-	if err != nil {
-		log.Warn("sending the job's e-mail", "err", err)
-		errText = err.Error()
-	}
-	if _, uerr := r.Store.UpdateJob(context.WithoutCancel(ctx), j.ID, func(j *store.Job) error {
-		j.EmailedAt, j.EmailError = time.Now().UTC(), errText
-		return nil
-	}); uerr != nil {
-		log.Warn("recording the e-mail", "err", uerr)
-	}
+	mailResult(ctx, r.Store, r.Mailer, r.BaseURL, log, j.ID)
 }
 
 func (r *Runner) loadUpload(name string) (image.Image, error) {

@@ -43,6 +43,9 @@ type Config struct {
 	Pipeline           Pipeline   // nil: look-alike jobs answer 503
 	Directions         Directions // nil: no learned directions
 	Mailer             *Mailer    // nil: no e-mail
+	// BaseURL is the studio's public URL, for the links of confirmation
+	// e-mails, e.g. https://forger.example.
+	BaseURL string
 	// JobsPerMinute and JobBurst limit look-alike jobs per client address
 	// (a token bucket of its own, apart from generation's); JobsPerMinute
 	// <= 0 turns the limit off.
@@ -134,6 +137,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /explore", s.page("explore.html"))
 	m.HandleFunc("GET /lookalike", s.page("lookalike.html"))
 	m.HandleFunc("GET /jobs/{id}", s.page("job.html"))
+	m.HandleFunc("GET /confirm", s.page("confirm.html"))
 	m.HandleFunc("GET /static/{file}", s.static)
 	m.HandleFunc("GET /healthz", s.healthz)
 	// API.
@@ -148,6 +152,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/jobs", s.createJob)
 	m.HandleFunc("GET /api/jobs/{id}", s.getJob)
 	m.HandleFunc("GET /api/jobs/{id}/{file}", s.jobFile)
+	m.HandleFunc("POST /api/mail/confirm", s.confirmMail)
 	m.HandleFunc("GET /api/gallery", s.listGallery)
 	m.HandleFunc("POST /api/gallery", s.admin(s.addGallery))
 	m.HandleFunc("GET /api/gallery/{id}/photo", s.galleryPhoto)

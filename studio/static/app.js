@@ -264,6 +264,7 @@ async function pageJob() {
     $("#job-status").dataset.status = job.status;
     showSteps(job.status);
     $("#job-reason").textContent = job.status === "failed" ? job.reason : "";
+    $("#job-email").textContent = job.email_unconfirmed ? "We sent you an e-mail with a link: the result is e-mailed once you have used it." : "";
     if (job.status === "done") { showResults(job); return; }
     if (job.status === "failed") return;
     await new Promise((r) => setTimeout(r, delay));
@@ -271,5 +272,21 @@ async function pageJob() {
   }
 }
 
+// --- E-mail confirmation (the link of the confirmation e-mail) ---
+
+function pageConfirm() {
+  const token = new URLSearchParams(location.search).get("token") || "";
+  $("#confirm-submit").addEventListener("click", async () => {
+    $("#confirm-error").textContent = "";
+    $("#confirm-submit").disabled = true;
+    try {
+      await api("/api/mail/confirm", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token }) });
+      $("#confirm-status").textContent = "Thank you: your address is confirmed. The look-alike result comes by e-mail when it is ready.";
+    } catch (e) {
+      $("#confirm-error").textContent = e.message;
+    }
+  });
+}
+
 markNav();
-({ generate: pageGenerate, explore: pageExplore, lookalike: pageLookalike, job: pageJob })[document.body.dataset.page]?.();
+({ generate: pageGenerate, explore: pageExplore, lookalike: pageLookalike, job: pageJob, confirm: pageConfirm })[document.body.dataset.page]?.();
