@@ -6,13 +6,15 @@
 # section of docs/results/faces-64.md (TRAIN_FLAGS: extra forger train flags).
 # make compare-quality-faces: the same for pytorch/examples' DCGAN on the same faces,
 # both rows and both sample grids in docs/results/faces-64.md.
+# make small-data: subsets of 300 and 1,000 faces for MINUTES without and with ADA, and
+# fine-tuning from make quality-faces' model (FROM_MINUTES): docs/results/small-data.md.
 # Settings pass through the environment: make quality MINUTES=1 N=500 RUN=/tmp/q
 # make quality-faces MINUTES=0.5 N=500 RUN=/tmp/qf RESULTS=/tmp/qf-results
 
 MINUTES ?= 30
 export MINUTES
 
-.PHONY: quality compare-quality quality-faces compare-quality-faces
+.PHONY: quality compare-quality quality-faces compare-quality-faces small-data
 
 quality:
 	bash scripts/quality.sh
@@ -25,3 +27,6 @@ quality-faces:
 
 compare-quality-faces:
 	bash bench/compare-quality-faces.sh
+
+small-data:
+	bash scripts/small-data.sh

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# forger on small data sets (the issue "Small data"): fixed subsets of 300
+# and 1,000 cartoon faces at 64×64 (the first faces of the 20,000-face set,
+# rendered by `forger data get cartoon-faces --n N --size 64 --dir ...`),
+# trained for MINUTES each without and with ADA, then fine-tuned for
+# FROM_MINUTES from a model of the 20,000 faces (--from), all scored by the
+# face judge against the full set's test faces and checked for copies
+# (forger eval --nearest). Writes RESULTS/small-data.md with the table and
+# the grids.
+#
+#   scripts/small-data.sh                                     # 30 + 5 minutes per run
+#   MINUTES=1 FROM_MINUTES=0.5 N=500 RUN=/tmp/sd RESULTS=/tmp/sd-results scripts/small-data.sh
+#
+# The runs of a pair train at the same time, one core each (GOMAXPROCS=1),
+# so that both see the same machine: the pair (none, ada) for each subset,
+# then the pair (--from with ada on the subset of 300, --from with ada on the
+# one-person set PERSON), so a pair's figures compare with each other and
+# with the other pairs' (every run had one core). Evaluations run one at a
+# time after each pair.
+#
+# Environment:
+#   MINUTES       training minutes of the from-scratch runs (default 30)
+#   FROM_MINUTES  training minutes of the fine-tuning runs (default 5)
+#   SUBSETS       subset sizes (default "300 1000")
+#   N             images on each side of forger eval (default 5000)
+#   FROM          the 20,000-face model to fine-tune (default
+#                 runs/quality-faces-64, left by make quality-faces)
+#   PERSON        seed of the one-person set for the journey (default 14;
+#                 forger data get cartoon-faces --person 14 --size 64)
+#   RUN           folder of the runs and subsets (default runs/small-data);
+#                 a run that has a checkpoint is evaluated, not retrained
+#   JUDGE         the face judge (default runs/judge-faces-64.safetensors)
+#   RESULTS       where the results go (default docs/results)
+#   FORGER        a prebuilt forger binary (default: go build into RUN/forger)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+MINUTES=${MINUTES:-30}
+FROM_MINUTES=${FROM_MINUTES:-5}
+SUBSETS=${SUBSETS:-300 1000}
+N=${N:-5000}
+FROM=${FROM:-runs/quality-faces-64}
+PERSON=${PERSON:-14}
+RUN=${RUN:-runs/small-data}
+JUDGE=${JUDGE:-runs/judge-faces-64.safetensors}
+RESULTS=${RESULTS:-docs/results}
+SIZE=64
+
+log() { echo "small-data.sh: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+for v in MINUTES FROM_MINUTES; do
+	[[ ${!v} =~ ^[0-9]+([.][0-9]+)?$ ]] || die "$v must be a positive number, got '${!v}'"
+done
+[[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$N'"
+command -v jq >/dev/null || die "jq is needed to write the results (apt-get install jq)"
+[[ -f $JUDGE ]] || die "no face judge at $JUDGE: forger judge train --data cartoon-faces --size 64 --out $JUDGE"
+[[ -e $FROM/checkpoints/latest.safetensors || -f $FROM ]] || die "no 20,000-face model at $FROM: make quality-faces (or set FROM)"
+mkdir -p "$RUN" "$RESULTS"
+
+if [[ -n ${FORGER:-} ]]; then
+	forger=$FORGER
+else
+	log "building $RUN/forger"
+	go build -o "$RUN/forger" ./cmd/forger
+	forger=$RUN/forger
+fi
+
+sampler=
+load_sampler() {
+	(while :; do
+		echo "$(date +%s) $(cut -d' ' -f1-3 /proc/loadavg)"
+		sleep 10
+	done) >>"$1" 2>/dev/null &
+	sampler=$!
+}
+stop_sampler() {
+	if [[ -n $sampler ]]; then
+		kill "$sampler" 2>/dev/null || true
+		wait "$sampler" 2>/dev/null || true
+		sampler=
+	fi
+}
+trap stop_sampler EXIT
+load_json() {
+	awk 'NF >= 2 { n++; s += $2; if ($2 > max) max = $2 }
+	     END { if (n) printf("{\"mean\": %.2f, \"max\": %.2f, \"samples\": %d}\n", s / n, max, n); else print "null" }' "$1"
+}
+
+# The data: subsets of the 20,000-face set (face i depends only on the seed
+# and i, so --n 300 renders the set's first 300) and the one-person set.
+for n in $SUBSETS; do
+	"$forger" data get cartoon-faces --n "$n" --size "$SIZE" --dir "$RUN/faces-$n" >/dev/null
+done
+person=$("$forger" data get cartoon-faces --person "$PERSON" --size "$SIZE" | tail -n 1)
+person=${person##* is in }
+[[ -d $person/images ]] || die "the person set was not made (forger data get cartoon-faces --person $PERSON said '$person')"
+
+# train NAME DATA MINUTES FLAGS...: one run on one core, in the background.
+pids=()
+train() {
+	local name=$1 data=$2 minutes=$3
+	shift 3
+	if [[ -e $RUN/$name/checkpoints/latest.safetensors ]]; then
+		log "$RUN/$name has a checkpoint: evaluating it (delete it to train again)"
+		return
+	fi
+	log "training $name: --data $data --minutes $minutes $*"
+	GOMAXPROCS=1 "$forger" train --data "$data" --size "$SIZE" --model dcgan --minutes "$minutes" --out "$RUN/$name" --json "$@" \
+		>"$RUN/$name.train.json" 2>"$RUN/$name.train.log" &
+	pids+=($!)
+}
+# pair: waits for the runs started since the last pair, sampling the load.
+pair() {
+	load_sampler "$RUN/load-$1.txt"
+	local ok=0
+	for p in "${pids[@]}"; do wait "$p" || ok=1; done
+	pids=()
+	stop_sampler
+	[[ $ok == 0 ]] || die "a training of pair $1 failed: see $RUN/*.train.log"
+}
+# score NAME DATA: forger eval with the memorisation check against DATA.
+score() {
+	local name=$1 data=$2
+	log "scoring $name"
+	"$forger" eval --model "$RUN/$name" --judge "$JUDGE" --data cartoon-faces -n "$N" \
+		--nearest "$data" --nearest-out "$RESULTS/small-data-$name-nearest.png" --json >"$RUN/$name.eval.json"
+	cp "$(ls -t "$RUN/$name"/samples/*.png | head -n 1)" "$RESULTS/small-data-$name-samples.png"
+}
+
+for n in $SUBSETS; do
+	train "$n-none" "$RUN/faces-$n" "$MINUTES" --augment none
+	train "$n-ada" "$RUN/faces-$n" "$MINUTES" --augment ada
+	pair "$n"
+	score "$n-none" "$RUN/faces-$n"
+	score "$n-ada" "$RUN/faces-$n"
+	"$forger" augment preview --data "$RUN/faces-$n" --augment ada --p "$(jq -r '.augment_p // 0.5' "$RUN/$n-ada.train.json")" \
+		--out "$RESULTS/small-data-$n-training-set.png" >/dev/null
+done
+first=${SUBSETS%% *}
+train "$first-from" "$RUN/faces-$first" "$FROM_MINUTES" --from "$FROM" --augment ada
+train "person-from" "$person" "$FROM_MINUTES" --from "$FROM" --augment ada
+pair from
+score "$first-from" "$RUN/faces-$first"
+score "person-from" "$person"
+"$forger" augment preview --data "$person" --augment none --n 8 --out "$RESULTS/small-data-person-training-set.png" >/dev/null
+
+# --- small-data.md ------------------------------------------------------------
+row() { # NAME SET WHAT
+	local name=$1 set=$2 what=$3 pairname=$4
+	jq -r --arg set "$set" --arg what "$what" --argjson load "$(load_json "$RUN/load-$pairname.txt")" '
+		def f2: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
+		def f3: if . == null then "-" else (. * 1000 | round / 1000 | tostring) end;
+		def pct: if . == null or . < 0 then "-" else ((. * 1000 | round / 10 | tostring) + "%") end;
+		.[0] as $t | .[1] as $e |
+		"| \($set) | \($what) | \($t.seconds / 60 * 10 | round / 10) min, \($t.images / 1000 * 10 | round / 10)k img | \(if $t.augment == "none" then "-" else ($t.augment_p | f3) end) | \($e.fd | f2) | \($e.precision | pct) | \($e.recall | pct) | \($e.attr_gap | f3) | \($e.memorised | pct) | \($e.memorised_real | pct) | \($load.mean) (max \($load.max)) |"' \
+		<(jq -s '.' "$RUN/$name.train.json" "$RUN/$name.eval.json")
+}
+md=$RESULTS/small-data.md
+{
+	echo "# Small data: 300 and 1,000 faces, with and without augmentation, and fine-tuning"
+	echo
+	echo "Written by \`scripts/small-data.sh\` (\`make small-data\`) on $(date -u +%Y-%m-%d). The subsets are the first 300 and 1,000"
+	echo "faces of the 20,000-face set (\`forger data get cartoon-faces --n 300 --size 64 --dir ...\`). Every run trained on"
+	echo "one core (GOMAXPROCS=1), two runs at a time on the 2-core machine: each subset's pair (none, ada) together, then the two"
+	echo "fine-tuning runs together. Each run's last checkpoint is scored by \`forger eval\` against the face judge's"
+	echo "$N real test faces of the full 20,000-face set (the same judge and test faces as [faces-64.md](faces-64.md))."
+	echo "The fine-tuning runs start from \`$FROM\` (\`make quality-faces\`: $(jq -r '"\(.minutes) minutes on 20,000 faces, fd \(.eval.fd * 10 | round / 10)"' "$RESULTS/faces-64-forger.json" 2>/dev/null || echo "a 20,000-face model"))."
+	echo
+	echo "| data | run | training | ADA p | fd ↓ | precision ↑ | recall ↑ | attr_gap ↓ | memorised ↓ | memorised_real | load average |"
+	echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	for n in $SUBSETS; do
+		row "$n-none" "$n faces" "from scratch, \`--augment none\`" "$n"
+		row "$n-ada" "$n faces" "from scratch, \`--augment ada\`" "$n"
+	done
+	row "$first-from" "$first faces" "\`--from\` the 20,000-face model, \`--augment ada\`" from
+	echo
+	echo "- **memorised**: the share of generated faces closer (in the judge's features) to their nearest training face than"
+	echo "  that face is to any other training face: copies. **memorised_real**: the same for held-out real faces, what"
+	echo "  new faces score. **ADA p**: the augmentation probability ADA reached at the end (- without augmentation)."
+	echo "- fd, precision, recall and attr_gap as in [faces-64.md](faces-64.md): against the full set's test faces, so"
+	echo "  a generator that only reproduces its 300 faces scores a high fd and a low recall."
+	echo
+	for n in $SUBSETS; do
+		echo "## $n faces"
+		echo
+		echo "What D sees (first row: training faces; other rows: ADA at the p it reached), no augmentation, ADA:"
+		echo
+		echo "| training set | \`--augment none\` | \`--augment ada\` |"
+		echo "| --- | --- | --- |"
+		echo "| ![training set](small-data-$n-training-set.png) | ![none](small-data-$n-none-samples.png) | ![ada](small-data-$n-ada-samples.png) |"
+		echo
+		echo "Each sample beside its nearest training face (\`forger eval --nearest\`), none then ADA:"
+		echo
+		echo "![nearest, none](small-data-$n-none-nearest.png)"
+		echo "![nearest, ada](small-data-$n-ada-nearest.png)"
+		echo
+	done
+	echo "## Fine-tuning: $FROM_MINUTES minutes from the 20,000-face model"
+	echo
+	echo "| $first faces, \`--from\` | nearest training faces |"
+	echo "| --- | --- |"
+	echo "| ![from](small-data-$first-from-samples.png) | ![nearest](small-data-$first-from-nearest.png) |"
+	echo
+	echo "## The one-person journey (cartoon person $PERSON, 300 photos)"
+	echo
+	echo "\`forger data get cartoon-faces --person $PERSON --size 64\` renders 300 photos of one cartoon person;"
+	echo "\`forger train --data <its folder> --from $FROM --minutes $FROM_MINUTES\` fine-tunes on them ($(jq -r '"\(.images / 1000 * 10 | round / 10)k images, ADA p \(.augment_p // 0 | . * 1000 | round / 1000)"' "$RUN/person-from.train.json")$(jq -r '", memorised \(.memorised * 1000 | round / 10)%"' "$RUN/person-from.eval.json")):"
+	echo
+	echo "| training photos | $FROM_MINUTES minutes of fine-tuning | nearest training photos |"
+	echo "| --- | --- | --- |"
+	echo "| ![person](small-data-person-training-set.png) | ![from](small-data-person-from-samples.png) | ![nearest](small-data-person-from-nearest.png) |"
+} >"$md.tmp"
+mv "$md.tmp" "$md"
+log "wrote $md"
