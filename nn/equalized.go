@@ -310,3 +310,51 @@ func (p *PixelNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	return p.dx
 }
+
+// BiasAct is StyleGAN2's bias_act as a layer: y = act(x + b)·Gain over the
+// last axis, act a leaky ReLU (0.2) or the identity.
+type BiasAct struct {
+	C    int
+	Bias *Param // [C], zero at first
+	Act  bool
+	Gain float32
+
+	y, dx *tensor.Tensor
+	ba    biasAct
+}
+
+// NewBiasAct returns a zero bias over c channels; with act, leaky ReLU and
+// gain √2.
+func NewBiasAct(c int, act bool) *BiasAct {
+	b := &BiasAct{C: c, Bias: newParam("bias", c), Act: act, Gain: 1}
+	if act {
+		b.Gain = SqrtTwo
+	}
+	return b
+}
+
+func (b *BiasAct) Params() []*Param  { return []*Param{b.Bias} }
+func (b *BiasAct) Buffers() []*Param { return nil }
+func (b *BiasAct) SetTraining(bool)  {}
+
+func (b *BiasAct) Forward(x *tensor.Tensor) *tensor.Tensor {
+	if x.Dim(-1) != b.C {
+		panic(fmt.Sprintf("nn.BiasAct: input %v, want %d channels", x.Shape, b.C))
+	}
+	if b.ba.c != b.C {
+		b.ba.init(b.C, b.Act, b.Gain, b.Bias, 1)
+	}
+	b.y = tensor.Ensure(b.y, x.Shape...)
+	b.ba.forward(b.y.Data, x.Data, 1)
+	return b.y
+}
+
+func (b *BiasAct) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	if b.y == nil || dy.Len() != b.y.Len() {
+		panic(fmt.Sprintf("nn.BiasAct: gradient %v does not match output", dy.Shape))
+	}
+	b.dx = tensor.Ensure(b.dx, b.y.Shape...)
+	b.ba.y = b.y.Data
+	b.ba.backward(b.dx.Data, dy.Data)
+	return b.dx
+}

@@ -94,6 +94,12 @@ func TestGradEqualized(t *testing.T) {
 		checkGradients(t, fmt.Sprintf("equal conv %+v", c), l, x, 1e-3) // a kink near a probe spoils larger steps
 	}
 	checkGradients(t, "pixel norm", &PixelNorm{}, randTensor(rng, 3, 7), 1e-2)
+	for _, act := range []bool{false, true} {
+		b := NewBiasAct(5, act)
+		x := randTensor(rng, 3, 2, 5)
+		awayFromZero(x, 0.05) // the bias stays 0: x + b keeps away from the kink
+		checkGradients(t, fmt.Sprintf("bias act=%v", act), b, x, 1e-2)
+	}
 }
 
 // modAdapter makes a ModConv2d a Layer of x, with w a parameter, so that

@@ -1,0 +1,237 @@
+package stylegan
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"forger/nn"
+	"forger/tensor"
+)
+
+// tiny is a small configuration for finite-difference checks.
+func tiny() Config {
+	c := DefaultConfig(16, 3)
+	c.ZDim, c.WDim, c.MappingLayers = 6, 5, 2
+	c.ChannelBase, c.ChannelMax = 32, 6 // widths 6, 4, 2 at 4, 8, 16
+	return c
+}
+
+func lossOf(y, r *tensor.Tensor) float64 {
+	var s float64
+	for i, v := range y.Data {
+		s += float64(v) * float64(r.Data[i])
+	}
+	return s
+}
+
+// checkFD compares analytic gradients with central differences of Σ y·r on
+// up to 12 coordinates of each of values. In a whole network a step moves
+// many leaky ReLUs' inputs, and the few that cross the kink bias the
+// difference by some percent, so the tolerance is 10%: it catches wiring
+// (a wrong w index, a lost path), and TestMatchesPyTorch checks the
+// gradients to 1e-4 against autograd.
+func checkFD(t *testing.T, what string, f func() *tensor.Tensor, r *tensor.Tensor, values, analytic []float32, rng *rand.Rand) {
+	t.Helper()
+	const eps = 1e-3 // float32 rounding swamps smaller steps
+	idx := rng.Perm(len(values))
+	if len(idx) > 12 {
+		idx = idx[:12]
+	}
+	for _, i := range idx {
+		old := values[i]
+		values[i] = old + eps
+		lp := lossOf(f(), r)
+		values[i] = old - eps
+		lm := lossOf(f(), r)
+		values[i] = old
+		num := (lp - lm) / (2 * eps)
+		e := math.Abs(num-float64(analytic[i])) / math.Max(1, math.Abs(num))
+		if e > 0.1 {
+			t.Errorf("%s[%d]: backward %.6g, finite difference %.6g", what, i, analytic[i], num)
+			return
+		}
+	}
+}
+
+func TestGeneratorGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	cfg := tiny()
+	g, err := NewGenerator(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range g.Synthesis.Noise() {
+		n.Strength.Value.Fill(0.3) // not 0, so that the noise matters
+	}
+	g.Synthesis.SetNoise(nn.NoiseConst, nil)
+	z, z2 := tensor.New(3, cfg.ZDim), tensor.New(3, cfg.ZDim)
+	z.FillNormal(rng, 0, 1)
+	z2.FillNormal(rng, 0, 1)
+	crossover := 3
+	f := func() *tensor.Tensor { return g.Forward(z, z2, crossover) }
+	y := f()
+	r := tensor.New(y.Shape...)
+	r.FillNormal(rng, 0, 1)
+	nn.ZeroGrad(g.Params())
+	dz := g.Backward(r).Clone()
+	checkFD(t, "z", f, r, z.Data, dz.Data[:z.Len()], rng)
+	checkFD(t, "z2", f, r, z2.Data, dz.Data[z.Len():], rng)
+	for _, p := range g.Params() {
+		grad := p.Grad.Clone()
+		checkFD(t, p.Name, f, r, p.Value.Data, grad.Data, rng)
+	}
+
+	// The gradient of W+.
+	ws := Broadcast(nil, g.Mapping.Forward(z), cfg.NumWs())
+	for i := range ws.Data {
+		ws.Data[i] += float32(rng.NormFloat64()) * 0.3
+	}
+	fs := func() *tensor.Tensor { return g.Synthesis.Forward(ws) }
+	fs()
+	dws := g.Synthesis.Backward(r).Clone()
+	checkFD(t, "ws", fs, r, ws.Data, dws.Data, rng)
+}
+
+func TestDiscriminatorGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	cfg := tiny()
+	d, err := NewDiscriminator(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range d.Params() {
+		if strings.HasSuffix(p.Name, "bias") {
+			p.Value.FillNormal(rng, 0, 0.3)
+		}
+	}
+	x := tensor.New(4, 16, 16, 3)
+	x.FillUniform(rng, -1, 1)
+	f := func() *tensor.Tensor { return d.Forward(x) }
+	y := f()
+	r := tensor.New(y.Shape...)
+	r.FillNormal(rng, 0, 1)
+	nn.ZeroGrad(d.Params())
+	dx := d.Backward(r).Clone()
+	checkFD(t, "x", f, r, x.Data, dx.Data, rng)
+	for _, p := range d.Params() {
+		checkFD(t, p.Name, f, r, p.Value.Data, p.Grad.Clone().Data, rng)
+	}
+}
+
+func TestShapesAndNames(t *testing.T) {
+	for _, size := range []int{32, 64, 128} {
+		cfg := DefaultConfig(size, 3)
+		cfg.ChannelBase, cfg.ChannelMax = 256, 16 // small, for speed
+		g, err := NewGenerator(cfg, rand.New(rand.NewPCG(3, 3)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := NewDiscriminator(cfg, rand.New(rand.NewPCG(4, 4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		z := tensor.New(2, cfg.ZDim)
+		z.FillNormal(rand.New(rand.NewPCG(5, 5)), 0, 1)
+		img := g.Forward(z, nil, 0)
+		if want := []int{2, size, size, 3}; !tensor.SameShape(img.Shape, want) {
+			t.Fatalf("size %d: images %v, want %v", size, img.Shape, want)
+		}
+		if logits := d.Forward(img); !tensor.SameShape(logits.Shape, []int{2, 1}) {
+			t.Fatalf("size %d: logits %v", size, logits.Shape)
+		}
+		if n := cfg.NumWs(); n != 2*int(math.Log2(float64(size)))-2 {
+			t.Fatalf("NumWs %d", n)
+		}
+		seen := map[string]bool{}
+		for _, p := range append(append(g.Params(), g.Buffers()...), append(d.Params(), d.Buffers()...)...) {
+			if seen[p.Name] {
+				t.Fatalf("size %d: parameter name %q twice", size, p.Name)
+			}
+			seen[p.Name] = true
+		}
+	}
+	if err := (Config{Size: 48, Channels: 3}).Validate(); err == nil {
+		t.Error("Size 48 accepted")
+	}
+}
+
+func TestMixAndTruncate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	w1, w2 := tensor.New(2, 3), tensor.New(2, 3)
+	w1.FillNormal(rng, 0, 1)
+	w2.FillNormal(rng, 0, 1)
+	ws := Mix(nil, w1, w2, 5, 2)
+	for i := 0; i < 2; i++ {
+		for j := 0; j < 5; j++ {
+			src := w1
+			if j >= 2 {
+				src = w2
+			}
+			for k := 0; k < 3; k++ {
+				if ws.Data[(i*5+j)*3+k] != src.Data[i*3+k] {
+					t.Fatalf("ws[%d,%d,%d] not from the right w", i, j, k)
+				}
+			}
+		}
+	}
+	s := SumLayers(nil, ws, 2, 5)
+	for i, v := range s.Data {
+		if math.Abs(float64(v-3*w2.Data[i])) > 1e-6 {
+			t.Fatalf("SumLayers %v, want 3·w2", s.Data)
+		}
+	}
+	cfg := tiny()
+	cfg.WDim = 3
+	m := NewMapping(cfg, rng)
+	m.WAvg.Value.Fill(1)
+	ws = Broadcast(nil, w1, 4)
+	m.Truncate(ws, 0.5, 2)
+	for j := 0; j < 4; j++ {
+		want := 1 + 0.5*(w1.Data[0]-1)
+		if j >= 2 {
+			want = w1.Data[0]
+		}
+		if got := ws.Data[j*3]; math.Abs(float64(got-want)) > 1e-6 {
+			t.Errorf("layer %d: %g, want %g", j, got, want)
+		}
+	}
+	m.Beta = 0.9
+	m.UpdateWAvg(w1)
+	mean := (w1.Data[0] + w1.Data[3]) / 2
+	if want := mean + 0.9*(1-mean); math.Abs(float64(m.WAvg.Value.Data[0]-want)) > 1e-6 {
+		t.Errorf("w_avg %g, want %g", m.WAvg.Value.Data[0], want)
+	}
+	counts := map[int]int{}
+	for i := 0; i < 1000; i++ {
+		counts[Crossover(rng, 6, 0.9)]++
+	}
+	if counts[0] != 0 || counts[6] < 50 || counts[6] > 160 || len(counts) != 6 {
+		t.Errorf("crossovers %v: want 1..5 and 6 (no mixing) about 10%%", counts)
+	}
+}
+
+// TestConstNoiseIsDeterministic: with constant noise a w gives one image;
+// with random noise two calls differ.
+func TestConstNoiseIsDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	cfg := tiny()
+	g, _ := NewGenerator(cfg, rng)
+	for _, n := range g.Synthesis.Noise() {
+		n.Strength.Value.Fill(0.5)
+	}
+	z := tensor.New(2, cfg.ZDim)
+	z.FillNormal(rng, 0, 1)
+	a := g.Forward(z, nil, 0).Clone()
+	b := g.Forward(z, nil, 0).Clone()
+	if tensor.MaxAbsDiff(a, b) == 0 {
+		t.Error("random noise gave the same image twice")
+	}
+	g.Synthesis.SetNoise(nn.NoiseConst, nil)
+	a = g.Forward(z, nil, 0).Clone()
+	b = g.Forward(z, nil, 0).Clone()
+	if tensor.MaxAbsDiff(a, b) != 0 {
+		t.Error("constant noise gave two images")
+	}
+}
