@@ -1,6 +1,7 @@
 package latent
 
 import (
+	"context"
 	"fmt"
 	"sort"
 
@@ -30,13 +31,17 @@ const renderBatch = 100
 // conditional models of class class, or of the classes in turn when class
 // < 0), and labels them with the classifier: true when its probability is
 // above 0.5. It returns the latents (n×nz), the labels and the
-// probabilities. progress, if not nil, gets the number done.
-func SampleLabelled(g *gan.Generator, clf *Classifier, n int, seed int64, class int, progress func(done int)) ([]float32, []bool, []float64) {
+// probabilities. progress, if not nil, gets the number done. ctx is checked
+// before every batch: once it is done SampleLabelled returns its error.
+func SampleLabelled(ctx context.Context, g *gan.Generator, clf *Classifier, n int, seed int64, class int, progress func(done int)) ([]float32, []bool, []float64, error) {
 	cfg := g.Cfg
 	z := make([]float32, 0, n*cfg.NZ)
 	y := make([]bool, 0, n)
 	var probs []float64
 	for lo := 0; lo < n; lo += renderBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, err
+		}
 		hi := min(n, lo+renderBatch)
 		codes := make([]Code, hi-lo)
 		for i := range codes {
@@ -53,7 +58,7 @@ func SampleLabelled(g *gan.Generator, clf *Classifier, n int, seed int64, class 
 			progress(hi)
 		}
 	}
-	return z, y, probs
+	return z, y, probs, nil
 }
 
 func classFor(cfg gan.Config, class, i int) int {
@@ -116,8 +121,9 @@ type CheckResult struct {
 // faces that the target classifier says lack the attribute (and that match
 // Where), moves each by Strength along d, and reports how many the target
 // classifier then says have it (success rate) and, for each of the other
-// classifiers, how many keep their label (preserved).
-func Check(g *gan.Generator, d []float32, target *Classifier, others map[string]*Classifier, o CheckOptions) (*CheckResult, error) {
+// classifiers, how many keep their label (preserved). ctx is checked before
+// every batch: once it is done Check returns its error.
+func Check(ctx context.Context, g *gan.Generator, d []float32, target *Classifier, others map[string]*Classifier, o CheckOptions) (*CheckResult, error) {
 	if o.N == 0 {
 		o.N = 200
 	}
@@ -150,6 +156,9 @@ func Check(g *gan.Generator, d []float32, target *Classifier, others map[string]
 	per := cfg.Size * cfg.Size * cfg.Channels
 	seed := o.Seed
 	for len(picked) < o.N && res.Tried < o.MaxTries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		codes := make([]Code, renderBatch)
 		for i := range codes {
 			codes[i] = FromSeed(cfg, seed+int64(i), classFor(cfg, o.Class, int(seed-o.Seed)+i))
@@ -194,6 +203,9 @@ func Check(g *gan.Generator, d []float32, target *Classifier, others map[string]
 	success := 0
 	kept := map[string]int{}
 	for lo := 0; lo < res.N; lo += renderBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		hi := min(res.N, lo+renderBatch)
 		edited := make([]Code, hi-lo)
 		for i := range edited {

@@ -1,6 +1,7 @@
 package latent
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -33,8 +34,8 @@ type Comparison struct {
 	// Project runs one projection of Targets (with Classes): from init
 	// ("mean" or "encoder") for steps steps, with the loss and feature
 	// network named (features "": the projector's own), desc labelling its
-	// progress.
-	Project func(init string, steps int, loss, features, desc string) (*Projection, error)
+	// progress; it stops when ctx is done.
+	Project func(ctx context.Context, init string, steps int, loss, features, desc string) (*Projection, error)
 }
 
 // NewComparison renders n held-out generated images (seeds seed, seed+1,
@@ -57,7 +58,11 @@ func NewComparison(g *gan.Generator, n int, seed int64, class int, photos []stri
 	per := cfg.Size * cfg.Size * cfg.Channels
 	c.Targets = tensor.New(n+len(photos), cfg.Size, cfg.Size, cfg.Channels)
 	if n > 0 {
-		copy(c.Targets.Data, RenderAll(g, c.Truth))
+		imgs, err := RenderAll(context.Background(), g, c.Truth) // n held-out images: quick
+		if err != nil {
+			return nil, err
+		}
+		copy(c.Targets.Data, imgs)
 	}
 	for i, p := range photos {
 		x, err := LoadPhoto(p, cfg.Size, cfg.Channels)
@@ -70,13 +75,16 @@ func NewComparison(g *gan.Generator, n int, seed int64, class int, photos []stri
 }
 
 // RenderAll renders codes in batches of 100 and returns the images
-// [len(codes), S, S, C] as one slice.
-func RenderAll(g *gan.Generator, codes []Code) []float32 {
+// [len(codes), S, S, C] as one slice. ctx is checked before every batch.
+func RenderAll(ctx context.Context, g *gan.Generator, codes []Code) ([]float32, error) {
 	var out []float32
 	for lo := 0; lo < len(codes); lo += 100 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		out = append(out, Render(g, codes[lo:min(len(codes), lo+100)]).Data...)
 	}
-	return out
+	return out, nil
 }
 
 // BestCurve returns, at every step, the mean over rows lo..hi of each row's
@@ -163,10 +171,10 @@ type InitReport struct {
 // does it end at or below mean init's final loss?). It plots each group's
 // curves into Out and writes the report to Out/init-compare.json; loss,
 // lr and encoderLR are recorded in the report.
-func (c *Comparison) Inits(steps int, loss string, lr, encoderLR float64) (*InitReport, error) {
+func (c *Comparison) Inits(ctx context.Context, steps int, loss string, lr, encoderLR float64) (*InitReport, error) {
 	short := max(1, steps/5)
 	run := func(init string, steps int) (*Projection, error) {
-		return c.Project(init, steps, "", "", fmt.Sprintf("init %s, %d steps", init, steps))
+		return c.Project(ctx, init, steps, "", "", fmt.Sprintf("init %s, %d steps", init, steps))
 	}
 	mean, err := run("mean", steps)
 	if err != nil {
@@ -308,7 +316,7 @@ type LossReport struct {
 // generated images, and the distance in every variant's feature network
 // (loaded by features, by name). It plots the curves into Out and writes
 // the report to Out/loss-compare.json.
-func (c *Comparison) Losses(vs []LossVariant, steps int, features func(name string) (Features, error)) (*LossReport, error) {
+func (c *Comparison) Losses(ctx context.Context, vs []LossVariant, steps int, features func(name string) (Features, error)) (*LossReport, error) {
 	t, truth, n := c.Targets, c.Truth, len(c.Truth)
 	// Every feature network named is also a yardstick: the distance of the
 	// reconstruction to the target in its features.
@@ -328,13 +336,17 @@ func (c *Comparison) Losses(vs []LossVariant, steps int, features func(name stri
 	for _, v := range vs {
 		name := v.Name()
 		start := time.Now()
-		res, err := c.Project("", steps, v.Loss, v.Features, name)
+		res, err := c.Project(ctx, "", steps, v.Loss, v.Features, name)
 		if err != nil {
 			return nil, err
 		}
 		curve := BestCurve(res.Loss, 0, len(res.Loss))
 		r := LossRow{Variant: name, Seconds: time.Since(start).Seconds(), Feat: map[string]float64{}, FeatPh: map[string]float64{}, LatCurve: curve, Curve: curve}
-		recon := tensor.FromData(RenderAll(c.G, res.Codes), t.Shape...)
+		imgs, err := RenderAll(ctx, c.G, res.Codes)
+		if err != nil {
+			return nil, err
+		}
+		recon := tensor.FromData(imgs, t.Shape...)
 		pix := NewObjective(LossPixel, nil, 0, t)
 		pix.Eval(recon, false)
 		pixels := append([]float64(nil), pix.Last...)

@@ -144,7 +144,7 @@ func TestProjectionRecoversGeneratedImage(t *testing.T) {
 	g := tinyGenerator(t, false)
 	x, truth := targets(g, 4, 100)
 	for _, opt := range []string{OptLBFGS, OptAdam} {
-		res, err := Project(g, x, zeros(g, 4), ProjectOptions{Steps: 200, Optimizer: opt, LR: 0.1, FrameEvery: 50})
+		res, err := Project(context.Background(), g, x, zeros(g, 4), ProjectOptions{Steps: 200, Optimizer: opt, LR: 0.1, FrameEvery: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestLBFGSBeatsAdam(t *testing.T) {
 	const steps = 20
 	var best [2]float64
 	for k, opt := range []string{OptLBFGS, OptAdam} {
-		res, err := Project(g, x, start, ProjectOptions{Steps: steps, Optimizer: opt, Loss: LossPixel})
+		res, err := Project(context.Background(), g, x, start, ProjectOptions{Steps: steps, Optimizer: opt, Loss: LossPixel})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,11 +207,11 @@ func TestProjectNoiseLeavesDeadStart(t *testing.T) {
 		bn.Beta.Value.Data[c] = float32(float64(bn.Gamma.Value.Data[c])*float64(bn.RunMean.Value.Data[c])/sd - 0.5)
 	}
 	x, _ := targets(g, 2, 300)
-	still, err := Project(g, x, zeros(g, 2), ProjectOptions{Steps: 60})
+	still, err := Project(context.Background(), g, x, zeros(g, 2), ProjectOptions{Steps: 60})
 	if err != nil {
 		t.Fatal(err)
 	}
-	moved, err := Project(g, x, zeros(g, 2), ProjectOptions{Steps: 60, Noise: 1})
+	moved, err := Project(context.Background(), g, x, zeros(g, 2), ProjectOptions{Steps: 60, Noise: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,11 +235,11 @@ func TestProjectNoiseIsPerTarget(t *testing.T) {
 	x, _ := targets(g, 3, 500)
 	for _, opt := range []string{OptAdam, OptLBFGS} {
 		o := ProjectOptions{Steps: 40, Optimizer: opt, Noise: 0.5, NoiseSeed: 9}
-		together, err := Project(g, x, zeros(g, 3), o)
+		together, err := Project(context.Background(), g, x, zeros(g, 3), o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		alone, err := Project(g, x.Samples(0, 1), zeros(g, 1), o)
+		alone, err := Project(context.Background(), g, x.Samples(0, 1), zeros(g, 1), o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +262,7 @@ func TestProjectStopsWhenCancelled(t *testing.T) {
 	for _, opt := range []string{OptAdam, OptLBFGS} {
 		ctx, cancel := context.WithCancel(context.Background())
 		steps := 0
-		res, err := Project(g, x, zeros(g, 2), ProjectOptions{Steps: 200, Optimizer: opt, Context: ctx, Progress: func(step int, _ float64) {
+		res, err := Project(ctx, g, x, zeros(g, 2), ProjectOptions{Steps: 200, Optimizer: opt, Progress: func(step int, _ float64) {
 			if steps = step; step == 3 {
 				cancel()
 			}
@@ -349,11 +349,11 @@ func TestEncoderBeatsMeanInit(t *testing.T) {
 		init[i] = Code{Z: append([]float32(nil), p1.Data[i*g.Cfg.NZ:(i+1)*g.Cfg.NZ]...)}
 	}
 	const steps = 30
-	mean, err := Project(g, x, zeros(g, 8), ProjectOptions{Steps: steps})
+	mean, err := Project(context.Background(), g, x, zeros(g, 8), ProjectOptions{Steps: steps})
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, err := Project(g, x, init, ProjectOptions{Steps: steps})
+	enc, err := Project(context.Background(), g, x, init, ProjectOptions{Steps: steps})
 	if err != nil {
 		t.Fatal(err)
 	}

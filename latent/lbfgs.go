@@ -1,6 +1,7 @@
 package latent
 
 import (
+	"context"
 	"errors"
 	"math"
 	"slices"
@@ -35,7 +36,7 @@ type lbfgsAnswer struct {
 // through the generator. A round is a step: every target gets o.Steps + 1
 // evaluations at most, as many as the Adam loop makes. Noise, if > 0, is
 // added to the start once (L-BFGS needs a deterministic function).
-func projectLBFGS(g *gan.Generator, obj *Objective, z *tensor.Tensor, labels []int32, o ProjectOptions, res *Projection) error {
+func projectLBFGS(ctx context.Context, g *gan.Generator, obj *Objective, z *tensor.Tensor, labels []int32, o ProjectOptions, res *Projection) error {
 	n, nz := z.Shape[0], z.Shape[1]
 	if o.Noise > 0 {
 		for i := range n {
@@ -117,8 +118,8 @@ func projectLBFGS(g *gan.Generator, obj *Objective, z *tensor.Tensor, labels []i
 			continue
 		}
 		// Every running target waits for an answer: one round.
-		if ctxErr == nil && o.Context != nil {
-			ctxErr = o.Context.Err()
+		if ctxErr == nil {
+			ctxErr = ctx.Err()
 		}
 		if step > o.Steps || ctxErr != nil {
 			for i, r := range pending {

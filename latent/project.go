@@ -130,10 +130,6 @@ type ProjectOptions struct {
 	FrameEvery int
 	// Progress, if not nil, is called after every step with the mean loss.
 	Progress func(step int, loss float64)
-	// Context, if not nil, is checked before every step: once it is done
-	// Project stops and returns its error (so that a server can cancel a
-	// job's projection).
-	Context context.Context
 }
 
 func (o *ProjectOptions) defaults() error {
@@ -345,8 +341,9 @@ func lrAt(base float64, step, steps int) float64 {
 // Project finds, for each target image (targets [N, S, S, C] in [-1, 1]),
 // the code whose generated image is closest to it: L-BFGS or Adam on z
 // through the frozen generator, starting from init (one code per target; their class is
-// kept). The generator is frozen (see Freeze) and stays so.
-func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOptions) (*Projection, error) {
+// kept). The generator is frozen (see Freeze) and stays so. ctx is checked
+// before every step: once it is done Project stops and returns its error.
+func Project(ctx context.Context, g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOptions) (*Projection, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
@@ -383,7 +380,7 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 		res.Codes[i] = init[i].Clone()
 	}
 	if o.Optimizer == OptLBFGS {
-		if err := projectLBFGS(g, obj, z.Value, labels, o, res); err != nil {
+		if err := projectLBFGS(ctx, g, obj, z.Value, labels, o, res); err != nil {
 			return nil, err
 		}
 		return res, nil
@@ -399,10 +396,8 @@ func Project(g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOpt
 		}
 	}
 	for step := 0; step <= o.Steps; step++ {
-		if o.Context != nil {
-			if err := o.Context.Err(); err != nil {
-				return nil, err
-			}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		rendered := z.Value
 		if sd := noiseAt(o.Noise, step, o.Steps); sd > 0 {

@@ -1,6 +1,7 @@
 package latent
 
 import (
+	"context"
 	"image"
 	"image/color"
 	"path/filepath"
@@ -66,7 +67,7 @@ func SaveProjection(g *gan.Generator, model, photo string, target *tensor.Tensor
 		frames = append(frames, picture.Grid([]image.Image{pair[0], Picture(fr, 0, cfg.Size, cfg.Channels, MinSide)}, 2, 2, color.White))
 	}
 	frames = append(frames, frames[len(frames)-1], frames[len(frames)-1]) // linger on the result
-	if err := picture.WriteAnimation(rep.GIF, frames, 10); err != nil {
+	if err := picture.WriteAnimation(context.Background(), rep.GIF, frames, 10); err != nil {
 		return nil, err
 	}
 	pix := NewObjective(LossPixel, nil, 0, target)

@@ -194,7 +194,7 @@ func (r *renderer) project(ctx context.Context, targets [][]float32) ([]latent.C
 		}
 		copy(t.Data[i*per:], x)
 	}
-	o := latent.ProjectOptions{Steps: r.steps, LR: latent.DefaultLR, Loss: latent.LossPixel, Noise: latent.DefaultNoise, Context: ctx}
+	o := latent.ProjectOptions{Steps: r.steps, LR: latent.DefaultLR, Loss: latent.LossPixel, Noise: latent.DefaultNoise}
 	if r.feats != nil {
 		o.Loss, o.Features = latent.LossBoth, r.feats
 	}
@@ -205,7 +205,7 @@ func (r *renderer) project(ctx context.Context, targets [][]float32) ([]latent.C
 	if err != nil {
 		return nil, err
 	}
-	res, err := latent.Project(r.g, t, init, o)
+	res, err := latent.Project(ctx, r.g, t, init, o)
 	if err != nil {
 		return nil, err
 	}

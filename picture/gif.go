@@ -1,6 +1,7 @@
 package picture
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -53,13 +54,15 @@ func gifDelay(d time.Duration) int {
 // a mean squared error around a tenth of a fixed palette's (Plan9) on
 // smooth images. Transparency is composited over black.
 func EncodeGIF(w io.Writer, frames []image.Image, opts GIFOptions) error {
-	if err := encodeGIF(w, frames, opts); err != nil {
+	if err := encodeGIF(context.Background(), w, frames, opts); err != nil {
 		return fmt.Errorf("picture: encode GIF: %w", err)
 	}
 	return nil
 }
 
-func encodeGIF(w io.Writer, frames []image.Image, opts GIFOptions) error {
+// encodeGIF is EncodeGIF; it stops with ctx's error between frames once
+// ctx is done.
+func encodeGIF(ctx context.Context, w io.Writer, frames []image.Image, opts GIFOptions) error {
 	if len(frames) == 0 {
 		return errors.New("no frames")
 	}
@@ -93,6 +96,9 @@ func encodeGIF(w io.Writer, frames []image.Image, opts GIFOptions) error {
 	}
 	delay := gifDelay(opts.Delay)
 	for i, f := range frames {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if opts.Dither {
 			g.Image[i] = q.dithered(f)
 		} else {
@@ -107,13 +113,17 @@ func encodeGIF(w io.Writer, frames []image.Image, opts GIFOptions) error {
 // each frame for delay and, if loop is set, repeating forever. See
 // EncodeGIF for how colours are chosen; dithering is off.
 func WriteGIF(path string, frames []image.Image, delay time.Duration, loop bool) error {
+	return writeGIF(context.Background(), path, frames, delay, loop)
+}
+
+func writeGIF(ctx context.Context, path string, frames []image.Image, delay time.Duration, loop bool) error {
 	if len(frames) == 0 {
 		// Checked here too so that no file is created.
 		return fmt.Errorf("picture: write %s: no frames", path)
 	}
 	opts := GIFOptions{Delay: delay, Loop: loop}
 	err := atomicfile.Write(path, func(w io.Writer) error {
-		return encodeGIF(w, frames, opts)
+		return encodeGIF(ctx, w, frames, opts)
 	})
 	if err != nil {
 		return fmt.Errorf("picture: write %s: %w", path, err)

@@ -3,6 +3,7 @@ package picture
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -31,13 +32,13 @@ var ErrNoFFmpeg = errors.New("ffmpeg not found: install it (apt-get install ffmp
 // error wraps ErrNoFFmpeg; if it fails, the error includes the end of its
 // diagnostic output.
 func WriteMP4(path string, frames []image.Image, fps int) error {
-	if err := writeMP4(path, frames, fps); err != nil {
+	if err := writeMP4(context.Background(), path, frames, fps); err != nil {
 		return fmt.Errorf("picture: write %s: %w", path, err)
 	}
 	return nil
 }
 
-func writeMP4(path string, frames []image.Image, fps int) error {
+func writeMP4(ctx context.Context, path string, frames []image.Image, fps int) error {
 	if len(frames) == 0 {
 		return errors.New("no frames")
 	}
@@ -62,13 +63,13 @@ func writeMP4(path string, frames []image.Image, fps int) error {
 		return ErrNoFFmpeg
 	}
 	return atomicfile.WriteVia(path, func(tmp string) error {
-		return runFFmpeg(ffmpeg, tmp, frames, fps, allGray)
+		return runFFmpeg(ctx, ffmpeg, tmp, frames, fps, allGray)
 	})
 }
 
 // runFFmpeg encodes frames into the MP4 file out.
-func runFFmpeg(ffmpeg, out string, frames []image.Image, fps int, allGray bool) error {
-	cmd := exec.Command(ffmpeg,
+func runFFmpeg(ctx context.Context, ffmpeg, out string, frames []image.Image, fps int, allGray bool) error {
+	cmd := exec.CommandContext(ctx, ffmpeg,
 		"-hide_banner", "-loglevel", "error",
 		"-y", // out exists: it is the empty temporary file
 		"-f", "image2pipe", "-framerate", strconv.Itoa(fps), "-c:v", "png", "-i", "pipe:0",
@@ -94,6 +95,9 @@ func runFFmpeg(ffmpeg, out string, frames []image.Image, fps int, allGray bool) 
 	bw := bufio.NewWriterSize(stdin, 256<<10)
 	var writeErr error
 	for _, f := range frames {
+		if writeErr = ctx.Err(); writeErr != nil {
+			break
+		}
 		if !allGray {
 			f = asNRGBA(f)
 		}
@@ -106,6 +110,9 @@ func runFFmpeg(ffmpeg, out string, frames []image.Image, fps int, allGray bool) 
 	}
 	closeErr := stdin.Close()
 	if err := cmd.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
 			return fmt.Errorf("ffmpeg: %w: %s", err, msg)
 		}

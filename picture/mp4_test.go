@@ -2,6 +2,7 @@ package picture
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -106,7 +107,7 @@ func TestWriteMP4FakeFFmpeg(t *testing.T) {
 	// Mixed frame types are sent in one PNG colour type.
 	frames := testFrames(4, 9)
 	frames[1] = image.NewGray(image.Rect(0, 0, 9, 9))
-	if err := WriteAnimation(path, frames, 12); err != nil {
+	if err := WriteAnimation(context.Background(), path, frames, 12); err != nil {
 		t.Fatalf("WriteAnimation: %v", err)
 	}
 	got, err := os.ReadFile(path)

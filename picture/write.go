@@ -1,6 +1,7 @@
 package picture
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/png"
@@ -29,16 +30,20 @@ func WritePNG(path string, img image.Image) error {
 // frames per second, choosing the format by the extension of path:
 // ".gif" (looping; see WriteGIF) or ".mp4" (see WriteMP4). GIF stores
 // delays in 10ms units, so GIF frame rates are approximate, and rates
-// above 50 fps are slowed to 50.
-func WriteAnimation(path string, frames []image.Image, fps int) error {
+// above 50 fps are slowed to 50. Once ctx is done it stops, writes
+// nothing and returns ctx's error.
+func WriteAnimation(ctx context.Context, path string, frames []image.Image, fps int) error {
 	if fps <= 0 {
 		return fmt.Errorf("picture: write %s: invalid frame rate %d", path, fps)
 	}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".gif":
-		return WriteGIF(path, frames, time.Second/time.Duration(fps), true)
+		return writeGIF(ctx, path, frames, time.Second/time.Duration(fps), true)
 	case ".mp4":
-		return WriteMP4(path, frames, fps)
+		if err := writeMP4(ctx, path, frames, fps); err != nil {
+			return fmt.Errorf("picture: write %s: %w", path, err)
+		}
+		return nil
 	default:
 		return fmt.Errorf("picture: write %s: unsupported animation format %q (want .gif or .mp4)", path, ext)
 	}

@@ -1,6 +1,8 @@
 package picture
 
 import (
+	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/gif"
@@ -64,7 +66,7 @@ func TestWriteAnimationGIF(t *testing.T) {
 		square(8, color.Black, color.White),
 	}
 	path := filepath.Join(t.TempDir(), "progress.GIF") // extension case ignored
-	if err := WriteAnimation(path, frames, 4); err != nil {
+	if err := WriteAnimation(context.Background(), path, frames, 4); err != nil {
 		t.Fatalf("WriteAnimation: %v", err)
 	}
 	f, err := os.Open(path)
@@ -84,14 +86,34 @@ func TestWriteAnimationGIF(t *testing.T) {
 func TestWriteAnimationErrors(t *testing.T) {
 	dir := t.TempDir()
 	frames := []image.Image{square(8, color.Black, color.White)}
-	err := WriteAnimation(filepath.Join(dir, "x.webm"), frames, 10)
+	err := WriteAnimation(context.Background(), filepath.Join(dir, "x.webm"), frames, 10)
 	if err == nil || !strings.Contains(err.Error(), `".webm"`) {
 		t.Errorf("webm: err = %v, want unsupported format error", err)
 	}
-	if err := WriteAnimation(filepath.Join(dir, "x.gif"), frames, 0); err == nil {
+	if err := WriteAnimation(context.Background(), filepath.Join(dir, "x.gif"), frames, 0); err == nil {
 		t.Error("fps 0: no error")
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("failed writes left %d files", len(ents))
+	}
+}
+
+// A cancelled context stops WriteAnimation before it writes anything.
+func TestWriteAnimationCancelled(t *testing.T) {
+	dir := t.TempDir()
+	frames := []image.Image{image.NewGray(image.Rect(0, 0, 8, 8)), image.NewGray(image.Rect(0, 0, 8, 8))}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, name := range []string{"a.gif", "a.mp4"} {
+		err := WriteAnimation(ctx, filepath.Join(dir, name), frames, 10)
+		if name == "a.mp4" && errors.Is(err, ErrNoFFmpeg) {
+			continue
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a cancelled context: %v, want context.Canceled", name, err)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) > 0 {
+		t.Errorf("a cancelled WriteAnimation left %d files", len(left))
 	}
 }

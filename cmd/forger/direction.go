@@ -93,15 +93,18 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 					return err
 				}
 				bar := newBar(samples, "labelling", true)
-				z, _, probs = latent.SampleLabelled(g, clf, samples, seed, k, func(done int) { bar.Set(done) })
+				z, _, probs, err = latent.SampleLabelled(cmd.Context(), g, clf, samples, seed, k, func(done int) { bar.Set(done) })
 				bar.Finish()
+				if err != nil {
+					return err
+				}
 			} else {
 				labeller = labelsCSV
 				specs, labels, err := latent.ReadLabels(labelsCSV)
 				if err != nil {
 					return err
 				}
-				codes, err := latResolveCodes(g, model, specs, k, &pf)
+				codes, err := latResolveCodes(cmd.Context(), g, model, specs, k, &pf)
 				if err != nil {
 					return err
 				}
@@ -248,7 +251,7 @@ train); the direction's attribute is the target, --preserve picks the others
 			}
 			target, others, names := clfs.Target, clfs.Others, clfs.Names
 			bar := newBar(n, "finding faces", true)
-			res, err := latent.Check(g, d.Unit(), target, others, latent.CheckOptions{N: n, Strength: strength, Seed: seed, Class: k,
+			res, err := latent.Check(cmd.Context(), g, d.Unit(), target, others, latent.CheckOptions{N: n, Strength: strength, Seed: seed, Class: k,
 				Where: wh, MaxTries: maxTries, Progress: func(found, tried int) { bar.Set(found) }})
 			bar.Finish()
 			if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,10 @@ func TestDirectionLearnFromScores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, probs := latent.SampleLabelled(g, clf, 400, 0, 0, nil)
+	_, _, probs, err := latent.SampleLabelled(context.Background(), g, clf, 400, 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	top := -1e9
 	for _, p := range probs {
 		top = max(top, latent.Logit(p))

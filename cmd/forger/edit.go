@@ -79,12 +79,16 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 				return usageError{err}
 			}
 			edits := latent.Edit(code, d.Unit(), ss)
-			tiles := latPictures(cfg, latent.RenderAll(g, edits), 64)
+			rendered, err := latent.RenderAll(cmd.Context(), g, edits)
+			if err != nil {
+				return err
+			}
+			tiles := latPictures(cfg, rendered, 64)
 			written := out
 			if ext == ".png" {
 				err = picture.WritePNG(out, picture.Grid(tiles, len(tiles), 2, color.White))
 			} else {
-				written, err = latWriteAnimation(out, tiles, fps)
+				written, err = latWriteAnimation(cmd.Context(), out, tiles, fps)
 			}
 			if err != nil {
 				return err

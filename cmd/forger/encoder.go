@@ -82,9 +82,6 @@ its prediction; forger project --compare-init measures the gain.`,
 			}
 			e, err := latent.TrainEncoder(cmd.Context(), g, model, o)
 			bar.Finish()
-			if errors.Is(err, context.Canceled) {
-				return errors.New("interrupted: no encoder written")
-			}
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ package main
 // writing pictures and animations, printing JSON.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,7 +106,7 @@ func latParseSpec(arg string) (latCodeSpec, error) {
 
 // latResolveCodes turns arguments into codes: seeds and latent files at once,
 // photos projected first (all in one batch) with pf.
-func latResolveCodes(g *gan.Generator, model string, args []string, class int, pf *latProjectFlags) ([]latent.Code, error) {
+func latResolveCodes(ctx context.Context, g *gan.Generator, model string, args []string, class int, pf *latProjectFlags) ([]latent.Code, error) {
 	cfg := g.Cfg
 	specs := make([]latCodeSpec, len(args))
 	var photos []string
@@ -129,7 +130,7 @@ func latResolveCodes(g *gan.Generator, model string, args []string, class int, p
 		if err != nil {
 			return nil, err
 		}
-		res, err := pr.run(t, latSame(class, len(photos)), 0, "projecting")
+		res, err := pr.run(ctx, t, latSame(class, len(photos)), 0, "projecting")
 		if err != nil {
 			return nil, err
 		}
@@ -155,12 +156,12 @@ func latResolveCodes(g *gan.Generator, model string, args []string, class int, p
 
 // latWriteAnimation writes frames as path's format; an .mp4 without ffmpeg
 // becomes a .gif beside it, with a warning. It returns the file written.
-func latWriteAnimation(path string, frames []image.Image, fps int) (string, error) {
-	err := picture.WriteAnimation(path, frames, fps)
+func latWriteAnimation(ctx context.Context, path string, frames []image.Image, fps int) (string, error) {
+	err := picture.WriteAnimation(ctx, path, frames, fps)
 	if errors.Is(err, picture.ErrNoFFmpeg) {
 		gif := strings.TrimSuffix(path, filepath.Ext(path)) + ".gif"
 		fmt.Fprintf(os.Stderr, "warning: ffmpeg is not installed (apt-get install ffmpeg): writing %s instead\n", gif)
-		return gif, picture.WriteAnimation(gif, frames, fps)
+		return gif, picture.WriteAnimation(ctx, gif, frames, fps)
 	}
 	return path, err
 }

@@ -32,6 +32,13 @@ func main() {
 	root.AddCommand(latentCmds()...)
 	root.AddCommand(importCmd(), exportCmd())
 	if cmd, err := root.ExecuteContextC(ctx); err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			// Ctrl-C: the command stopped where it was; what it had
+			// written is whole (files are written to a temporary file and
+			// renamed), what it had not is not there.
+			fmt.Fprintln(os.Stderr, "forger: interrupted")
+			os.Exit(exitInterrupted)
+		}
 		fmt.Fprintln(os.Stderr, "forger:", oneLine(explain(cmd, err)))
 		code := 1
 		var ue usageError
@@ -41,6 +48,10 @@ func main() {
 		os.Exit(code)
 	}
 }
+
+// exitInterrupted is the exit code of a command stopped by Ctrl-C (128 +
+// SIGINT, as shells report it).
+const exitInterrupted = 130
 
 // usageError marks errors in how forger was called (exit code 2).
 type usageError struct{ error }

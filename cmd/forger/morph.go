@@ -52,7 +52,7 @@ frames are spread evenly over the legs, the first is A and the last B.
 				return err
 			}
 			args := append(append([]string{from}, via...), to)
-			codes, err := latResolveCodes(g, model, args, k, &pf)
+			codes, err := latResolveCodes(cmd.Context(), g, model, args, k, &pf)
 			if err != nil {
 				return err
 			}
@@ -60,8 +60,12 @@ frames are spread evenly over the legs, the first is A and the last B.
 			if err != nil {
 				return usageError{err}
 			}
-			imgs := latPictures(g.Cfg, latent.RenderAll(g, path), latMinSide)
-			written, err := latWriteAnimation(out, imgs, fps)
+			rendered, err := latent.RenderAll(cmd.Context(), g, path)
+			if err != nil {
+				return err
+			}
+			imgs := latPictures(g.Cfg, rendered, latMinSide)
+			written, err := latWriteAnimation(cmd.Context(), out, imgs, fps)
 			if err != nil {
 				return err
 			}
@@ -118,7 +122,7 @@ latent.`,
 			if err != nil {
 				return err
 			}
-			codes, err := latResolveCodes(g, model, args, k, &pf)
+			codes, err := latResolveCodes(cmd.Context(), g, model, args, k, &pf)
 			if err != nil {
 				return err
 			}

@@ -91,7 +91,7 @@ measures the losses on them. Both write their curves and numbers to DIR.`,
 				return err
 			}
 			start := time.Now()
-			res, err := pr.run(t, latSame(k, 1), every, "projecting")
+			res, err := pr.run(cmd.Context(), t, latSame(k, 1), every, "projecting")
 			if err != nil {
 				return err
 			}

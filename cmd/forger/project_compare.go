@@ -5,6 +5,7 @@ package main
 // prints its reports.
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,7 +25,7 @@ func latComparison(g *gan.Generator, model string, class int, out string, n int,
 		return nil, err
 	}
 	c.Out = out
-	c.Project = func(init string, steps int, loss, features, desc string) (*latent.Projection, error) {
+	c.Project = func(ctx context.Context, init string, steps int, loss, features, desc string) (*latent.Projection, error) {
 		pf := pf
 		pf.steps = steps
 		if init != "" {
@@ -40,7 +41,7 @@ func latComparison(g *gan.Generator, model string, class int, out string, n int,
 		if err != nil {
 			return nil, err
 		}
-		return pr.run(c.Targets, c.Classes, 0, desc)
+		return pr.run(ctx, c.Targets, c.Classes, 0, desc)
 	}
 	return c, nil
 }
@@ -54,7 +55,7 @@ func latCompareInits(cmd *cobra.Command, g *gan.Generator, model string, class i
 	if err != nil {
 		return err
 	}
-	rep, err := c.Inits(pf.steps, pf.loss, pf.lr, pf.encoderLR())
+	rep, err := c.Inits(cmd.Context(), pf.steps, pf.loss, pf.lr, pf.encoderLR())
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func latCompareLosses(cmd *cobra.Command, g *gan.Generator, model string, class 
 	if err != nil {
 		return usageError{err}
 	}
-	rep, err := c.Losses(vs, pf.steps, func(name string) (latent.Features, error) { return pf.featuresFor(name, model, g.Cfg) })
+	rep, err := c.Losses(cmd.Context(), vs, pf.steps, func(name string) (latent.Features, error) { return pf.featuresFor(name, model, g.Cfg) })
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ package main
 // (whose photos are projected first), and the projector they set up.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -140,7 +141,7 @@ func (p *latProjectFlags) setup(g *gan.Generator, model string) (*latProjector, 
 }
 
 // run projects targets with a progress bar.
-func (pr *latProjector) run(targets *tensor.Tensor, classes []int, frameEvery int, desc string) (*latent.Projection, error) {
+func (pr *latProjector) run(ctx context.Context, targets *tensor.Tensor, classes []int, frameEvery int, desc string) (*latent.Projection, error) {
 	o := pr.opts
 	o.FrameEvery = frameEvery
 	bar := newBar(o.Steps, desc, o.Steps >= 20)
@@ -155,7 +156,7 @@ func (pr *latProjector) run(targets *tensor.Tensor, classes []int, frameEvery in
 	if err != nil {
 		return nil, err
 	}
-	return latent.Project(pr.g, targets, init, o)
+	return latent.Project(ctx, pr.g, targets, init, o)
 }
 
 // latPhotoTensor loads photos as a batch [N, S, S, C] for cfg.
