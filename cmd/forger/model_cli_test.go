@@ -86,6 +86,7 @@ func TestModelArguments(t *testing.T) {
 	}{
 		{[]string{"generate", "--model", "/nope"}, []string{"/nope", "run folder", "forger models list"}},
 		{[]string{"generate", "--model", "face-32"}, []string{"nearest: faces-32"}},
+		{[]string{"train", "--data", "fashion-mnist", "--from", "face-32", "--out", "x"}, []string{"--from face-32", "nearest: faces-32"}},
 		{[]string{"generate", "--model", "runs/face-32"}, []string{"nearest: runs/faces-32"}},
 		{[]string{"generate", "--model", "photo.png"}, []string{"not a forger checkpoint"}},
 		{[]string{"generate", "--model", "runs"}, []string{"not a run folder", "forger models list runs"}},

@@ -60,6 +60,13 @@ batch norm in D. Flags given always win.`,
 				return usagef("--d-norm %q: use batch, spectral or none", dNorm)
 			}
 			builtin := o.Data == dataset.FashionMNIST || o.Data == dataset.MNIST || strings.Contains(o.Data, "idx3")
+			if o.From != "" {
+				p, err := modelArg("--from", o.From)
+				if err != nil {
+					return err
+				}
+				o.From = p
+			}
 			if !o.Resume {
 				if o.From != "" {
 					// The network's shape is the source's, unless given.
@@ -148,7 +155,7 @@ batch norm in D. Flags given always win.`,
 	f.StringVar(&o.DArch, "d-arch", gan.DArchDCGAN, "discriminator shape: dcgan (a 4×4 stride-2 convolution per halving) or deep (plus a 3×3 convolution after each, as SN-GAN)")
 	f.Float64Var(&o.R1, "r1", o.R1, "γ of the R1 gradient penalty on real images, applied every --r1-every D steps (0 = none; needs --d-norm spectral or none)")
 	f.IntVar(&o.R1Every, "r1-every", 16, "D steps between R1 penalties (lazy regularisation)")
-	f.StringVar(&o.From, "from", "", "start G and D from this checkpoint or run (fine-tuning; the network's shape is the checkpoint's)")
+	f.StringVar(&o.From, "from", "", "start G and D from this checkpoint, run folder or model name (fine-tuning; the network's shape is the checkpoint's)")
 	f.IntVar(&o.FreezeD, "freeze-d", 0, "freeze the discriminator's first N blocks (with --from: FreezeD)")
 	f.StringVar(&o.Augment, "augment", "", "augment what D sees: none, diffaugment or ada (default: ada below 5,000 images, else none; the run says which)")
 	f.Float64Var(&o.AugmentP, "augment-p", 0, "probability of each augmentation: diffaugment's (default 1) or ada's start (default 0)")
