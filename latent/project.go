@@ -107,8 +107,8 @@ type ProjectOptions struct {
 	// PerceptualWeight weighs the perceptual term of LossBoth (default 1).
 	PerceptualWeight float64
 	// Prior weighs the regulariser λ·(‖z‖²/nz − 1)², which keeps z near the
-	// sphere where a Gaussian latent lives (default DefaultPrior; negative
-	// turns it off).
+	// sphere where a Gaussian latent lives (0: DefaultPrior; Off, or any
+	// negative weight, turns it off).
 	Prior float64
 	// Noise, if > 0, is the standard deviation of Gaussian noise added to z
 	// in the forward pass at step 0, decaying to zero over the first 75% of
@@ -132,6 +132,13 @@ type ProjectOptions struct {
 	Progress func(step int, loss float64)
 }
 
+// Off, as a weight whose zero value means its default
+// (ProjectOptions.Prior, EncoderOptions.ImageLoss and ZLoss), turns its
+// term off.
+const Off = -1
+
+// defaults fills in the defaults of o: afterwards o holds what a
+// projection uses (a prior that is off has weight 0).
 func (o *ProjectOptions) defaults() error {
 	if o.Steps == 0 {
 		o.Steps = DefaultSteps
@@ -178,7 +185,11 @@ func (o *ProjectOptions) defaults() error {
 
 // Projection is the result of Project.
 type Projection struct {
-	Codes []Code // the best code found for each target
+	// Options are what the projection ran with: its options with the
+	// defaults filled in (Steps 0 is DefaultSteps, …) and a prior that was
+	// Off at 0.
+	Options ProjectOptions
+	Codes   []Code // the best code found for each target
 	// Loss[i][s] is the reconstruction loss (without the prior) of target i
 	// before step s; Loss[i][Steps] is after the last step.
 	Loss [][]float64
@@ -374,7 +385,7 @@ func Project(ctx context.Context, g *gan.Generator, targets *tensor.Tensor, init
 		}
 	}
 	obj := NewObjective(o.Loss, o.Features, o.PerceptualWeight, targets)
-	res := &Projection{Loss: make([][]float64, n), Best: make([]float64, n), Codes: make([]Code, n)}
+	res := &Projection{Options: o, Loss: make([][]float64, n), Best: make([]float64, n), Codes: make([]Code, n)}
 	for i := range res.Best {
 		res.Best[i] = math.Inf(1)
 		res.Codes[i] = init[i].Clone()

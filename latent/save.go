@@ -17,36 +17,48 @@ const MinSide = 128
 
 // ProjectionReport is what forger project reports of a projection of one
 // photo (SaveProjection). Its JSON keys are in alphabetical order, as they
-// always were; class only for conditional models, features only for
-// perceptual losses.
+// always were; class only for conditional models, features and
+// perceptual_weight only for perceptual losses. Steps, Loss, LR, Noise,
+// Optimizer, PerceptualWeight and Prior are what the projection ran with
+// (Projection.Options), defaults filled in.
 type ProjectionReport struct {
-	Class          string  `json:"class,omitempty"`
-	Compare        string  `json:"compare"` // photo | reconstruction
-	Features       string  `json:"features,omitempty"`
-	FinalLoss      float64 `json:"final_loss"`
-	GIF            string  `json:"gif"` // the reconstruction as the projection went
-	Init           string  `json:"init"`
-	InitialLoss    float64 `json:"initial_loss"`
-	Latent         string  `json:"latent"`
-	Loss           string  `json:"loss"`
-	PixelMSE       float64 `json:"pixel_mse"`
-	Reconstruction string  `json:"reconstruction"`
-	Seconds        float64 `json:"seconds"`
-	Steps          int     `json:"steps"`
+	Class            string  `json:"class,omitempty"`
+	Compare          string  `json:"compare"` // photo | reconstruction
+	Features         string  `json:"features,omitempty"`
+	FinalLoss        float64 `json:"final_loss"`
+	GIF              string  `json:"gif"` // the reconstruction as the projection went
+	Init             string  `json:"init"`
+	InitialLoss      float64 `json:"initial_loss"`
+	Latent           string  `json:"latent"`
+	Loss             string  `json:"loss"`
+	LR               float64 `json:"lr"`
+	Noise            float64 `json:"noise"`
+	Optimizer        string  `json:"optimizer"`
+	PerceptualWeight float64 `json:"perceptual_weight,omitempty"`
+	PixelMSE         float64 `json:"pixel_mse"`
+	Prior            float64 `json:"prior"` // 0: off
+	Reconstruction   string  `json:"reconstruction"`
+	Seconds          float64 `json:"seconds"`
+	Steps            int     `json:"steps"`
 }
 
 // SaveProjection writes the files of a projection res of one photo (target
 // [1, S, S, C]) into the folder out: latent.json, reconstruction.png,
 // compare.png (photo | reconstruction) and projection.gif (res.Frames, then
 // the result twice, at 10 frames a second). run carries what the
-// projection was (Steps, Loss, Init, Features, Seconds); the rest of the
-// report is filled in.
+// projection was that res does not know (Init, Features, Seconds); the rest
+// of the report is filled in, the settings from res.Options.
 func SaveProjection(g *gan.Generator, model, photo string, target *tensor.Tensor, res *Projection, out string, run ProjectionReport) (*ProjectionReport, error) {
 	cfg := g.Cfg
 	code := res.Codes[0]
 	lf := FileOf(model, code)
 	lf.Loss, lf.Source = &res.Best[0], photo
 	rep := run
+	o := res.Options
+	rep.Steps, rep.Loss, rep.LR, rep.Noise, rep.Optimizer, rep.Prior = o.Steps, o.Loss, o.LR, o.Noise, o.Optimizer, o.Prior
+	if o.Loss == LossBoth {
+		rep.PerceptualWeight = o.PerceptualWeight
+	}
 	rep.Latent = filepath.Join(out, "latent.json")
 	rep.Reconstruction = filepath.Join(out, "reconstruction.png")
 	rep.Compare = filepath.Join(out, "compare.png")

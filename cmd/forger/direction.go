@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"image/color"
 	"os"
 	"strings"
@@ -222,6 +223,12 @@ train); the direction's attribute is the target, --preserve picks the others
 			}
 			if n < 1 || n > 100000 {
 				return usagef("-n must be between 1 and 100000")
+			}
+			if strength == 0 || math.IsNaN(strength) || math.IsInf(strength, 0) {
+				return usagef("--strength must be a number other than 0 (an edit of strength 0 changes nothing)")
+			}
+			if maxTries < 0 {
+				return usagef("--max-tries must be ≥ 0 (0: 50·n)")
 			}
 			wh, err := latParseWhere(where)
 			if err != nil {

@@ -48,6 +48,12 @@ its prediction; forger project --compare-init measures the gain.`,
 			if o.Samples < 1 || o.Batch < 2 || !(o.LR > 0) || o.Width < 1 || o.Iterations < 1 {
 				return usagef("--samples and --iterations must be ≥ 1, --batch ≥ 2, --lr and --width positive")
 			}
+			if !(o.ImageLoss >= 0) || !(o.ZLoss >= 0) {
+				return usagef("--image-loss and --z-loss must be ≥ 0 (0: off)")
+			}
+			if !(o.PerceptualWeight > 0) {
+				return usagef("--perceptual-weight must be positive (for no perceptual term leave out --features)")
+			}
 			if o.PhotoLike && realData == "" {
 				return usagef("--photo-like makes its images from real ones: give them with --data DIR")
 			}
@@ -60,11 +66,12 @@ its prediction; forger project --compare-init measures the gain.`,
 				bar.Describe(fmt.Sprintf("z loss %.4f image loss %.4f", zl, il))
 				bar.Set(done)
 			}
+			// The flags' 0 is off; EncoderOptions' 0 is the default.
 			if o.ImageLoss == 0 {
-				o.ImageLoss = -1
+				o.ImageLoss = latent.Off
 			}
 			if o.ZLoss == 0 {
-				o.ZLoss = -1
+				o.ZLoss = latent.Off
 			}
 			if features != "" && features != "none" {
 				f, err := pf.featuresFor(features, model, g.Cfg)

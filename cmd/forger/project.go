@@ -116,7 +116,7 @@ measures the losses on them. Both write their curves and numbers to DIR.`,
 // latWriteProjection writes the files of a projection of one photo
 // (latent.SaveProjection) and prints what it did.
 func latWriteProjection(cmd *cobra.Command, g *gan.Generator, model, photo string, target *tensor.Tensor, res *latent.Projection, pr *latProjector, out string, asJSON bool, took time.Duration) error {
-	run := latent.ProjectionReport{Steps: pr.opts.Steps, Loss: pr.opts.Loss, Init: pr.init, Seconds: took.Seconds()}
+	run := latent.ProjectionReport{Init: pr.init, Seconds: took.Seconds()}
 	if pr.feats != nil {
 		run.Features = pr.feats.Name()
 	}

@@ -26,6 +26,7 @@ type latProjectFlags struct {
 	encLR            float64
 	noise, encNoise  float64
 	optimizer        string
+	prefix           string // of the flags' names: "" or "project-"
 }
 
 // encoderLR is the peak learning rate of projections from the encoder.
@@ -37,6 +38,7 @@ func (p *latProjectFlags) encoderLR() float64 {
 }
 
 func (p *latProjectFlags) register(cmd *cobra.Command, prefix string) {
+	p.prefix = prefix
 	f := cmd.Flags()
 	f.IntVar(&p.steps, prefix+"steps", latent.DefaultSteps, "steps of the projection (Adam updates, or L-BFGS evaluations of the loss and its gradient)")
 	f.StringVar(&p.optimizer, prefix+"optimizer", latent.OptAdam, "optimiser of the projection: adam (--lr; from the mean with --noise) or lbfgs (L-BFGS with a line search: a far lower loss in as many steps)")
@@ -64,14 +66,21 @@ type latProjector struct {
 }
 
 func (p *latProjectFlags) check() error {
-	if p.steps < 0 || p.steps > 100000 {
-		return usagef("--steps must be between 0 and 100000")
+	flag := func(name string) string { return "--" + p.prefix + name }
+	if p.steps < 1 || p.steps > 100000 {
+		return usagef("%s must be between 1 and 100000", flag("steps"))
+	}
+	if !(p.prior >= 0) {
+		return usagef("%s must be ≥ 0 (0: off)", flag("prior"))
+	}
+	if !(p.pw > 0) {
+		return usagef("%s must be positive (for no perceptual term use %s pixel)", flag("perceptual-weight"), flag("loss"))
 	}
 	if !(p.lr > 0) {
-		return usagef("--lr must be positive")
+		return usagef("%s must be positive", flag("lr"))
 	}
 	if !(p.noise >= 0) || !(p.encNoise >= 0) {
-		return usagef("--noise and --encoder-noise must be ≥ 0")
+		return usagef("%s and %s must be ≥ 0", flag("noise"), flag("encoder-noise"))
 	}
 	if err := latent.CheckLoss(p.loss); err != nil {
 		return usageError{err}
@@ -111,9 +120,9 @@ func (p *latProjectFlags) setup(g *gan.Generator, model string) (*latProjector, 
 		return nil, err
 	}
 	pr := &latProjector{g: g, init: p.init}
-	prior := p.prior
+	prior := p.prior // --prior 0 is off; ProjectOptions' 0 is the default
 	if prior == 0 {
-		prior = -1
+		prior = latent.Off
 	}
 	lr, noise := p.lr, p.noise
 	if p.init == "encoder" {
