@@ -6,12 +6,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"forger/internal/atomicfile"
 	"forger/loadtest"
 	"forger/studio"
 )
@@ -20,6 +22,9 @@ func benchServeCmd() *cobra.Command {
 	o := loadtest.LoadTestOptions{}
 	so := loadtest.SoakOptions{}
 	var asJSON bool
+	var soakMaxRSSMB, soakMaxDiskMB float64
+	var soakOut string
+	var soakCheck bool
 	cmd := &cobra.Command{
 		Use:   "serve --model CKPT",
 		Short: "Load-test the studio's POST /api/generate on loopback",
@@ -43,11 +48,41 @@ new seeds, look-alike uploads of a large and a small photo polled to the end
 times the base rates (1 generate a second, a morph every 5 s, an upload every
 20 s). With --pid (the server's process) and --data (its --data folder) it
 samples the server's RSS and disk use, and with --plot draws them (and each
-kind's p99 latency) over time.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+kind's p99 latency) over time.
+
+Given the command that starts the studio after --, the soak runs the
+server itself: it kills it (SIGKILL) at --kill-at and stops it (SIGTERM) at
+--term-at, starting it again each time, then waits up to --drain for the
+look-alike jobs and checks, in the server's database (--db, or forger.db in
+--data), that every job created finished once. --photo uploads face
+photos (each as it is and scaled up to 3000 pixels) instead of made-up
+gradients; --clients spreads the traffic over that many made-up addresses
+in X-Forwarded-For (start the server with --trusted-proxy 127.0.0.1). It
+ends with issue 22's checks (peak RSS under --max-rss-mb, RSS flat after
+warm-up, data folder under --max-disk-mb, generate p99 under 1 s and
+upload p99 under 2 s, no 5xx, no job lost or duplicated), and with --check
+exits 1 when one does not hold; --out writes the whole result as JSON.
+
+  forger bench serve --soak 2m --url http://127.0.0.1:18080 --rate 10 --uploads \
+    --data /tmp/soak --kill-at 40s --term-at 80s --plot soak.png --out soak.json --check -- \
+    bin/forger serve --addr 127.0.0.1:18080 --data /tmp/soak --models runs --trusted-proxy 127.0.0.1`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if dash := cmd.ArgsLenAtDash(); len(args) > 0 && (dash != 0 || so.Duration == 0) {
+				return usagef("bench serve takes no arguments; with --soak, the server's command comes after --")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if so.Duration != 0 {
-				return runSoak(cmd, so, o.Model, asJSON)
+				so.Server = args
+				if math.IsNaN(soakMaxRSSMB) || math.IsNaN(soakMaxDiskMB) || math.IsInf(soakMaxRSSMB, 0) || math.IsInf(soakMaxDiskMB, 0) || soakMaxDiskMB < 0 {
+					return usagef("--max-rss-mb and --max-disk-mb must be finite numbers, --max-disk-mb 0 or more")
+				}
+				so.MaxRSSBytes, so.MaxDiskBytes = int64(soakMaxRSSMB*(1<<20)), int64(soakMaxDiskMB*(1<<20))
+				if soakMaxRSSMB < 0 {
+					so.MaxRSSBytes = -1
+				}
+				return runSoak(cmd, so, o.Model, asJSON, soakOut, soakCheck)
 			}
 			path, err := modelArg("--model", o.Model)
 			if err != nil {
@@ -122,26 +157,70 @@ kind's p99 latency) over time.`,
 	f.StringVar(&so.DataDir, "data", "", "with --soak: the server's --data folder, to sample its disk use")
 	f.DurationVar(&so.Every, "every", 5*time.Second, "with --soak: how often RSS and disk are sampled")
 	f.StringVar(&so.Plot, "plot", "", "with --soak: write RSS and disk over time to this PNG (and <name>-latency.png)")
+	f.DurationVar(&so.KillAt, "kill-at", 0, "with --soak and a server command: kill -9 the server this long after the start, and start it again (0 = never)")
+	f.DurationVar(&so.TermAt, "term-at", 0, "with --soak and a server command: SIGTERM the server this long after the start, and start it again (0 = never)")
+	f.DurationVar(&so.Drain, "drain", 10*time.Minute, "with --soak --uploads: how long to wait for unfinished jobs after the traffic")
+	f.StringVar(&so.DB, "db", "", "with --soak: the server's database URL, to check its jobs (default: forger.db in --data)")
+	f.StringVar(&so.ServerLog, "server-log", "", "with --soak and a server command: append the server's output to this file")
+	f.StringSliceVar(&so.Photos, "photo", nil, "with --soak: a face photo to upload (repeatable; default: made-up gradients, which have no face)")
+	f.IntVar(&so.Clients, "clients", 0, "with --soak: spread requests over this many made-up client addresses in X-Forwarded-For (0 = one client)")
+	f.Float64Var(&soakMaxRSSMB, "max-rss-mb", float64(loadtest.DefaultSoakMaxRSS>>20), "with --soak: the server's RSS bound checked (-1 = none)")
+	f.Float64Var(&soakMaxDiskMB, "max-disk-mb", 0, "with --soak: the data folder's bound checked (0 = none)")
+	f.StringVar(&soakOut, "out", "", "with --soak: also write the result as JSON to this file")
+	f.BoolVar(&soakCheck, "check", false, "with --soak: exit 1 when one of issue 22's checks does not hold")
 	return cmd
 }
 
-func runSoak(cmd *cobra.Command, so loadtest.SoakOptions, model string, asJSON bool) error {
+func runSoak(cmd *cobra.Command, so loadtest.SoakOptions, model string, asJSON bool, outFile string, check bool) error {
 	if so.URL == "" {
 		return usagef("--soak needs --url, the running studio")
 	}
-	if so.Duration < 0 || so.Rate < 0 || math.IsNaN(so.Rate) || math.IsInf(so.Rate, 0) || so.SlowUploaders < 0 || so.Every <= 0 {
-		return usagef("--soak and --every must be positive, --rate and --slow-uploaders 0 or more")
+	if so.Duration < 0 || so.Rate < 0 || math.IsNaN(so.Rate) || math.IsInf(so.Rate, 0) || so.SlowUploaders < 0 || so.Every <= 0 ||
+		so.Clients < 0 || so.KillAt < 0 || so.TermAt < 0 || so.Drain <= 0 {
+		return usagef("--soak, --every and --drain must be positive, --rate, --slow-uploaders, --clients, --kill-at and --term-at 0 or more")
+	}
+	if (so.KillAt > 0 || so.TermAt > 0) && len(so.Server) == 0 {
+		return usagef("--kill-at and --term-at need the server's command after --")
+	}
+	if so.KillAt >= so.Duration || so.TermAt >= so.Duration {
+		return usagef("--kill-at and --term-at must fall within --soak")
 	}
 	so.Model = model
 	r, err := loadtest.Soak(cmd.Context(), so)
 	if err != nil {
 		return err
 	}
+	if outFile != "" {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.WriteBytes(outFile, append(b, '\n')); err != nil {
+			return err
+		}
+	}
 	out := cmd.OutOrStdout()
 	if asJSON {
-		return json.NewEncoder(out).Encode(r)
+		if err := json.NewEncoder(out).Encode(r); err != nil {
+			return err
+		}
+	} else {
+		printSoak(out, so, r)
 	}
-	fmt.Fprintf(out, "soak of %s (%s) for %.0f s at %g× the base rates\n", r.URL, r.Model, r.Seconds, r.Rate)
+	failed := 0
+	for _, c := range r.Checks {
+		if !c.OK {
+			failed++
+		}
+	}
+	if failed > 0 && check {
+		return fmt.Errorf("soak: %d of %d checks failed", failed, len(r.Checks))
+	}
+	return nil
+}
+
+func printSoak(out io.Writer, so loadtest.SoakOptions, r loadtest.SoakResult) {
+	fmt.Fprintf(out, "soak of %s (%s) for %.0f s at %g× the base rates (load average %.2f before, %.2f after)\n", r.URL, r.Model, r.Seconds, r.Rate, r.LoadAvgBefore, r.LoadAvgAfter)
 	names := make([]string, 0, len(r.Kinds))
 	for k := range r.Kinds {
 		names = append(names, k)
@@ -149,20 +228,46 @@ func runSoak(cmd *cobra.Command, so loadtest.SoakOptions, model string, asJSON b
 	sort.Strings(names)
 	for _, k := range names {
 		st := r.Kinds[k]
-		fmt.Fprintf(out, "%-8s %6d requests: %d ok, %d refused (429), %d 5xx, %d other errors; p50 %.0f ms, p99 %.0f ms, max %.0f ms",
-			k, st.Requests, st.OK, st.Refused, st.Errors5xx, st.Errors, st.P50Ms, st.P99Ms, st.MaxMs)
+		fmt.Fprintf(out, "%-8s %6d requests: %d ok, %d refused (429), %d 5xx, %d other errors, %d cut by a restart; p50 %.0f ms, p99 %.0f ms, max %.0f ms",
+			k, st.Requests, st.OK, st.Refused, st.Errors5xx, st.Errors, st.DuringRestart, st.P50Ms, st.P99Ms, st.MaxMs)
 		if st.FirstError != "" {
 			fmt.Fprintf(out, " (first error: %s)", st.FirstError)
 		}
 		fmt.Fprintln(out)
 	}
-	fmt.Fprintf(out, "jobs: %d done, %d failed, %d not finished\n", r.JobsDone, r.JobsFailed, r.JobsPending)
-	if so.PID > 0 {
+	for _, e := range r.Events {
+		fmt.Fprintf(out, "at %6.1f s: %s", e.Seconds, e.What)
+		if e.PID != 0 {
+			fmt.Fprintf(out, " (pid %d)", e.PID)
+		}
+		if e.Detail != "" && e.What != "started" {
+			fmt.Fprintf(out, ": %s", e.Detail)
+		}
+		fmt.Fprintln(out)
+	}
+	j := r.Jobs
+	fmt.Fprintf(out, "jobs: %d created, %d done, %d failed, %d retried, %d lost (waited %.0f s for them)\n", j.Created, j.Done, j.Failed, j.Retried, len(j.Lost), j.DrainSeconds)
+	for reason, n := range j.FailReasons {
+		fmt.Fprintf(out, "  failed %d× with %q\n", n, reason)
+	}
+	if j.CheckedDB {
+		fmt.Fprintf(out, "database: %d job records, %d unfinished, %d with more than one River job, %d with none, %d with a run folder left\n",
+			j.Records, len(j.Unfinished), len(j.Duplicated), len(j.NotQueued), len(j.RunFoldersLeft))
+	} else if j.DBError != "" {
+		fmt.Fprintf(out, "database: not checked: %s\n", j.DBError)
+	}
+	if so.PID > 0 || len(so.Server) > 0 {
 		fmt.Fprintf(out, "server RSS: %.0f MB after warm-up, %.0f MB at the end, %.0f MB at most\n",
 			float64(r.WarmRSSBytes)/1e6, float64(r.LastRSSBytes)/1e6, float64(r.PeakRSSBytes)/1e6)
 	}
 	if so.DataDir != "" {
 		fmt.Fprintf(out, "data folder: %.0f MB at most\n", float64(r.PeakDiskBytes)/1e6)
 	}
-	return nil
+	for _, c := range r.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(out, "%s %s: %.4g %s (bound %.4g)\n", mark, c.Name, c.Value, c.Unit, c.Bound)
+	}
 }
