@@ -121,7 +121,7 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 	f.IntVar(&o.maxQueuedPerAddress, "max-queued-per-address", 3, "look-alike jobs not yet finished that one client address may have (0 = no cap)")
 	f.IntVar(&o.maxQueued, "max-queued", 100, "look-alike jobs not yet finished in all (0 = no cap)")
 	f.StringSliceVar(&o.trustedProxies, "trusted-proxy", nil, "a reverse proxy (CIDR or address, repeatable) whose X-Forwarded-For names the client, for the rate limits")
-	f.StringSliceVar(&o.mailAllow, "mail-allow", nil, "the only addresses visitors may ask e-mail for: ada@example.com or @example.com (repeatable; default: any)")
+	f.StringSliceVar(&o.mailAllow, "mail-allow", nil, "the only addresses visitors may ask e-mail for, mailed without a confirmation link: ada@example.com or @example.com (repeatable; default: any address, once its owner has used the link mailed to it)")
 	f.IntVar(&o.mailPerDay, "mail-per-day", studio.DefaultMailsPerDay, "job e-mails one address may be sent in 24 hours (-1 = no cap)")
 	f.IntVar(&o.imageCacheMB, "image-cache-mb", 0, "memory for recently made pictures, in MB (default: a sixteenth of the machine's memory, 64–1024)")
 	f.IntVar(&o.memoryLimitMB, "memory-limit-mb", 0, "Go memory limit in MB, the heap size past which the garbage collector works harder (default: $GOMEMLIMIT, else half the machine's memory; -1: none)")
@@ -177,6 +177,14 @@ func openStore(ctx context.Context, o *serveOptions, log *slog.Logger) (*store.S
 	return st, nil
 }
 
+// publicURL is the studio's URL in e-mails: --base-url, else http://ADDR.
+func (o *serveOptions) publicURL() string {
+	if o.baseURL != "" {
+		return o.baseURL
+	}
+	return "http://" + o.addr
+}
+
 // common builds what serve and worker share: store, pipeline, mailer,
 // runner and queue.
 func common(ctx context.Context, o *serveOptions, log *slog.Logger, workers int) (*store.Store, studio.Pipeline, *studio.Mailer, *studio.Queue, error) {
@@ -226,11 +234,7 @@ func common(ctx context.Context, o *serveOptions, log *slog.Logger, workers int)
 	if pipeline == nil {
 		workers = 0 // a worker without a pipeline would only fail jobs
 	}
-	baseURL := o.baseURL
-	if baseURL == "" {
-		baseURL = "http://" + o.addr
-	}
-	runner := &studio.Runner{Store: st, Pipeline: pipeline, DataDir: o.data, Mailer: mailer, BaseURL: baseURL, Log: log}
+	runner := &studio.Runner{Store: st, Pipeline: pipeline, DataDir: o.data, Mailer: mailer, BaseURL: o.publicURL(), Log: log}
 	q, err := studio.NewQueue(st, studio.QueueConfig{Workers: workers, Runner: runner, JobTimeout: o.jobTimeout, RescueAfter: o.rescueAfter, Log: log})
 	if err != nil {
 		st.Close()
@@ -290,7 +294,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		TrustedProxies: proxies,
 		ModelsDir:      o.models, GalleryFile: o.gallery, DataDir: o.data, AdminToken: o.adminToken, Retention: o.retention,
 		RatePerSecond: o.rate, RateBurst: o.rateBurst, GeneratorsPerModel: o.generators,
-		Pipeline: pipeline, Directions: studio.RunDirections{}, Mailer: mailer, Log: log,
+		Pipeline: pipeline, Directions: studio.RunDirections{}, Mailer: mailer, BaseURL: o.publicURL(), Log: log,
 	}, st, q)
 	if err != nil {
 		return err
@@ -327,7 +331,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	// cancel running jobs, so it gets a context of its own and is stopped
 	// with its grace period below.
 	if mailer != nil {
-		allow := "any address"
+		allow := "any address, once confirmed by a link"
 		if len(o.mailAllow) > 0 {
 			allow = strings.Join(o.mailAllow, ",")
 		}
