@@ -34,6 +34,8 @@ type biasAct struct {
 	x, y, dy, dx   []float32
 	sums           []float32 // [c] column sums of the gradient
 	dxBuf          []float32 // EqualLinear's gradient of its product
+	held           []float32 // the output whose signs a held mask uses
+	holding        bool
 	bias           *Param
 	fwd, bwd, bsum parallel.Func
 }
@@ -61,7 +63,24 @@ func (b *biasAct) forward(y, x []float32, wg float32) {
 
 func (b *biasAct) forwardRange(lo, hi int) {
 	c := b.c
-	affineAct(b.y[lo*c:hi*c], b.x[lo*c:hi*c], b.scale, b.shift, c, b.slope, b.act)
+	y := b.y[lo*c : hi*c]
+	affineAct(y, b.x[lo*c:hi*c], b.scale, b.shift, c, b.slope, b.act && !b.holding)
+	if b.holding {
+		for i, v := range b.held[lo*c : hi*c] {
+			if v <= 0 {
+				y[i] *= b.slope
+			}
+		}
+	}
+}
+
+// holdMask fixes (on) or releases the leaky ReLU's mask at the signs of the
+// last output; see Activation.HoldMask.
+func (b *biasAct) holdMask(on bool) {
+	b.holding = on && b.act
+	if b.holding {
+		b.held = append(b.held[:0], b.y...)
+	}
 }
 
 // backward sets dx = dL/d(x·wg)·wg, the gradient with respect to x, and
@@ -83,7 +102,11 @@ func (b *biasAct) backwardRange(lo, hi int) {
 	dx, dy := b.dx[lo*c:hi*c], b.dy[lo*c:hi*c]
 	if b.act {
 		// The sign of y is that of the pre-activation (gain > 0).
-		leakyGrad(dx, dy, b.y[lo*c:hi*c], b.slope)
+		mask := b.y
+		if b.holding {
+			mask = b.held
+		}
+		leakyGrad(dx, dy, mask[lo*c:hi*c], b.slope)
 		dy = dx
 	}
 	f := b.wg * b.gain
@@ -135,6 +158,12 @@ func NewEqualLinear(in, out int, bias bool, biasInit, lrMul float32, act bool, r
 	}
 	return l
 }
+
+// HoldMask fixes, when on, which units of the leaky ReLU pass: those of the
+// last Forward's output (see Activation.HoldMask; an R1 penalty's
+// finite-difference second derivatives need it). Without Act it does
+// nothing.
+func (l *EqualLinear) HoldMask(on bool) { l.ba.holdMask(on) }
 
 // WeightGain is the run-time scale of the weight, LRMul/√In.
 func (l *EqualLinear) WeightGain() float32 { return l.LRMul / float32(math.Sqrt(float64(l.In))) }
@@ -220,6 +249,9 @@ func NewEqualConv2d(in, out, k, stride, pad int, bias, act bool, gain float32, r
 	}
 	return l
 }
+
+// HoldMask: see EqualLinear.HoldMask.
+func (l *EqualConv2d) HoldMask(on bool) { l.ba.holdMask(on) }
 
 // WeightGain is the run-time scale of the weight, 1/√(In·K·K).
 func (l *EqualConv2d) WeightGain() float32 {
@@ -332,6 +364,9 @@ func NewBiasAct(c int, act bool) *BiasAct {
 	}
 	return b
 }
+
+// HoldMask: see EqualLinear.HoldMask.
+func (b *BiasAct) HoldMask(on bool) { b.ba.holdMask(on) }
 
 func (b *BiasAct) Params() []*Param  { return []*Param{b.Bias} }
 func (b *BiasAct) Buffers() []*Param { return nil }

@@ -82,3 +82,24 @@ func (d *Discriminator) Backward(dy *tensor.Tensor) *tensor.Tensor { return d.Ne
 func (d *Discriminator) Params() []*nn.Param                       { return d.Net.Params() }
 func (d *Discriminator) Buffers() []*nn.Param                      { return d.Net.Buffers() }
 func (d *Discriminator) SetTraining(t bool)                        { d.Net.SetTraining(t) }
+
+// HoldMasks holds (on) or releases the masks of every leaky ReLU of D at
+// those of the last Forward, for an R1 penalty's finite-difference second
+// derivatives (see nn.EqualConv2d.HoldMask and gan's lazy R1).
+func (d *Discriminator) HoldMasks(on bool) { holdMasks(d.Net, on) }
+
+func holdMasks(l nn.Layer, on bool) {
+	switch l := l.(type) {
+	case *nn.Sequential:
+		for _, s := range l.Layers {
+			holdMasks(s, on)
+		}
+	case *nn.Residual:
+		holdMasks(l.Body, on)
+		if l.Shortcut != nil {
+			holdMasks(l.Shortcut, on)
+		}
+	case interface{ HoldMask(bool) }:
+		l.HoldMask(on)
+	}
+}
