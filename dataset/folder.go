@@ -1,13 +1,8 @@
 package dataset
 
 import (
-	"bufio"
 	"fmt"
 	"image"
-	_ "image/gif" // register decoders for image.Decode
-	_ "image/jpeg"
-	_ "image/png"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,7 +12,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/image/draw"
-	_ "golang.org/x/image/webp"
+
+	"forger/picture"
 )
 
 const (
@@ -172,25 +168,13 @@ func decode(path string, dst *image.RGBA, out []float32, channels int) (err erro
 			err = fmt.Errorf("decoder panic: %v", r)
 		}
 	}()
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	cfg, _, err := image.DecodeConfig(bufio.NewReader(f))
-	if err != nil {
-		return err
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return fmt.Errorf("empty %dx%d image", cfg.Width, cfg.Height)
-	}
-	if cfg.Width*cfg.Height > maxPixels {
-		return fmt.Errorf("%dx%d image is too large", cfg.Width, cfg.Height)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	m, _, err := image.Decode(bufio.NewReader(f))
+	// picture.Load's decoding, without the path in its errors (the caller
+	// names the file): EXIF orientation, the size checked before decoding.
+	m, err := picture.DecodeBytes(data, picture.Limits{MaxPixels: maxPixels})
 	if err != nil {
 		return err
 	}

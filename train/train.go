@@ -1079,14 +1079,9 @@ func (r *run) writeProgressGIF() (bool, error) {
 	names = evenly(names, maxGIFFrames)
 	frames := make([]image.Image, 0, len(names))
 	for _, n := range names {
-		f, err := os.Open(n)
+		img, err := picture.Load(n, picture.Limits{})
 		if err != nil {
-			return false, err
-		}
-		img, _, err := image.Decode(f)
-		f.Close()
-		if err != nil {
-			return false, fmt.Errorf("reading %s: %w", n, err)
+			return false, fmt.Errorf("reading a sample grid: %w", err)
 		}
 		frames = append(frames, img)
 	}

@@ -5,8 +5,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
 	"image/color"
+	"math"
 	"os"
 	"strings"
 

@@ -8,21 +8,15 @@ package main
 //	func init() { faceSubcommands = append(faceSubcommands, faceDetectCmd) }
 //
 // and uses the shared --models flag through *faceOptions and the helpers
-// below (loadFaceImage, o.descriptorNet, o.landmarkNet).
+// below (o.descriptorNet, o.landmarkNet); images load with face.LoadImage
+// (picture.Load: EXIF orientation, size limits).
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"image"
-	_ "image/gif" // register decoders for image.Decode
-	_ "image/jpeg"
-	_ "image/png"
 	"math"
-	"os"
 
 	"github.com/spf13/cobra"
-	_ "golang.org/x/image/webp"
 
 	"forger/face"
 )
@@ -84,23 +78,6 @@ func (o *faceOptions) landmarkNet() (*face.LandmarkNet, error) {
 	return o.lm, nil
 }
 
-// loadFaceImage decodes a PNG, JPEG, GIF or WebP file.
-func loadFaceImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(bufio.NewReader(f))
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a PNG, JPEG, GIF or WebP image: %w", path, err)
-	}
-	if img.Bounds().Empty() {
-		return nil, fmt.Errorf("%s: the image is empty", path)
-	}
-	return img, nil
-}
-
 // rawCrop checks the --raw flag of a subcommand that works on one crop.
 func rawCrop(name, raw string) error {
 	if raw == "" {
@@ -128,7 +105,7 @@ not square is padded to a square (centred) first, as face-api does.`,
 			if err := rawCrop("landmarks", raw); err != nil {
 				return err
 			}
-			img, err := loadFaceImage(raw)
+			img, err := face.LoadImage(raw)
 			if err != nil {
 				return err
 			}
@@ -173,7 +150,7 @@ face-api does.`,
 			if err := rawCrop("embed", raw); err != nil {
 				return err
 			}
-			img, err := loadFaceImage(raw)
+			img, err := face.LoadImage(raw)
 			if err != nil {
 				return err
 			}

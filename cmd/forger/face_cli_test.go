@@ -94,6 +94,9 @@ func TestFaceCLIErrors(t *testing.T) {
 		{[]string{"face", "match", missing, "--db", filepath.Join(dir, "x.db")}, "no such file", 1},
 		{[]string{"face", "match", text, "--db", filepath.Join(dir, "x.db")}, "not a PNG", 1},
 		{[]string{"face", "match", tiny, "--db", filepath.Join(dir, "x.db")}, "no face index", 1},
+		{[]string{"face", "match", tiny, "--db", filepath.Join(dir, "x.db")}, "(build one with 'forger face index GALLERY --db FILE')", 1},
+		{[]string{"face", "landmarks", "--raw", text}, "not a PNG, JPEG, GIF or WebP image", 1},
+		{[]string{"face", "embed", "--raw", missing}, "no such file", 1},
 		{[]string{"face", "match", tiny, "--db", text}, "not a face index", 1},
 		{[]string{"face", "match", tiny, "--db", filepath.Join(dir, "x.db"), "-k", "0"}, "-k", 2},
 	} {
