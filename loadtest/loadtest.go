@@ -377,6 +377,8 @@ func (c *loadClient) fetchImage(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", path, err)
 	}
+	// Not picture.Load: the check is that the server answered with a PNG
+	// (of the model's size), so only a PNG header will do.
 	cfg, err := png.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", path, err)
