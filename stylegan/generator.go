@@ -17,6 +17,9 @@ type Generator struct {
 	Config    Config
 	Mapping   *Mapping
 	Synthesis *Synthesis
+	// Noise is the source of the layers' random noise; its state
+	// (MarshalBinary) is what a resumable run saves.
+	Noise *rand.PCG
 
 	training     bool
 	n, crossover int
@@ -35,7 +38,8 @@ func NewGenerator(cfg Config, rng *rand.Rand) (*Generator, error) {
 		return nil, err
 	}
 	g := &Generator{Config: cfg, Mapping: NewMapping(cfg, rng), Synthesis: NewSynthesis(cfg, rng)}
-	g.Synthesis.SetNoise(nn.NoiseRandom, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
+	g.Noise = rand.NewPCG(rng.Uint64(), rng.Uint64())
+	g.Synthesis.SetNoise(nn.NoiseRandom, rand.New(g.Noise))
 	return g, nil
 }
 

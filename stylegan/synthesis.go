@@ -65,7 +65,7 @@ type block struct {
 	rgb          *toRGB
 	up           *nn.UpFIRDn2d // the previous image, 2× (nil at 4×4)
 
-	x, img    *tensor.Tensor // output features and image
+	img       *tensor.Tensor // the image up to this resolution
 	add, dadd nn.Add         // the image sum, and the features' gradient sum
 }
 
@@ -214,7 +214,6 @@ func (s *Synthesis) Forward(ws *tensor.Tensor) *tensor.Tensor {
 			x = b.conv0.forward(x, s.wl[b.conv0.wi])
 		}
 		x = b.conv1.forward(x, s.wl[b.conv1.wi])
-		b.x = x
 		rgb := b.rgb.bias.Forward(b.rgb.conv.Forward(x, s.wl[b.rgb.wi]))
 		if img == nil {
 			img = rgb
