@@ -25,7 +25,8 @@ type Generator struct {
 	n, crossover int
 	mixed        bool
 	zz, ws       *tensor.Tensor
-	w1, w2       tensor.Tensor // views of the mapping's output
+	genWs        *tensor.Tensor // Generate's W+
+	w1, w2       tensor.Tensor  // views of the mapping's output
 	dw           *tensor.Tensor
 	dw1, dw2     tensor.Tensor
 }
