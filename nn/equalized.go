@@ -184,6 +184,7 @@ func (l *EqualLinear) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if l.ba.c != l.Out {
 		l.ba.init(l.Out, l.Act, l.Gain, l.Bias, l.LRMul)
 	}
+	l.ba.act, l.ba.gain, l.ba.bias, l.ba.bg = l.Act, l.Gain, l.Bias, l.LRMul
 	l.x = x
 	rows := x.Rows()
 	l.shape = append(l.shape[:0], x.Shape...)
@@ -275,6 +276,7 @@ func (l *EqualConv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if l.ba.c != l.Conv.Out {
 		l.ba.init(l.Conv.Out, l.Act, l.Gain, l.Bias, 1)
 	}
+	l.ba.act, l.ba.gain, l.ba.bias = l.Act, l.Gain, l.Bias
 	c := l.Conv.Forward(x)
 	l.y = tensor.Ensure(l.y, c.Shape...)
 	l.ba.forward(l.y.Data, c.Data, l.WeightGain())
@@ -379,6 +381,7 @@ func (b *BiasAct) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if b.ba.c != b.C {
 		b.ba.init(b.C, b.Act, b.Gain, b.Bias, 1)
 	}
+	b.ba.act, b.ba.gain, b.ba.bias = b.Act, b.Gain, b.Bias
 	b.y = tensor.Ensure(b.y, x.Shape...)
 	b.ba.forward(b.y.Data, x.Data, 1)
 	return b.y

@@ -47,7 +47,6 @@ type ModConv2d struct {
 	d, dd       []float32 // [N, Out] demodulation coefficients, their gradient
 	w2          []float32 // [Out, In] Σ over the kernel of W²
 	dc, dx, ds  *tensor.Tensor
-	dsrc        *tensor.Tensor // dxs, the gradient of the scaled input
 	inPix       int
 	dw2         []float64 // [In] scratch of demodBackward
 	scaleJob    modScale

@@ -56,8 +56,7 @@ func load(f *tensor.File, prefix string, ps []*nn.Param) error {
 
 // Generate renders z [N, ZDim] with truncation psi (1: none) towards w_avg,
 // with the noise mode the synthesis network is set to (nn.NoiseConst for
-// the same image from the same seed). It neither updates w_avg nor keeps
-// what a Backward would need beyond the synthesis network's own pass.
+// the same image from the same seed). It does not update w_avg.
 func (g *Generator) Generate(z *tensor.Tensor, psi float32) *tensor.Tensor {
 	g.genWs = Broadcast(g.genWs, g.Mapping.Forward(z), g.NumWs())
 	if psi != 1 {
