@@ -20,6 +20,10 @@ const (
 	NoiseConst
 	// NoiseNone adds nothing.
 	NoiseNone
+	// NoiseGiven uses Given, one noise image per sample, and Backward
+	// computes its gradient (NoiseGrad): StyleGAN2's projector optimises the
+	// noise beside w.
+	NoiseGiven
 )
 
 // NoiseInput is StyleGAN's per-layer noise: y = x + Strength·noise, one noise
@@ -29,11 +33,13 @@ const (
 type NoiseInput struct {
 	H, W     int
 	Mode     NoiseMode
-	RNG      *rand.Rand // for NoiseRandom
-	Strength *Param     // [1]
-	Const    *Param     // buffer [H, W]: the noise of NoiseConst
+	RNG      *rand.Rand     // for NoiseRandom
+	Strength *Param         // [1]
+	Const    *Param         // buffer [H, W]: the noise of NoiseConst
+	Given    *tensor.Tensor // [N, H, W]: the noise of NoiseGiven
 
 	noise    *tensor.Tensor // [N, H, W]: the noise of the last Forward
+	dnoise   *tensor.Tensor // [N, H, W]: NoiseGiven's gradient
 	x, y, dy *tensor.Tensor
 	fwd, sum parallel.Func
 	sums     []float64 // per sample: Σ dy·noise
@@ -80,6 +86,11 @@ func (l *NoiseInput) Forward(x *tensor.Tensor) *tensor.Tensor {
 		for i := 0; i < n; i++ {
 			copy(l.noise.Data[i*l.H*l.W:], l.Const.Value.Data)
 		}
+	case NoiseGiven:
+		if l.Given == nil || !tensor.SameShape(l.Given.Shape, l.noise.Shape) {
+			panic(fmt.Sprintf("nn.NoiseInput: given noise, want [%d,%d,%d]", n, l.H, l.W))
+		}
+		l.noise.CopyFrom(l.Given)
 	}
 	if l.fwd == nil {
 		l.fwd = l.forwardRange
@@ -101,13 +112,20 @@ func (l *NoiseInput) forwardRange(lo, hi int) {
 	}
 }
 
+// NoiseGrad returns the gradient of the given noise after a Backward in
+// NoiseGiven mode, [N, H, W].
+func (l *NoiseInput) NoiseGrad() *tensor.Tensor { return l.dnoise }
+
 // Backward returns dy itself (the noise is added) and accumulates the
-// gradient of Strength.
+// gradient of Strength; with NoiseGiven it also sets NoiseGrad.
 func (l *NoiseInput) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if dy.Len() != l.x.Len() {
 		panic(fmt.Sprintf("nn.NoiseInput: gradient %v does not match input %v", dy.Shape, l.x.Shape))
 	}
-	if l.Mode == NoiseNone || l.Strength.Frozen {
+	if l.Mode == NoiseGiven {
+		l.dnoise = tensor.Ensure(l.dnoise, l.noise.Shape...)
+	}
+	if l.Mode == NoiseNone || (l.Strength.Frozen && l.Mode != NoiseGiven) {
 		return dy
 	}
 	n := l.x.Shape[0]
@@ -123,13 +141,17 @@ func (l *NoiseInput) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	for _, v := range l.sums {
 		g += v
 	}
-	l.Strength.Grad.Data[0] += float32(g)
+	if !l.Strength.Frozen {
+		l.Strength.Grad.Data[0] += float32(g)
+	}
 	return dy
 }
 
-// sumRange sets sums[i] = Σ dy·noise over sample i, for samples [lo,hi).
+// sumRange sets sums[i] = Σ dy·noise over sample i, for samples [lo,hi),
+// and with NoiseGiven the noise's gradient Strength·Σ_channels dy.
 func (l *NoiseInput) sumRange(lo, hi int) {
 	c, hw := l.x.Shape[3], l.H*l.W
+	st := float64(l.Strength.Value.Data[0])
 	for i := lo; i < hi; i++ {
 		var s float64
 		for p := i * hw; p < (i+1)*hw; p++ {
@@ -138,6 +160,9 @@ func (l *NoiseInput) sumRange(lo, hi int) {
 				r += float64(v)
 			}
 			s += r * float64(l.noise.Data[p])
+			if l.Mode == NoiseGiven {
+				l.dnoise.Data[p] = float32(st * r)
+			}
 		}
 		l.sums[i] = s
 	}

@@ -194,9 +194,26 @@ func TestGradNoiseInput(t *testing.T) {
 	if a.Data[0] != a.Data[1] || a.Data[0] != a.Data[2] {
 		t.Error("noise differs across the channels of a pixel")
 	}
+	// Given noise: its gradient, checked as a parameter.
+	l.Mode = NoiseGiven
+	l.Given = randTensor(rng, 2, 4, 5)
+	checkGradients(t, "noise given", &givenAdapter{l, &Param{Name: "noise", Value: l.Given, Grad: tensor.New(2, 4, 5)}}, randTensor(rng, 2, 4, 5, 3), 1e-2)
 	l.Mode = NoiseNone
 	x := randTensor(rng, 1, 4, 5, 2)
 	if l.Forward(x) != x {
 		t.Error("NoiseNone changed its input")
 	}
+}
+
+// givenAdapter exposes a NoiseInput's given noise as a parameter.
+type givenAdapter struct {
+	*NoiseInput
+	noise *Param
+}
+
+func (a *givenAdapter) Params() []*Param { return append(a.NoiseInput.Params(), a.noise) }
+func (a *givenAdapter) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	dx := a.NoiseInput.Backward(dy)
+	addTo(a.noise.Grad.Data, a.NoiseGrad().Data)
+	return dx
 }
