@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math"
 	"os"
@@ -259,20 +260,26 @@ func TestOptionErrors(t *testing.T) {
 	isolate(t)
 	dir := t.TempDir()
 	tests := []struct {
-		spec string
-		o    Options
-		want string
+		spec   string
+		o      Options
+		want   string
+		option string // of the *OptionError, if it is one
 	}{
-		{dir, Options{Size: 48, Channels: 1}, "size 48 is not supported (use 28, 32, 64 or 128)"},
-		{dir, Options{Size: 32, Channels: 2}, "2 channels is not supported (use 1 or 3)"},
-		{dir, Options{Size: 32, Channels: 3, Split: "valid"}, `split "valid" is not supported`},
-		{filepath.Join(dir, "nope"), Options{Size: 32, Channels: 3}, "not found"},
-		{"mnist", Options{Size: 28, Channels: 1}, "mnist is not installed: run 'forger data get mnist'"},
+		{dir, Options{Size: 48, Channels: 1}, "Size 48 is not supported (use 28, 32, 64 or 128)", "Size"},
+		{dir, Options{Size: 32, Channels: 2}, "Channels 2 is not supported (use 1 or 3)", "Channels"},
+		{dir, Options{Size: 32, Channels: 3, Split: "valid"}, `Split "valid" is not supported`, "Split"},
+		{dir, Options{Size: 32, Channels: 3, Limit: -1}, "Limit -1 is negative", "Limit"},
+		{filepath.Join(dir, "nope"), Options{Size: 32, Channels: 3}, "not found", ""},
+		{"mnist", Options{Size: 28, Channels: 1}, "mnist is not installed: run 'forger data get mnist'", ""},
 	}
 	for _, tt := range tests {
 		_, err := Open(tt.spec, tt.o)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Open(%q, %+v): %v, want an error containing %q", tt.spec, tt.o, err, tt.want)
+		}
+		var oe *OptionError
+		if tt.option != "" && (!errors.As(err, &oe) || oe.Option != tt.option) {
+			t.Errorf("Open(%q, %+v): %v, want an *OptionError for %s", tt.spec, tt.o, err, tt.option)
 		}
 	}
 }
