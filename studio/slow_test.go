@@ -98,3 +98,38 @@ func TestUploadOfGoneClientIsDropped(t *testing.T) {
 		t.Errorf("uploads stored for a client that left: %d", len(entries))
 	}
 }
+
+// A slow upload still under way when the server stops is cut off at the
+// end of the shutdown wait, and the stop is no failure: Serve returns nil
+// (forger serve exits 0 after SIGTERM).
+func TestServeStopsDespiteSlowUpload(t *testing.T) {
+	h := newHarness(t, harnessOptions{noPipeline: true})
+	h.s.shutdownWait = 300 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- h.s.Serve(ctx, ln) }()
+	c := slowUpload(t, "http://"+ln.Addr().String(), "/api/jobs", photoJPEG(t, 200, 150, 0))
+	time.Sleep(200 * time.Millisecond) // the handler is reading the body
+	start := time.Now()
+	stop()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve after a stop with a slow upload under way: %v", err)
+		}
+		if d := time.Since(start); d < 250*time.Millisecond {
+			t.Errorf("stopped after %v: the upload under way had no time", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return 10 s after its context ended")
+	}
+	// The slow client's connection is closed.
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Read(make([]byte, 1024)); err == nil {
+		t.Error("the slow upload's connection still open")
+	}
+}
