@@ -30,3 +30,12 @@ compare-quality-faces:
 
 small-data:
 	bash scripts/small-data.sh
+
+# make soak: issue 22's soak of the studio in one command (scripts/soak.sh): forger serve on a
+# 64×64 face model under mixed traffic at 10× the soak's base rates for MINUTES (30), killed
+# with SIGKILL at a third and stopped with SIGTERM at two thirds; writes
+# docs/results/studio-soak.{json,png,txt} and studio-soak-latency.png (OUT, NAME, RATE, MODEL, …).
+.PHONY: soak
+
+soak:
+	bash scripts/soak.sh

@@ -21,6 +21,7 @@ import (
 	_ "image/png" // face photos may be PNGs
 	"io"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"mime/multipart"
 	"net"
@@ -105,7 +106,7 @@ type SoakOptions struct {
 
 // Soak check defaults: issue 22's bounds for a 64×64 model.
 const (
-	DefaultSoakMaxRSS         = 1500 << 20
+	DefaultSoakMaxRSS         = 1500e6
 	DefaultSoakMaxGenerateP99 = time.Second
 	DefaultSoakMaxUploadP99   = 2 * time.Second
 	// DefaultSoakWarmUp is skipped after the last (re)start before RSS
@@ -372,7 +373,7 @@ func Soak(ctx context.Context, o SoakOptions) (SoakResult, error) {
 	sample()
 	r.Samples = samples
 	if s.server != nil {
-		s.event("SIGTERM", s.pid(), "the end")
+		s.event("SIGTERM", s.pid(), theEnd)
 		s.event("exited", 0, s.server.stop(syscall.SIGTERM, 2*time.Minute))
 	}
 	r.LoadAvgBefore, r.LoadAvgAfter = loadBefore, loadAvg()
@@ -406,6 +407,10 @@ func Soak(ctx context.Context, o SoakOptions) (SoakResult, error) {
 	}
 	return r, nil
 }
+
+// theEnd is the Detail of the SIGTERM that stops the server after the
+// soak (not marked on the plots).
+const theEnd = "the end"
 
 // pid is the server's process (0: unknown).
 func (s *soak) pid() int {
@@ -849,7 +854,7 @@ func plotSoak(path string, samples []SoakSample, events []SoakEvent) error {
 	marks := func(top float64) []picture.Series {
 		var out []picture.Series
 		for _, e := range events {
-			if e.What == "kill -9" || e.What == "SIGTERM" {
+			if (e.What == "kill -9" || e.What == "SIGTERM") && e.Detail != theEnd {
 				out = append(out, picture.Series{Name: fmt.Sprintf("%s at %.0f s", e.What, e.Seconds), X: []float64{e.Seconds, e.Seconds}, Y: []float64{0, top}})
 			}
 		}
@@ -864,9 +869,14 @@ func plotSoak(path string, samples []SoakSample, events []SoakEvent) error {
 	for _, k := range names {
 		se := kinds[k]
 		for _, sm := range samples {
+			y, ok := sm.P99Ms[k]
+			if !ok || y == 0 { // no request answered in the interval: a gap
+				y = math.NaN()
+			} else {
+				top = max(top, y)
+			}
 			se.X = append(se.X, sm.Seconds)
-			se.Y = append(se.Y, sm.P99Ms[k])
-			top = max(top, sm.P99Ms[k])
+			se.Y = append(se.Y, y)
 		}
 		lat = append(lat, *se)
 	}

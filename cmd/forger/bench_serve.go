@@ -78,7 +78,7 @@ exits 1 when one does not hold; --out writes the whole result as JSON.
 				if math.IsNaN(soakMaxRSSMB) || math.IsNaN(soakMaxDiskMB) || math.IsInf(soakMaxRSSMB, 0) || math.IsInf(soakMaxDiskMB, 0) || soakMaxDiskMB < 0 {
 					return usagef("--max-rss-mb and --max-disk-mb must be finite numbers, --max-disk-mb 0 or more")
 				}
-				so.MaxRSSBytes, so.MaxDiskBytes = int64(soakMaxRSSMB*(1<<20)), int64(soakMaxDiskMB*(1<<20))
+				so.MaxRSSBytes, so.MaxDiskBytes = int64(soakMaxRSSMB*1e6), int64(soakMaxDiskMB*1e6)
 				if soakMaxRSSMB < 0 {
 					so.MaxRSSBytes = -1
 				}
@@ -164,8 +164,8 @@ exits 1 when one does not hold; --out writes the whole result as JSON.
 	f.StringVar(&so.ServerLog, "server-log", "", "with --soak and a server command: append the server's output to this file")
 	f.StringSliceVar(&so.Photos, "photo", nil, "with --soak: a face photo to upload (repeatable; default: made-up gradients, which have no face)")
 	f.IntVar(&so.Clients, "clients", 0, "with --soak: spread requests over this many made-up client addresses in X-Forwarded-For (0 = one client)")
-	f.Float64Var(&soakMaxRSSMB, "max-rss-mb", float64(loadtest.DefaultSoakMaxRSS>>20), "with --soak: the server's RSS bound checked (-1 = none)")
-	f.Float64Var(&soakMaxDiskMB, "max-disk-mb", 0, "with --soak: the data folder's bound checked (0 = none)")
+	f.Float64Var(&soakMaxRSSMB, "max-rss-mb", loadtest.DefaultSoakMaxRSS/1e6, "with --soak: the server's RSS bound checked, in MB of 10^6 bytes (-1 = none)")
+	f.Float64Var(&soakMaxDiskMB, "max-disk-mb", 0, "with --soak: the data folder's bound checked, in MB of 10^6 bytes (0 = none)")
 	f.StringVar(&soakOut, "out", "", "with --soak: also write the result as JSON to this file")
 	f.BoolVar(&soakCheck, "check", false, "with --soak: exit 1 when one of issue 22's checks does not hold")
 	return cmd
