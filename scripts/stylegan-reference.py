@@ -26,6 +26,10 @@ Cases (loss = sum(output * r) for a fixed random r):
   ws:  a random W+ tensor -> synthesis; images and the gradient of W+.
   d:   images -> residual discriminator with minibatch stddev; logits,
        gradients of the images and every parameter.
+  pl:  case g's generator and inputs, StyleGAN2's path-length penalty
+       (weight 2, decay 0.01, running mean 0.5 before) by double backward
+       (autograd.grad with create_graph=True): the gradient of every
+       parameter, the penalty and the means.
 
 CONTIGUOUS: every convolution weight is made contiguous after the permute
 from forger's layout. With a permuted (channels-last strided) weight, the
@@ -57,6 +61,7 @@ CFG = {
     "MbstdGroup": 4,
 }
 NG, ND, CROSSOVER = 3, 4, 3
+PL_WEIGHT, PL_DECAY = 2.0, 0.01
 FIR = [1.0, 3.0, 3.0, 1.0]
 
 
@@ -321,7 +326,32 @@ def main(path):
             ("d.grad.x", x.grad.numpy())]
     out += [("d.grad." + k, dt[k].grad.numpy()) for k in dp]
 
+    # Case pl: the path-length penalty's gradient by double backward, on
+    # case g's z, z2 and mixing.
+    for v in pt.values():
+        v.grad = None
+    # Fresh leaves: backward would add into z.grad, whose array is in out.
+    zp, z2p = leaf(z.detach().numpy()), leaf(z2.detach().numpy())
+    ww = mapping(torch.cat([zp, z2p]), pt)
+    w1, w2 = ww[:NG], ww[NG:]
+    ws = torch.cat([w1.unsqueeze(1).repeat(1, CROSSOVER, 1), w2.unsqueeze(1).repeat(1, nw - CROSSOVER, 1)], 1)
+    img = synthesis(ws, pt)
+    y = rng.standard_normal(tuple(img.shape)) / math.sqrt(img.shape[1] * img.shape[2])
+    y = torch.tensor(y.astype(np.float32).astype(np.float64))
+    (gr,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
+    lengths = gr.square().sum(2).mean(1).sqrt()
+    mean_before = 0.5
+    mean_after = mean_before + PL_DECAY * (float(lengths.mean()) - mean_before)
+    loss = ((lengths - mean_after).square() * PL_WEIGHT).mean()
+    loss.backward()
+    out += [("pl.y", y.numpy())]
+    # Parameters the penalty does not reach (the biases of toRGB) get None.
+    out += [("pl.grad." + k, np.zeros(np.shape(gp[k])) if pt[k].grad is None else pt[k].grad.numpy()) for k in gp]
+    pl_meta = {"pl.mean_before": repr(mean_before), "pl.mean_after": repr(mean_after),
+               "pl.penalty": repr(float(loss)), "pl.mean_length": repr(float(lengths.mean()))}
+
     meta = {"config": json.dumps(CFG), "crossover": str(CROSSOVER), "torch": torch.__version__}
+    meta.update(pl_meta)
     write_safetensors(path, out, meta)
     print("wrote %s (torch %s)" % (path, torch.__version__))
 

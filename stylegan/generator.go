@@ -101,10 +101,19 @@ func (g *Generator) Forward(z, z2 *tensor.Tensor, crossover int) *tensor.Tensor 
 	return g.Synthesis.Forward(g.ws)
 }
 
+// Ws returns the W+ latents of the last Forward, [N, NumWs, WDim].
+func (g *Generator) Ws() *tensor.Tensor { return g.ws }
+
 // Backward takes the gradient of the images, accumulates every parameter's
 // gradient and returns the gradient of z (rows of z, then of z2 when mixed).
 func (g *Generator) Backward(dimg *tensor.Tensor) *tensor.Tensor {
-	dws := g.Synthesis.Backward(dimg)
+	return g.BackwardWs(g.Synthesis.Backward(dimg))
+}
+
+// BackwardWs takes a gradient of the last Forward's W+ and takes it through
+// style mixing and the mapping network, accumulating the mapping's
+// gradients; it returns the gradient of z (as Backward).
+func (g *Generator) BackwardWs(dws *tensor.Tensor) *tensor.Tensor {
 	numWs, n, d := g.NumWs(), g.n, g.Config.WDim
 	rows := n
 	if g.mixed {

@@ -348,3 +348,44 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Errorf("loading from an empty file: %v", err)
 	}
 }
+
+// TestPathLengthFixesRandomNoise: with random noise, the penalty's
+// finite-difference passes see the noise of its first pass: the gradient is
+// the one of that noise given explicitly, and the modes are restored.
+func TestPathLengthFixesRandomNoise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 14))
+	cfg := tiny()
+	g, _ := NewGenerator(cfg, rng)
+	for _, n := range g.Synthesis.Noise() {
+		n.Strength.Value.Fill(0.4)
+	}
+	z := tensor.New(2, cfg.ZDim)
+	z.FillNormal(rng, 0, 1)
+	pl := NewPathLength()
+	pl.fixedY = tensor.New(2, 16, 16, 3)
+	pl.fixedY.FillNormal(rng, 0, 1.0/16)
+	ps := g.Params()
+	nn.ZeroGrad(ps)
+	penA, _ := pl.AddGrad(g, z, nil, 0, nil, 1)
+	var gradA []*tensor.Tensor
+	for _, p := range ps {
+		gradA = append(gradA, p.Grad.Clone())
+	}
+	for i, n := range g.Synthesis.Noise() {
+		if n.Mode != nn.NoiseRandom {
+			t.Fatalf("layer %d: noise mode %d after AddGrad, want random", i, n.Mode)
+		}
+		n.Given, n.Mode = pl.given[i].Clone(), nn.NoiseGiven
+	}
+	pl.Mean = 0
+	nn.ZeroGrad(ps)
+	penB, _ := pl.AddGrad(g, z, nil, 0, nil, 1)
+	if penA != penB {
+		t.Errorf("penalty %g with random noise, %g with that noise given", penA, penB)
+	}
+	for i, p := range ps {
+		if d := tensor.MaxAbsDiff(p.Grad, gradA[i]); d != 0 {
+			t.Errorf("%s: gradients differ by %g", p.Name, d)
+		}
+	}
+}

@@ -276,3 +276,13 @@ func (s *Synthesis) Backward(dimg *tensor.Tensor) *tensor.Tensor {
 	}
 	return s.dws
 }
+
+// HoldMasks holds (on) or releases the masks of every leaky ReLU of the
+// synthesis network at those of the last Forward (see
+// nn.BiasAct.HoldMask): the finite-difference second derivatives of the
+// path-length penalty need them.
+func (s *Synthesis) HoldMasks(on bool) {
+	for _, l := range s.layers() {
+		l.act.HoldMask(on)
+	}
+}

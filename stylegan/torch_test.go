@@ -103,6 +103,52 @@ func TestMatchesPyTorch(t *testing.T) {
 		agree("images", g.Synthesis.Forward(ws), lookup("ws.img"))
 		agree("dW+", g.Synthesis.Backward(lookup("ws.r")), lookup("ws.grad.ws"))
 	})
+	t.Run("path length", func(t *testing.T) {
+		g, err := NewGenerator(cfg, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range append(g.Params(), g.Buffers()...) {
+			p.Value.CopyFrom(lookup("g."+p.Name, p.Value.Shape...))
+		}
+		g.Synthesis.SetNoise(nn.NoiseConst, nil)
+		meta := func(k string) float64 {
+			v, err := strconv.ParseFloat(f.Metadata[k], 64)
+			if err != nil {
+				t.Fatalf("%s: %v", k, err)
+			}
+			return v
+		}
+		pl := NewPathLength()
+		pl.Mean = meta("pl.mean_before")
+		pl.fixedY = lookup("pl.y")
+		nn.ZeroGrad(g.Params())
+		pen, mean := pl.AddGrad(g, lookup("g.z"), lookup("g.z2"), crossover, nil, 1)
+		for _, c := range []struct {
+			what      string
+			got, want float64
+		}{{"penalty", pen, meta("pl.penalty")}, {"mean length", mean, meta("pl.mean_length")}, {"running mean", pl.Mean, meta("pl.mean_after")}} {
+			if math.Abs(c.got-c.want) > tol*math.Abs(c.want) {
+				t.Errorf("%s %.7g, PyTorch %.7g", c.what, c.got, c.want)
+			}
+		}
+		// A finite-difference Hessian-vector product: agreement to 1e-3,
+		// as gan's R1 test.
+		for _, p := range g.Params() {
+			want := lookup("pl.grad."+p.Name, p.Value.Shape...)
+			if want.Sum() == 0 && tensor.MaxAbsDiff(want, tensor.New(want.Shape...)) == 0 {
+				if d := tensor.MaxAbsDiff(p.Grad, want); d > 1e-6 {
+					t.Errorf("d%s: %g where the penalty does not reach", p.Name, d)
+				}
+				continue
+			}
+			if e := relL2(p.Grad, want); e > 1e-3 || math.IsNaN(e) {
+				t.Errorf("d%s: differs from PyTorch's double backward by %.3g (relative L2)", p.Name, e)
+			} else if testing.Verbose() {
+				t.Logf("d%s: %.2g", p.Name, e)
+			}
+		}
+	})
 	t.Run("discriminator", func(t *testing.T) {
 		d, err := NewDiscriminator(cfg, rand.New(rand.NewPCG(2, 2)))
 		if err != nil {
