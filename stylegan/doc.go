@@ -34,7 +34,15 @@
 //     (Broadcast, SumLayers).
 //   - Noise is random in training (seeded, so runs are reproducible) and can
 //     be the layers' constant noise images (nn.NoiseConst) so that a w gives
-//     the same image every time, for generation and projection.
+//     the same image every time, or images the caller gives and gets the
+//     gradient of (nn.NoiseGiven), for a projector that optimises noise.
+//   - Second derivatives, which PyTorch takes by double backward, are
+//     finite-difference Hessian-vector products with the leaky ReLUs' masks
+//     held, as gan's lazy R1 does: the discriminator can hold its masks
+//     (Discriminator.HoldMasks), which R1 needs, and PathLength, StyleGAN2's
+//     path-length regulariser, holds the synthesis network's and fixes its
+//     noise. Demodulation, modulation and resampling are smooth, so the
+//     differences are exact up to rounding and O(ε²).
 //   - The default widths (DefaultConfig) are CPU-sized: feature maps
 //     min(2048/res, 256), forger's DCGAN widths, rather than StyleGAN2's
 //     min(32768/res, 512).
