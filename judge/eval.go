@@ -74,7 +74,8 @@ type Report struct {
 
 // Evaluate scores fake (n images) against the first n test images of s,
 // with the judge j. progress, if not nil, is called with the number of
-// images passed through the judge since its last call (5n in all).
+// images passed through the judge since its last call (5n in all). Too few
+// or too many images for s is an *OptionError for "N".
 func Evaluate(j *Judge, s *Splits, fake Fake, progress func(delta int)) (*Report, error) {
 	sz := j.ImageSize()
 	n := len(fake.Images) / sz
@@ -82,10 +83,10 @@ func Evaluate(j *Judge, s *Splits, fake Fake, progress func(delta int)) (*Report
 		return nil, errors.New("judge: no images to evaluate")
 	}
 	if n <= NeighbourK {
-		return nil, fmt.Errorf("-n %d is too small: precision and recall need more than %d images", n, NeighbourK)
+		return nil, &OptionError{Pkg: "judge", Option: "N", Value: n, Reason: fmt.Sprintf("is too few images: precision and recall need more than %d", NeighbourK)}
 	}
 	if s.Test.Len() < n || s.HeldOut.Len() < n {
-		return nil, fmt.Errorf("%s has %d test and %d held-out images: use -n %d or less", s.Name, s.Test.Len(), s.HeldOut.Len(), min(s.Test.Len(), s.HeldOut.Len()))
+		return nil, &OptionError{Pkg: "judge", Option: "N", Value: n, Reason: fmt.Sprintf("is too many images: %s has %d test and %d held-out images (use %d or less)", s.Name, s.Test.Len(), s.HeldOut.Len(), min(s.Test.Len(), s.HeldOut.Len()))}
 	}
 	if s.Test.Size != j.Cfg.Size || s.Test.Channels != j.Cfg.Channels {
 		return nil, fmt.Errorf("the real images are %d×%d×%d, the judge reads %d×%d×%d", s.Test.Size, s.Test.Size, s.Test.Channels, j.Cfg.Size, j.Cfg.Size, j.Cfg.Channels)
@@ -303,7 +304,8 @@ func LatentForSeed(seed int64, z []float32) { gan.LatentForSeed(seed, 1, z) }
 // images directly in dir (no classes: no class accuracy). Images are
 // centre-cropped and resized to the judge's size as training data is.
 // When dir holds more than n images, n of them are chosen at random with a
-// fixed seed; fewer is an error, because fd depends on the count.
+// fixed seed; fewer is an error (an *OptionError for "N"), because fd
+// depends on the count.
 func LoadFolder(dir string, j *Judge, n int, progress io.Writer) (Fake, error) {
 	var f Fake
 	fi, err := os.Stat(dir)
@@ -319,7 +321,7 @@ func LoadFolder(dir string, j *Judge, n int, progress io.Writer) (Fake, error) {
 	}
 	f.Skipped, f.SkipExamples = set.Skipped, set.SkipExamples
 	if set.Len() < n {
-		return f, fmt.Errorf("%s has %d images, fewer than -n %d (fd depends on the count: write more images, or pass -n %d to every eval you compare)", dir, set.Len(), n, set.Len())
+		return f, &OptionError{Pkg: "judge", Option: "N", Value: n, Reason: fmt.Sprintf("is more than the %d images in %s (fd depends on the count: write more images, or score %d in every eval you compare)", set.Len(), dir, set.Len())}
 	}
 	var classOf []int32 // folder class → judge class
 	if len(set.Classes) > 0 {

@@ -99,6 +99,9 @@ func flagFor(cmd *cobra.Command, option string) string {
 	}
 	for _, f := range []string{name, "project-" + name} {
 		if cmd.Flags().Lookup(f) != nil {
+			if len(f) == 1 {
+				return "-" + f // -n
+			}
 			return "--" + f
 		}
 	}
