@@ -98,6 +98,22 @@ func (m *ModConv2d) SetWorkspace(ws *Workspace) {
 // Forward returns the modulated convolution of x [N,H,W,In] styled by w
 // [N, wDim].
 func (m *ModConv2d) Forward(x, w *tensor.Tensor) *tensor.Tensor {
+	c, d := m.ForwardRaw(x, w)
+	if !m.Demod {
+		return c
+	}
+	m.y = tensor.Ensure(m.y, c.Shape...)
+	m.demodJob = modScale{dst: m.y.Data, x: c.Data, s: d, c: m.Out, pix: m.pix}
+	parallel.For(m.n*m.pix, grainFor(m.Out), m.demodF)
+	return m.y
+}
+
+// ForwardRaw is Forward without the demodulation's output scaling: it
+// returns the convolution c of the modulated input and the demodulation
+// coefficients d [N, Out] (nil without Demod), so that a following layer
+// can fuse y = c·d with its own element-wise work (see ModEpilogue).
+// BackwardRaw is its backward.
+func (m *ModConv2d) ForwardRaw(x, w *tensor.Tensor) (c *tensor.Tensor, d []float32) {
 	if len(x.Shape) != 4 || x.Shape[3] != m.In || len(w.Shape) != 2 || w.Shape[0] != x.Shape[0] {
 		panic(fmt.Sprintf("nn.ModConv2d: input %v and w %v, want [N,H,W,%d] and [N,%d]", x.Shape, w.Shape, m.In, m.Affine.In))
 	}
@@ -124,13 +140,10 @@ func (m *ModConv2d) Forward(x, w *tensor.Tensor) *tensor.Tensor {
 	}
 	m.pix = m.c.Shape[1] * m.c.Shape[2]
 	if !m.Demod {
-		return m.c
+		return m.c, nil
 	}
 	m.computeDemod()
-	m.y = tensor.Ensure(m.y, m.c.Shape...)
-	m.demodJob = modScale{dst: m.y.Data, x: m.c.Data, s: m.d, c: m.Out, pix: m.pix}
-	parallel.For(n*m.pix, grainFor(m.Out), m.demodF)
-	return m.y
+	return m.c, m.d
 }
 
 // transposeWeight copies Weight [Out,K,K,In] into the transposed
@@ -180,16 +193,25 @@ func (m *ModConv2d) Backward(dy *tensor.Tensor) (dx, dw *tensor.Tensor) {
 	if m.c == nil || dy.Len() != m.c.Len() {
 		panic(fmt.Sprintf("nn.ModConv2d: gradient %v does not match the output", dy.Shape))
 	}
-	dc := dy
-	if m.Demod {
-		// dd = Σ_pixels dy·c per (sample, channel); dc = dy·d.
-		m.dd = resize(m.dd, m.n*m.Out)
-		m.sumJob = modSums{a: dy.Data, b: m.c.Data, out: m.dd, c: m.Out, pix: m.pix}
-		parallel.For(m.n, 1, &m.sumJob)
-		m.dc = tensor.Ensure(m.dc, dy.Shape...)
-		m.demodJob = modScale{dst: m.dc.Data, x: dy.Data, s: m.d, c: m.Out, pix: m.pix}
-		parallel.For(m.n*m.pix, grainFor(m.Out), m.demodF)
-		dc = m.dc
+	if !m.Demod {
+		return m.BackwardRaw(dy, nil)
+	}
+	// dd = Σ_pixels dy·c per (sample, channel); dc = dy·d.
+	m.dd = resize(m.dd, m.n*m.Out)
+	m.sumJob = modSums{a: dy.Data, b: m.c.Data, out: m.dd, c: m.Out, pix: m.pix}
+	parallel.For(m.n, 1, &m.sumJob)
+	m.dc = tensor.Ensure(m.dc, dy.Shape...)
+	m.demodJob = modScale{dst: m.dc.Data, x: dy.Data, s: m.d, c: m.Out, pix: m.pix}
+	parallel.For(m.n*m.pix, grainFor(m.Out), m.demodF)
+	return m.BackwardRaw(m.dc, m.dd)
+}
+
+// BackwardRaw is the backward of ForwardRaw: it takes the gradients of c
+// and of d ([N, Out]; nil without Demod; it is overwritten) and returns
+// those of x and w, accumulating the parameters' gradients.
+func (m *ModConv2d) BackwardRaw(dc *tensor.Tensor, dd []float32) (dx, dw *tensor.Tensor) {
+	if m.c == nil || dc.Len() != m.c.Len() || (m.Demod && len(dd) != m.n*m.Out) {
+		panic(fmt.Sprintf("nn.ModConv2d: gradient %v does not match the output", dc.Shape))
 	}
 	var dxs *tensor.Tensor
 	if m.Up {
@@ -217,7 +239,7 @@ func (m *ModConv2d) Backward(dy *tensor.Tensor) (dx, dw *tensor.Tensor) {
 	m.sumJob = modSums{a: dxs.Data, b: m.x.Data, out: m.ds.Data, c: m.In, pix: m.inPix}
 	parallel.For(m.n, 1, &m.sumJob)
 	if m.Demod {
-		m.demodBackward()
+		m.demodBackward(dd)
 	}
 	for i := range m.ds.Data {
 		m.ds.Data[i] *= m.StyleGain
@@ -228,8 +250,8 @@ func (m *ModConv2d) Backward(dy *tensor.Tensor) (dx, dw *tensor.Tensor) {
 // demodBackward adds the demodulation's share to ds and Weight.Grad:
 // with q = Σᵢ sᵢ²·W2ₒᵢ + ε and d = q^(-1/2), dq = −½·dd·d³, ds += 2s·(dq·W2)
 // and dW += 2W·(dqᵀ·s²).
-func (m *ModConv2d) demodBackward() {
-	dq := m.dd // reused in place
+func (m *ModConv2d) demodBackward(dd []float32) {
+	dq := dd // reused in place
 	for i, v := range m.d {
 		dq[i] *= -0.5 * v * v * v
 	}

@@ -75,6 +75,18 @@ func (l *NoiseInput) Forward(x *tensor.Tensor) *tensor.Tensor {
 		return x
 	}
 	n := x.Shape[0]
+	l.prepare(n)
+	if l.fwd == nil {
+		l.fwd = l.forwardRange
+	}
+	l.y = tensor.Ensure(l.y, x.Shape...)
+	parallel.For(n*l.H*l.W, grainFor(x.Shape[3]), l.fwd)
+	return l.y
+}
+
+// prepare sets the noise of a forward pass of n samples by the mode (not
+// NoiseNone).
+func (l *NoiseInput) prepare(n int) {
 	l.noise = tensor.Ensure(l.noise, n, l.H, l.W)
 	switch l.Mode {
 	case NoiseRandom:
@@ -92,12 +104,6 @@ func (l *NoiseInput) Forward(x *tensor.Tensor) *tensor.Tensor {
 		}
 		l.noise.CopyFrom(l.Given)
 	}
-	if l.fwd == nil {
-		l.fwd = l.forwardRange
-	}
-	l.y = tensor.Ensure(l.y, x.Shape...)
-	parallel.For(n*l.H*l.W, grainFor(x.Shape[3]), l.fwd)
-	return l.y
 }
 
 func (l *NoiseInput) forwardRange(lo, hi int) {

@@ -217,3 +217,104 @@ func (a *givenAdapter) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	addTo(a.noise.Grad.Data, a.NoiseGrad().Data)
 	return dx
 }
+
+// TestModEpilogueIsTheComposition: ModConv2d.ForwardRaw with ModEpilogue
+// computes what ModConv2d, NoiseInput and BiasAct compute in turn: outputs,
+// the gradients of x, w and every parameter, and of given noise.
+func TestModEpilogueIsTheComposition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 0))
+	for _, out := range []int{8, 3} { // 8: the SIMD kernels; 3: the Go loops
+		for _, demod := range []bool{true, false} {
+			for _, mode := range []NoiseMode{NoiseConst, NoiseRandom, NoiseGiven, NoiseNone} {
+				for _, hold := range []bool{false, true} {
+					m := NewModConv2d(3, out, 3, 5, false, demod, rng)
+					m.Affine.Bias.Value.FillNormal(rng, 1, 0.3)
+					noise := NewNoiseInput(4, 5, rng)
+					noise.Strength.Value.Fill(0.6)
+					noise.Mode = mode
+					noise.Given = randTensor(rng, 2, 4, 5)
+					act := NewBiasAct(out, true)
+					act.Bias.Value.FillNormal(rng, 0, 0.5)
+					epi := NewModEpilogue(out, noise)
+					epi.Bias = act.Bias
+					x, w, dy := randTensor(rng, 2, 4, 5, 3), randTensor(rng, 2, 5), randTensor(rng, 2, 4, 5, out)
+					ps := append(m.Params(), noise.Strength, act.Bias)
+
+					type result struct {
+						y, dx, dw, dnoise *tensor.Tensor
+						grads             []*tensor.Tensor
+					}
+					run := func(fused bool) result {
+						ZeroGrad(ps)
+						noise.RNG = rand.New(rand.NewPCG(3, 3))
+						var y *tensor.Tensor
+						if fused {
+							c, d := m.ForwardRaw(x, w)
+							y = epi.Forward(c, d)
+						} else {
+							y = act.Forward(noise.Forward(m.Forward(x, w)))
+						}
+						x2 := x.Clone() // a second input, for held masks
+						for i := range x2.Data {
+							x2.Data[i] += 0.3
+						}
+						if hold {
+							noise.RNG = rand.New(rand.NewPCG(3, 3)) // the same noise again
+							if fused {
+								epi.HoldMask(true)
+								c, d := m.ForwardRaw(x2, w)
+								y = epi.Forward(c, d)
+							} else {
+								act.HoldMask(true)
+								y = act.Forward(noise.Forward(m.Forward(x2, w)))
+							}
+						}
+						r := result{y: y.Clone()}
+						var dx, dw *tensor.Tensor
+						if fused {
+							dc, dd := epi.Backward(dy)
+							dx, dw = m.BackwardRaw(dc, dd)
+							epi.HoldMask(false)
+						} else {
+							dx, dw = m.Backward(noise.Backward(act.Backward(dy)))
+							act.HoldMask(false)
+						}
+						r.dx, r.dw = dx.Clone(), dw.Clone()
+						if mode == NoiseGiven {
+							r.dnoise = noise.NoiseGrad().Clone()
+						}
+						for _, p := range ps {
+							r.grads = append(r.grads, p.Grad.Clone())
+						}
+						return r
+					}
+					want, got := run(false), run(true)
+					name := fmt.Sprintf("out=%d demod=%v noise=%d hold=%v", out, demod, mode, hold)
+					same := func(what string, a, b *tensor.Tensor) {
+						t.Helper()
+						if d := tensor.MaxAbsDiff(a, b); d > 1e-4*math.Max(1, maxAbs(b)) {
+							t.Errorf("%s: %s differs by %g", name, what, d)
+						}
+					}
+					same("y", got.y, want.y)
+					same("dx", got.dx, want.dx)
+					same("dw", got.dw, want.dw)
+					if mode == NoiseGiven {
+						same("dnoise", got.dnoise, want.dnoise)
+					}
+					for i, p := range ps {
+						same("d"+p.Name, got.grads[i], want.grads[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func maxAbs(t *tensor.Tensor) float64 {
+	var m float64
+	for _, v := range t.Data {
+		m = math.Max(m, math.Abs(float64(v)))
+	}
+	return m
+}

@@ -9,17 +9,19 @@ import (
 	"forger/tensor"
 )
 
-// layer is one StyleGAN2 SynthesisLayer: modulated convolution, noise,
-// bias and leaky ReLU (gain √2).
+// layer is one StyleGAN2 SynthesisLayer: modulated convolution, then
+// demodulation, noise, bias and leaky ReLU (gain √2) fused in one pass
+// (nn.ModEpilogue).
 type layer struct {
 	conv  *nn.ModConv2d
 	noise *nn.NoiseInput
-	act   *nn.BiasAct
+	epi   *nn.ModEpilogue
 	wi    int // index of its w in W+
 }
 
 func newLayer(name string, in, out, res, wDim int, up bool, wi int, rng *rand.Rand) *layer {
-	l := &layer{conv: nn.NewModConv2d(in, out, 3, wDim, up, true, rng), noise: nn.NewNoiseInput(res, res, rng), act: nn.NewBiasAct(out, true), wi: wi}
+	l := &layer{conv: nn.NewModConv2d(in, out, 3, wDim, up, true, rng), noise: nn.NewNoiseInput(res, res, rng), wi: wi}
+	l.epi = nn.NewModEpilogue(out, l.noise)
 	for _, p := range l.params() {
 		p.Name = name + "." + p.Name
 	}
@@ -27,16 +29,15 @@ func newLayer(name string, in, out, res, wDim int, up bool, wi int, rng *rand.Ra
 	return l
 }
 
-func (l *layer) params() []*nn.Param {
-	return append(append(l.conv.Params(), l.noise.Params()...), l.act.Params()...)
-}
+// params: the convolution's, the noise strength and the bias.
+func (l *layer) params() []*nn.Param { return append(l.conv.Params(), l.epi.Params()...) }
 
 func (l *layer) forward(x, w *tensor.Tensor) *tensor.Tensor {
-	return l.act.Forward(l.noise.Forward(l.conv.Forward(x, w)))
+	return l.epi.Forward(l.conv.ForwardRaw(x, w))
 }
 
 func (l *layer) backward(dy *tensor.Tensor) (dx, dw *tensor.Tensor) {
-	return l.conv.Backward(l.noise.Backward(l.act.Backward(dy)))
+	return l.conv.BackwardRaw(l.epi.Backward(dy))
 }
 
 // toRGB is StyleGAN2's ToRGBLayer: a 1×1 modulated convolution without
@@ -279,10 +280,10 @@ func (s *Synthesis) Backward(dimg *tensor.Tensor) *tensor.Tensor {
 
 // HoldMasks holds (on) or releases the masks of every leaky ReLU of the
 // synthesis network at those of the last Forward (see
-// nn.BiasAct.HoldMask): the finite-difference second derivatives of the
+// nn.ModEpilogue.HoldMask): the finite-difference second derivatives of the
 // path-length penalty need them.
 func (s *Synthesis) HoldMasks(on bool) {
 	for _, l := range s.layers() {
-		l.act.HoldMask(on)
+		l.epi.HoldMask(on)
 	}
 }
