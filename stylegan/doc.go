@@ -17,7 +17,9 @@
 //     scale the input by the style, convolve with the shared weight, scale
 //     the output by the demodulation coefficients. It is exactly the
 //     per-sample grouped convolution, and on a CPU it is one GEMM over the
-//     whole batch instead of N small ones.
+//     whole batch instead of N small ones. The demodulation, noise, bias and
+//     leaky ReLU that follow read and write the activations once each way
+//     (nn.ModEpilogue) rather than once per step.
 //   - Resampling is StyleGAN2's upfirdn2d with the [1,3,3,1] filter, exactly
 //     (nn.UpFIRDn2d), borders included: the upsampling convolution is a
 //     stride-2 transposed convolution followed by the blur, as
