@@ -73,6 +73,9 @@ func generateCmd() *cobra.Command {
 			var files []string
 			tiles := make([]image.Image, len(list))
 			for i, s := range list {
+				if err := cmd.Context().Err(); err != nil {
+					return err // Ctrl-C: the files written so far are whole
+				}
 				img := picture.FromTensor(imgs.Data[i*per:(i+1)*per], cfg.Size, cfg.Channels)
 				tiles[i] = img
 				name := fmt.Sprintf("seed%04d.png", s)

@@ -21,6 +21,12 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first Ctrl-C asks the command to stop; a second one, should
+		// it still run, ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	root := &cobra.Command{
 		Use:           "forger",
 		Short:         "forger trains GANs on your images and generates new ones, on the CPU",
