@@ -76,8 +76,9 @@ type SoakOptions struct {
 	// file for its output ("": discarded).
 	Server    []string
 	ServerLog string
-	// KillAt and TermAt: when, after the soak began, to kill the server
-	// it started with SIGKILL, and to stop it with SIGTERM (0: never); it is started
+	// KillAt and TermAt: when, after the traffic began (the server being
+	// up), to kill the server it started with SIGKILL, and to stop it
+	// with SIGTERM (0: never); it is started
 	// again at once each time. Requests cut while it is down count as
 	// DuringRestart, not as errors.
 	KillAt, TermAt time.Duration
@@ -137,8 +138,8 @@ type SoakKind struct {
 
 // SoakSample is one moment of the soak.
 type SoakSample struct {
-	// Seconds since the soak began (the server's start included, when
-	// the soak starts it), as SoakEvent's.
+	// Seconds since the traffic began, as SoakEvent's (the server's first
+	// start, when the soak starts it, is before: negative).
 	Seconds   float64            `json:"seconds"`
 	RSSBytes  int64              `json:"rss_bytes"`
 	DiskBytes int64              `json:"disk_bytes"`
@@ -278,7 +279,14 @@ func Soak(ctx context.Context, o SoakOptions) (SoakResult, error) {
 
 	tctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
+	began := s.start // job records from here on are the soak's
 	start := time.Now()
+	s.mu.Lock() // times are counted from here: the server's start is before
+	for i := range s.events {
+		s.events[i].Seconds -= start.Sub(s.start).Seconds()
+	}
+	s.start = start
+	s.mu.Unlock()
 	var wg sync.WaitGroup
 	every := func(period time.Duration, f func(i int)) {
 		if o.Rate == 0 {
@@ -362,7 +370,7 @@ func Soak(ctx context.Context, o SoakOptions) (SoakResult, error) {
 		r.Jobs = s.jobReport()
 		r.Jobs.DrainSeconds = drained.Seconds()
 		if o.DB != "" || o.DataDir != "" {
-			if err := checkJobsDB(ctx, o.DB, o.DataDir, s.start, &r.Jobs); err != nil {
+			if err := checkJobsDB(ctx, o.DB, o.DataDir, began, &r.Jobs); err != nil {
 				r.Jobs.DBError = err.Error()
 			}
 		}

@@ -20,8 +20,8 @@ import (
 
 // SoakEvent is something the soak did to the server.
 type SoakEvent struct {
-	Seconds float64 `json:"seconds"`
-	What    string  `json:"what"` // "started", "kill -9", "SIGTERM", "exited", "ready"
+	Seconds float64 `json:"seconds"` // since the traffic began (the first start is before it)
+	What    string  `json:"what"`    // "started", "kill -9", "SIGTERM", "exited", "ready"
 	PID     int     `json:"pid,omitempty"`
 	// Detail: for "exited", how the process ended and how long it took
 	// after the signal; for "ready", how long after the start /healthz
