@@ -308,28 +308,35 @@ func (j *modScale) do(lo, hi int) {
 }
 
 // modSums sets out[n,c] = Σ over the pixels of sample n of a·b, for the
-// samples [lo,hi).
+// samples [lo,hi): blocks of sumBlock pixels are summed in float32 by the
+// fused multiply-add kernel, the blocks' sums in float64.
 type modSums struct {
 	a, b, out []float32
 	c, pix    int
 }
 
+const sumBlock = 64
+
 func (j *modSums) Do(lo, hi int) {
 	c := j.c
 	var buf [512]float64
-	acc := buf[:0]
+	var buf32 [512]float32
+	acc, blk := buf[:0], buf32[:0]
 	if c <= len(buf) {
-		acc = buf[:c]
+		acc, blk = buf[:c], buf32[:c]
 	} else {
-		acc = make([]float64, c)
+		acc, blk = make([]float64, c), make([]float32, c)
 	}
 	for n := lo; n < hi; n++ {
 		clear(acc)
-		for p := 0; p < j.pix; p++ {
-			r := (n*j.pix + p) * c
-			a, b := j.a[r:r+c], j.b[r:r+c]
-			for i, v := range a {
-				acc[i] += float64(v) * float64(b[i])
+		for p0 := 0; p0 < j.pix; p0 += sumBlock {
+			clear(blk)
+			for p := p0; p < min(p0+sumBlock, j.pix); p++ {
+				r := (n*j.pix + p) * c
+				fmadd(blk, j.a[r:r+c], j.b[r:r+c])
+			}
+			for i, v := range blk {
+				acc[i] += float64(v)
 			}
 		}
 		for i, v := range acc {
