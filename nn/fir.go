@@ -31,6 +31,7 @@ type UpFIRDn2d struct {
 	dtmp, dx  *tensor.Tensor
 	pass      firPass
 	fwd, bwd  parallel.Func
+	tapVecs   [][]float32 // [tap] the tap's value repeated (fillTaps)
 }
 
 // StyleGAN2's [1,3,3,1] filter, normalised to sum 1 on each axis.
@@ -102,7 +103,7 @@ func (p *firPass) forward(lo, hi int) {
 			if q < 0 || q%f.Up != 0 || q/f.Up >= p.l {
 				continue
 			}
-			axpy(dst, p.src[(a*p.l+q/f.Up)*p.in:][:p.in], f.Taps[t])
+			fmadd(dst, p.src[(a*p.l+q/f.Up)*p.in:][:p.in], f.tapVecs[t])
 		}
 	}
 }
@@ -126,17 +127,34 @@ func (p *firPass) backward(lo, hi int) {
 			if o >= p.lo {
 				continue
 			}
-			axpy(dst, p.src[(a*p.lo+o)*p.in:][:p.in], f.Taps[t])
+			fmadd(dst, p.src[(a*p.lo+o)*p.in:][:p.in], f.tapVecs[t])
 		}
 	}
 }
 
-// axpy sets dst += a·x.
-func axpy(dst, x []float32, a float32) {
-	x = x[:len(dst)]
-	for i, v := range x {
-		dst[i] += a * v
+// fillTaps makes tapVecs[t] a vector of n copies of Taps[t], so that a
+// row's multiply-add by a tap is the SIMD kernel fmadd.
+func (f *UpFIRDn2d) fillTaps(n int) {
+	if len(f.tapVecs) == len(f.Taps) && len(f.tapVecs[0]) >= n && f.sameTaps() {
+		return
 	}
+	f.tapVecs = make([][]float32, len(f.Taps))
+	for t, v := range f.Taps {
+		f.tapVecs[t] = make([]float32, n)
+		for i := range f.tapVecs[t] {
+			f.tapVecs[t][i] = v
+		}
+	}
+}
+
+// sameTaps reports whether tapVecs still hold Taps.
+func (f *UpFIRDn2d) sameTaps() bool {
+	for t, v := range f.Taps {
+		if f.tapVecs[t][0] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // init binds the pass functions once: they read f.pass, which each of the
@@ -161,6 +179,7 @@ func (f *UpFIRDn2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	f.in = append(f.in[:0], x.Shape...)
 	f.tmp = tensor.Ensure(f.tmp, n, f.ho, w, c)
 	f.y = tensor.Ensure(f.y, n, f.ho, f.wo, c)
+	f.fillTaps(w * c)
 	f.pass = firPass{f: f, outer: n, l: h, lo: f.ho, in: w * c, src: x.Data, dst: f.tmp.Data}
 	parallel.For(n*f.ho, grainFor(w*c*len(f.Taps)), f.fwd)
 	f.pass = firPass{f: f, outer: n * f.ho, l: w, lo: f.wo, in: c, src: f.tmp.Data, dst: f.y.Data}
