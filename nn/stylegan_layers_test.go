@@ -318,3 +318,35 @@ func maxAbs(t *tensor.Tensor) float64 {
 	}
 	return m
 }
+
+// epiAdapter makes a ModEpilogue a Layer of c, with d a parameter.
+type epiAdapter struct {
+	e *ModEpilogue
+	d *Param
+}
+
+func (a *epiAdapter) Forward(c *tensor.Tensor) *tensor.Tensor { return a.e.Forward(c, a.d.Value.Data) }
+func (a *epiAdapter) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	dc, dd := a.e.Backward(dy)
+	for i, v := range dd {
+		a.d.Grad.Data[i] += v
+	}
+	return dc
+}
+func (a *epiAdapter) Params() []*Param  { return append(a.e.Params(), a.d) }
+func (a *epiAdapter) Buffers() []*Param { return nil }
+func (a *epiAdapter) SetTraining(bool)  {}
+
+func TestGradModEpilogue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(46, 0))
+	noise := NewNoiseInput(3, 4, rng)
+	noise.Mode = NoiseConst
+	noise.Strength.Value.Fill(0.5)
+	e := NewModEpilogue(5, noise)
+	d := newParam("d", 2, 5)
+	d.Value.FillUniform(rng, 0.5, 1.5)
+	c := randTensor(rng, 2, 3, 4, 5)
+	awayFromZero(c, 0.3) // with d ≥ 0.5, few pre-activations lie near the kink
+	e.Bias.Value.FillNormal(rng, 0, 0.05)
+	checkGradients(t, "modepilogue", &epiAdapter{e, d}, c, 1e-3)
+}
