@@ -402,7 +402,7 @@ func Soak(ctx context.Context, o SoakOptions) (SoakResult, error) {
 	s.mu.Lock()
 	r.Events = append([]SoakEvent(nil), s.events...)
 	s.mu.Unlock()
-	r.FlatRSSFirstBytes, r.FlatRSSSecondBytes = flatRSS(samples, r.Events)
+	r.FlatRSSFirstBytes, r.FlatRSSSecondBytes = flatRSS(samples, r.Events, r.Seconds)
 	r.Checks = soakChecks(o, r)
 	r.Passed = true
 	for _, c := range r.Checks {
@@ -765,8 +765,9 @@ func diskUse(dir string) int64 {
 
 // flatRSS is the peak RSS of the first and of the second half of the
 // span that starts DefaultSoakWarmUp after the server's last start (or
-// the soak's start); zeros when that span has fewer than 4 samples.
-func flatRSS(samples []SoakSample, events []SoakEvent) (first, second int64) {
+// the traffic's) and ends with the traffic at until (the drain after it
+// is left out); zeros when that span has fewer than 4 samples.
+func flatRSS(samples []SoakSample, events []SoakEvent, until float64) (first, second int64) {
 	from := 0.0
 	for _, e := range events {
 		if e.What == "ready" && e.Seconds > from {
@@ -776,7 +777,7 @@ func flatRSS(samples []SoakSample, events []SoakEvent) (first, second int64) {
 	from += DefaultSoakWarmUp.Seconds()
 	var span []SoakSample
 	for _, sm := range samples {
-		if sm.Seconds >= from && sm.RSSBytes > 0 {
+		if sm.Seconds >= from && sm.Seconds <= until && sm.RSSBytes > 0 {
 			span = append(span, sm)
 		}
 	}

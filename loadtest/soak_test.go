@@ -124,11 +124,11 @@ func TestSoakChecks(t *testing.T) {
 		samples = append(samples, SoakSample{Seconds: sec, RSSBytes: rss + int64(sec)*(1<<10)})
 	}
 	events := []SoakEvent{{Seconds: 1, What: "ready"}, {Seconds: 300, What: "SIGTERM"}, {Seconds: 310, What: "ready"}}
-	first, second := flatRSS(samples, events)
+	first, second := flatRSS(samples, events, 600)
 	if first == 0 || second < first || float64(second) > 1.1*float64(first) {
 		t.Errorf("flat span peaks %d, %d", first, second)
 	}
-	if f, s := flatRSS(samples[:10], events); f != 0 || s != 0 {
+	if f, s := flatRSS(samples, events, 450); f != 0 || s != 0 {
 		t.Errorf("too short a span judged: %d %d", f, s)
 	}
 	r := SoakResult{PeakRSSBytes: 600 << 20, FlatRSSFirstBytes: 100, FlatRSSSecondBytes: 200, Errors5xx: 1,
