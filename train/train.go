@@ -93,7 +93,7 @@ type Options struct {
 // and batch norm in D, and samples from an exponential moving average of G.
 // tinyEpochSteps is the epoch length, in generator steps, below which the
 // per-epoch grid and checkpoint wait for the sample clock (SampleMinutes).
-const tinyEpochSteps = 20
+const tinyEpochSteps = 10
 
 // A cdcgan trains with ConditionalDefaults instead.
 func Defaults() Options {
