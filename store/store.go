@@ -77,7 +77,7 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*Store
 	case strings.HasPrefix(rawURL, "file:"):
 		return openSQLite(strings.TrimPrefix(rawURL, "file:"), log)
 	}
-	return nil, fmt.Errorf("store: unsupported database URL %q (use postgres://…, sqlite:PATH, or none for %s under --data)", redact(rawURL), DefaultSQLiteName)
+	return nil, fmt.Errorf("store: unsupported database URL %q (use postgres://…, sqlite:PATH, or none for %s in the data folder)", redact(rawURL), DefaultSQLiteName)
 }
 
 func openSQLite(path string, log *slog.Logger) (*Store, error) {

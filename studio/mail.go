@@ -27,13 +27,13 @@ type Mailer struct {
 	Policy MailPolicy
 }
 
-// ParseSMTPURL reads --smtp: smtp://[user:password@]host[:port][?from=addr]
+// ParseSMTPURL reads a mail server URL (forger serve --smtp): smtp://[user:password@]host[:port][?from=addr]
 // (STARTTLS when the server offers it; port 25 by default) or smtps://…
 // (TLS from the start; port 465). from defaults to forger@host.
 func ParseSMTPURL(raw string) (*Mailer, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("--smtp: %v", err)
+		return nil, fmt.Errorf("studio: mail URL: %w", err)
 	}
 	m := &Mailer{Timeout: 30 * time.Second}
 	port := "25"
@@ -42,11 +42,11 @@ func ParseSMTPURL(raw string) (*Mailer, error) {
 	case "smtps":
 		m.implicit, port = true, "465"
 	default:
-		return nil, fmt.Errorf("--smtp %q: use smtp://[user:password@]host[:port][?from=address] or smtps://…", raw)
+		return nil, fmt.Errorf("studio: mail URL %q: use smtp://[user:password@]host[:port][?from=address] or smtps://…", raw)
 	}
 	m.host = u.Hostname()
 	if m.host == "" {
-		return nil, fmt.Errorf("--smtp %q: no host", raw)
+		return nil, fmt.Errorf("studio: mail URL %q: no host", raw)
 	}
 	if p := u.Port(); p != "" {
 		port = p
@@ -61,7 +61,7 @@ func ParseSMTPURL(raw string) (*Mailer, error) {
 		m.from = "forger@" + m.host
 	}
 	if _, err := mail.ParseAddress(m.from); err != nil {
-		return nil, fmt.Errorf("--smtp: from=%q: %v", m.from, err)
+		return nil, fmt.Errorf("studio: mail URL: from=%q: %w", m.from, err)
 	}
 	return m, nil
 }

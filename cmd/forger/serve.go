@@ -167,6 +167,9 @@ func openStore(ctx context.Context, o *serveOptions, log *slog.Logger) (*store.S
 		return nil, err
 	}
 	st, err := store.Open(ctx, o.db, o.data, log)
+	if err != nil && o.db != "" {
+		return nil, fmt.Errorf("--db: %w", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +198,7 @@ func common(ctx context.Context, o *serveOptions, log *slog.Logger, workers int)
 	if o.smtp != "" {
 		m, err := studio.ParseSMTPURL(o.smtp)
 		if err != nil {
-			return nil, nil, nil, nil, usageError{err}
+			return nil, nil, nil, nil, usageError{fmt.Errorf("--smtp: %w", err)}
 		}
 		if o.mailPerDay == 0 || o.mailPerDay < -1 {
 			return nil, nil, nil, nil, usagef("--mail-per-day must be at least 1, or -1 for no cap")

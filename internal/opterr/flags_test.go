@@ -17,9 +17,8 @@ import (
 var flagLike = regexp.MustCompile(`(^|[^-\w])--[a-zA-Z]`)
 
 // notLibraries are the folders (from the module root) whose errors may name
-// flags: the CLI itself, and the studio and store, whose HTTP and CLI
-// wording another change owns.
-var notLibraries = []string{"cmd", "studio", "store", "bench", "scripts", "docs", "runs", "bin"}
+// flags: the CLI itself, and what is not Go library code.
+var notLibraries = []string{"cmd", "bench", "scripts", "docs", "runs", "bin"}
 
 // flaggedErrors returns "file:line: message" for each error message in src
 // that names a flag: the string literals in the arguments of errors.New and
