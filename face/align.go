@@ -1,6 +1,7 @@
 package face
 
 import (
+	"forger/picture"
 	"image"
 	"math"
 )
@@ -31,7 +32,7 @@ func AlignTransform(leftEye, rightEye Point, size int) Similarity {
 // resampled with Catmull-Rom (averaging when shrinking). Where the crop
 // reaches beyond img, edge says what fills it.
 func Align(img image.Image, leftEye, rightEye Point, size int, edge Edge) *image.RGBA {
-	return Warp(toRGBA(img), AlignTransform(leftEye, rightEye, size), size, size, edge)
+	return Warp(picture.RGBA(img), AlignTransform(leftEye, rightEye, size), size, size, edge)
 }
 
 // Upscale is how much Align magnifies the face for an output of side
@@ -74,7 +75,7 @@ func DescriptorBox(lm *Landmarks, width, height int) image.Rectangle {
 // DescriptorCrop is img's part inside DescriptorBox (bounds from (0, 0)),
 // the input face-api gives its recognition network.
 func DescriptorCrop(img image.Image, lm *Landmarks) *image.RGBA {
-	src := toRGBA(img)
+	src := picture.RGBA(img)
 	r := DescriptorBox(lm, src.Rect.Dx(), src.Rect.Dy())
 	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
 	for y := 0; y < r.Dy(); y++ {
@@ -94,7 +95,7 @@ func DescriptorCrop(img image.Image, lm *Landmarks) *image.RGBA {
 // of face-api's crop by 0.56–0.64 (past SamePerson) but this one's by at
 // most 0.11.
 func DescriptorCropUpright(img image.Image, lm *Landmarks) *image.RGBA {
-	src := toRGBA(img)
+	src := picture.RGBA(img)
 	le, re := eyeCentres(lm)
 	angle := math.Atan2(re[1]-le[1], re[0]-le[0])
 	mid := Point{(le[0] + re[0]) / 2, (le[1] + re[1]) / 2}
@@ -151,5 +152,5 @@ var Layouts = map[string]Layout{"ffhq": DefaultLayout, "cartoon": CartoonLayout}
 func AlignLayout(img image.Image, leftEye, rightEye Point, size int, l Layout, edge Edge) *image.RGBA {
 	s := float64(size)
 	t := SimilarityFromPairs(leftEye, rightEye, Point{l.LeftX * s, l.EyeY * s}, Point{l.RightX * s, l.EyeY * s})
-	return Warp(toRGBA(img), t, size, size, edge)
+	return Warp(picture.RGBA(img), t, size, size, edge)
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	_ "embed"
 	"fmt"
+	"forger/picture"
 	"image"
 	"math"
 	"slices"
@@ -194,7 +195,7 @@ const (
 // Faces whose eyes coincide, or whose centre lies inside a larger face's
 // box, are merged. Each kept face's eyes are then checked (checkEyes).
 func (d *Detector) Detect(img image.Image) []Face {
-	src := toRGBA(img)
+	src := picture.RGBA(img)
 	var faces []Face
 	for _, c := range d.Candidates(src) {
 		f, side := d.landmarkFace(src, c)
@@ -229,7 +230,7 @@ type Candidate struct {
 // at least Options.MinScore, best first.
 func (d *Detector) Candidates(img image.Image) []Candidate {
 	o := d.Options.withDefaults()
-	src := toRGBA(img)
+	src := picture.RGBA(img)
 	gray, gw, gh, f := grayscale(src, o.MaxSide)
 	k := float64(f) // detection pixels → image pixels
 	short := min(gw, gh)
@@ -427,7 +428,7 @@ func faceFromLandmarks(lm Landmarks) Face {
 // that its eyes are level, its box at the centre) and returns the best
 // score of a detection there, or 0.
 func (d *Detector) Verify(img image.Image, f *Face) float64 {
-	src := toRGBA(img)
+	src := picture.RGBA(img)
 	side := math.Max(f.Box.W, f.Box.H)
 	const n, boxPx = 96, 48
 	c := f.Box.Center()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"forger/picture"
 	"image"
 	"image/jpeg"
 	"math"
@@ -424,7 +425,7 @@ func TestCheckEyesRejects(t *testing.T) {
 	}
 	d := loadDetector(t)
 	testDetMu.Lock()
-	d.checkEyes(toRGBA(img), &f)
+	d.checkEyes(picture.RGBA(img), &f)
 	testDetMu.Unlock()
 	if f.EyesOK || f.Problem == "" {
 		t.Errorf("a mouth above the eyes passed: %+v", f.MouthOffset)

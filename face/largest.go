@@ -2,6 +2,7 @@ package face
 
 import (
 	"errors"
+	"forger/picture"
 	"image"
 )
 
@@ -24,7 +25,7 @@ func (d *Detector) LargestFace(img image.Image) (*Face, image.Image) {
 	}
 	b := img.Bounds()
 	p := Border(img)
-	big := Warp(toRGBA(img), Similarity{Scale: 1, Tx: float64(p), Ty: float64(p)}, b.Dx()+2*p, b.Dy()+2*p, EdgeReplicate)
+	big := Warp(picture.RGBA(img), Similarity{Scale: 1, Tx: float64(p), Ty: float64(p)}, b.Dx()+2*p, b.Dy()+2*p, EdgeReplicate)
 	if faces := d.Detect(big); len(faces) > 0 {
 		return &faces[0], big
 	}

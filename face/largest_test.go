@@ -3,6 +3,7 @@ package face
 import (
 	"bytes"
 	"errors"
+	"forger/picture"
 	"image"
 	"image/color"
 	"testing"
@@ -28,8 +29,8 @@ func TestDescribeLargestTightCrop(t *testing.T) {
 	if f, src := det.LargestFace(img); f == nil || src != img {
 		t.Fatalf("whole photo: face %v, found in a bordered copy: %v", f, src != img)
 	}
-	crop := toRGBA(img).SubImage(image.Rect(170, 70, 280, 180)) // 110×110 around the eyes and mouth
-	tight := toRGBA(crop)
+	crop := picture.RGBA(img).SubImage(image.Rect(170, 70, 280, 180)) // 110×110 around the eyes and mouth
+	tight := picture.RGBA(crop)
 	if faces := det.Detect(tight); len(faces) != 0 {
 		t.Skipf("the cascade found the tight crop's face without a border (%d faces): nothing to test", len(faces))
 	}

@@ -2,7 +2,6 @@ package face
 
 import (
 	"image"
-	"image/draw"
 	"math"
 
 	xdraw "golang.org/x/image/draw"
@@ -66,20 +65,6 @@ const (
 	// EdgeReplicate repeats the source's border pixels outwards.
 	EdgeReplicate
 )
-
-// toRGBA returns img as an *image.RGBA with bounds starting at (0, 0)
-// (img itself when it already is one). Transparency is composited over
-// black.
-func toRGBA(img image.Image) *image.RGBA {
-	if m, ok := img.(*image.RGBA); ok && m.Rect.Min == (image.Point{}) {
-		return m
-	}
-	b := img.Bounds()
-	m := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(m, m.Rect, image.Black, image.Point{}, draw.Src)
-	draw.Draw(m, m.Rect, img, b.Min, draw.Over)
-	return m
-}
 
 // Warp resamples src (bounds starting at (0, 0)) into a new w×h image
 // through the similarity src2dst, with Catmull-Rom interpolation (its

@@ -234,7 +234,7 @@ func Orient(img image.Image, o int) image.Image {
 	if o < 2 || o > 8 {
 		return img
 	}
-	src := rgba(img)
+	src := RGBA(img)
 	w, h := src.Rect.Dx(), src.Rect.Dy()
 	ow, oh := w, h
 	if o >= 5 {
@@ -267,9 +267,9 @@ func Orient(img image.Image, o int) image.Image {
 	return dst
 }
 
-// rgba returns img as an *image.RGBA with bounds at (0, 0) (img itself
+// RGBA returns img as an *image.RGBA with bounds at (0, 0) (img itself
 // when it already is one). Transparency is composited over black.
-func rgba(img image.Image) *image.RGBA {
+func RGBA(img image.Image) *image.RGBA {
 	if m, ok := img.(*image.RGBA); ok && m.Rect.Min == (image.Point{}) {
 		return m
 	}
