@@ -33,48 +33,30 @@ const (
 	Format     = "forger-checkpoint-1"
 )
 
-func named(prefix string, ps []*nn.Param, out []tensor.Named) []tensor.Named {
-	for _, p := range ps {
-		out = append(out, tensor.Named{Name: prefix + "." + p.Name, Tensor: p.Value})
-	}
-	return out
-}
-
-func load(f *tensor.File, prefix string, ps []*nn.Param) error {
-	for _, p := range ps {
-		src, err := f.Lookup(prefix+"."+p.Name, p.Value.Shape...)
-		if err != nil {
-			return err
-		}
-		p.Value.CopyFrom(src)
-	}
-	return nil
-}
-
 // Tensors returns the generator's parameters and buffers under prefix.
 func (g *Generator) Tensors(prefix string) []tensor.Named {
-	return named(prefix, g.Buffers(), named(prefix, g.Params(), nil))
+	return nn.AppendNamed(nn.AppendNamed(nil, prefix, g.Params()), prefix, g.Buffers())
 }
 
 // Load sets the generator's parameters and buffers from f.
 func (g *Generator) Load(f *tensor.File, prefix string) error {
-	if err := load(f, prefix, g.Params()); err != nil {
+	if err := nn.LoadNamed(f, prefix, g.Params()); err != nil {
 		return err
 	}
-	return load(f, prefix, g.Buffers())
+	return nn.LoadNamed(f, prefix, g.Buffers())
 }
 
 // Tensors returns the discriminator's parameters and buffers under prefix.
 func (d *Discriminator) Tensors(prefix string) []tensor.Named {
-	return named(prefix, d.Buffers(), named(prefix, d.Params(), nil))
+	return nn.AppendNamed(nn.AppendNamed(nil, prefix, d.Params()), prefix, d.Buffers())
 }
 
 // Load sets the discriminator's parameters and buffers from f.
 func (d *Discriminator) Load(f *tensor.File, prefix string) error {
-	if err := load(f, prefix, d.Params()); err != nil {
+	if err := nn.LoadNamed(f, prefix, d.Params()); err != nil {
 		return err
 	}
-	if err := load(f, prefix, d.Buffers()); err != nil {
+	if err := nn.LoadNamed(f, prefix, d.Buffers()); err != nil {
 		return err
 	}
 	// The spectral-norm wrappers compute the effective weight on Forward.

@@ -158,3 +158,25 @@ func (s *Sequential) SetTraining(t bool) {
 		l.SetTraining(t)
 	}
 }
+
+// AppendNamed appends the values of ps to out as checkpoint tensors named
+// prefix + "." + the parameter's name.
+func AppendNamed(out []tensor.Named, prefix string, ps []*Param) []tensor.Named {
+	for _, p := range ps {
+		out = append(out, tensor.Named{Name: prefix + "." + p.Name, Tensor: p.Value})
+	}
+	return out
+}
+
+// LoadNamed copies into ps the tensors of f that AppendNamed names, checking
+// each shape.
+func LoadNamed(f *tensor.File, prefix string, ps []*Param) error {
+	for _, p := range ps {
+		src, err := f.Lookup(prefix+"."+p.Name, p.Value.Shape...)
+		if err != nil {
+			return err
+		}
+		p.Value.CopyFrom(src)
+	}
+	return nil
+}

@@ -17,41 +17,22 @@ func (c Config) JSON() string {
 // constant noise) named prefix + "." + name, as gan's checkpoints store a
 // network ("g.mapping.fc0.weight", "g.synthesis.b4.const", …).
 func (g *Generator) Tensors(prefix string) []tensor.Named {
-	return named(prefix, append(g.Params(), g.Buffers()...))
+	return nn.AppendNamed(nil, prefix, append(g.Params(), g.Buffers()...))
 }
 
 // Load sets the generator's parameters and buffers from f.
 func (g *Generator) Load(f *tensor.File, prefix string) error {
-	return load(f, prefix, append(g.Params(), g.Buffers()...))
+	return nn.LoadNamed(f, prefix, append(g.Params(), g.Buffers()...))
 }
 
 // Tensors returns the discriminator's parameters, named as Generator.Tensors.
 func (d *Discriminator) Tensors(prefix string) []tensor.Named {
-	return named(prefix, append(d.Params(), d.Buffers()...))
+	return nn.AppendNamed(nil, prefix, append(d.Params(), d.Buffers()...))
 }
 
 // Load sets the discriminator's parameters from f.
 func (d *Discriminator) Load(f *tensor.File, prefix string) error {
-	return load(f, prefix, append(d.Params(), d.Buffers()...))
-}
-
-func named(prefix string, ps []*nn.Param) []tensor.Named {
-	out := make([]tensor.Named, len(ps))
-	for i, p := range ps {
-		out[i] = tensor.Named{Name: prefix + "." + p.Name, Tensor: p.Value}
-	}
-	return out
-}
-
-func load(f *tensor.File, prefix string, ps []*nn.Param) error {
-	for _, p := range ps {
-		src, err := f.Lookup(prefix+"."+p.Name, p.Value.Shape...)
-		if err != nil {
-			return err
-		}
-		p.Value.CopyFrom(src)
-	}
-	return nil
+	return nn.LoadNamed(f, prefix, append(d.Params(), d.Buffers()...))
 }
 
 // Generate renders z [N, ZDim] with truncation psi (1: none) towards w_avg,
