@@ -66,26 +66,9 @@ else
 	forger=$RUN/forger
 fi
 
-sampler=
-load_sampler() {
-	(while :; do
-		echo "$(date +%s) $(cut -d' ' -f1-3 /proc/loadavg)"
-		sleep 10
-	done) >>"$1" 2>/dev/null &
-	sampler=$!
-}
-stop_sampler() {
-	if [[ -n $sampler ]]; then
-		kill "$sampler" 2>/dev/null || true
-		wait "$sampler" 2>/dev/null || true
-		sampler=
-	fi
-}
+# shellcheck source=scripts/lib/load.sh
+source scripts/lib/load.sh
 trap stop_sampler EXIT
-load_json() {
-	awk 'NF >= 2 { n++; s += $2; if ($2 > max) max = $2 }
-	     END { if (n) printf("{\"mean\": %.2f, \"max\": %.2f, \"samples\": %d}\n", s / n, max, n); else print "null" }' "$1"
-}
 
 # The data: subsets of the 20,000-face set (face i depends only on the seed
 # and i, so --n 300 renders the set's first 300) and the one-person set.
