@@ -4,51 +4,27 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"forger/internal/testimg"
 	"hash/crc32"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// withOrientation returns img as a JPEG carrying an APP1 Exif segment whose
-// IFD0 has Orientation o (big-endian TIFF), right after the SOI marker.
+// withOrientation is testimg.WithOrientation with a big-endian TIFF.
 func withOrientation(t *testing.T, img image.Image, o uint16) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 95}); err != nil {
+	b, err := testimg.WithOrientation(img, o, binary.BigEndian)
+	if err != nil {
 		t.Fatal(err)
 	}
-	tiff := []byte("MM\x00*\x00\x00\x00\x08") // big-endian, IFD0 at 8
-	tiff = binary.BigEndian.AppendUint16(tiff, 1)
-	tiff = binary.BigEndian.AppendUint16(tiff, 0x0112) // Orientation
-	tiff = binary.BigEndian.AppendUint16(tiff, 3)      // SHORT
-	tiff = binary.BigEndian.AppendUint32(tiff, 1)
-	tiff = binary.BigEndian.AppendUint16(tiff, o)
-	tiff = append(tiff, 0, 0, 0, 0, 0, 0) // padding, no next IFD
-	seg := append([]byte("Exif\x00\x00"), tiff...)
-	app1 := binary.BigEndian.AppendUint16([]byte{0xFF, 0xE1}, uint16(2+len(seg)))
-	data := b.Bytes()
-	return append(append(append([]byte{}, data[:2]...), append(app1, seg...)...), data[2:]...)
+	return b
 }
 
-// stripes is a w×h picture, red in its top quarter and blue below.
-func stripes(w, h int) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			c := color.RGBA{20, 20, 230, 255}
-			if y < h/4 {
-				c = color.RGBA{230, 20, 20, 255}
-			}
-			img.SetRGBA(x, y, c)
-		}
-	}
-	return img
-}
+var stripes = testimg.Stripes
 
 func isRed(c color.Color) bool {
 	r, _, b, _ := c.RGBA()
