@@ -37,9 +37,10 @@ whichever comes first stops it (forger warns when the epochs will).
 
 The recipe (loss, normalisation, penalties) depends on the model and size:
 a dcgan below 64×64 trains with the hinge loss and spectral norm in D; at
-64×64 and above with BCE, batch norm and --mbstd in D (the recipe that kept
-faces' tones and variety, docs/results/faces-64.md); a cdcgan with BCE and
-batch norm in D. Flags given always win.`,
+64×64 with BCE, batch norm and --mbstd in D (the recipe that kept faces'
+tones and variety, docs/results/faces-64.md); at 128×128 with BCE, no
+normalisation in D, --r1 10 and --mbstd (a batch-normalised D wins outright
+there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Data == "" && !o.Resume {
@@ -191,6 +192,9 @@ func applyRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
 	}
 	if !given("r1") {
 		o.R1 = rec.R1
+		if !o.SpectralNorm && !o.DNoNorm {
+			o.R1 = 0 // the recipe's R1 is for its own D; --d-norm batch has none
+		}
 	}
 	if !given("lr-g") {
 		o.LRG = rec.LRG

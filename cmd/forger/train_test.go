@@ -52,7 +52,9 @@ func TestTrainRecipeFlags(t *testing.T) {
 
 // TestTrainFaceRecipe checks that a dcgan of 64×64 takes the face recipe
 // (BCE, batch norm and minibatch stddev in D) when no recipe flag is given,
-// and that a 32×32 one keeps the small-image recipe.
+// one of 128×128 the large-face recipe (BCE, no normalisation, R1 10,
+// minibatch stddev) — and batch norm without the recipe's R1 when asked for
+// with --d-norm batch — and that a 32×32 one keeps the small-image recipe.
 func TestTrainFaceRecipe(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "faces")
@@ -68,13 +70,15 @@ func TestTrainFaceRecipe(t *testing.T) {
 		f.Close()
 	}
 	for _, c := range []struct {
-		size string
-		face bool
-	}{{"64", true}, {"32", false}} {
-		out, stderr, code := forger(t, nil, "train", "--data", data, "--out", filepath.Join(dir, "run"+c.size), "--size", c.size,
-			"--epochs", "1", "--batch", "16", "--ngf", "4", "--ndf", "4", "--augment", "none", "--json")
+		size   string
+		recipe string // face, large, batch or small
+		args   []string
+	}{{"64", "face", nil}, {"128", "large", nil}, {"128", "batch", []string{"--d-norm", "batch"}}, {"32", "small", nil}} {
+		args := append([]string{"train", "--data", data, "--out", filepath.Join(dir, "run"+c.size+c.recipe), "--size", c.size,
+			"--epochs", "1", "--batch", "16", "--ngf", "4", "--ndf", "4", "--augment", "none", "--json"}, c.args...)
+		out, stderr, code := forger(t, nil, args...)
 		if code != 0 {
-			t.Fatalf("size %s: exit %d: %s", c.size, code, stderr)
+			t.Fatalf("size %s %s: exit %d: %s", c.size, c.recipe, code, stderr)
 		}
 		var res struct {
 			Checkpoint string `json:"checkpoint"`
@@ -91,10 +95,15 @@ func TestTrainFaceRecipe(t *testing.T) {
 			} `json:"options"`
 		}
 		json.Unmarshal([]byte(f.Metadata[gan.MetaTrain]), &st)
-		face := !cfg.DNoNorm && cfg.MinibatchStd && !cfg.SpectralNorm && st.Options.Loss == "bce" && st.Options.R1 == 0
-		small := cfg.SpectralNorm && !cfg.DNoNorm && st.Options.Loss == "hinge" && st.Options.R1 == 0
-		if (c.face && !face) || (!c.face && !small) {
-			t.Errorf("size %s: config %+v, options %+v", c.size, cfg, st.Options)
+		bce := st.Options.Loss == "bce" && cfg.MinibatchStd && !cfg.SpectralNorm
+		got := map[string]bool{
+			"face":  bce && !cfg.DNoNorm && st.Options.R1 == 0,
+			"batch": bce && !cfg.DNoNorm && st.Options.R1 == 0,
+			"large": bce && cfg.DNoNorm && st.Options.R1 == 10,
+			"small": cfg.SpectralNorm && !cfg.DNoNorm && st.Options.Loss == "hinge" && st.Options.R1 == 0,
+		}
+		if !got[c.recipe] {
+			t.Errorf("size %s, %s recipe: config %+v, options %+v", c.size, c.recipe, cfg, st.Options)
 		}
 	}
 }
