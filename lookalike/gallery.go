@@ -13,6 +13,7 @@ import (
 
 	"forger/face"
 	"forger/face/facedb"
+	"forger/internal/priority"
 	"forger/store"
 	"forger/studio"
 )
@@ -124,6 +125,9 @@ func (g *gallery) candidates(ctx context.Context, nets *faceNets) ([]candidate, 
 			}
 			ed, ok := g.entries[e.ID]
 			if !ok {
+				if err := priority.Checkpoint(ctx); err != nil {
+					return nil, err
+				}
 				var err error
 				if ed, err = g.describeEntry(nets, e, path); err != nil {
 					g.log.Warn("look-alike: a gallery photo cannot be read; left out for now", "id", e.ID, "name", e.Name, "err", err)

@@ -19,6 +19,13 @@
 // A pipeline shares one copy of each network between the jobs of a
 // process: a step waits for the networks it needs, and gives up when its
 // job is cancelled.
+//
+// Its compute is background work: between its pieces — the face
+// detection, each descriptor, each projection step, each few frames —
+// it calls priority.Checkpoint on the job's context, which waits while the
+// studio is making a visitor's pictures (the studio's Runner puts its
+// gate in that context). A job is latency-tolerant; a visitor of the
+// generate page is not.
 package lookalike
 
 import (
@@ -32,6 +39,7 @@ import (
 	"strings"
 
 	"forger/face"
+	"forger/internal/priority"
 	"forger/store"
 	"forger/studio"
 )
@@ -178,6 +186,9 @@ type visitor struct {
 // eyes (result "aligned"). A photo without a usable face is rejected with
 // a sentence for the visitor.
 func (p *Pipeline) Align(ctx context.Context, photo image.Image, out *studio.Results) (*studio.Face, error) {
+	if err := priority.Checkpoint(ctx); err != nil {
+		return nil, err
+	}
 	nets, release, err := p.acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -191,6 +202,9 @@ func (p *Pipeline) Align(ctx context.Context, photo image.Image, out *studio.Res
 		return nil, studio.Reject(ReasonNoEyes)
 	case f.EyeDistance() < MinEyeDistance:
 		return nil, studio.Reject(fmt.Sprintf("the face is too small in the photo (its eyes are %.0f pixels apart, at least %d are needed): use a closer photo", f.EyeDistance(), MinEyeDistance))
+	}
+	if err := priority.Checkpoint(ctx); err != nil {
+		return nil, err
 	}
 	aligned := face.Align(src, f.LeftEye, f.RightEye, AlignSize, face.EdgeReplicate)
 	if err := out.PutPNG("aligned", aligned, "", nil); err != nil {
@@ -220,6 +234,9 @@ func (p *Pipeline) Match(ctx context.Context, sf *studio.Face, out *studio.Resul
 	if !ok {
 		return nil, errors.New("lookalike: Match needs the face of this pipeline's Align")
 	}
+	if err := priority.Checkpoint(ctx); err != nil {
+		return nil, err
+	}
 	nets, release, err := p.acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -228,6 +245,9 @@ func (p *Pipeline) Match(ctx context.Context, sf *studio.Face, out *studio.Resul
 	if v.src != nil { // as face.DescribeLargest does, on the image the face was found in
 		v.desc = nets.desc.EmbedFaceUpright(v.src, &v.face.Landmarks)
 		v.src = nil // the photo is no longer needed
+	}
+	if err := priority.Checkpoint(ctx); err != nil {
+		return nil, err
 	}
 	cands, err := p.gallery.candidates(ctx, nets)
 	if err != nil {
@@ -239,6 +259,9 @@ func (p *Pipeline) Match(ctx context.Context, sf *studio.Face, out *studio.Resul
 	}
 	pick := func(order []ranked) (ranked, *galleryFace) {
 		for _, r := range order {
+			if priority.Checkpoint(ctx) != nil {
+				break // cancelled: Match returns ctx's error below
+			}
 			gf, err := p.gallery.face(nets, r.cand)
 			if err == nil {
 				return r, gf
@@ -248,6 +271,9 @@ func (p *Pipeline) Match(ctx context.Context, sf *studio.Face, out *studio.Resul
 		return ranked{}, nil
 	}
 	best, bestFace := pick(people)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if bestFace == nil {
 		return nil, studio.Reject("none of the gallery's photos can be shown (the gallery needs repair)")
 	}
@@ -258,6 +284,9 @@ func (p *Pipeline) Match(ctx context.Context, sf *studio.Face, out *studio.Resul
 		}
 	}
 	worst, worstFace := pick(rev)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if worstFace == nil { // one person in the gallery
 		worst, worstFace = best, bestFace
 	}

@@ -16,6 +16,7 @@ import (
 	"forger/face"
 	"forger/gan"
 	"forger/internal/opterr"
+	"forger/internal/priority"
 	"forger/latent"
 	"forger/studio"
 	"forger/tensor"
@@ -201,6 +202,9 @@ func (r *renderer) project(ctx context.Context, targets [][]float32) ([]latent.C
 	if r.enc != nil {
 		o.LR, o.Noise = latent.DefaultEncoderLR, 0
 	}
+	// Each step yields to the visitors' pictures (a cancelled wait ends
+	// the projection at its next step, which checks ctx).
+	o.Progress = func(int, float64) { priority.Checkpoint(ctx) }
 	init, err := latent.Starts(r.g, t, r.enc, nil, o)
 	if err != nil {
 		return nil, err
@@ -212,14 +216,24 @@ func (r *renderer) project(ctx context.Context, targets [][]float32) ([]latent.C
 	return res.Codes, nil
 }
 
-// pictures renders codes as images at least 128 pixels wide.
-func (r *renderer) pictures(codes []latent.Code) []image.Image {
-	imgs := latent.Render(r.g, codes)
+// pictureBatch is how many frames pictures renders between checkpoints.
+const pictureBatch = 4
+
+// pictures renders codes as images at least 128 pixels wide, a few at a
+// time with a checkpoint between (priority.Checkpoint).
+func (r *renderer) pictures(ctx context.Context, codes []latent.Code) ([]image.Image, error) {
 	out := make([]image.Image, len(codes))
-	for i := range out {
-		out[i] = latent.Picture(imgs.Data, i, r.size, r.channels, 128)
+	for lo := 0; lo < len(codes); lo += pictureBatch {
+		if err := priority.Checkpoint(ctx); err != nil {
+			return nil, err
+		}
+		hi := min(lo+pictureBatch, len(codes))
+		imgs := latent.Render(r.g, codes[lo:hi])
+		for i := lo; i < hi; i++ {
+			out[i] = latent.Picture(imgs.Data, i-lo, r.size, r.channels, 128)
+		}
 	}
-	return out
+	return out, nil
 }
 
 // render writes "projection", "morph" and "smile" for the visitor v and
@@ -257,8 +271,11 @@ func (r *renderer) render(ctx context.Context, v *visitor, best *galleryFace, be
 	}
 	projected := time.Since(t0)
 
-	proj := r.pictures([]latent.Code{vcode})[0]
-	if err := out.PutPNG("projection", proj, fmt.Sprintf("%s, %d steps from %s", r.name, r.steps, r.initName()), nil); err != nil {
+	projs, err := r.pictures(ctx, []latent.Code{vcode})
+	if err != nil {
+		return err
+	}
+	if err := out.PutPNG("projection", projs[0], fmt.Sprintf("%s, %d steps from %s", r.name, r.steps, r.initName()), nil); err != nil {
 		return err
 	}
 	path, err := latent.Path([]latent.Code{vcode, mcode}, r.frames, true)
@@ -270,7 +287,14 @@ func (r *renderer) render(ctx context.Context, v *visitor, best *galleryFace, be
 	if dir == nil {
 		label += " (no smile: " + why + ")"
 	}
-	if err := out.PutGIF("morph", r.pictures(path), 12, label); err != nil {
+	frames, err := r.pictures(ctx, path)
+	if err != nil {
+		return err
+	}
+	if err := priority.Checkpoint(ctx); err != nil { // before the GIF's encoding
+		return err
+	}
+	if err := out.PutGIF("morph", frames, 12, label); err != nil {
 		return err
 	}
 	if dir != nil {
@@ -278,8 +302,14 @@ func (r *renderer) render(ctx context.Context, v *visitor, best *galleryFace, be
 		for i := range strengths {
 			strengths[i] = SmileMax * float64(i) / float64(SmileFrames-1)
 		}
-		edits := latent.Edit(vcode, dir, strengths)
-		if err := out.PutGIF("smile", r.pictures(edits), 6, fmt.Sprintf("0 → +%g along the model's smiling direction", SmileMax)); err != nil {
+		edits, err := r.pictures(ctx, latent.Edit(vcode, dir, strengths))
+		if err != nil {
+			return err
+		}
+		if err := priority.Checkpoint(ctx); err != nil {
+			return err
+		}
+		if err := out.PutGIF("smile", edits, 6, fmt.Sprintf("0 → +%g along the model's smiling direction", SmileMax)); err != nil {
 			return err
 		}
 	}

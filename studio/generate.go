@@ -267,6 +267,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "the model could not be loaded")
 		return
 	}
+	fg := s.gate.Foreground() // jobs wait while the pictures are made
+	defer fg()
 	seeds := make([]int64, req.N)
 	var labels []int32
 	if conditional {
@@ -305,6 +307,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 			out[i].Class = mi.Classes[l]
 		}
 	}
+	fg()
 	writeJSON(w, http.StatusOK, map[string]any{"model": mi.Name, "images": out})
 }
 
@@ -447,6 +450,8 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no direction "+strconv.Quote(iq.dir)+" for this model (the one found was learned for another model)")
 		return
 	}
+	fg := s.gate.Foreground() // jobs wait while the picture is made
+	defer fg()
 	z := tensor.New(1, nz)
 	gan.LatentForSeed(seed, psi, z.Data)
 	for i, v := range vec {
@@ -462,6 +467,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := encodePNG(imgs[0])
+	fg()
 	s.images.add(key, b)
 	servePNG(w, r, b)
 }
@@ -509,6 +515,8 @@ func (s *Server) morph(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, mi, err)
 		return
 	}
+	fg := s.gate.Foreground() // jobs wait while the animation is made
+	defer fg()
 	z, err := morphLatents(nz, from, to, psi, frames)
 	if err != nil {
 		badParam(w, err)
@@ -536,6 +544,7 @@ func (s *Server) morph(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, mi, err)
 		return
 	}
+	fg()
 	s.images.add(key, buf.Bytes())
 	serveGIF(w, r, buf.Bytes())
 }

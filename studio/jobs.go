@@ -82,7 +82,10 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 	id := store.NewID()
 	upload := id + ".png"
 	path := filepath.Join(s.cfg.DataDir, uploadsDir, upload)
-	if err := savePNG(path, form.photo); err != nil {
+	fg := s.gate.Foreground()
+	err = savePNG(path, form.photo)
+	fg()
+	if err != nil {
 		s.log.Error("storing an upload", "err", err)
 		writeError(w, http.StatusInternalServerError, "the photo could not be stored")
 		return

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"forger/internal/priority"
 	"forger/store"
 )
 
@@ -38,6 +39,10 @@ type Runner struct {
 	Mailer   *Mailer // nil: no e-mail
 	BaseURL  string  // for links in e-mails, e.g. https://forger.example
 	Log      *slog.Logger
+	// Gate is the interactive compute the pipeline's steps yield to: the
+	// pipeline's context carries it (priority.Checkpoint). nil: the
+	// process's, priority.Default(), which the Server's handlers hold.
+	Gate *priority.Gate
 }
 
 // errNoPipeline fails jobs picked up by a process that has no pipeline.
@@ -82,10 +87,17 @@ func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) e
 	defer os.RemoveAll(runDir) // gone after a commit (renamed) or a failure
 	out := &Results{dir: runDir, entries: map[string]store.Result{}}
 
+	// The pipeline's compute is background work: it waits at its
+	// checkpoints while visitors' pictures are being made.
+	gate := r.Gate
+	if gate == nil {
+		gate = priority.Default()
+	}
+	pctx := priority.NewContext(ctx, gate)
 	var face *Face
 	var match *Match
 	err = r.step(ctx, log, id, "align", store.StatusAligning, attempt, func() (err error) {
-		face, err = r.Pipeline.Align(ctx, photo, out)
+		face, err = r.Pipeline.Align(pctx, photo, out)
 		if err == nil && face == nil {
 			err = errors.New("pipeline: Align returned no face")
 		}
@@ -93,7 +105,7 @@ func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) e
 	})
 	if err == nil {
 		err = r.step(ctx, log, id, "match", store.StatusMatching, attempt, func() (err error) {
-			match, err = r.Pipeline.Match(ctx, face, out)
+			match, err = r.Pipeline.Match(pctx, face, out)
 			if err == nil && match == nil {
 				err = errors.New("pipeline: Match returned no match")
 			}
@@ -102,7 +114,7 @@ func (r *Runner) Run(ctx context.Context, id string, attempt, maxAttempts int) e
 	}
 	if err == nil {
 		err = r.step(ctx, log, id, "render", store.StatusRendering, attempt, func() error {
-			return r.Pipeline.Render(ctx, face, match, out)
+			return r.Pipeline.Render(pctx, face, match, out)
 		})
 	}
 	if err != nil {

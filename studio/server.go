@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"forger/gan"
+	"forger/internal/priority"
 	"forger/store"
 )
 
@@ -62,7 +63,13 @@ type Config struct {
 	// and GIF bytes, keys included); 0: DefaultImageCacheBytes of the
 	// machine's memory.
 	ImageCacheBytes int64
-	Log             *slog.Logger
+	// Gate is what the handlers that make pictures hold while they
+	// compute, so that look-alike jobs (whose Runner yields to the same
+	// gate) wait at their checkpoints meanwhile: a visitor waits for the
+	// answer, a job's visitor does not notice. nil: the process's,
+	// priority.Default(), which a Runner uses by default too.
+	Gate *priority.Gate
+	Log  *slog.Logger
 }
 
 // Defaults.
@@ -83,6 +90,7 @@ type Server struct {
 	jobs    *limiter      // look-alike jobs per address
 	pending *pendingJobs  // unfinished jobs per address
 	decodes chan struct{} // photo decodes at once
+	gate    *priority.Gate
 	mux     *http.ServeMux
 	log     *slog.Logger
 	// shutdownWait replaces ShutdownWait (tests).
@@ -110,6 +118,9 @@ func New(cfg Config, st *store.Store, queue *Queue) (*Server, error) {
 	if cfg.ImageCacheBytes <= 0 {
 		cfg.ImageCacheBytes = DefaultImageCacheBytes(MachineMemory())
 	}
+	if cfg.Gate == nil {
+		cfg.Gate = priority.Default()
+	}
 	s := &Server{
 		cfg:     cfg,
 		store:   st,
@@ -120,6 +131,7 @@ func New(cfg Config, st *store.Store, queue *Queue) (*Server, error) {
 		jobs:    newLimiter(cfg.JobsPerMinute/60, cfg.JobBurst),
 		pending: newPendingJobs(),
 		decodes: make(chan struct{}, 2),
+		gate:    cfg.Gate,
 		mux:     http.NewServeMux(),
 		log:     cfg.Log,
 	}

@@ -83,7 +83,9 @@ func (s *Server) readPhotoForm(w http.ResponseWriter, r *http.Request, fields ..
 	if err := r.Context().Err(); err != nil {
 		return nil, err
 	}
+	fg := s.gate.Foreground() // a visitor waits for the decode; jobs do not
 	form.photo, form.format, err = decodePhoto(form.data)
+	fg()
 	form.data = nil
 	if err != nil {
 		return nil, err
