@@ -35,6 +35,13 @@
 #   CLIENTS=50  SLOW=2  DRAIN=10m  EVERY=5s
 #   MAX_RSS_MB=1500   MAX_DISK_MB=2000
 #   PORT=18080  WORK=(a new temporary folder)  OUT=docs/results  NAME=studio-soak
+#   JOB_TIMEOUT=2m  RESCUE_AFTER=3m
+#                     the server's --job-timeout and --rescue-after: a job
+#                     cut by the kill -9 is retried RESCUE_AFTER after it
+#                     started, so it must be shorter than the time from the
+#                     kill to the end of the drain, or the check counts the
+#                     job as lost (the server's defaults, 10m and 11m, are
+#                     longer than a short soak)
 #   SERVE_FLAGS=      more forger serve flags (e.g. --image-cache-mb 256)
 #   BIN=              a forger binary to use (default: built from this tree into WORK)
 #   NICE=             a niceness for everything (NICE=19 for a short check
@@ -54,6 +61,8 @@ MAX_DISK_MB=${MAX_DISK_MB:-2000}
 PORT=${PORT:-18080}
 OUT=${OUT:-docs/results}
 NAME=${NAME:-studio-soak}
+JOB_TIMEOUT=${JOB_TIMEOUT:-2m}
+RESCUE_AFTER=${RESCUE_AFTER:-3m}
 SERVE_FLAGS=${SERVE_FLAGS:-}
 WORK=${WORK:-$(mktemp -d /tmp/forger-soak.XXXXXX)}
 nice=()
@@ -123,12 +132,12 @@ status=0
 	--max-rss-mb "$MAX_RSS_MB" --max-disk-mb "$MAX_DISK_MB" --server-log "$WORK/serve.log" \
 	--plot "$OUT/$NAME.png" --out "$OUT/$NAME.json" --check -- \
 	$F serve --addr "127.0.0.1:$PORT" --models "$MODELS" --data "$data" --gallery "$GALLERY" \
-	--face-model "$FACE_MODEL" --trusted-proxy 127.0.0.1 $SERVE_FLAGS \
+	--face-model "$FACE_MODEL" --trusted-proxy 127.0.0.1 --job-timeout "$JOB_TIMEOUT" --rescue-after "$RESCUE_AFTER" $SERVE_FLAGS \
 	>"$WORK/summary.txt" || status=$?
 {
 	echo "forger studio soak, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(git rev-parse --short HEAD)"
 	echo "model $MODEL, face GAN $FACE_MODEL; $MINUTES min at ${RATE}× the base rates, $CLIENTS clients, $SLOW slow uploaders"
-	echo "server flags: --trusted-proxy 127.0.0.1 $SERVE_FLAGS"
+	echo "server flags: --trusted-proxy 127.0.0.1 --job-timeout $JOB_TIMEOUT --rescue-after $RESCUE_AFTER $SERVE_FLAGS"
 	cat "$WORK/summary.txt"
 } >"$OUT/$NAME.txt"
 cat "$OUT/$NAME.txt"
