@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"forger/gan"
+	"forger/internal/priority"
 	"forger/optim"
 	"forger/store"
 )
@@ -275,6 +276,9 @@ type harnessOptions struct {
 	trustedProxies      []netip.Prefix
 	// makePipeline, if not nil, makes the pipeline instead of testPipeline.
 	makePipeline func(st *store.Store, dataDir string) Pipeline
+	// gate is the Server's and the Runner's priority gate (nil: the
+	// process's).
+	gate *priority.Gate
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -304,7 +308,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	cfg := Config{ModelsDir: testModels(t), DataDir: data, AdminToken: o.admin, RatePerSecond: o.rate, RateBurst: o.burst,
 		Retention: o.retention, Mailer: mailer, BaseURL: "http://studio.test", Directions: o.directions, ImageCacheBytes: o.imageCacheBytes, Log: log,
 		JobsPerMinute: o.jobsPerMinute, JobBurst: o.jobBurst, MaxQueuedPerAddress: o.maxQueuedPerAddress, MaxQueued: o.maxQueued,
-		TrustedProxies: o.trustedProxies}
+		TrustedProxies: o.trustedProxies, Gate: o.gate}
 	if !o.noPipeline {
 		if o.makePipeline != nil {
 			cfg.Pipeline = o.makePipeline(st, data)
@@ -312,7 +316,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 			h.pipe = &testPipeline{delay: o.delay}
 			cfg.Pipeline = h.pipe
 		}
-		runner := &Runner{Store: st, Pipeline: cfg.Pipeline, DataDir: data, Mailer: mailer, BaseURL: "http://studio.test", Log: log}
+		runner := &Runner{Store: st, Pipeline: cfg.Pipeline, DataDir: data, Mailer: mailer, BaseURL: "http://studio.test", Log: log, Gate: o.gate}
 		h.queue, err = NewQueue(st, QueueConfig{Workers: 2, Runner: runner, JobTimeout: 20 * time.Second, FetchPollInterval: 100 * time.Millisecond, Log: log})
 		if err != nil {
 			t.Fatal(err)
