@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"forger/gan"
+	"forger/internal/priority"
 	"forger/latent"
 	"forger/store"
 	"forger/studio"
@@ -307,7 +308,11 @@ func TestRender(t *testing.T) {
 		!strings.Contains(d, "cartoon-faces' layout") || !strings.Contains(d, "smile: no") {
 		t.Errorf("Describe: %s", d)
 	}
-	ctx := context.Background()
+	// The jobs yield to a foreground section open throughout; the gate's
+	// guard (1 ns) lets each checkpoint through at once, and counts it.
+	gate := priority.New(time.Nanosecond)
+	defer gate.Foreground()()
+	ctx := priority.NewContext(context.Background(), gate)
 	job := func(photo string) (*studio.Results, time.Duration) {
 		t.Helper()
 		out := newResults(t)
@@ -330,6 +335,11 @@ func TestRender(t *testing.T) {
 	// there is no smile. (sample6.jpg is not in the gallery.)
 	out, took := job("sample6")
 	t.Logf("render (visitor and match projected): %v", took)
+	// A checkpoint before each piece of compute: one per projection step,
+	// per 4 frames, ...; all found the foreground busy.
+	if st := gate.Stats(); st.Checkpoints < DefaultSteps+DefaultFrames/pictureBatch || st.Forced != st.Checkpoints {
+		t.Errorf("gate %+v: want at least %d checkpoints, each forced", st, DefaultSteps+DefaultFrames/pictureBatch)
+	}
 	if keys := strings.Join(out.Keys(), ","); keys != "aligned,best,projection,morph,worst" && keys != "aligned,best,morph,projection,worst" {
 		t.Errorf("results %s", keys)
 	}
