@@ -15,6 +15,7 @@ import (
 	"forger/gan"
 	"forger/latent"
 	"forger/picture"
+	"forger/runfolder"
 	"forger/tensor"
 )
 
@@ -107,7 +108,7 @@ func (m *models) lookup(name string) (gan.ModelInfo, bool) {
 // pool returns the generators of the checkpoint at path, reloading them
 // when the file has changed since they were loaded.
 func (m *models) pool(path string) (*genPool, error) {
-	st, err := os.Stat(gan.Resolve(path))
+	st, err := os.Stat(runfolder.Resolve(path))
 	if err != nil {
 		return nil, err
 	}

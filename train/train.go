@@ -2,13 +2,8 @@
 // gan.Trainer, shows progress, writes sample grids, metrics, loss curves and
 // checkpoints into a run folder, and resumes exactly where a run stopped.
 //
-// A run folder holds:
-//
-//	checkpoints/<epochs>e_<kimages>k_<size>x<size>.safetensors, latest.safetensors
-//	samples/epoch_NNN.png       grid from fixed seeds after each epoch
-//	samples/epoch_NNN_KKKKKk.png  grids taken during epoch NNN+1
-//	metrics.jsonl               one JSON line per logging step
-//	losses.png, progress.gif    loss curves and the grids as an animation
+// The run folder's layout (checkpoints, sample grids from fixed seeds,
+// metrics.jsonl, losses.png, progress.gif) is package runfolder's.
 package train
 
 import (
@@ -33,6 +28,7 @@ import (
 	"forger/internal/opterr"
 	"forger/optim"
 	"forger/picture"
+	"forger/runfolder"
 	"forger/tensor"
 )
 
@@ -300,13 +296,11 @@ func (o *Options) validate() error {
 	return gan.CheckLoss(o.Loss)
 }
 
-func checkpointDir(out string) string { return filepath.Join(out, "checkpoints") }
-
 // readState loads a run's latest checkpoint for --resume.
 func readState(out string) (*tensor.File, *State, error) {
-	path := filepath.Join(checkpointDir(out), gan.LatestName)
+	path := runfolder.Latest(out)
 	if _, err := os.Stat(path); err != nil {
-		return nil, nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, checkpointDir(out))
+		return nil, nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, runfolder.Checkpoints(out))
 	}
 	f, _, err := gan.Open(path)
 	if err != nil {
@@ -340,7 +334,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 			o2.Epochs = epochs
 		}
 		o = o2
-	} else if _, err := os.Stat(filepath.Join(checkpointDir(o.Out), gan.LatestName)); err == nil {
+	} else if _, err := os.Stat(runfolder.Latest(o.Out)); err == nil {
 		return nil, fmt.Errorf("%s %w", o.Out, ErrHasCheckpoints)
 	}
 	if err := o.validate(); err != nil {
@@ -553,10 +547,10 @@ func (r *run) warn(key, msg string) {
 
 func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 	o, st, set := r.o, r.st, r.set
-	if err := os.MkdirAll(filepath.Join(o.Out, "samples"), 0o755); err != nil {
+	if err := os.MkdirAll(runfolder.Samples(o.Out), 0o755); err != nil {
 		return nil, fmt.Errorf("creating run folder: %w", err)
 	}
-	metricsFile, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	metricsFile, err := os.OpenFile(runfolder.Metrics(o.Out), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening metrics: %w", err)
 	}
@@ -626,7 +620,7 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 
 	if st.Epoch == 0 && st.Step == 0 && st.TotalSteps == 0 {
 		// A grid of the untrained generator: the first frame of progress.gif.
-		if err := r.sampleGrid(filepath.Join(o.Out, "samples", "epoch_000.png")); err != nil {
+		if err := r.sampleGrid(runfolder.EpochGrid(o.Out, 0)); err != nil {
 			return nil, err
 		}
 	}
@@ -696,8 +690,7 @@ loop:
 			ui.Update(done, total, desc)
 			if o.SampleMinutes > 0 && time.Since(lastSample).Minutes() >= o.SampleMinutes && st.Step < steps {
 				lastSample = time.Now()
-				name := fmt.Sprintf("epoch_%03d_%05dk.png", st.Epoch, st.Images/1000)
-				if err := r.sampleGrid(filepath.Join(o.Out, "samples", name)); err != nil {
+				if err := r.sampleGrid(runfolder.StepGrid(o.Out, st.Epoch, st.Images)); err != nil {
 					return nil, err
 				}
 				r.plotLosses()
@@ -712,7 +705,7 @@ loop:
 		if steps < tinyEpochSteps && o.SampleMinutes > 0 && time.Since(lastSnapshot).Minutes() < o.SampleMinutes && (untilClock || st.Epoch < o.Epochs) {
 			continue
 		}
-		if err := r.sampleGrid(filepath.Join(o.Out, "samples", fmt.Sprintf("epoch_%03d.png", st.Epoch))); err != nil {
+		if err := r.sampleGrid(runfolder.EpochGrid(o.Out, st.Epoch)); err != nil {
 			return nil, err
 		}
 		lastSample, lastSnapshot = time.Now(), time.Now()
@@ -730,8 +723,7 @@ loop:
 	if stopped != "done" {
 		// A grid of the state being saved, so the last picture matches the
 		// last checkpoint.
-		name := fmt.Sprintf("epoch_%03d_%05dk.png", st.Epoch, st.Images/1000)
-		if err := r.sampleGrid(filepath.Join(o.Out, "samples", name)); err != nil {
+		if err := r.sampleGrid(runfolder.StepGrid(o.Out, st.Epoch, st.Images)); err != nil {
 			return nil, err
 		}
 		if err := r.checkpoint(); err != nil {
@@ -740,19 +732,19 @@ loop:
 	}
 	ui.Finish()
 	res := &Result{Checkpoint: r.lastCkpt, Epochs: st.Epoch, Images: st.Images, Seconds: st.Seconds, Stopped: stopped,
-		Samples: filepath.Join(o.Out, "samples"), Augment: o.Augment}
+		Samples: runfolder.Samples(o.Out), Augment: o.Augment}
 	if r.tr.Augment != nil {
 		res.AugmentP = r.tr.Augment.P
 	}
 	// The checkpoint is saved: a plot or animation that cannot be written
 	// is a warning, and the result names only files that exist.
 	if r.plotLosses() {
-		res.Losses = filepath.Join(o.Out, "losses.png")
+		res.Losses = runfolder.Losses(o.Out)
 	}
 	if ok, err := r.writeProgressGIF(); err != nil {
 		r.warn("progress", fmt.Sprintf("progress.gif not written: %v", err))
 	} else if ok {
-		res.Progress = filepath.Join(o.Out, "progress.gif")
+		res.Progress = runfolder.Progress(o.Out)
 	}
 	res.Warnings = r.warnings
 	return res, nil
@@ -963,8 +955,8 @@ func (r *run) checkpoint() error {
 	if err != nil {
 		return err
 	}
-	dir := checkpointDir(r.o.Out)
-	name := fmt.Sprintf("%de_%dk_%dx%d.safetensors", st.Epoch, st.Images/1000, r.o.Size, r.o.Size)
+	dir := runfolder.Checkpoints(r.o.Out)
+	name := runfolder.CheckpointName(st.Epoch, st.Images, r.o.Size)
 	c := &gan.Checkpoint{Config: r.cfg, G: r.tr.G, D: r.tr.D, OptG: r.tr.OptG, OptD: r.tr.OptD, EMA: r.tr.EMA, TrainState: string(js)}
 	if err := c.Save(filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("saving checkpoint: %w", err)
@@ -983,7 +975,7 @@ func linkLatest(dir, name string) error {
 	if err := os.Symlink(name, tmp); err != nil {
 		return fmt.Errorf("linking latest checkpoint: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, gan.LatestName)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(dir, runfolder.LatestName)); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("linking latest checkpoint: %w", err)
 	}
@@ -1052,7 +1044,7 @@ func (r *run) plotLosses() bool {
 
 // writeLosses plots metrics.jsonl; with no metrics yet it writes nothing.
 func (r *run) writeLosses() (bool, error) {
-	ms, err := ReadMetrics(filepath.Join(r.o.Out, "metrics.jsonl"))
+	ms, err := ReadMetrics(runfolder.Metrics(r.o.Out))
 	if err != nil || len(ms) == 0 {
 		return false, err
 	}
@@ -1062,7 +1054,7 @@ func (r *run) writeLosses() (bool, error) {
 		x[i] = m.KImages
 		ld, lg, dr, df = append(ld, m.LossD), append(lg, m.LossG), append(dr, m.DReal), append(df, m.DFake)
 	}
-	err = picture.PlotLines(filepath.Join(r.o.Out, "losses.png"), "forger training: "+filepath.Base(r.o.Out), "thousands of real images seen", "",
+	err = picture.PlotLines(runfolder.Losses(r.o.Out), "forger training: "+filepath.Base(r.o.Out), "thousands of real images seen", "",
 		[]picture.Series{{Name: "D loss", X: x, Y: ld}, {Name: "G loss", X: x, Y: lg}, {Name: "D(x)", X: x, Y: dr}, {Name: "D(G(z))", X: x, Y: df}})
 	return err == nil, err
 }
@@ -1085,7 +1077,7 @@ func evenly(names []string, n int) []string {
 // writeProgressGIF animates the sample grids and reports whether it wrote
 // progress.gif.
 func (r *run) writeProgressGIF() (bool, error) {
-	dir := filepath.Join(r.o.Out, "samples")
+	dir := runfolder.Samples(r.o.Out)
 	names, err := filepath.Glob(filepath.Join(dir, "epoch_*.png"))
 	if err != nil || len(names) == 0 {
 		return false, err
@@ -1100,6 +1092,6 @@ func (r *run) writeProgressGIF() (bool, error) {
 		}
 		frames = append(frames, img)
 	}
-	err = picture.WriteGIF(filepath.Join(r.o.Out, "progress.gif"), frames, 400*time.Millisecond, true)
+	err = picture.WriteGIF(runfolder.Progress(r.o.Out), frames, 400*time.Millisecond, true)
 	return err == nil, err
 }

@@ -23,7 +23,7 @@ import (
 	"forger/face"
 	"forger/face/facedb"
 	"forger/latent"
-	"forger/studio"
+	"forger/runfolder"
 	"forger/train"
 )
 
@@ -196,7 +196,7 @@ func (quietUI) Finish()                     {}
 // checkpoint's run, and returns the file.
 func WriteSmile(t testing.TB, checkpoint string, nz int) string {
 	t.Helper()
-	d := studio.DirectionsDir(checkpoint)
+	d := runfolder.DirectionsOf(checkpoint)
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func WriteSmile(t testing.TB, checkpoint string, nz int) string {
 	for i := range v {
 		v[i] = rng.NormFloat64()
 	}
-	p := filepath.Join(d, "smiling.json")
+	p := runfolder.Direction(runfolder.Of(checkpoint), "smiling")
 	dir := &latent.Direction{Attribute: "smiling", Model: checkpoint, Direction: v, Accuracy: 1}
 	if err := dir.Write(p); err != nil {
 		t.Fatal(err)
