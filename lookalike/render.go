@@ -163,7 +163,7 @@ func (r *renderer) smile() ([]float32, string) {
 		r.log.Warn("look-alike: the smiling direction cannot be read", "file", p, "err", err)
 		return nil, "the model's smiling direction cannot be read"
 	}
-	if len(d.Direction) != r.g.Cfg.NZ {
+	if d.CheckModel(r.g.Cfg.NZ) != nil {
 		return nil, "the model's smiling direction was learned for another model"
 	}
 	return d.Unit(), ""
@@ -318,6 +318,9 @@ func (r *renderer) render(ctx context.Context, v *visitor, best *galleryFace, be
 // (ChooseModel's want is "FaceModel"); a command line turns it into its flag.
 type OptionError = opterr.Error
 
+// WhyNamed is ChooseModel's why when want named the model.
+const WhyNamed = "named"
+
 // ChooseModel picks the face GAN of the studio's look-alike jobs among the
 // checkpoints under modelsDir. want, when not empty, is a model name (as
 // forger models list shows it) or a checkpoint file or run folder. Else
@@ -333,14 +336,14 @@ func ChooseModel(modelsDir, want string) (path, why string, err error) {
 	if want != "" {
 		for _, mi := range append(gan.Newest(infos), infos...) { // a run's name, or a checkpoint's
 			if mi.Name == want {
-				return mi.Path, "named by --face-model", nil
+				return mi.Path, WhyNamed, nil
 			}
 		}
 		if _, err := os.Stat(want); err == nil {
 			if _, _, err := gan.Open(want); err != nil {
 				return "", "", &OptionError{Pkg: "lookalike", Option: "FaceModel", Value: want, Reason: ": " + err.Error(), Err: err}
 			}
-			return runfolder.Resolve(want), "named by --face-model", nil
+			return runfolder.Resolve(want), WhyNamed, nil
 		}
 		return "", "", &OptionError{Pkg: "lookalike", Option: "FaceModel", Value: want, Reason: fmt.Sprintf(": no model of that name in %s, and no such file (forger models list %s)", modelsDir, modelsDir)}
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"forger/gan"
+	"forger/latent"
 	"forger/picture"
 	"forger/store"
 	"forger/tensor"
@@ -114,7 +115,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) rescanModels(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.ModelsDir == "" {
-		writeError(w, http.StatusConflict, "no --models folder")
+		writeError(w, http.StatusConflict, "this studio has no models folder")
 		return
 	}
 	if _, err := s.models.scan(); err != nil {
@@ -446,7 +447,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, mi, err)
 		return
 	}
-	if vec != nil && len(vec) != nz {
+	if vec != nil && latent.CheckDirectionSize(len(vec), nz) != nil {
 		writeError(w, http.StatusNotFound, "no direction "+strconv.Quote(iq.dir)+" for this model (the one found was learned for another model)")
 		return
 	}
@@ -577,8 +578,8 @@ func (s *Server) directions(w http.ResponseWriter, r *http.Request) {
 			}
 			for _, d := range list {
 				vec, err := s.cfg.Directions.Vector(mi, d)
-				if err == nil && len(vec) != nz {
-					err = fmt.Errorf("%d values, the model's z has %d", len(vec), nz)
+				if err == nil {
+					err = latent.CheckDirectionSize(len(vec), nz)
 				}
 				if err != nil {
 					s.log.Warn("a direction does not fit", "model", mi.Name, "direction", d, "err", err)

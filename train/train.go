@@ -220,9 +220,44 @@ type UI interface {
 	// Update reports the images done and the total the run is now expected
 	// to reach: with --minutes, the clock's estimate when it comes first.
 	Update(images, totalImages int64, desc string)
-	Warn(msg string)
+	Warn(w Warning)
 	Finish()
 }
+
+// A Warning is something a run noticed that the person running it should
+// act on. Message says what happened, in words that name no flag; Kind lets
+// a command line add its advice in its own flag names.
+type Warning struct {
+	Kind    WarningKind
+	Message string
+}
+
+func (w Warning) String() string { return w.Message }
+
+// WarningKind names a kind of Warning; each kind is given at most once a run.
+type WarningKind string
+
+// The kinds of Warning.
+const (
+	// WarnDWins: the discriminator's loss stays near 0 (it wins outright);
+	// label smoothing, spectral norm, hinge loss or a lower D learning rate
+	// help.
+	WarnDWins WarningKind = "dwins"
+	// WarnCollapse: the samples look alike (mode collapse); spectral norm,
+	// hinge loss, a lower G learning rate or an earlier checkpoint help.
+	WarnCollapse WarningKind = "collapse"
+	// WarnGrey: the samples lose contrast or colour (below GreyShare of the
+	// real images'); BCE loss with batch-norm D and minibatch stddev, or an
+	// earlier checkpoint, help.
+	WarnGrey WarningKind = "grey"
+	// WarnEpochsFirst: the epoch count ends the run before its time limit.
+	WarnEpochsFirst WarningKind = "epochs-first"
+	// WarnSkipped: files of the data set could not be decoded.
+	WarnSkipped WarningKind = "skipped"
+	// WarnLosses, WarnProgress: losses.png or progress.gif was not written.
+	WarnLosses   WarningKind = "losses"
+	WarnProgress WarningKind = "progress"
+)
 
 // An OptionError reports an option value train cannot use, by its Options
 // field (LabelSmoothing); a command line turns it into its flag.
@@ -360,7 +395,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		return nil, err
 	}
 	if set.Skipped > 0 {
-		ui.Warn(fmt.Sprintf("skipped %d files that could not be decoded (first: %s)", set.Skipped, strings.Join(set.SkipExamples, "; ")))
+		ui.Warn(Warning{WarnSkipped, fmt.Sprintf("skipped %d files that could not be decoded (first: %s)", set.Skipped, strings.Join(set.SkipExamples, "; "))})
 	}
 	if set.Len() < o.Batch {
 		return nil, &OptionError{Pkg: "train", Option: "Batch", Value: o.Batch, Reason: fmt.Sprintf("is more than the data set's %d images (one batch must fit)", set.Len())}
@@ -376,7 +411,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 			why = fmt.Sprintf("the data set has %d images, fewer than %d: augmentation keeps D from memorising them", set.Len(), AutoAugmentBelow)
 		}
 		if log != nil {
-			fmt.Fprintf(log, "augment: %s (%s; --augment none|diffaugment|ada chooses)\n", o.Augment, why)
+			fmt.Fprintf(log, "augment: %s (%s)\n", o.Augment, why)
 		}
 	}
 	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
@@ -527,22 +562,22 @@ type run struct {
 	realDiversity float64
 	realTone      tone       // the real images' contrast and colour
 	lastTone      [2]float64 // the last grid's, as shares of realTone
-	warned        map[string]bool
+	warned        map[WarningKind]bool
 	warnings      []string
 	lastCkpt      string
 	dLossAvg      float64
 }
 
-func (r *run) warn(key, msg string) {
+func (r *run) warn(kind WarningKind, msg string) {
 	if r.warned == nil {
-		r.warned = map[string]bool{}
+		r.warned = map[WarningKind]bool{}
 	}
-	if r.warned[key] {
+	if r.warned[kind] {
 		return
 	}
-	r.warned[key] = true
+	r.warned[kind] = true
 	r.warnings = append(r.warnings, msg)
-	r.ui.Warn(msg)
+	r.ui.Warn(Warning{kind, msg})
 }
 
 func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
@@ -610,7 +645,7 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 		planned = true
 		left := float64(int64((o.Epochs-st.Epoch)*steps*o.Batch-st.Step*o.Batch)) / pace
 		if untilDeadline := time.Until(deadline).Seconds(); left < untilDeadline {
-			r.warn("epochs-first", fmt.Sprintf("at %.0f images/s the %d epochs end in about %s, before the %s time limit: the epoch count stops this run (give no epoch count to train until the clock)",
+			r.warn(WarnEpochsFirst, fmt.Sprintf("at %.0f images/s the %d epochs end in about %s, before the %s time limit: the epoch count stops this run (give no epoch count to train until the clock)",
 				pace, o.Epochs, (time.Duration(left)*time.Second).Round(time.Second), (time.Duration(o.Minutes*float64(time.Minute))).Round(time.Second)))
 		}
 	}
@@ -742,7 +777,7 @@ loop:
 		res.Losses = runfolder.Losses(o.Out)
 	}
 	if ok, err := r.writeProgressGIF(); err != nil {
-		r.warn("progress", fmt.Sprintf("progress.gif not written: %v", err))
+		r.warn(WarnProgress, fmt.Sprintf("progress.gif not written: %v", err))
 	} else if ok {
 		res.Progress = runfolder.Progress(o.Out)
 	}
@@ -760,7 +795,7 @@ func (r *run) checkBalance(s gan.Stats) {
 	}
 	r.dLossAvg = (1-a)*r.dLossAvg + a*s.LossD
 	if r.st.TotalSteps > 300 && r.dLossAvg < 0.05 {
-		r.warn("dwins", fmt.Sprintf("the discriminator is winning (D loss %.3f, G loss %.2f): the generator learns nothing from it. Try --label-smoothing 0.1, --spectral-norm, --loss hinge or a lower --lr-d", r.dLossAvg, s.LossG))
+		r.warn(WarnDWins, fmt.Sprintf("the discriminator is winning (D loss %.3f, G loss %.2f): the generator learns nothing from it", r.dLossAvg, s.LossG))
 	}
 }
 
@@ -787,10 +822,16 @@ func (r *run) sampleGrid(path string) error {
 		return err
 	}
 	r.checkTone(toneOf(flat.Data, flat.Len()/flat.Shape[0], r.cfg.Channels))
-	if d := diversity(flat.Data, flat.Len()/flat.Shape[0]); r.realDiversity > 0 && d < 0.25*r.realDiversity && r.st.TotalSteps > 500 {
-		r.warn("collapse", fmt.Sprintf("the samples look alike (diversity %.2f of the real images'): the generator may have collapsed to a few modes. Try --spectral-norm, --loss hinge, a lower --lr-g, or resume from an earlier checkpoint", d/r.realDiversity))
-	}
+	r.checkDiversity(diversity(flat.Data, flat.Len()/flat.Shape[0]))
 	return picture.WritePNG(path, img)
+}
+
+// checkDiversity warns of mode collapse when the samples' diversity d falls
+// under a quarter of the real images' once training is under way.
+func (r *run) checkDiversity(d float64) {
+	if r.realDiversity > 0 && d < 0.25*r.realDiversity && r.st.TotalSteps > 500 {
+		r.warn(WarnCollapse, fmt.Sprintf("the samples look alike (diversity %.2f of the real images'): the generator may have collapsed to a few modes", d/r.realDiversity))
+	}
 }
 
 // Grid renders a sample grid from g: rows are classes for a conditional
@@ -911,7 +952,7 @@ func (r *run) checkTone(t tone) {
 		return
 	}
 	if c < GreyShare || (r.realTone.colour > 0 && k < GreyShare) {
-		r.warn("grey", fmt.Sprintf("the samples are turning grey (contrast %.2f, colour %.2f of the real images'): the generator is losing its tones. Hinge loss with spectral norm drifts this way at 64×64; try --loss bce --d-norm batch --mbstd, or resume from an earlier checkpoint", c, k))
+		r.warn(WarnGrey, fmt.Sprintf("the samples are turning grey (contrast %.2f, colour %.2f of the real images'): the generator is losing its tones", c, k))
 	}
 }
 
@@ -1037,7 +1078,7 @@ func ReadMetrics(path string) ([]Metrics, error) {
 func (r *run) plotLosses() bool {
 	written, err := r.writeLosses()
 	if err != nil {
-		r.warn("losses", fmt.Sprintf("losses.png not written: %v", err))
+		r.warn(WarnLosses, fmt.Sprintf("losses.png not written: %v", err))
 	}
 	return written
 }

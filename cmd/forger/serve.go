@@ -55,6 +55,9 @@ func newLookalikePipeline(o *serveOptions, st *store.Store, log *slog.Logger) (s
 	if err != nil {
 		return nil, usageError{err}
 	}
+	if why == lookalike.WhyNamed {
+		why = "named by --face-model"
+	}
 	if model == "" {
 		if o.models == "" {
 			why = "no --models folder"

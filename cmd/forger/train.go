@@ -110,6 +110,9 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 			if err != nil {
 				return err
 			}
+			if len(ui.warnings) > 0 {
+				res.Warnings = ui.warnings // worded with their advice
+			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 			}
@@ -215,8 +218,9 @@ func applyRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
 
 // trainUI shows a progress bar in images with the losses as description.
 type trainUI struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	w        io.Writer
+	bar      *progressbar.ProgressBar
+	warnings []string // as shown, advice included
 }
 
 func newTrainUI(show bool) *trainUI {
@@ -251,11 +255,29 @@ func (u *trainUI) Update(images, total int64, desc string) {
 	u.bar.Set64(images)
 }
 
-func (u *trainUI) Warn(msg string) {
+func (u *trainUI) Warn(w train.Warning) {
 	if u.bar != nil {
 		u.bar.Clear()
 	}
+	msg := trainWarning(w)
+	u.warnings = append(u.warnings, msg)
 	fmt.Fprintln(u.w, "\nwarning:", msg)
+}
+
+// trainAdvice is what to try about each kind of training warning, in
+// forger train's flags.
+var trainAdvice = map[train.WarningKind]string{
+	train.WarnDWins:    "Try --label-smoothing 0.1, --spectral-norm, --loss hinge or a lower --lr-d",
+	train.WarnCollapse: "Try --spectral-norm, --loss hinge, a lower --lr-g, or resume from an earlier checkpoint",
+	train.WarnGrey:     "Hinge loss with spectral norm drifts this way at 64×64; try --loss bce --d-norm batch --mbstd, or resume from an earlier checkpoint",
+}
+
+// trainWarning words a training warning with its advice.
+func trainWarning(w train.Warning) string {
+	if a, ok := trainAdvice[w.Kind]; ok {
+		return w.Message + ". " + a
+	}
+	return w.Message
 }
 
 // Finish leaves the bar where the run stopped (a run stopped early must not

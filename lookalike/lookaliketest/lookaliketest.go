@@ -188,7 +188,7 @@ type quietUI struct{}
 
 func (quietUI) Start(int64, int64)          {}
 func (quietUI) Update(int64, int64, string) {}
-func (quietUI) Warn(string)                 {}
+func (quietUI) Warn(train.Warning)          {}
 func (quietUI) Finish()                     {}
 
 // WriteSmile writes a smiling direction — a fixed random unit vector of nz
