@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"forger/gan"
+	"forger/internal/fixture"
 	"forger/tensor"
 )
 
@@ -49,7 +50,7 @@ func (u *quietUI) Finish() {}
 
 func needFashion(t *testing.T) {
 	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"); err != nil {
-		t.Skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+		fixture.Missing(t, "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
 	}
 }
 

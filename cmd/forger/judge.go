@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -75,9 +73,6 @@ faces (attr_gen, attr_real) and the largest difference (attr_gap).`,
 			}
 			ui := &judgeTrainUI{}
 			j, err := judge.Train(cmd.Context(), splits, o, ui)
-			if errors.Is(err, context.Canceled) {
-				return errors.New("interrupted: no judge written")
-			}
 			if err != nil {
 				return err
 			}
@@ -243,12 +238,12 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			step := func(d int) { bar.Add(d) }
 			if g != nil {
 				bar.Describe("generating")
-				if fake, err = judge.Generate(g, j, n, step); err != nil {
+				if fake, err = judge.Generate(cmd.Context(), g, j, n, step); err != nil {
 					return err
 				}
 			}
 			bar.Describe("judging")
-			rep, err := judge.Evaluate(j, splits, fake, step)
+			rep, err := judge.Evaluate(cmd.Context(), j, splits, fake, step)
 			bar.Finish()
 			if err != nil {
 				return err
@@ -259,7 +254,7 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 					return fmt.Errorf("--nearest: %w", err)
 				}
 				held := judge.First(splits.HeldOut, n).Images
-				if rep.Memorisation, err = judge.Nearest(j, fake.Images, train.Images, held); err != nil {
+				if rep.Memorisation, err = judge.Nearest(cmd.Context(), j, fake.Images, train.Images, held); err != nil {
 					return err
 				}
 				if err := picture.WritePNG(nearestOut, judge.NearestSheet(j, rep.Memorisation, fake.Images, train.Images, 32)); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -113,8 +114,17 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 			if len(ui.warnings) > 0 {
 				res.Warnings = ui.warnings // worded with their advice
 			}
+			// Ctrl-C: the run saved where it stopped; say so, then exit as
+			// every interrupted command does (130).
+			stopped := error(nil)
+			if res.Stopped == "interrupted" {
+				stopped = context.Canceled
+			}
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+				if err := json.NewEncoder(cmd.OutOrStdout()).Encode(res); err != nil {
+					return err
+				}
+				return stopped
 			}
 			out := cmd.OutOrStdout()
 			switch res.Stopped {
@@ -131,7 +141,7 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 					fmt.Fprintf(out, "%-11s %s\n", l[0], l[1])
 				}
 			}
-			return nil
+			return stopped
 		},
 	}
 	f := cmd.Flags()

@@ -22,6 +22,7 @@ import (
 	"forger/dataset"
 	"forger/face"
 	"forger/face/facedb"
+	"forger/internal/fixture"
 	"forger/latent"
 	"forger/runfolder"
 	"forger/train"
@@ -61,7 +62,7 @@ func FaceModels(t testing.TB) string {
 	d := face.DefaultDir()
 	for _, f := range []string{face.LandmarkManifest, face.DescriptorManifest, "sample1.jpg", "sample5.jpg", "sample6.jpg"} {
 		if _, err := os.Stat(filepath.Join(d, f)); err != nil {
-			t.Skipf("face-api's models or demo photos are missing in %s (install them with: bash scripts/face/get-models.sh)", d)
+			fixture.Missingf(t, "face-api's models or demo photos are missing in %s (install them with: bash scripts/face/get-models.sh)", d)
 		}
 	}
 	return d
@@ -175,7 +176,7 @@ func FaceGAN(t testing.TB) string {
 		t.Logf("tiny face GAN: %d images in %.1f s (rendering and training: %s)", res.Images, res.Seconds, time.Since(t0).Round(time.Second))
 	})
 	if faceGAN.skip != "" {
-		t.Skip(faceGAN.skip)
+		fixture.Missing(t, faceGAN.skip)
 	}
 	if faceGAN.err != nil {
 		t.Fatal(faceGAN.err)
