@@ -60,12 +60,12 @@ faces (attr_gen, attr_real) and the largest difference (attr_gap).`,
 			if o.Epochs < 1 || o.Batch < 2 || o.LR <= 0 || o.Limit < 0 {
 				return usagef("--epochs must be ≥ 1, --batch ≥ 2, --lr positive and --limit ≥ 0")
 			}
-			builtin := data == dataset.FashionMNIST || data == dataset.MNIST || strings.Contains(data, "idx3")
+			defSize, defChannels := dataset.DefaultShape(data)
 			if size == 0 {
-				size = map[bool]int{true: 28, false: 64}[builtin]
+				size = defSize
 			}
 			if channels == 0 {
-				channels = map[bool]int{true: 1, false: 3}[builtin]
+				channels = defChannels
 			}
 			splits, err := judge.LoadSplits(data, size, channels, os.Stderr)
 			if err != nil {

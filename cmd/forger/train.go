@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -61,7 +60,7 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 			default:
 				return usagef("--d-norm %q: use batch, spectral or none", dNorm)
 			}
-			builtin := o.Data == dataset.FashionMNIST || o.Data == dataset.MNIST || strings.Contains(o.Data, "idx3")
+			defSize, defChannels := dataset.DefaultShape(o.Data)
 			if o.From != "" {
 				p, err := modelArg("--from", o.From)
 				if err != nil {
@@ -82,7 +81,7 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 					}
 				}
 				if o.Size == 0 && o.From == "" {
-					o.Size = map[bool]int{true: 28, false: 64}[builtin]
+					o.Size = defSize
 				}
 				// The recipe for this model and size, where not given.
 				size := o.Size
@@ -100,7 +99,7 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 					}
 				}
 				if o.Channels == 0 && o.From == "" {
-					o.Channels = map[bool]int{true: 1, false: 3}[builtin]
+					o.Channels = defChannels
 				}
 				if o.Epochs == 0 && o.Minutes <= 0 {
 					o.Epochs = train.Defaults().Epochs
