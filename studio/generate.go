@@ -251,7 +251,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 				writeError(w, http.StatusBadRequest, "this model has no classes")
 				return
 			}
-			l, err := classLabel(mi.Classes, cs)
+			l, err := gan.Config{Classes: mi.Classes}.ClassIndex(cs)
 			if err != nil {
 				writeError(w, http.StatusBadRequest, err.Error())
 				return
@@ -375,7 +375,7 @@ func (s *Server) parseCommon(w http.ResponseWriter, r *http.Request) (mi gan.Mod
 			writeError(w, http.StatusBadRequest, "this model has no classes")
 			return mi, 0, 0, false
 		}
-		l, err := classLabel(mi.Classes, c)
+		l, err := gan.Config{Classes: mi.Classes}.ClassIndex(c)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return mi, 0, 0, false
