@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"forger/internal/fixture"
 )
 
 // naive is the textbook triple loop in float64, the reference for both
@@ -88,7 +90,7 @@ func TestGoSgemm(t *testing.T) { checkBackend(t, "go", goSgemm) }
 func TestOpenBLASSgemm(t *testing.T) {
 	f, err := loadOpenBLAS(2)
 	if err != nil {
-		t.Skipf("OpenBLAS not available: %v", err)
+		fixture.Missingf(t, "OpenBLAS not available: %v", err)
 	}
 	checkBackend(t, "openblas", f)
 }

@@ -15,16 +15,18 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"forger/internal/fixture"
 )
 
 // needNode skips the test unless node and the renderer script are there.
 func needNode(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node not found: cartoon-faces tests need Node.js and npm (apt-get install nodejs npm)")
+		fixture.Missing(t, "node not found: cartoon-faces tests need Node.js and npm (apt-get install nodejs npm)")
 	}
 	if findCartoonScript() == "" {
-		t.Skip(cartoonScript + " not found above the test's folder")
+		fixture.Missing(t, cartoonScript+" not found above the test's folder")
 	}
 }
 
@@ -254,7 +256,7 @@ func TestCartoonFaces(t *testing.T) {
 
 func TestCartoonWithoutNode(t *testing.T) {
 	if findCartoonScript() == "" {
-		t.Skip(cartoonScript + " not found above the test's folder")
+		fixture.Missing(t, cartoonScript+" not found above the test's folder")
 	}
 	isolate(t)
 	t.Setenv("PATH", t.TempDir())

@@ -9,12 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"forger/internal/fixture"
 	"forger/internal/home"
 )
 
 func TestGetMNIST(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go command not found")
+		fixture.Missing(t, "go command not found")
 	}
 	isolate(t)
 	var log bytes.Buffer

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"forger/internal/fixture"
 )
 
 // needFashion skips the test when the Fashion-MNIST Debian package is
@@ -19,7 +21,7 @@ import (
 func needFashion(t *testing.T) {
 	t.Helper()
 	if !complete(fashionSystemDir, fashionFiles()) {
-		t.Skipf("Fashion-MNIST is not installed in %s (apt-get install %s)", fashionSystemDir, fashionPackage)
+		fixture.Missingf(t, "Fashion-MNIST is not installed in %s (apt-get install %s)", fashionSystemDir, fashionPackage)
 	}
 }
 

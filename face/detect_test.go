@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"forger/internal/fixture"
 	"forger/picture"
 	"image"
 	"image/jpeg"
@@ -32,7 +33,7 @@ var (
 func loadAstronaut(t testing.TB) image.Image {
 	t.Helper()
 	if _, err := os.Stat(astronautPath); err != nil {
-		t.Skipf("%s is missing (apt-get install python3-skimage)", astronautPath)
+		fixture.Missingf(t, "%s is missing (apt-get install python3-skimage)", astronautPath)
 	}
 	img, err := LoadImage(astronautPath)
 	if err != nil {
@@ -53,7 +54,7 @@ func loadDetector(t testing.TB) *Detector {
 	t.Helper()
 	testDetOnce.Do(func() { testDet, testDetErr = LoadDetector(DefaultDir()) })
 	if testDetErr != nil {
-		t.Skipf("%v (the detection tests need the face models)", testDetErr)
+		fixture.Missingf(t, "%v (the detection tests need the face models)", testDetErr)
 	}
 	return testDet
 }
@@ -71,7 +72,7 @@ func demoPhoto(t testing.TB, name string) image.Image {
 	t.Helper()
 	p := filepath.Join(DefaultDir(), name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s is missing: run 'forger models get face'", p)
+		fixture.Missingf(t, "%s is missing: run 'forger models get face'", p)
 	}
 	img, err := LoadImage(p)
 	if err != nil {
@@ -293,7 +294,7 @@ func TestNoFace(t *testing.T) {
 	p := filepath.Join(filepath.Dir(astronautPath), "coffee.png")
 	img, err := LoadImage(p)
 	if err != nil {
-		t.Skipf("%v", err)
+		fixture.Missing(t, err)
 	}
 	if faces := detect(t, img); len(faces) != 0 {
 		t.Errorf("%d faces in coffee.png: %+v", len(faces), faces[0].Box)

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"forger/internal/fixture"
 )
 
 // reference is face/testdata/reference.json: face-api.js's outputs for the
@@ -42,7 +44,7 @@ func loadReference(t *testing.T) *reference {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", "reference.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		t.Skip("face/testdata/reference.json is missing (scripts/face/reference.mjs writes it)")
+		fixture.Missing(t, "face/testdata/reference.json is missing (scripts/face/reference.mjs writes it)")
 	}
 	if err != nil {
 		t.Fatal(err)

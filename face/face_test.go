@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"forger/internal/fixture"
 	"forger/tensor"
 )
 
@@ -14,7 +15,7 @@ func loadDescriptor(t testing.TB) *DescriptorNet {
 	t.Helper()
 	d, err := LoadDescriptorNet(DefaultDir())
 	if err != nil {
-		t.Skipf("%v (the tests of the face networks need the models)", err)
+		fixture.Missingf(t, "%v (the tests of the face networks need the models)", err)
 	}
 	return d
 }
@@ -23,7 +24,7 @@ func loadLandmarks(t testing.TB) *LandmarkNet {
 	t.Helper()
 	l, err := LoadLandmarkNet(DefaultDir())
 	if err != nil {
-		t.Skipf("%v (the tests of the face networks need the models)", err)
+		fixture.Missingf(t, "%v (the tests of the face networks need the models)", err)
 	}
 	return l
 }

@@ -3,6 +3,7 @@ package face
 import (
 	"bytes"
 	"errors"
+	"forger/internal/fixture"
 	"forger/picture"
 	"image"
 	"image/color"
@@ -18,7 +19,7 @@ func TestDescribeLargestTightCrop(t *testing.T) {
 	det := loadDetector(t)
 	net, err := LoadDescriptorNet(DefaultDir())
 	if err != nil {
-		t.Skip(err)
+		fixture.Missing(t, err)
 	}
 	testDetMu.Lock()
 	defer testDetMu.Unlock()

@@ -7,11 +7,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 
 	"forger/internal/atomicfile"
 	"forger/nn"
 	"forger/optim"
+	"forger/runfolder"
 	"forger/tensor"
 )
 
@@ -105,7 +105,7 @@ var ErrNotCheckpoint = errors.New("not a forger checkpoint")
 // Open reads a checkpoint file (or the latest checkpoint of a run folder)
 // and returns its contents and configuration.
 func Open(path string) (*tensor.File, Config, error) {
-	path = Resolve(path)
+	path = runfolder.Resolve(path)
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, Config{}, fmt.Errorf("opening model: %w", err)
@@ -129,25 +129,6 @@ func Open(path string) (*tensor.File, Config, error) {
 	return f, cfg, nil
 }
 
-// Resolve turns a run folder or its checkpoints folder into the path of its
-// latest checkpoint; other paths are returned unchanged.
-func Resolve(path string) string {
-	st, err := os.Stat(path)
-	if err != nil || !st.IsDir() {
-		return path
-	}
-	for _, p := range []string{filepath.Join(path, "checkpoints", LatestName), filepath.Join(path, LatestName)} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return filepath.Join(path, "checkpoints", LatestName)
-}
-
-// LatestName is the link in a run's checkpoints folder to its newest
-// checkpoint.
-const LatestName = "latest.safetensors"
-
 // LoadGenerator builds the generator stored in a checkpoint, in inference
 // mode: the averaged generator when the checkpoint has one, else the live one.
 func LoadGenerator(path string) (*Generator, error) {
@@ -164,7 +145,7 @@ func LoadGenerator(path string) (*Generator, error) {
 		prefix = "g_ema"
 	}
 	if err := g.Load(f, prefix); err != nil {
-		return nil, fmt.Errorf("%s: %w", Resolve(path), err)
+		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
 	}
 	g.SetTraining(false)
 	return g, nil

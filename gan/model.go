@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 
 	"forger/internal/opterr"
 	"forger/nn"
@@ -94,6 +96,31 @@ const (
 
 // Conditional reports whether the networks take a class label.
 func (c Config) Conditional() bool { return c.Arch == CDCGAN }
+
+// ClassError is ClassIndex's error: s names none of the model's classes.
+type ClassError struct {
+	Class   string
+	Classes []string
+}
+
+func (e *ClassError) Error() string {
+	return fmt.Sprintf("%q is not a class of this model (classes: %s)", e.Class, strings.Join(e.Classes, ", "))
+}
+
+// ClassIndex is the one lookup of a class label, for every command and the
+// studio: s is a class name (any case) or an index into c.Classes. Any
+// other s is a *ClassError.
+func (c Config) ClassIndex(s string) (int32, error) {
+	for i, name := range c.Classes {
+		if strings.EqualFold(name, s) {
+			return int32(i), nil
+		}
+	}
+	if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(c.Classes) {
+		return int32(i), nil
+	}
+	return 0, &ClassError{Class: s, Classes: c.Classes}
+}
 
 // An OptionError reports an option value gan cannot use, by its Go name
 // (Config.Size is "Size"); a command line turns it into its flag.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"forger/runfolder"
 	"forger/tensor"
 )
 
@@ -42,12 +43,7 @@ func info(path string, f *tensor.File, cfg Config) ModelInfo {
 		Images int64 `json:"images"`
 	}
 	json.Unmarshal([]byte(f.Metadata[MetaTrain]), &st)
-	name := strings.TrimSuffix(filepath.Base(path), ".safetensors")
-	run := ""
-	if dir := filepath.Dir(path); filepath.Base(dir) == "checkpoints" {
-		run = filepath.Base(filepath.Dir(dir))
-		name = run + "/" + name
-	}
+	name, run := runfolder.ModelName(path)
 	classes := cfg.Classes
 	if classes == nil {
 		classes = []string{}
@@ -167,7 +163,7 @@ func newer(a, b ModelInfo) bool {
 	if a.Epochs != b.Epochs {
 		return a.Epochs > b.Epochs
 	}
-	return filepath.Base(b.Path) == LatestName && filepath.Base(a.Path) != LatestName
+	return filepath.Base(b.Path) == runfolder.LatestName && filepath.Base(a.Path) != runfolder.LatestName
 }
 
 // FindDepth is how many folders below its folder FindModel looks: enough

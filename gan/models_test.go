@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"forger/optim"
+	"forger/runfolder"
 )
 
 // saveTiny writes an untrained checkpoint that has trained images images.
@@ -53,7 +54,7 @@ func TestFindModelsListsCopiedLatest(t *testing.T) {
 	ck := filepath.Join(dir, "faces", "checkpoints")
 	saveTiny(t, filepath.Join(ck, "1e_0k_28x28.safetensors"), 100)
 	saveTiny(t, filepath.Join(ck, "2e_0k_28x28.safetensors"), 200)
-	if err := os.Symlink("2e_0k_28x28.safetensors", filepath.Join(ck, LatestName)); err != nil {
+	if err := os.Symlink("2e_0k_28x28.safetensors", filepath.Join(ck, runfolder.LatestName)); err != nil {
 		t.Fatal(err)
 	}
 	outside := filepath.Join(t.TempDir(), "elsewhere.safetensors")

@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -75,8 +76,9 @@ type Report struct {
 // Evaluate scores fake (n images) against the first n test images of s,
 // with the judge j. progress, if not nil, is called with the number of
 // images passed through the judge since its last call (5n in all). Too few
-// or too many images for s is an *OptionError for "N".
-func Evaluate(j *Judge, s *Splits, fake Fake, progress func(delta int)) (*Report, error) {
+// or too many images for s is an *OptionError for "N". It stops with ctx's
+// error within a batch of EvalBatch images once ctx is done.
+func Evaluate(ctx context.Context, j *Judge, s *Splits, fake Fake, progress func(delta int)) (*Report, error) {
 	sz := j.ImageSize()
 	n := len(fake.Images) / sz
 	if n*sz != len(fake.Images) || n == 0 {
@@ -95,42 +97,42 @@ func Evaluate(j *Judge, s *Splits, fake Fake, progress func(delta int)) (*Report
 		return nil, fmt.Errorf("judge: %d labels for %d images", len(fake.Labels), n)
 	}
 	test, held := First(s.Test, n), First(s.HeldOut, n)
-	predict := func(images []float32) Prediction {
+	predict := func(images []float32) (Prediction, error) {
 		last := 0
-		return j.Predict(images, func(done int) {
+		return j.Predict(ctx, images, func(done int) {
 			if progress != nil {
 				progress(done - last)
 			}
 			last = done
 		})
 	}
-	run := func(images []float32) ([]float32, []int32) {
-		p := predict(images)
-		return p.Feats, p.Class
-	}
-
 	r := &Report{N: n, classes: j.Cfg.Classes}
-	testPred := predict(test.Images)
+	testPred, err := predict(test.Images)
+	if err != nil {
+		return nil, err
+	}
 	testFeats := testPred.Feats
 	r.JudgeTestAccuracy = Accuracy(testPred.Class, test.Labels)
 	testFit, err := Fit(testFeats, FeatureDim)
 	if err != nil {
 		return nil, err
 	}
-	fdTo := func(images []float32) (float64, []float32, []int32, error) {
-		feats, preds := run(images)
-		g, err := Fit(feats, FeatureDim)
+	fdTo := func(images []float32) (float64, error) {
+		p, err := predict(images)
 		if err != nil {
-			return 0, nil, nil, err
+			return 0, err
 		}
-		fd, err := FrechetDistance(g, testFit)
-		return fd, feats, preds, err
+		g, err := Fit(p.Feats, FeatureDim)
+		if err != nil {
+			return 0, err
+		}
+		return FrechetDistance(g, testFit)
 	}
-	if r.FDReal, _, _, err = fdTo(held.Images); err != nil {
+	if r.FDReal, err = fdTo(held.Images); err != nil {
 		return nil, err
 	}
 	for i, sigma := range NoiseLevels {
-		fd, _, _, err := fdTo(AddNoise(test.Images, sigma, uint64(i)+1))
+		fd, err := fdTo(AddNoise(test.Images, sigma, uint64(i)+1))
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +142,10 @@ func Evaluate(j *Judge, s *Splits, fake Fake, progress func(delta int)) (*Report
 			r.FDNoise01 = fd
 		}
 	}
-	fakePred := predict(fake.Images)
+	fakePred, err := predict(fake.Images)
+	if err != nil {
+		return nil, err
+	}
 	fakeFeats, fakePreds := fakePred.Feats, fakePred.Class
 	g, err := Fit(fakeFeats, FeatureDim)
 	if err != nil {
@@ -260,8 +265,9 @@ const GenerateBatch = 100
 // `forger generate --seed i` makes it) and, for a conditional generator,
 // class i mod classes, so every class gets n/classes images. g's classes
 // must be the judge's. progress, if not nil, is called with the number of
-// images made since its last call.
-func Generate(g *gan.Generator, j *Judge, n int, progress func(delta int)) (Fake, error) {
+// images made since its last call. It stops with ctx's error between
+// batches of GenerateBatch once ctx is done.
+func Generate(ctx context.Context, g *gan.Generator, j *Judge, n int, progress func(delta int)) (Fake, error) {
 	cfg := g.Cfg
 	var f Fake
 	if cfg.Conditional() {
@@ -278,6 +284,9 @@ func Generate(g *gan.Generator, j *Judge, n int, progress func(delta int)) (Fake
 	f.Images = make([]float32, n*jsz)
 	z := tensor.New(GenerateBatch, cfg.NZ)
 	for lo := 0; lo < n; lo += GenerateBatch {
+		if err := ctx.Err(); err != nil {
+			return Fake{}, err
+		}
 		hi := min(n, lo+GenerateBatch)
 		zb := tensor.Ensure(z, hi-lo, cfg.NZ)
 		for i := lo; i < hi; i++ {

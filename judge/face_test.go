@@ -71,7 +71,7 @@ func TestFaceJudge(t *testing.T) {
 
 	// Real held-out faces: close to the test faces' rates.
 	m := s.HeldOut.Len()
-	rep, err := Evaluate(j2, s, Fake{Images: s.HeldOut.Images}, nil)
+	rep, err := Evaluate(context.Background(), j2, s, Fake{Images: s.HeldOut.Images}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestFaceJudge(t *testing.T) {
 	if len(noHat) < m*sz {
 		t.Fatalf("only %d faces without a hat in %s", len(noHat)/sz, dir)
 	}
-	rep2, err := Evaluate(j2, s, Fake{Images: noHat}, nil)
+	rep2, err := Evaluate(context.Background(), j2, s, Fake{Images: noHat}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestFaceJudge(t *testing.T) {
 	// (held out) score far less, and what they score is the peer share.
 	train := s.Train.Images[:200*sz]
 	copies := s.Train.Images[50*sz : 150*sz]
-	mem, err := Nearest(j2, copies, train, s.HeldOut.Images[:100*sz])
+	mem, err := Nearest(context.Background(), j2, copies, train, s.HeldOut.Images[:100*sz])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestFaceJudge(t *testing.T) {
 	if mem.SharePeer < 0 || mem.SharePeer > 0.8 {
 		t.Fatalf("held-out faces: memorised %.2f, want well below copies' 1", mem.SharePeer)
 	}
-	fresh, err := Nearest(j2, s.HeldOut.Images[:100*sz], train, nil)
+	fresh, err := Nearest(context.Background(), j2, s.HeldOut.Images[:100*sz], train, nil)
 	if err != nil || fresh.Share != mem.SharePeer || fresh.SharePeer != -1 {
 		t.Fatalf("new faces as samples: %+v, %v; want the peer share %.2f", fresh, err, mem.SharePeer)
 	}

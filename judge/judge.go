@@ -19,6 +19,7 @@
 package judge
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -258,8 +259,9 @@ type Prediction struct {
 
 // Predict runs the judge on n images (n·ImageSize() values in [-1, 1]) in
 // inference mode. progress, if not nil, is called with the number of images
-// done after each batch.
-func (j *Judge) Predict(images []float32, progress func(done int)) Prediction {
+// done after each batch. It stops with ctx's error between batches once ctx
+// is done.
+func (j *Judge) Predict(ctx context.Context, images []float32, progress func(done int)) (Prediction, error) {
 	sz := j.ImageSize()
 	n := len(images) / sz
 	if n*sz != len(images) {
@@ -272,6 +274,9 @@ func (j *Judge) Predict(images []float32, progress func(done int)) Prediction {
 		p.Attr = make([]float32, n*a)
 	}
 	for lo := 0; lo < n; lo += EvalBatch {
+		if err := ctx.Err(); err != nil {
+			return Prediction{}, err
+		}
 		hi := min(n, lo+EvalBatch)
 		f, logits := j.forward(images[lo*sz:hi*sz], hi-lo)
 		copy(p.Feats[lo*FeatureDim:hi*FeatureDim], f.Data)
@@ -286,13 +291,14 @@ func (j *Judge) Predict(images []float32, progress func(done int)) Prediction {
 			progress(hi)
 		}
 	}
-	return p
+	return p, nil
 }
 
 // Run computes the features ([n, Features], row-major) and the predicted
-// class of n images, as Predict does.
+// class of n images, as Predict does, to the end: for short runs that need
+// no cancelling.
 func (j *Judge) Run(images []float32, progress func(done int)) (feats []float32, preds []int32) {
-	p := j.Predict(images, progress)
+	p, _ := j.Predict(context.Background(), images, progress) // a Background context is never done
 	return p.Feats, p.Class
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"forger/dataset"
 	"forger/gan"
+	"forger/internal/fixture"
 	"forger/optim"
 )
 
@@ -30,7 +31,7 @@ var shared struct {
 func trainedJudge(t *testing.T) (*Judge, *Splits) {
 	t.Helper()
 	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"); err != nil {
-		t.Skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+		fixture.Missing(t, "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
 	}
 	shared.once.Do(func() {
 		s, err := LoadSplits(dataset.FashionMNIST, 28, 1, nil)
@@ -101,7 +102,7 @@ func TestEvaluate(t *testing.T) {
 	held := First(s.HeldOut, n)
 	fake := Fake{Images: held.Images, Labels: held.Labels}
 	calls := 0
-	r, err := Evaluate(j, s, fake, func(d int) { calls += d })
+	r, err := Evaluate(context.Background(), j, s, fake, func(d int) { calls += d })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,14 +133,14 @@ func TestEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake, err = Generate(g, j, n, nil)
+	fake, err = Generate(context.Background(), g, j, n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fake.Images) != n*j.ImageSize() || fake.Labels[13] != 3 {
 		t.Fatalf("generated %d values, label of image 13 is %d", len(fake.Images), fake.Labels[13])
 	}
-	bad, err := Evaluate(j, s, fake, nil)
+	bad, err := Evaluate(context.Background(), j, s, fake, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,17 +149,30 @@ func TestEvaluate(t *testing.T) {
 	}
 	// No labels: no class accuracy.
 	fake.Labels = nil
-	if un, err := Evaluate(j, s, fake, nil); err != nil || un.ClassAccuracy != nil || un.ClassAccuracyPerClass != nil {
+	if un, err := Evaluate(context.Background(), j, s, fake, nil); err != nil || un.ClassAccuracy != nil || un.ClassAccuracyPerClass != nil {
 		t.Errorf("unlabelled: %v %+v", err, un)
 	}
 	// Generators with other classes are refused.
 	cfg.Classes = []string{"a", "b"}
 	g2, _ := gan.NewGenerator(cfg, rand.New(rand.NewPCG(1, 1)))
-	if _, err := Generate(g2, j, 10, nil); err == nil {
+	if _, err := Generate(context.Background(), g2, j, 10, nil); err == nil {
 		t.Error("a generator with other classes was accepted")
 	}
-	if _, err := Evaluate(j, s, Fake{Images: held.Images[:2*j.ImageSize()]}, nil); err == nil {
+	if _, err := Evaluate(context.Background(), j, s, Fake{Images: held.Images[:2*j.ImageSize()]}, nil); err == nil {
 		t.Error("2 images were accepted for k=3 precision/recall")
+	}
+
+	// A done context stops each long function before its work.
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Evaluate(done, j, s, Fake{Images: held.Images}, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Evaluate with a done context: %v, want context.Canceled", err)
+	}
+	if _, err := Generate(done, g, j, n, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Generate with a done context: %v, want context.Canceled", err)
+	}
+	if _, err := Nearest(done, j, held.Images, held.Images, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Nearest with a done context: %v, want context.Canceled", err)
 	}
 }
 

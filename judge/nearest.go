@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"context"
 	"errors"
 	"image"
 	"image/color"
@@ -30,20 +31,33 @@ type Memorisation struct {
 }
 
 // Nearest measures memorisation: samples, training images and held-out
-// real images (may be nil) are images at the judge's size in [-1, 1].
-func Nearest(j *Judge, samples, train, heldOut []float32) (*Memorisation, error) {
+// real images (may be nil) are images at the judge's size in [-1, 1]. It
+// stops with ctx's error once ctx is done.
+func Nearest(ctx context.Context, j *Judge, samples, train, heldOut []float32) (*Memorisation, error) {
 	sz := j.ImageSize()
 	if len(samples) < sz || len(train) < 2*sz {
 		return nil, errors.New("judge: memorisation needs samples and at least two training images")
 	}
-	tf, _ := j.Run(train, nil)
+	tp, err := j.Predict(ctx, train, nil)
+	if err != nil {
+		return nil, err
+	}
+	tf := tp.Feats
 	radius := kthNeighbour(tf, FeatureDim, 1)
-	sf, _ := j.Run(samples, nil)
+	sp, err := j.Predict(ctx, samples, nil)
+	if err != nil {
+		return nil, err
+	}
+	sf := sp.Feats
 	m := &Memorisation{N: len(samples) / sz, Train: len(train) / sz, SharePeer: -1}
 	m.Nearest, m.Dist = nearestIn(sf, tf, FeatureDim)
 	m.Share = memorisedShare(m.Nearest, m.Dist, radius)
 	if len(heldOut) >= sz {
-		hf, _ := j.Run(heldOut, nil)
+		hp, err := j.Predict(ctx, heldOut, nil)
+		if err != nil {
+			return nil, err
+		}
+		hf := hp.Feats
 		idx, dist := nearestIn(hf, tf, FeatureDim)
 		m.SharePeer = memorisedShare(idx, dist, radius)
 	}

@@ -124,7 +124,10 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 	}
 	j.SetTraining(false)
 	j.Cfg.Seconds = time.Since(start).Seconds()
-	p := j.Predict(s.Test.Images, nil)
+	p, err := j.Predict(ctx, s.Test.Images, nil)
+	if err != nil {
+		return nil, err
+	}
 	j.Cfg.TestAccuracy = Accuracy(p.Class, s.Test.Labels)
 	j.Cfg.TestImages = s.Test.Len()
 	if na > 0 {

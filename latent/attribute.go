@@ -137,8 +137,8 @@ func Check(ctx context.Context, g *gan.Generator, d []float32, target *Classifie
 		return nil, &OptionError{Pkg: "latent", Option: "N", Value: o.N, Reason: "must be ≥ 1"}
 	}
 	cfg := g.Cfg
-	if len(d) != cfg.NZ {
-		return nil, fmt.Errorf("the direction has %d values, the model's z has %d", len(d), cfg.NZ)
+	if err := CheckDirectionSize(len(d), cfg.NZ); err != nil {
+		return nil, err
 	}
 	for name := range o.Where {
 		if _, ok := others[name]; !ok && name != target.Attribute {

@@ -7,6 +7,7 @@ import (
 	"forger/gan"
 	"forger/judge"
 	"forger/nn"
+	"forger/runfolder"
 	"forger/tensor"
 )
 
@@ -105,7 +106,7 @@ func LoadDisc(path string) (*gan.Discriminator, error) {
 		return nil, err
 	}
 	if err := d.Load(f, "d"); err != nil {
-		return nil, fmt.Errorf("%s: %w", gan.Resolve(path), err)
+		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
 	}
 	return d, nil
 }

@@ -32,6 +32,7 @@ import (
 
 	"forger/blas"
 	"forger/gan"
+	"forger/runfolder"
 	"forger/store"
 	"forger/studio"
 )
@@ -148,7 +149,7 @@ func LoadTest(ctx context.Context, o LoadTestOptions) (LoadTestResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
-	path := gan.Resolve(o.Model)
+	path := runfolder.Resolve(o.Model)
 	mi, err := gan.ReadInfo(path)
 	if err != nil {
 		return LoadTestResult{}, err

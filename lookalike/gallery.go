@@ -95,7 +95,7 @@ func (g *gallery) describe() string {
 		}
 	}
 	if s == "" {
-		s = "none (give --gallery, or add photos through the admin API)"
+		s = "none (no face index, and no studio store to add photos to)"
 	}
 	return s
 }

@@ -17,6 +17,7 @@ import (
 	"forger/gan"
 	"forger/internal/priority"
 	"forger/latent"
+	"forger/runfolder"
 	"forger/store"
 	"forger/studio"
 )
@@ -382,7 +383,7 @@ func TestRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := enc.Save(studio.EncoderPath(ck)); err != nil {
+	if err := enc.Save(runfolder.EncoderOf(ck)); err != nil {
 		t.Fatal(err)
 	}
 	out, took = job("sample4")

@@ -96,6 +96,9 @@ type Pipeline struct {
 	render  *renderer // nil without a model
 }
 
+// Pipeline is the studio's look-alike pipeline.
+var _ studio.Pipeline = (*Pipeline)(nil)
+
 // faceNets are the face networks; one goroutine uses them at a time.
 type faceNets struct {
 	det  *face.Detector

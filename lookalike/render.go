@@ -8,7 +8,6 @@ import (
 	"image"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"forger/internal/opterr"
 	"forger/internal/priority"
 	"forger/latent"
+	"forger/runfolder"
 	"forger/studio"
 	"forger/tensor"
 )
@@ -25,7 +25,7 @@ import (
 // Smile settings: the "smile" result moves the visitor's projection along
 // the model's smiling direction from 0 to SmileMax in SmileFrames frames.
 const (
-	SmileDirection = "smiling" // <run>/directions/smiling.json
+	SmileDirection = "smiling" // runfolder.Direction(run, SmileDirection)
 	SmileMax       = 3.0
 	SmileFrames    = 13
 )
@@ -54,12 +54,12 @@ type renderer struct {
 }
 
 func newRenderer(model string, steps, frames int, log *slog.Logger) (*renderer, error) {
-	path := gan.Resolve(model)
+	path := runfolder.Resolve(model)
 	f, cfg, err := gan.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("face model: %w", err)
 	}
-	r := &renderer{path: path, name: modelName(path), steps: steps, frames: frames, log: log,
+	r := &renderer{path: path, name: modelNameOf(path), steps: steps, frames: frames, log: log,
 		sem: make(chan struct{}, 1), size: cfg.Size, channels: cfg.Channels, layout: face.DefaultLayout, layoutName: "forger face align's layout",
 		codes: map[string]latent.Code{}}
 	var st struct {
@@ -77,13 +77,9 @@ func newRenderer(model string, steps, frames int, log *slog.Logger) (*renderer, 
 	return r, nil
 }
 
-// modelName is a checkpoint's name as gan.FindModels gives it: run/stem
-// for a checkpoint in a run's checkpoints/ folder, else the stem.
-func modelName(path string) string {
-	name := strings.TrimSuffix(filepath.Base(path), ".safetensors")
-	if dir := filepath.Dir(path); filepath.Base(dir) == "checkpoints" {
-		name = filepath.Base(filepath.Dir(dir)) + "/" + name
-	}
+// modelNameOf is a checkpoint's name as gan.FindModels gives it.
+func modelNameOf(path string) string {
+	name, _ := runfolder.ModelName(path)
 	return name
 }
 
@@ -98,7 +94,7 @@ func fileStamp(path string) string {
 // load (re)loads the generator, its discriminator's features and the
 // encoder when their files have changed.
 func (r *renderer) load() error {
-	enc := studio.EncoderPath(r.path)
+	enc := runfolder.EncoderOf(r.path)
 	stamp := fileStamp(r.path) + "|" + fileStamp(enc)
 	if stamp == r.stamp && r.g != nil {
 		return nil
@@ -154,11 +150,11 @@ func (r *renderer) initName() string {
 // smile returns the model's smiling direction as a unit vector, or nil and
 // why there is none.
 func (r *renderer) smile() ([]float32, string) {
-	dir := studio.DirectionsDir(r.path)
-	if dir == "" {
+	run := runfolder.Of(r.path)
+	if run == "" {
 		return nil, "the model is not in a run folder, so it has no learned directions"
 	}
-	p := filepath.Join(dir, SmileDirection+".json")
+	p := runfolder.Direction(run, SmileDirection)
 	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 		return nil, "the model has no learned smiling direction"
 	}
@@ -167,14 +163,14 @@ func (r *renderer) smile() ([]float32, string) {
 		r.log.Warn("look-alike: the smiling direction cannot be read", "file", p, "err", err)
 		return nil, "the model's smiling direction cannot be read"
 	}
-	if len(d.Direction) != r.g.Cfg.NZ {
+	if d.CheckModel(r.g.Cfg.NZ) != nil {
 		return nil, "the model's smiling direction was learned for another model"
 	}
 	return d.Unit(), ""
 }
 
 func (r *renderer) describe() string {
-	smile := "yes (" + filepath.Join(studio.DirectionsDir(r.path), SmileDirection+".json") + ")"
+	smile := "yes (" + runfolder.Direction(runfolder.Of(r.path), SmileDirection) + ")"
 	if _, why := r.smile(); why != "" {
 		smile = "no: " + why
 	}
@@ -322,6 +318,9 @@ func (r *renderer) render(ctx context.Context, v *visitor, best *galleryFace, be
 // (ChooseModel's want is "FaceModel"); a command line turns it into its flag.
 type OptionError = opterr.Error
 
+// WhyNamed is ChooseModel's why when want named the model.
+const WhyNamed = "named"
+
 // ChooseModel picks the face GAN of the studio's look-alike jobs among the
 // checkpoints under modelsDir. want, when not empty, is a model name (as
 // forger models list shows it) or a checkpoint file or run folder. Else
@@ -337,14 +336,14 @@ func ChooseModel(modelsDir, want string) (path, why string, err error) {
 	if want != "" {
 		for _, mi := range append(gan.Newest(infos), infos...) { // a run's name, or a checkpoint's
 			if mi.Name == want {
-				return mi.Path, "named by --face-model", nil
+				return mi.Path, WhyNamed, nil
 			}
 		}
 		if _, err := os.Stat(want); err == nil {
 			if _, _, err := gan.Open(want); err != nil {
 				return "", "", &OptionError{Pkg: "lookalike", Option: "FaceModel", Value: want, Reason: ": " + err.Error(), Err: err}
 			}
-			return gan.Resolve(want), "named by --face-model", nil
+			return runfolder.Resolve(want), WhyNamed, nil
 		}
 		return "", "", &OptionError{Pkg: "lookalike", Option: "FaceModel", Value: want, Reason: fmt.Sprintf(": no model of that name in %s, and no such file (forger models list %s)", modelsDir, modelsDir)}
 	}
@@ -358,10 +357,10 @@ func ChooseModel(modelsDir, want string) (path, why string, err error) {
 			continue
 		}
 		s := 0
-		if dir := studio.DirectionsDir(mi.Path); dir != "" {
-			if _, err := os.Stat(filepath.Join(dir, SmileDirection+".json")); err == nil {
+		if run := runfolder.Of(mi.Path); run != "" {
+			if _, err := os.Stat(runfolder.Direction(run, SmileDirection)); err == nil {
 				s = 4
-			} else if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			} else if st, err := os.Stat(runfolder.Directions(run)); err == nil && st.IsDir() {
 				s = 2
 			}
 		}
@@ -390,9 +389,9 @@ func ChooseModel(modelsDir, want string) (path, why string, err error) {
 	}
 	switch {
 	case c.score >= 4:
-		why += ", its run has directions/" + SmileDirection + ".json"
+		why += ", its run has " + runfolder.Direction("", SmileDirection)
 	case c.score >= 2:
-		why += ", its run has directions/"
+		why += ", its run has " + runfolder.DirectionsDir + "/"
 	}
 	why += fmt.Sprintf(", the most trained such (%d images)", c.mi.Images)
 	return c.mi.Path, why, nil

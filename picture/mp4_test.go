@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"forger/internal/fixture"
 )
 
 // fakeFFmpegEnv, when set, makes the test binary act as ffmpeg (see
@@ -146,7 +148,7 @@ func TestWriteMP4FFmpegFails(t *testing.T) {
 func TestWriteMP4Real(t *testing.T) {
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
-		t.Skip("ffmpeg not installed")
+		fixture.Missing(t, "ffmpeg not installed (apt-get install ffmpeg)")
 	}
 	path := filepath.Join(t.TempDir(), "real.mp4")
 	if err := WriteMP4(path, testFrames(10, 33), 5); err != nil { // odd size: padded

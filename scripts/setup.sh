@@ -2,6 +2,7 @@
 # Installs what forger needs on a Debian machine and builds bin/forger.
 #   - libopenblas0: the fast GEMM back-end (loaded at run time; optional)
 #   - dataset-fashion-mnist: the Fashion-MNIST data set
+#   - nodejs, npm, chromium, python3-skimage, ffmpeg: what the tests use
 #   - Go modules, through the Go module proxy
 # Run as root (or with sudo available); otherwise it prints the apt command.
 set -euo pipefail
@@ -15,6 +16,8 @@ need=()
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v chromium >/dev/null || need+=(chromium)
+# ffmpeg: picture's MP4 test.
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
 # astronaut.png, a photo with one face, for the face tests.
 [ -e /usr/lib/python3/dist-packages/skimage/data/astronaut.png ] || need+=(python3-skimage)
 if [ ${#need[@]} -gt 0 ]; then

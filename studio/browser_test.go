@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"forger/gan"
+	"forger/internal/fixture"
 	"forger/lookalike"
 	"forger/lookalike/lookaliketest"
 	"forger/store"
@@ -63,7 +64,7 @@ func artifactDir(t *testing.T) string {
 func TestBrowser(t *testing.T) {
 	chromium := chromiumPath()
 	if chromium == "" {
-		t.Skip("no Chromium (apt-get install chromium, or set FORGER_CHROMIUM)")
+		fixture.Missing(t, "no Chromium (apt-get install chromium, or set FORGER_CHROMIUM)")
 	}
 	if testing.Short() {
 		t.Skip("-short")

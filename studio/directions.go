@@ -10,47 +10,15 @@ import (
 
 	"forger/gan"
 	"forger/latent"
+	"forger/runfolder"
 	"forger/store"
 )
 
-// A model's extras live in its run folder, <run>, the folder that holds
-// the checkpoint's checkpoints/ folder (forger train's layout):
-//
-//	<run>/checkpoints/*.safetensors   the model
-//	<run>/directions/NAME.json        learned directions (forger direction learn --out)
-//	<run>/encoder.safetensors         its encoder (forger encoder train --out)
-//
-// A checkpoint outside a checkpoints/ folder has no run folder, so no
-// directions and no encoder. Every checkpoint of a run shares them: learn
-// them on the checkpoint you serve (runs keep training; a direction learned
-// on an earlier checkpoint fits a later one only roughly).
-
-// RunFolder returns the run folder of a checkpoint (a run folder itself
-// resolves to its latest checkpoint first), or "" when the checkpoint is
-// not in a checkpoints/ folder.
-func RunFolder(checkpoint string) string {
-	p := gan.Resolve(checkpoint)
-	if dir := filepath.Dir(p); filepath.Base(dir) == "checkpoints" {
-		return filepath.Dir(dir)
-	}
-	return ""
-}
-
-// DirectionsDir is <run>/directions of a checkpoint, or "".
-func DirectionsDir(checkpoint string) string {
-	if run := RunFolder(checkpoint); run != "" {
-		return filepath.Join(run, "directions")
-	}
-	return ""
-}
-
-// EncoderPath is <run>/encoder.safetensors of a checkpoint, or "".
-func EncoderPath(checkpoint string) string {
-	if run := RunFolder(checkpoint); run != "" {
-		return filepath.Join(run, "encoder.safetensors")
-	}
-	return ""
-}
+// A model's directions and encoder live in its run folder (package
+// runfolder): every checkpoint of a run shares them. Learn them on the
+// checkpoint you serve (runs keep training; a direction learned on an
+// earlier checkpoint fits a later one only roughly). A checkpoint outside a
+// run folder has neither.
 
 // validDirectionName accepts the names RunDirections gives: a direction
 // file's name without .json, of letters, digits, '-' and '_'.
@@ -75,11 +43,13 @@ func validDirectionName(s string) bool {
 // into a path.
 type RunDirections struct{}
 
+var _ Directions = RunDirections{}
+
 // List names the readable direction files of the model's run, sorted.
 // Files that are not direction files are left out, and named in the error
 // (the list is still returned).
 func (RunDirections) List(mi gan.ModelInfo) ([]string, error) {
-	dir := DirectionsDir(mi.Path)
+	dir := runfolder.DirectionsOf(mi.Path)
 	if dir == "" {
 		return nil, nil
 	}
@@ -111,7 +81,7 @@ func (RunDirections) List(mi gan.ModelInfo) ([]string, error) {
 
 // Vector returns the direction name of the model's run as a unit vector.
 func (RunDirections) Vector(mi gan.ModelInfo, name string) ([]float32, error) {
-	dir := DirectionsDir(mi.Path)
+	dir := runfolder.DirectionsOf(mi.Path)
 	if dir == "" || !validDirectionName(name) {
 		return nil, fmt.Errorf("no direction %q", name)
 	}

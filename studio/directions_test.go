@@ -10,26 +10,6 @@ import (
 	"forger/latent"
 )
 
-func TestRunFolderConvention(t *testing.T) {
-	dir := t.TempDir()
-	ck := filepath.Join(dir, "faces", "checkpoints", "3e_9k_32x32.safetensors")
-	for _, c := range []struct{ path, run string }{
-		{ck, filepath.Join(dir, "faces")},
-		{filepath.Join(dir, "faces", "checkpoints", "latest.safetensors"), filepath.Join(dir, "faces")},
-		{filepath.Join(dir, "loose.safetensors"), ""},
-	} {
-		if got := RunFolder(c.path); got != c.run {
-			t.Errorf("RunFolder(%s) = %q, want %q", c.path, got, c.run)
-		}
-	}
-	if d, e := DirectionsDir(ck), EncoderPath(ck); d != filepath.Join(dir, "faces", "directions") || e != filepath.Join(dir, "faces", "encoder.safetensors") {
-		t.Errorf("directions %s, encoder %s", d, e)
-	}
-	if DirectionsDir(filepath.Join(dir, "loose.safetensors")) != "" || EncoderPath(filepath.Join(dir, "loose.safetensors")) != "" {
-		t.Error("a loose checkpoint has a run folder")
-	}
-}
-
 // The Explore page's sliders: a run's directions/*.json are listed for its
 // models when they fit the model's z, and /api/image moves the seed's latent
 // along one.

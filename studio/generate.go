@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"forger/gan"
+	"forger/latent"
 	"forger/picture"
 	"forger/store"
 	"forger/tensor"
@@ -114,7 +115,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) rescanModels(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.ModelsDir == "" {
-		writeError(w, http.StatusConflict, "no --models folder")
+		writeError(w, http.StatusConflict, "this studio has no models folder")
 		return
 	}
 	if _, err := s.models.scan(); err != nil {
@@ -250,7 +251,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 				writeError(w, http.StatusBadRequest, "this model has no classes")
 				return
 			}
-			l, err := classLabel(mi.Classes, cs)
+			l, err := gan.Config{Classes: mi.Classes}.ClassIndex(cs)
 			if err != nil {
 				writeError(w, http.StatusBadRequest, err.Error())
 				return
@@ -374,7 +375,7 @@ func (s *Server) parseCommon(w http.ResponseWriter, r *http.Request) (mi gan.Mod
 			writeError(w, http.StatusBadRequest, "this model has no classes")
 			return mi, 0, 0, false
 		}
-		l, err := classLabel(mi.Classes, c)
+		l, err := gan.Config{Classes: mi.Classes}.ClassIndex(c)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return mi, 0, 0, false
@@ -446,7 +447,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, mi, err)
 		return
 	}
-	if vec != nil && len(vec) != nz {
+	if vec != nil && latent.CheckDirectionSize(len(vec), nz) != nil {
 		writeError(w, http.StatusNotFound, "no direction "+strconv.Quote(iq.dir)+" for this model (the one found was learned for another model)")
 		return
 	}
@@ -577,8 +578,8 @@ func (s *Server) directions(w http.ResponseWriter, r *http.Request) {
 			}
 			for _, d := range list {
 				vec, err := s.cfg.Directions.Vector(mi, d)
-				if err == nil && len(vec) != nz {
-					err = fmt.Errorf("%d values, the model's z has %d", len(vec), nz)
+				if err == nil {
+					err = latent.CheckDirectionSize(len(vec), nz)
 				}
 				if err != nil {
 					s.log.Warn("a direction does not fit", "model", mi.Name, "direction", d, "err", err)

@@ -3,18 +3,16 @@ package studio
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/png"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"forger/gan"
 	"forger/latent"
 	"forger/picture"
+	"forger/runfolder"
 	"forger/tensor"
 )
 
@@ -107,7 +105,7 @@ func (m *models) lookup(name string) (gan.ModelInfo, bool) {
 // pool returns the generators of the checkpoint at path, reloading them
 // when the file has changed since they were loaded.
 func (m *models) pool(path string) (*genPool, error) {
-	st, err := os.Stat(gan.Resolve(path))
+	st, err := os.Stat(runfolder.Resolve(path))
 	if err != nil {
 		return nil, err
 	}
@@ -202,20 +200,6 @@ func encodePNG(img image.Image) []byte {
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	enc.Encode(&b, img) // cannot fail on a bytes.Buffer with a valid image
 	return b.Bytes()
-}
-
-// classLabel resolves a class given as a name (any case) or an index, as
-// forger generate's --class does.
-func classLabel(classes []string, s string) (int32, error) {
-	for i, c := range classes {
-		if strings.EqualFold(c, s) {
-			return int32(i), nil
-		}
-	}
-	if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(classes) {
-		return int32(i), nil
-	}
-	return 0, fmt.Errorf("%q is not a class of this model (classes: %s)", s, strings.Join(classes, ", "))
 }
 
 // morphLatents returns the latents of a morph from seed from to seed to

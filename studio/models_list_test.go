@@ -11,6 +11,7 @@ import (
 
 	"forger/gan"
 	"forger/optim"
+	"forger/runfolder"
 )
 
 // The model menu holds one entry per run, its newest checkpoint named after
@@ -24,7 +25,7 @@ func TestModelMenuOnePerRun(t *testing.T) {
 	ck := filepath.Join(dir, "faces-32", "checkpoints")
 	makeRunCheckpoint(t, filepath.Join(ck, "16e_159k_32x32.safetensors"), cfg, 159000)
 	makeRunCheckpoint(t, filepath.Join(ck, "15e_149k_32x32.safetensors"), cfg, 149000)
-	if err := os.Symlink("16e_159k_32x32.safetensors", filepath.Join(ck, gan.LatestName)); err != nil {
+	if err := os.Symlink("16e_159k_32x32.safetensors", filepath.Join(ck, runfolder.LatestName)); err != nil {
 		t.Fatal(err)
 	}
 	makeModel(t, filepath.Join(dir, "copied", "latest.safetensors"), cfg)

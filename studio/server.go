@@ -323,7 +323,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.AdminToken == "" {
-			writeError(w, http.StatusForbidden, "the admin API is off (start forger serve with --admin-token)")
+			writeError(w, http.StatusForbidden, "the admin API is off: the server has no admin token")
 			return
 		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

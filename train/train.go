@@ -2,13 +2,8 @@
 // gan.Trainer, shows progress, writes sample grids, metrics, loss curves and
 // checkpoints into a run folder, and resumes exactly where a run stopped.
 //
-// A run folder holds:
-//
-//	checkpoints/<epochs>e_<kimages>k_<size>x<size>.safetensors, latest.safetensors
-//	samples/epoch_NNN.png       grid from fixed seeds after each epoch
-//	samples/epoch_NNN_KKKKKk.png  grids taken during epoch NNN+1
-//	metrics.jsonl               one JSON line per logging step
-//	losses.png, progress.gif    loss curves and the grids as an animation
+// The run folder's layout (checkpoints, sample grids from fixed seeds,
+// metrics.jsonl, losses.png, progress.gif) is package runfolder's.
 package train
 
 import (
@@ -33,6 +28,7 @@ import (
 	"forger/internal/opterr"
 	"forger/optim"
 	"forger/picture"
+	"forger/runfolder"
 	"forger/tensor"
 )
 
@@ -224,9 +220,44 @@ type UI interface {
 	// Update reports the images done and the total the run is now expected
 	// to reach: with --minutes, the clock's estimate when it comes first.
 	Update(images, totalImages int64, desc string)
-	Warn(msg string)
+	Warn(w Warning)
 	Finish()
 }
+
+// A Warning is something a run noticed that the person running it should
+// act on. Message says what happened, in words that name no flag; Kind lets
+// a command line add its advice in its own flag names.
+type Warning struct {
+	Kind    WarningKind
+	Message string
+}
+
+func (w Warning) String() string { return w.Message }
+
+// WarningKind names a kind of Warning; each kind is given at most once a run.
+type WarningKind string
+
+// The kinds of Warning.
+const (
+	// WarnDWins: the discriminator's loss stays near 0 (it wins outright);
+	// label smoothing, spectral norm, hinge loss or a lower D learning rate
+	// help.
+	WarnDWins WarningKind = "dwins"
+	// WarnCollapse: the samples look alike (mode collapse); spectral norm,
+	// hinge loss, a lower G learning rate or an earlier checkpoint help.
+	WarnCollapse WarningKind = "collapse"
+	// WarnGrey: the samples lose contrast or colour (below GreyShare of the
+	// real images'); BCE loss with batch-norm D and minibatch stddev, or an
+	// earlier checkpoint, help.
+	WarnGrey WarningKind = "grey"
+	// WarnEpochsFirst: the epoch count ends the run before its time limit.
+	WarnEpochsFirst WarningKind = "epochs-first"
+	// WarnSkipped: files of the data set could not be decoded.
+	WarnSkipped WarningKind = "skipped"
+	// WarnLosses, WarnProgress: losses.png or progress.gif was not written.
+	WarnLosses   WarningKind = "losses"
+	WarnProgress WarningKind = "progress"
+)
 
 // An OptionError reports an option value train cannot use, by its Options
 // field (LabelSmoothing); a command line turns it into its flag.
@@ -300,13 +331,11 @@ func (o *Options) validate() error {
 	return gan.CheckLoss(o.Loss)
 }
 
-func checkpointDir(out string) string { return filepath.Join(out, "checkpoints") }
-
 // readState loads a run's latest checkpoint for --resume.
 func readState(out string) (*tensor.File, *State, error) {
-	path := filepath.Join(checkpointDir(out), gan.LatestName)
+	path := runfolder.Latest(out)
 	if _, err := os.Stat(path); err != nil {
-		return nil, nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, checkpointDir(out))
+		return nil, nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, runfolder.Checkpoints(out))
 	}
 	f, _, err := gan.Open(path)
 	if err != nil {
@@ -340,7 +369,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 			o2.Epochs = epochs
 		}
 		o = o2
-	} else if _, err := os.Stat(filepath.Join(checkpointDir(o.Out), gan.LatestName)); err == nil {
+	} else if _, err := os.Stat(runfolder.Latest(o.Out)); err == nil {
 		return nil, fmt.Errorf("%s %w", o.Out, ErrHasCheckpoints)
 	}
 	if err := o.validate(); err != nil {
@@ -366,7 +395,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		return nil, err
 	}
 	if set.Skipped > 0 {
-		ui.Warn(fmt.Sprintf("skipped %d files that could not be decoded (first: %s)", set.Skipped, strings.Join(set.SkipExamples, "; ")))
+		ui.Warn(Warning{WarnSkipped, fmt.Sprintf("skipped %d files that could not be decoded (first: %s)", set.Skipped, strings.Join(set.SkipExamples, "; "))})
 	}
 	if set.Len() < o.Batch {
 		return nil, &OptionError{Pkg: "train", Option: "Batch", Value: o.Batch, Reason: fmt.Sprintf("is more than the data set's %d images (one batch must fit)", set.Len())}
@@ -382,7 +411,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 			why = fmt.Sprintf("the data set has %d images, fewer than %d: augmentation keeps D from memorising them", set.Len(), AutoAugmentBelow)
 		}
 		if log != nil {
-			fmt.Fprintf(log, "augment: %s (%s; --augment none|diffaugment|ada chooses)\n", o.Augment, why)
+			fmt.Fprintf(log, "augment: %s (%s)\n", o.Augment, why)
 		}
 	}
 	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
@@ -533,30 +562,30 @@ type run struct {
 	realDiversity float64
 	realTone      tone       // the real images' contrast and colour
 	lastTone      [2]float64 // the last grid's, as shares of realTone
-	warned        map[string]bool
+	warned        map[WarningKind]bool
 	warnings      []string
 	lastCkpt      string
 	dLossAvg      float64
 }
 
-func (r *run) warn(key, msg string) {
+func (r *run) warn(kind WarningKind, msg string) {
 	if r.warned == nil {
-		r.warned = map[string]bool{}
+		r.warned = map[WarningKind]bool{}
 	}
-	if r.warned[key] {
+	if r.warned[kind] {
 		return
 	}
-	r.warned[key] = true
+	r.warned[kind] = true
 	r.warnings = append(r.warnings, msg)
-	r.ui.Warn(msg)
+	r.ui.Warn(Warning{kind, msg})
 }
 
 func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 	o, st, set := r.o, r.st, r.set
-	if err := os.MkdirAll(filepath.Join(o.Out, "samples"), 0o755); err != nil {
+	if err := os.MkdirAll(runfolder.Samples(o.Out), 0o755); err != nil {
 		return nil, fmt.Errorf("creating run folder: %w", err)
 	}
-	metricsFile, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	metricsFile, err := os.OpenFile(runfolder.Metrics(o.Out), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening metrics: %w", err)
 	}
@@ -616,7 +645,7 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 		planned = true
 		left := float64(int64((o.Epochs-st.Epoch)*steps*o.Batch-st.Step*o.Batch)) / pace
 		if untilDeadline := time.Until(deadline).Seconds(); left < untilDeadline {
-			r.warn("epochs-first", fmt.Sprintf("at %.0f images/s the %d epochs end in about %s, before the %s time limit: the epoch count stops this run (give no epoch count to train until the clock)",
+			r.warn(WarnEpochsFirst, fmt.Sprintf("at %.0f images/s the %d epochs end in about %s, before the %s time limit: the epoch count stops this run (give no epoch count to train until the clock)",
 				pace, o.Epochs, (time.Duration(left)*time.Second).Round(time.Second), (time.Duration(o.Minutes*float64(time.Minute))).Round(time.Second)))
 		}
 	}
@@ -626,7 +655,7 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 
 	if st.Epoch == 0 && st.Step == 0 && st.TotalSteps == 0 {
 		// A grid of the untrained generator: the first frame of progress.gif.
-		if err := r.sampleGrid(filepath.Join(o.Out, "samples", "epoch_000.png")); err != nil {
+		if err := r.sampleGrid(runfolder.EpochGrid(o.Out, 0)); err != nil {
 			return nil, err
 		}
 	}
@@ -696,8 +725,7 @@ loop:
 			ui.Update(done, total, desc)
 			if o.SampleMinutes > 0 && time.Since(lastSample).Minutes() >= o.SampleMinutes && st.Step < steps {
 				lastSample = time.Now()
-				name := fmt.Sprintf("epoch_%03d_%05dk.png", st.Epoch, st.Images/1000)
-				if err := r.sampleGrid(filepath.Join(o.Out, "samples", name)); err != nil {
+				if err := r.sampleGrid(runfolder.StepGrid(o.Out, st.Epoch, st.Images)); err != nil {
 					return nil, err
 				}
 				r.plotLosses()
@@ -712,7 +740,7 @@ loop:
 		if steps < tinyEpochSteps && o.SampleMinutes > 0 && time.Since(lastSnapshot).Minutes() < o.SampleMinutes && (untilClock || st.Epoch < o.Epochs) {
 			continue
 		}
-		if err := r.sampleGrid(filepath.Join(o.Out, "samples", fmt.Sprintf("epoch_%03d.png", st.Epoch))); err != nil {
+		if err := r.sampleGrid(runfolder.EpochGrid(o.Out, st.Epoch)); err != nil {
 			return nil, err
 		}
 		lastSample, lastSnapshot = time.Now(), time.Now()
@@ -730,8 +758,7 @@ loop:
 	if stopped != "done" {
 		// A grid of the state being saved, so the last picture matches the
 		// last checkpoint.
-		name := fmt.Sprintf("epoch_%03d_%05dk.png", st.Epoch, st.Images/1000)
-		if err := r.sampleGrid(filepath.Join(o.Out, "samples", name)); err != nil {
+		if err := r.sampleGrid(runfolder.StepGrid(o.Out, st.Epoch, st.Images)); err != nil {
 			return nil, err
 		}
 		if err := r.checkpoint(); err != nil {
@@ -740,19 +767,19 @@ loop:
 	}
 	ui.Finish()
 	res := &Result{Checkpoint: r.lastCkpt, Epochs: st.Epoch, Images: st.Images, Seconds: st.Seconds, Stopped: stopped,
-		Samples: filepath.Join(o.Out, "samples"), Augment: o.Augment}
+		Samples: runfolder.Samples(o.Out), Augment: o.Augment}
 	if r.tr.Augment != nil {
 		res.AugmentP = r.tr.Augment.P
 	}
 	// The checkpoint is saved: a plot or animation that cannot be written
 	// is a warning, and the result names only files that exist.
 	if r.plotLosses() {
-		res.Losses = filepath.Join(o.Out, "losses.png")
+		res.Losses = runfolder.Losses(o.Out)
 	}
 	if ok, err := r.writeProgressGIF(); err != nil {
-		r.warn("progress", fmt.Sprintf("progress.gif not written: %v", err))
+		r.warn(WarnProgress, fmt.Sprintf("progress.gif not written: %v", err))
 	} else if ok {
-		res.Progress = filepath.Join(o.Out, "progress.gif")
+		res.Progress = runfolder.Progress(o.Out)
 	}
 	res.Warnings = r.warnings
 	return res, nil
@@ -768,7 +795,7 @@ func (r *run) checkBalance(s gan.Stats) {
 	}
 	r.dLossAvg = (1-a)*r.dLossAvg + a*s.LossD
 	if r.st.TotalSteps > 300 && r.dLossAvg < 0.05 {
-		r.warn("dwins", fmt.Sprintf("the discriminator is winning (D loss %.3f, G loss %.2f): the generator learns nothing from it. Try --label-smoothing 0.1, --spectral-norm, --loss hinge or a lower --lr-d", r.dLossAvg, s.LossG))
+		r.warn(WarnDWins, fmt.Sprintf("the discriminator is winning (D loss %.3f, G loss %.2f): the generator learns nothing from it", r.dLossAvg, s.LossG))
 	}
 }
 
@@ -795,10 +822,16 @@ func (r *run) sampleGrid(path string) error {
 		return err
 	}
 	r.checkTone(toneOf(flat.Data, flat.Len()/flat.Shape[0], r.cfg.Channels))
-	if d := diversity(flat.Data, flat.Len()/flat.Shape[0]); r.realDiversity > 0 && d < 0.25*r.realDiversity && r.st.TotalSteps > 500 {
-		r.warn("collapse", fmt.Sprintf("the samples look alike (diversity %.2f of the real images'): the generator may have collapsed to a few modes. Try --spectral-norm, --loss hinge, a lower --lr-g, or resume from an earlier checkpoint", d/r.realDiversity))
-	}
+	r.checkDiversity(diversity(flat.Data, flat.Len()/flat.Shape[0]))
 	return picture.WritePNG(path, img)
+}
+
+// checkDiversity warns of mode collapse when the samples' diversity d falls
+// under a quarter of the real images' once training is under way.
+func (r *run) checkDiversity(d float64) {
+	if r.realDiversity > 0 && d < 0.25*r.realDiversity && r.st.TotalSteps > 500 {
+		r.warn(WarnCollapse, fmt.Sprintf("the samples look alike (diversity %.2f of the real images'): the generator may have collapsed to a few modes", d/r.realDiversity))
+	}
 }
 
 // Grid renders a sample grid from g: rows are classes for a conditional
@@ -919,7 +952,7 @@ func (r *run) checkTone(t tone) {
 		return
 	}
 	if c < GreyShare || (r.realTone.colour > 0 && k < GreyShare) {
-		r.warn("grey", fmt.Sprintf("the samples are turning grey (contrast %.2f, colour %.2f of the real images'): the generator is losing its tones. Hinge loss with spectral norm drifts this way at 64×64; try --loss bce --d-norm batch --mbstd, or resume from an earlier checkpoint", c, k))
+		r.warn(WarnGrey, fmt.Sprintf("the samples are turning grey (contrast %.2f, colour %.2f of the real images'): the generator is losing its tones", c, k))
 	}
 }
 
@@ -963,8 +996,8 @@ func (r *run) checkpoint() error {
 	if err != nil {
 		return err
 	}
-	dir := checkpointDir(r.o.Out)
-	name := fmt.Sprintf("%de_%dk_%dx%d.safetensors", st.Epoch, st.Images/1000, r.o.Size, r.o.Size)
+	dir := runfolder.Checkpoints(r.o.Out)
+	name := runfolder.CheckpointName(st.Epoch, st.Images, r.o.Size)
 	c := &gan.Checkpoint{Config: r.cfg, G: r.tr.G, D: r.tr.D, OptG: r.tr.OptG, OptD: r.tr.OptD, EMA: r.tr.EMA, TrainState: string(js)}
 	if err := c.Save(filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("saving checkpoint: %w", err)
@@ -983,7 +1016,7 @@ func linkLatest(dir, name string) error {
 	if err := os.Symlink(name, tmp); err != nil {
 		return fmt.Errorf("linking latest checkpoint: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, gan.LatestName)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(dir, runfolder.LatestName)); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("linking latest checkpoint: %w", err)
 	}
@@ -1045,14 +1078,14 @@ func ReadMetrics(path string) ([]Metrics, error) {
 func (r *run) plotLosses() bool {
 	written, err := r.writeLosses()
 	if err != nil {
-		r.warn("losses", fmt.Sprintf("losses.png not written: %v", err))
+		r.warn(WarnLosses, fmt.Sprintf("losses.png not written: %v", err))
 	}
 	return written
 }
 
 // writeLosses plots metrics.jsonl; with no metrics yet it writes nothing.
 func (r *run) writeLosses() (bool, error) {
-	ms, err := ReadMetrics(filepath.Join(r.o.Out, "metrics.jsonl"))
+	ms, err := ReadMetrics(runfolder.Metrics(r.o.Out))
 	if err != nil || len(ms) == 0 {
 		return false, err
 	}
@@ -1062,7 +1095,7 @@ func (r *run) writeLosses() (bool, error) {
 		x[i] = m.KImages
 		ld, lg, dr, df = append(ld, m.LossD), append(lg, m.LossG), append(dr, m.DReal), append(df, m.DFake)
 	}
-	err = picture.PlotLines(filepath.Join(r.o.Out, "losses.png"), "forger training: "+filepath.Base(r.o.Out), "thousands of real images seen", "",
+	err = picture.PlotLines(runfolder.Losses(r.o.Out), "forger training: "+filepath.Base(r.o.Out), "thousands of real images seen", "",
 		[]picture.Series{{Name: "D loss", X: x, Y: ld}, {Name: "G loss", X: x, Y: lg}, {Name: "D(x)", X: x, Y: dr}, {Name: "D(G(z))", X: x, Y: df}})
 	return err == nil, err
 }
@@ -1085,7 +1118,7 @@ func evenly(names []string, n int) []string {
 // writeProgressGIF animates the sample grids and reports whether it wrote
 // progress.gif.
 func (r *run) writeProgressGIF() (bool, error) {
-	dir := filepath.Join(r.o.Out, "samples")
+	dir := runfolder.Samples(r.o.Out)
 	names, err := filepath.Glob(filepath.Join(dir, "epoch_*.png"))
 	if err != nil || len(names) == 0 {
 		return false, err
@@ -1100,6 +1133,6 @@ func (r *run) writeProgressGIF() (bool, error) {
 		}
 		frames = append(frames, img)
 	}
-	err = picture.WriteGIF(filepath.Join(r.o.Out, "progress.gif"), frames, 400*time.Millisecond, true)
+	err = picture.WriteGIF(runfolder.Progress(r.o.Out), frames, 400*time.Millisecond, true)
 	return err == nil, err
 }

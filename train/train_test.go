@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"forger/gan"
+	"forger/internal/fixture"
 	"forger/tensor"
 )
 
@@ -31,6 +32,7 @@ type quietUI struct {
 	cancelAt int
 	cancel   context.CancelFunc
 	warnings []string
+	kinds    []WarningKind
 }
 
 func (u *quietUI) Start(int64, int64) {}
@@ -40,12 +42,15 @@ func (u *quietUI) Update(int64, int64, string) {
 		u.cancel()
 	}
 }
-func (u *quietUI) Warn(m string) { u.warnings = append(u.warnings, m) }
-func (u *quietUI) Finish()       {}
+func (u *quietUI) Warn(w Warning) {
+	u.warnings = append(u.warnings, w.Message)
+	u.kinds = append(u.kinds, w.Kind)
+}
+func (u *quietUI) Finish() {}
 
 func needFashion(t *testing.T) {
 	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"); err != nil {
-		t.Skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+		fixture.Missing(t, "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
 	}
 }
 
@@ -424,8 +429,58 @@ func TestGreyWarning(t *testing.T) {
 		ui := &quietUI{}
 		r := &run{ui: ui, st: &State{TotalSteps: c.steps}, realTone: toneOf(real, per, 3)}
 		r.checkTone(toneOf(c.images, per, 3))
-		if got := len(ui.warnings) == 1 && strings.Contains(ui.warnings[0], "grey"); got != c.warns {
+		if got := len(ui.warnings) == 1 && ui.kinds[0] == WarnGrey && strings.Contains(ui.warnings[0], "grey"); got != c.warns {
 			t.Errorf("%s: warnings %q, want a grey warning: %v", c.name, ui.warnings, c.warns)
+		}
+	}
+}
+
+// The D-wins warning comes once D's smoothed loss stays near 0 past the
+// first 300 steps, once, and not for a balanced run or a short one.
+func TestDWinsWarning(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		lossD float64
+		steps int
+		warns bool
+	}{
+		{"D wins", 0.01, 1000, true},
+		{"balanced", 0.6, 1000, false},
+		{"D wins, but only for 300 steps", 0.01, 300, false},
+	} {
+		ui := &quietUI{}
+		r := &run{ui: ui, st: &State{}}
+		for i := 0; i < c.steps; i++ {
+			r.st.TotalSteps++
+			r.checkBalance(gan.Stats{LossD: c.lossD, LossG: 5})
+		}
+		got := len(ui.kinds) == 1 && ui.kinds[0] == WarnDWins
+		if got != c.warns || len(ui.kinds) > 1 {
+			t.Errorf("%s: warnings %q (%v), want one D-wins warning: %v", c.name, ui.warnings, ui.kinds, c.warns)
+		}
+	}
+}
+
+// The collapse warning comes when the samples' diversity falls under a
+// quarter of the real images' after the first 500 steps.
+func TestCollapseWarning(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		diversity float64
+		steps     int
+		warns     bool
+	}{
+		{"collapsed", 0.1, 1000, true},
+		{"varied", 0.8, 1000, false},
+		{"collapsed at the start", 0.1, 400, false},
+	} {
+		ui := &quietUI{}
+		r := &run{ui: ui, st: &State{TotalSteps: c.steps}, realDiversity: 1}
+		r.checkDiversity(c.diversity)
+		r.checkDiversity(c.diversity) // given once a run
+		got := len(ui.kinds) == 1 && ui.kinds[0] == WarnCollapse
+		if got != c.warns || len(ui.kinds) > 1 {
+			t.Errorf("%s: warnings %q (%v), want one collapse warning: %v", c.name, ui.warnings, ui.kinds, c.warns)
 		}
 	}
 }

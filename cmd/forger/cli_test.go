@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"forger/gan"
+	"forger/internal/fixture"
 )
 
 var bin string
@@ -47,7 +48,7 @@ func forger(t *testing.T, env []string, args ...string) (string, string, int) {
 
 func needFashion(t *testing.T) {
 	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"); err != nil {
-		t.Skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+		fixture.Missing(t, "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
 	}
 }
 

@@ -153,7 +153,7 @@ that answers "no" for every face) is not written, and the command fails.`,
 				return usagef("--data is required (cartoon-faces, or a folder with images/ and attributes.csv)")
 			}
 			if attr == "" {
-				return usagef("--attribute NAME is required (one of %s)", strings.Join(latFlagColumns(), ", "))
+				return usagef("--attribute NAME is required (one of %s)", strings.Join(dataset.CartoonFlagColumns, ", "))
 			}
 			if out == "" {
 				return usagef("--out CLF.safetensors is required")
@@ -214,8 +214,4 @@ that answers "no" for every face) is not written, and the command fails.`,
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.AddCommand(train)
 	return cmd
-}
-
-func latFlagColumns() []string {
-	return []string{"male", "mustache", "beard", "glasses", "smiling", "hat"}
 }

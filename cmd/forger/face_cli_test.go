@@ -24,6 +24,7 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"forger/face"
+	"forger/internal/fixture"
 )
 
 const astronautPNG = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
@@ -35,7 +36,7 @@ func faceModels(t *testing.T) string {
 	dir := face.DefaultDir()
 	for _, f := range []string{face.LandmarkManifest, face.DescriptorManifest} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Skipf("face models missing in %s: run 'forger models get face'", dir)
+			fixture.Missingf(t, "face models missing in %s: run 'forger models get face'", dir)
 		}
 	}
 	return dir
@@ -44,7 +45,7 @@ func faceModels(t *testing.T) string {
 func needFile(t *testing.T, path, hint string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s is missing (%s)", path, hint)
+		fixture.Missingf(t, "%s is missing (%s)", path, hint)
 	}
 }
 

@@ -47,7 +47,7 @@ func generateCmd() *cobra.Command {
 				if !cfg.Conditional() {
 					return usagef("--class: this model (%s) has no classes", cfg.Arch)
 				}
-				l, err := classIndex(cfg.Classes, class)
+				l, err := classIndex(cfg, class)
 				if err != nil {
 					return usageError{err}
 				}
@@ -162,17 +162,14 @@ func seedList(haveSeed bool, seed int64, spec string, n int) ([]int64, error) {
 	return out, nil
 }
 
-// classIndex accepts a class name (case-insensitive) or index.
-func classIndex(classes []string, s string) (int32, error) {
-	for i, c := range classes {
-		if strings.EqualFold(c, s) {
-			return int32(i), nil
-		}
+// classIndex accepts a class name (case-insensitive) or index, as
+// gan.Config.ClassIndex, and names the flag in its error.
+func classIndex(cfg gan.Config, s string) (int32, error) {
+	c, err := cfg.ClassIndex(s)
+	if err != nil {
+		return 0, fmt.Errorf("--class %w", err)
 	}
-	if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(classes) {
-		return int32(i), nil
-	}
-	return 0, fmt.Errorf("--class %q is not a class of this model (classes: %s)", s, strings.Join(classes, ", "))
+	return c, nil
 }
 
 // safeName makes a class name usable in a file name.

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -62,12 +60,12 @@ faces (attr_gen, attr_real) and the largest difference (attr_gap).`,
 			if o.Epochs < 1 || o.Batch < 2 || o.LR <= 0 || o.Limit < 0 {
 				return usagef("--epochs must be ≥ 1, --batch ≥ 2, --lr positive and --limit ≥ 0")
 			}
-			builtin := data == dataset.FashionMNIST || data == dataset.MNIST || strings.Contains(data, "idx3")
+			defSize, defChannels := dataset.DefaultShape(data)
 			if size == 0 {
-				size = map[bool]int{true: 28, false: 64}[builtin]
+				size = defSize
 			}
 			if channels == 0 {
-				channels = map[bool]int{true: 1, false: 3}[builtin]
+				channels = defChannels
 			}
 			splits, err := judge.LoadSplits(data, size, channels, os.Stderr)
 			if err != nil {
@@ -75,9 +73,6 @@ faces (attr_gen, attr_real) and the largest difference (attr_gap).`,
 			}
 			ui := &judgeTrainUI{}
 			j, err := judge.Train(cmd.Context(), splits, o, ui)
-			if errors.Is(err, context.Canceled) {
-				return errors.New("interrupted: no judge written")
-			}
 			if err != nil {
 				return err
 			}
@@ -243,12 +238,12 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			step := func(d int) { bar.Add(d) }
 			if g != nil {
 				bar.Describe("generating")
-				if fake, err = judge.Generate(g, j, n, step); err != nil {
+				if fake, err = judge.Generate(cmd.Context(), g, j, n, step); err != nil {
 					return err
 				}
 			}
 			bar.Describe("judging")
-			rep, err := judge.Evaluate(j, splits, fake, step)
+			rep, err := judge.Evaluate(cmd.Context(), j, splits, fake, step)
 			bar.Finish()
 			if err != nil {
 				return err
@@ -259,7 +254,7 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 					return fmt.Errorf("--nearest: %w", err)
 				}
 				held := judge.First(splits.HeldOut, n).Images
-				if rep.Memorisation, err = judge.Nearest(j, fake.Images, train.Images, held); err != nil {
+				if rep.Memorisation, err = judge.Nearest(cmd.Context(), j, fake.Images, train.Images, held); err != nil {
 					return err
 				}
 				if err := picture.WritePNG(nearestOut, judge.NearestSheet(j, rep.Memorisation, fake.Images, train.Images, 32)); err != nil {

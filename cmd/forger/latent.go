@@ -54,7 +54,7 @@ func latClassFlag(cfg gan.Config, class string) (int, error) {
 	if !cfg.Conditional() {
 		return 0, usagef("--class: this model (%s) has no classes", cfg.Arch)
 	}
-	c, err := classIndex(cfg.Classes, class)
+	c, err := classIndex(cfg, class)
 	if err != nil {
 		return 0, usageError{err}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"forger/dataset"
 	"forger/gan"
+	"forger/internal/fixture"
 	"forger/judge"
 	"forger/latent"
 	"forger/optim"
@@ -456,7 +457,7 @@ func TestLatentCommandErrors(t *testing.T) {
 func TestAttributeTrain(t *testing.T) {
 	data := dataset.CartoonDir(64, false)
 	if _, err := os.Stat(filepath.Join(data, "attributes.csv")); err != nil {
-		t.Skip("cartoon-faces is not rendered (forger data get cartoon-faces)")
+		fixture.Missing(t, "cartoon-faces is not rendered (forger data get cartoon-faces)")
 	}
 	clf := filepath.Join(t.TempDir(), "male.safetensors")
 	out := latRun(t, "attribute", "train", "--data", data, "--attribute", "male", "--size", "28", "--channels", "1",

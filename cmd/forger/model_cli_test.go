@@ -11,6 +11,7 @@ import (
 
 	"forger/gan"
 	"forger/optim"
+	"forger/runfolder"
 )
 
 // saveCheckpoint writes an untrained 28×28 gray DCGAN checkpoint.
@@ -59,7 +60,7 @@ func TestModelArguments(t *testing.T) {
 	dir := t.TempDir()
 	ck := filepath.Join(dir, "runs", "faces-32", "checkpoints")
 	saveCheckpoint(t, filepath.Join(ck, "1e_0k_28x28.safetensors"))
-	if err := os.Symlink("1e_0k_28x28.safetensors", filepath.Join(ck, gan.LatestName)); err != nil {
+	if err := os.Symlink("1e_0k_28x28.safetensors", filepath.Join(ck, runfolder.LatestName)); err != nil {
 		t.Fatal(err)
 	}
 	saveCheckpoint(t, filepath.Join(dir, "models", "latest.safetensors"))

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"forger/gan"
+	"forger/runfolder"
 )
 
 // modelKinds says what a model argument may be.
@@ -26,7 +27,7 @@ func modelArg(flag, arg string) (string, error) {
 		if !st.IsDir() {
 			return arg, nil
 		}
-		p := gan.Resolve(arg)
+		p := runfolder.Resolve(arg)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
@@ -34,7 +35,7 @@ func modelArg(flag, arg string) (string, error) {
 		if infos, _ := gan.FindModels(arg); len(infos) > 0 {
 			hint = fmt.Sprintf("; it holds %d checkpoint(s), e.g. %s (forger models list %s)", len(infos), infos[len(infos)-1].Path, arg)
 		}
-		return "", usagef("%s %s: a folder without checkpoints/%s, so not a run folder (%s)%s", flag, arg, gan.LatestName, modelKinds, hint)
+		return "", usagef("%s %s: a folder without %s, so not a run folder (%s)%s", flag, arg, runfolder.Latest(""), modelKinds, hint)
 	}
 	mi, err := gan.FindModel(".", arg)
 	if err == nil {

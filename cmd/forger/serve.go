@@ -21,6 +21,7 @@ import (
 
 	"forger/internal/home"
 	"forger/lookalike"
+	"forger/runfolder"
 	"forger/store"
 	"forger/studio"
 )
@@ -53,6 +54,9 @@ func newLookalikePipeline(o *serveOptions, st *store.Store, log *slog.Logger) (s
 	model, why, err := lookalike.ChooseModel(o.models, o.faceModel)
 	if err != nil {
 		return nil, usageError{err}
+	}
+	if why == lookalike.WhyNamed {
+		why = "named by --face-model"
 	}
 	if model == "" {
 		if o.models == "" {
@@ -324,7 +328,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	log.Info("forger serve: capabilities",
 		"generate", yesNo(nModels > 0, fmt.Sprintf("%d models in %s", nModels, o.models), "no checkpoints in "+o.models),
 		"lookalike", yesNo(pipeline != nil, fmt.Sprintf("%d workers here; %s", workers, describePipeline(pipeline)), noLookalike+": POST /api/jobs answers 503"),
-		"directions", fmt.Sprintf("yes (%d of %d models have learned directions in <run>/directions/*.json)", withDirs, nModels),
+		"directions", fmt.Sprintf("yes (%d of %d models have learned directions in %s)", withDirs, nModels, runfolder.Direction("<run>", "*")),
 		"email", yesNo(mailer != nil, fmt.Sprint(mailer), "no --smtp"),
 		"admin", yesNo(o.adminToken != "", "token set", "no --admin-token: model and gallery changes refused"),
 		"database", st.String(),

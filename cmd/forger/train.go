@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -60,7 +60,7 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 			default:
 				return usagef("--d-norm %q: use batch, spectral or none", dNorm)
 			}
-			builtin := o.Data == dataset.FashionMNIST || o.Data == dataset.MNIST || strings.Contains(o.Data, "idx3")
+			defSize, defChannels := dataset.DefaultShape(o.Data)
 			if o.From != "" {
 				p, err := modelArg("--from", o.From)
 				if err != nil {
@@ -81,7 +81,7 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 					}
 				}
 				if o.Size == 0 && o.From == "" {
-					o.Size = map[bool]int{true: 28, false: 64}[builtin]
+					o.Size = defSize
 				}
 				// The recipe for this model and size, where not given.
 				size := o.Size
@@ -99,7 +99,7 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 					}
 				}
 				if o.Channels == 0 && o.From == "" {
-					o.Channels = map[bool]int{true: 1, false: 3}[builtin]
+					o.Channels = defChannels
 				}
 				if o.Epochs == 0 && o.Minutes <= 0 {
 					o.Epochs = train.Defaults().Epochs
@@ -110,8 +110,20 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 			if err != nil {
 				return err
 			}
+			if len(ui.warnings) > 0 {
+				res.Warnings = ui.warnings // worded with their advice
+			}
+			// Ctrl-C: the run saved where it stopped; say so, then exit as
+			// every interrupted command does (130).
+			stopped := error(nil)
+			if res.Stopped == "interrupted" {
+				stopped = context.Canceled
+			}
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+				if err := json.NewEncoder(cmd.OutOrStdout()).Encode(res); err != nil {
+					return err
+				}
+				return stopped
 			}
 			out := cmd.OutOrStdout()
 			switch res.Stopped {
@@ -128,7 +140,7 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 					fmt.Fprintf(out, "%-11s %s\n", l[0], l[1])
 				}
 			}
-			return nil
+			return stopped
 		},
 	}
 	f := cmd.Flags()
@@ -215,8 +227,9 @@ func applyRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
 
 // trainUI shows a progress bar in images with the losses as description.
 type trainUI struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	w        io.Writer
+	bar      *progressbar.ProgressBar
+	warnings []string // as shown, advice included
 }
 
 func newTrainUI(show bool) *trainUI {
@@ -251,11 +264,29 @@ func (u *trainUI) Update(images, total int64, desc string) {
 	u.bar.Set64(images)
 }
 
-func (u *trainUI) Warn(msg string) {
+func (u *trainUI) Warn(w train.Warning) {
 	if u.bar != nil {
 		u.bar.Clear()
 	}
+	msg := trainWarning(w)
+	u.warnings = append(u.warnings, msg)
 	fmt.Fprintln(u.w, "\nwarning:", msg)
+}
+
+// trainAdvice is what to try about each kind of training warning, in
+// forger train's flags.
+var trainAdvice = map[train.WarningKind]string{
+	train.WarnDWins:    "Try --label-smoothing 0.1, --spectral-norm, --loss hinge or a lower --lr-d",
+	train.WarnCollapse: "Try --spectral-norm, --loss hinge, a lower --lr-g, or resume from an earlier checkpoint",
+	train.WarnGrey:     "Hinge loss with spectral norm drifts this way at 64×64; try --loss bce --d-norm batch --mbstd, or resume from an earlier checkpoint",
+}
+
+// trainWarning words a training warning with its advice.
+func trainWarning(w train.Warning) string {
+	if a, ok := trainAdvice[w.Kind]; ok {
+		return w.Message + ". " + a
+	}
+	return w.Message
 }
 
 // Finish leaves the bar where the run stopped (a run stopped early must not

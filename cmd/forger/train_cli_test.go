@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"forger/gan"
+	"forger/runfolder"
 )
 
 // --minutes without --epochs trains until the clock (issue 23, item 2), and
@@ -19,7 +20,7 @@ func TestTrainMinutesWithoutEpochs(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "stopped after --minutes") || !strings.Contains(out, "losses:") {
 		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, stderr)
 	}
-	f, _, err := gan.Open(filepath.Join(run, "checkpoints", gan.LatestName))
+	f, _, err := gan.Open(filepath.Join(run, "checkpoints", runfolder.LatestName))
 	if err != nil {
 		t.Fatal(err)
 	}

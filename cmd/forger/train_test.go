@@ -8,9 +8,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"forger/gan"
+	"forger/train"
 )
 
 // TestTrainRecipeFlags checks that a recipe flag the user gives wins over
@@ -105,5 +107,18 @@ func TestTrainFaceRecipe(t *testing.T) {
 		if !got[c.recipe] {
 			t.Errorf("size %s, %s recipe: config %+v, options %+v", c.size, c.recipe, cfg, st.Options)
 		}
+	}
+}
+
+// train's warnings name no flag; forger train adds the advice in its flags.
+func TestTrainWarningAdvice(t *testing.T) {
+	for kind, flag := range map[train.WarningKind]string{train.WarnDWins: "--label-smoothing", train.WarnCollapse: "--spectral-norm", train.WarnGrey: "--mbstd"} {
+		got := trainWarning(train.Warning{Kind: kind, Message: "what happened"})
+		if !strings.HasPrefix(got, "what happened. ") || !strings.Contains(got, flag) {
+			t.Errorf("%s: %q, want the message and advice naming %s", kind, got, flag)
+		}
+	}
+	if got := trainWarning(train.Warning{Kind: train.WarnSkipped, Message: "skipped 2 files"}); got != "skipped 2 files" {
+		t.Errorf("a warning without advice is worded %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,6 +67,70 @@ func flaggedErrors(fset *token.FileSet, f *ast.File) []string {
 	return out
 }
 
+// flaggedStrings returns "file:line: text" for every string literal in src
+// that names a flag, errors or not (warnings, advice, descriptions), except
+// the arguments a library passes to another program: the arguments of
+// exec.Command and exec.CommandContext, of append, and the elements of a
+// []string literal.
+func flaggedStrings(fset *token.FileSet, f *ast.File) []string {
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "append" {
+				return false
+			}
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+				if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "exec" && strings.HasPrefix(sel.Sel.Name, "Command") {
+					return false
+				}
+			}
+		case *ast.CompositeLit:
+			if at, ok := n.Type.(*ast.ArrayType); ok {
+				if id, ok := at.Elt.(*ast.Ident); ok && id.Name == "string" {
+					return false
+				}
+			}
+		case *ast.Field:
+			return n.Tag == nil // struct tags are no messages
+		case *ast.BasicLit:
+			if n.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(n.Value)
+			if err == nil && flagLike.MatchString(s) {
+				out = append(out, fset.Position(n.Pos()).String()+": "+s)
+			}
+		}
+		return true
+	})
+	return out
+}
+
+func TestFlaggedStringsFinds(t *testing.T) {
+	src := `package p
+import ("fmt"; "os/exec")
+func warn(string) {}
+func f() {
+	warn(fmt.Sprintf("the discriminator wins. Try --spectral-norm"))
+	_ = "none (give --gallery)"
+	exec.Command("node", "--version")
+	args := []string{"--n", "3"}
+	args = append(args, "--misalign")
+	_ = "a -- b, x--y"
+}
+`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := flaggedStrings(fset, f)
+	if len(got) != 2 || !strings.HasPrefix(got[0], "p.go:5:") || !strings.HasPrefix(got[1], "p.go:6:") {
+		t.Fatalf("found %q, want the strings on lines 5 and 6", got)
+	}
+}
+
 func TestFlaggedErrorsFinds(t *testing.T) {
 	src := `package p
 import ("errors"; "fmt")
@@ -93,14 +158,15 @@ var d = fmt.Sprintf("--fine in advice")
 }
 
 // TestLibraryErrorsNameNoFlag: library packages return typed or sentinel
-// errors and leave the flags to cmd/forger.
+// errors, and typed warnings or fields for advice, and leave the flags to
+// cmd/forger.
 func TestLibraryErrorsNameNoFlag(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
-	var bad []string
+	var bad, advice []string
 	files := 0
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -128,6 +194,7 @@ func TestLibraryErrorsNameNoFlag(t *testing.T) {
 		}
 		files++
 		bad = append(bad, flaggedErrors(fset, f)...)
+		advice = append(advice, flaggedStrings(fset, f)...)
 		return nil
 	})
 	if err != nil {
@@ -139,5 +206,11 @@ func TestLibraryErrorsNameNoFlag(t *testing.T) {
 	sort.Strings(bad)
 	for _, b := range bad {
 		t.Errorf("a library error names a flag (return an *opterr.Error or a sentinel, and word it in cmd/forger): %s", strings.TrimPrefix(b, root+"/"))
+	}
+	sort.Strings(advice)
+	for _, b := range advice {
+		if !slices.Contains(bad, b) {
+			t.Errorf("a library string names a flag (return a typed warning or field, and word it in cmd/forger): %s", strings.TrimPrefix(b, root+"/"))
+		}
 	}
 }

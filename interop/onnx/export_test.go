@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"forger/gan"
+	"forger/internal/fixture"
 	"forger/interop/onnx/onnxpb"
 	"forger/nn"
 )
@@ -39,7 +40,7 @@ func generator(t *testing.T, cfg gan.Config) *gan.Generator {
 
 func TestExportRunsInONNXRuntime(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed (apt-get install nodejs npm)")
+		fixture.Missing(t, "node is not installed (apt-get install nodejs npm)")
 	}
 	fashion := []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
 	cases := []struct {

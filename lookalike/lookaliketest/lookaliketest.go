@@ -22,8 +22,9 @@ import (
 	"forger/dataset"
 	"forger/face"
 	"forger/face/facedb"
+	"forger/internal/fixture"
 	"forger/latent"
-	"forger/studio"
+	"forger/runfolder"
 	"forger/train"
 )
 
@@ -61,7 +62,7 @@ func FaceModels(t testing.TB) string {
 	d := face.DefaultDir()
 	for _, f := range []string{face.LandmarkManifest, face.DescriptorManifest, "sample1.jpg", "sample5.jpg", "sample6.jpg"} {
 		if _, err := os.Stat(filepath.Join(d, f)); err != nil {
-			t.Skipf("face-api's models or demo photos are missing in %s (install them with: bash scripts/face/get-models.sh)", d)
+			fixture.Missingf(t, "face-api's models or demo photos are missing in %s (install them with: bash scripts/face/get-models.sh)", d)
 		}
 	}
 	return d
@@ -175,7 +176,7 @@ func FaceGAN(t testing.TB) string {
 		t.Logf("tiny face GAN: %d images in %.1f s (rendering and training: %s)", res.Images, res.Seconds, time.Since(t0).Round(time.Second))
 	})
 	if faceGAN.skip != "" {
-		t.Skip(faceGAN.skip)
+		fixture.Missing(t, faceGAN.skip)
 	}
 	if faceGAN.err != nil {
 		t.Fatal(faceGAN.err)
@@ -188,7 +189,7 @@ type quietUI struct{}
 
 func (quietUI) Start(int64, int64)          {}
 func (quietUI) Update(int64, int64, string) {}
-func (quietUI) Warn(string)                 {}
+func (quietUI) Warn(train.Warning)          {}
 func (quietUI) Finish()                     {}
 
 // WriteSmile writes a smiling direction — a fixed random unit vector of nz
@@ -196,7 +197,7 @@ func (quietUI) Finish()                     {}
 // checkpoint's run, and returns the file.
 func WriteSmile(t testing.TB, checkpoint string, nz int) string {
 	t.Helper()
-	d := studio.DirectionsDir(checkpoint)
+	d := runfolder.DirectionsOf(checkpoint)
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func WriteSmile(t testing.TB, checkpoint string, nz int) string {
 	for i := range v {
 		v[i] = rng.NormFloat64()
 	}
-	p := filepath.Join(d, "smiling.json")
+	p := runfolder.Direction(runfolder.Of(checkpoint), "smiling")
 	dir := &latent.Direction{Attribute: "smiling", Model: checkpoint, Direction: v, Accuracy: 1}
 	if err := dir.Write(p); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"forger/internal/fixture"
 )
 
 // EnvPostgres names the variable holding the PostgreSQL server's URL.
@@ -50,7 +52,7 @@ func Postgres(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
-		t.Skip(EnvPostgres + " not set (scripts/ci-postgres.sh starts a server and prints it)")
+		fixture.Missing(t, EnvPostgres+" not set (scripts/ci-postgres.sh starts a server and prints it)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
