@@ -7,23 +7,22 @@ import (
 )
 
 // Config is the shape of a StyleGAN2 generator and discriminator. Its JSON
-// form is stored in checkpoints (gan.Config.StyleGAN).
+// form, under its Go field names (as scripts/stylegan-reference.py writes
+// it), is stored in checkpoints (gan.Config.StyleGAN).
 type Config struct {
-	Size     int `json:"size"`     // image side: a power of two from 8 (32, 64 and 128 are the intended sizes)
-	Channels int `json:"channels"` // image channels: 1 or 3
+	Size     int // image side: a power of two from 8 (32, 64 and 128 are the intended sizes)
+	Channels int // image channels: 1 or 3
 
-	ZDim          int     `json:"z_dim"`          // latent sizes
-	WDim          int     `json:"w_dim"`          //
-	MappingLayers int     `json:"mapping_layers"` // fully connected layers of the mapping network
-	MappingLRMul  float32 `json:"mapping_lr_mul"` // learning-rate multiplier of the mapping network
-	WAvgBeta      float32 `json:"w_avg_beta"`     // decay of the running average of w (truncation's centre)
+	ZDim, WDim    int     // latent sizes
+	MappingLayers int     // fully connected layers of the mapping network
+	MappingLRMul  float32 // learning-rate multiplier of the mapping network
+	WAvgBeta      float32 // decay of the running average of w (truncation's centre)
 
 	// Feature maps at resolution r: min(ChannelBase/r, ChannelMax), in G
 	// and D alike, as StyleGAN2.
-	ChannelBase int `json:"channel_base"`
-	ChannelMax  int `json:"channel_max"`
+	ChannelBase, ChannelMax int
 
-	MbstdGroup int `json:"mbstd_group"` // minibatch-stddev group size of D
+	MbstdGroup int // minibatch-stddev group size of D
 }
 
 // DefaultConfig returns forger's CPU-sized StyleGAN2: w and z of 256, 8

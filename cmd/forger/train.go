@@ -89,7 +89,9 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 					size = 64 // --from: the source's, most likely a face model
 				}
 				applyRecipe(cmd, &o, train.DefaultsFor(o.Model, size))
-				if o.Size >= 128 && o.From == "" {
+				if o.Model == gan.StyleGAN {
+					applyStyleRecipe(cmd, &o, train.StyleGANDefaults(size))
+				} else if o.Size >= 128 && o.From == "" {
 					// Widths that train at a usable pace on 2 cores.
 					if !cmd.Flags().Changed("ngf") {
 						o.NGF = train.Wide128
@@ -134,7 +136,7 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Data, "data", "", "folder of images, IDX file, fashion-mnist or mnist")
 	f.StringVar(&o.Out, "out", "", "run folder (checkpoints, samples, metrics)")
-	f.StringVar(&o.Model, "model", o.Model, "architecture: dcgan or cdcgan (class-conditional)")
+	f.StringVar(&o.Model, "model", o.Model, "architecture: dcgan, cdcgan (class-conditional) or stylegan (StyleGAN2: mapping network, modulated convolutions, style mixing, path length, lazy R1)")
 	f.IntVar(&o.Size, "size", 0, "image size: 28, 32, 64 or 128 (default 28 for fashion-mnist/mnist, else 64)")
 	f.IntVar(&o.Channels, "channels", 0, "1 (gray) or 3 (RGB) (default 1 for fashion-mnist/mnist, else 3)")
 	f.IntVar(&o.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d, or no limit with --minutes; with --resume, the new total)", train.Defaults().Epochs))
@@ -170,8 +172,38 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 	f.IntVar(&o.LogEvery, "log-every", o.LogEvery, "generator steps between lines of metrics.jsonl")
 	f.Float64Var(&o.SampleMinutes, "sample-minutes", o.SampleMinutes, "minutes between extra sample grids within an epoch (0 = only per epoch)")
 	f.IntVar(&o.Keep, "keep", o.Keep, "checkpoints to keep (0 = all)")
+	f.IntVar(&o.MappingLayers, "mapping-layers", 8, "stylegan: fully connected layers of the mapping network z → w (StyleGAN2's 8; --nz sets the size of z and w, default 256 for stylegan)")
+	f.Float64Var(&o.StyleMixing, "style-mixing", 0.9, "stylegan: probability of style mixing in a training step")
+	f.Float64Var(&o.PLWeight, "pl-weight", 2, "stylegan: weight of the path-length regulariser, applied every 4 G steps (0 = none)")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
+	cmd.Flags().Lookup("ngf").Usage = "generator width (stylegan: the widest feature maps, at 4×4 and 8×8, halving at each larger size; default 256, and --ndf is not used)"
+	cmd.Flags().Lookup("batch").Usage = fmt.Sprintf("batch size (default %d for dcgan and cdcgan, %d for stylegan)", train.Defaults().Batch, train.StyleGANBatch)
 	return cmd
+}
+
+// applyStyleRecipe sets a stylegan's defaults (batch, latent size, widths,
+// R1's γ for the batch, PL period) wherever the user did not give the flag.
+func applyStyleRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
+	given := cmd.Flags().Changed
+	if !given("batch") {
+		o.Batch = rec.Batch
+	}
+	if !given("nz") {
+		o.NZ = rec.NZ
+	}
+	if !given("ngf") {
+		o.NGF = rec.NGF
+	}
+	if !given("ndf") {
+		o.NDF = rec.NDF
+	}
+	if !given("r1") {
+		o.R1 = train.StyleGANR1(o.Size, o.Batch)
+	}
+	if !given("d-norm") && !given("spectral-norm") {
+		o.SpectralNorm, o.DNoNorm = false, true
+	}
+	o.PLEvery = rec.PLEvery
 }
 
 // applyRecipe sets the recipe's settings (loss, normalisation, optimiser,
