@@ -529,6 +529,9 @@ func takeShape(o *Options, src gan.Config) error {
 		*c.field = c.src
 	}
 	o.SpectralNorm, o.MinibatchStd, o.DArch, o.DNoNorm = src.SpectralNorm, src.MinibatchStd, src.DArch, src.DNoNorm
+	if src.StyleGAN != nil {
+		o.MappingLayers = src.StyleGAN.MappingLayers
+	}
 	o.GCond, o.DCond = src.GCond, src.DCond
 	return nil
 }

@@ -40,7 +40,15 @@ a dcgan below 64×64 trains with the hinge loss and spectral norm in D; at
 64×64 with BCE, batch norm and --mbstd in D (the recipe that kept faces'
 tones and variety, docs/results/faces-64.md); at 128×128 with BCE, no
 normalisation in D, --r1 10 and --mbstd (a batch-normalised D wins outright
-there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
+there); a cdcgan with BCE and batch norm in D. Flags given always win.
+
+--model stylegan trains StyleGAN2 (--size 32, 64 or 128) with StyleGAN2-ADA's
+recipe scaled for a CPU: the non-saturating logistic loss, Adam 0.0025 with
+betas (0, 0.99), lazy R1 every 16 D steps with γ = 0.0002·size²/batch, path
+length every 4 G steps, style mixing 0.9, the mapping network at lr ×0.01,
+G's EMA (half-life 10k images), batch 16, 8 mapping layers of 256 and feature
+maps min(2048/res, 256). forger generate --truncation works in W for it, and
+forger mix draws its style-mixing grid.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Data == "" && !o.Resume {
