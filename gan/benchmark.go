@@ -8,11 +8,15 @@ import (
 
 	"forger/blas"
 	"forger/optim"
+	"forger/stylegan"
 	"forger/tensor"
 )
 
 // BenchOptions sets up a speed measurement on random data.
 type BenchOptions struct {
+	// Model is DCGAN ("" too) or StyleGAN: stylegan.DefaultConfig's
+	// networks with z and w of NZ and feature maps min(8·NGF/res, NGF).
+	Model                               string
 	Size, Channels, Batch, NZ, NGF, NDF int
 	Steps, Warmup                       int
 	Progress                            func(step int) // called after each timed step; may be nil
@@ -22,6 +26,7 @@ type BenchOptions struct {
 // with bench/compare.sh.
 type BenchResult struct {
 	Framework      string  `json:"framework"`
+	Model          string  `json:"model,omitempty"`
 	Mode           string  `json:"mode"`
 	Size           int     `json:"size"`
 	Channels       int     `json:"channels"`
@@ -38,24 +43,33 @@ type BenchResult struct {
 }
 
 func (o BenchOptions) config() Config {
+	if o.Model == StyleGAN {
+		sc := stylegan.DefaultConfig(o.Size, o.Channels)
+		sc.ZDim, sc.WDim, sc.ChannelMax, sc.ChannelBase = o.NZ, o.NZ, o.NGF, 8*o.NGF
+		return StyleConfig(sc)
+	}
 	return Config{Arch: DCGAN, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF}
 }
 
 // BenchTrain times the standard DCGAN training step (D on real and fake,
-// then G; Adam 2e-4, β1 0.5; BCE) on random images.
+// then G; Adam 2e-4, β1 0.5; BCE) on random images. For a stylegan it is
+// the same step with Adam 0.0025 (0, 0.99), random noise and without style
+// mixing or the lazy regularisers, the step bench/compare-stylegan.sh
+// runs in PyTorch.
 func BenchTrain(o BenchOptions) (BenchResult, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	cfg := o.config()
-	g, err := NewGenerator(cfg, rng)
+	g, d, err := NewNets(cfg, rng)
 	if err != nil {
 		return BenchResult{}, err
 	}
-	d, err := NewDiscriminator(cfg, rng)
-	if err != nil {
-		return BenchResult{}, err
+	lr, b1, b2 := 2e-4, 0.5, 0.999
+	if sg, ok := g.(*StyleGenerator); ok {
+		sg.MixProb = 0
+		lr, b1, b2 = 0.0025, 0, 0.99
 	}
 	t := &Trainer{G: g, D: d, Loss: LossBCE,
-		OptG: optim.NewAdam(g.Params(), 2e-4, 0.5, 0.999), OptD: optim.NewAdam(d.Params(), 2e-4, 0.5, 0.999)}
+		OptG: optim.NewAdam(g.Params(), lr, b1, b2), OptD: optim.NewAdam(d.Params(), lr, b1, b2)}
 	real := tensor.New(o.Batch, o.Size, o.Size, o.Channels)
 	real.FillUniform(rng, -1, 1)
 	var st Stats
@@ -70,7 +84,7 @@ func BenchTrain(o BenchOptions) (BenchResult, error) {
 // batch per step.
 func BenchGenerate(o BenchOptions) (BenchResult, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	g, err := NewGenerator(o.config(), rng)
+	g, _, err := NewNets(o.config(), rng)
 	if err != nil {
 		return BenchResult{}, err
 	}
@@ -98,7 +112,7 @@ func measure(mode string, o BenchOptions, step func()) (BenchResult, error) {
 	}
 	el := time.Since(start).Seconds()
 	runtime.ReadMemStats(&after)
-	r := BenchResult{Framework: "forger", Mode: mode, Size: o.Size, Channels: o.Channels, Batch: o.Batch,
+	r := BenchResult{Framework: "forger", Model: o.Model, Mode: mode, Size: o.Size, Channels: o.Channels, Batch: o.Batch,
 		NGF: o.NGF, NDF: o.NDF, Steps: o.Steps, Gemm: blas.Backend(), Threads: runtime.GOMAXPROCS(0),
 		ImagesPerSec: float64(o.Batch*o.Steps) / el, SecondsPerStep: el / float64(o.Steps),
 		PeakRSSBytes: peakRSS()}

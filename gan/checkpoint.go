@@ -66,8 +66,8 @@ func (d *Discriminator) Load(f *tensor.File, prefix string) error {
 // Checkpoint is what a training run saves.
 type Checkpoint struct {
 	Config     Config
-	G          *Generator
-	D          *Discriminator
+	G          GeneratorNet
+	D          DiscriminatorNet
 	OptG, OptD *optim.Adam
 	EMA        *optim.EMA // nil when the run keeps no average
 	TrainState string     // JSON owned by package train
@@ -137,6 +137,32 @@ func LoadGenerator(path string) (*Generator, error) {
 		return nil, err
 	}
 	g, err := NewGenerator(cfg, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, err
+	}
+	prefix := "g"
+	if _, ok := f.Tensors["g_ema."+g.Params()[0].Name]; ok {
+		prefix = "g_ema"
+	}
+	if err := g.Load(f, prefix); err != nil {
+		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
+	}
+	g.SetTraining(false)
+	return g, nil
+}
+
+// LoadGeneratorNet builds the generator of any architecture stored in a
+// checkpoint, in inference mode, as LoadGenerator does: a *Generator for
+// dcgan and cdcgan, a *StyleGenerator for stylegan.
+func LoadGeneratorNet(path string) (GeneratorNet, error) {
+	f, cfg, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Arch != StyleGAN {
+		return LoadGenerator(path)
+	}
+	g, err := NewStyleGenerator(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, err
 	}

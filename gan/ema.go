@@ -20,9 +20,9 @@ import (
 const recalBatches, recalBatch = 8, 64
 
 // WithAverage runs f with the generator's weights replaced by the EMA's and
-// batch-norm statistics re-estimated for them, then restores the live
+// batch-norm statistics (of a DCGAN) re-estimated for them, then restores the live
 // weights and statistics. The generator is in inference mode inside f.
-func WithAverage(g *Generator, ema *optim.EMA, f func() error) error {
+func WithAverage(g GeneratorNet, ema *optim.EMA, f func() error) error {
 	bufs := g.Buffers()
 	saved := make([]*tensor.Tensor, len(bufs))
 	for i, b := range bufs {
@@ -36,7 +36,9 @@ func WithAverage(g *Generator, ema *optim.EMA, f func() error) error {
 		}
 		g.SetTraining(true)
 	}()
-	RecalibrateBN(g)
+	if dg, ok := g.(*Generator); ok {
+		RecalibrateBN(dg)
+	}
 	g.SetTraining(false)
 	return f()
 }

@@ -19,6 +19,7 @@ import (
 
 	"forger/internal/opterr"
 	"forger/nn"
+	"forger/stylegan"
 	"forger/tensor"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	// (when SpectralNorm is off), as StyleGAN's is: a discriminator kept in
 	// check by a gradient penalty instead (R1).
 	DNoNorm bool `json:"d_no_norm,omitempty"`
+	// StyleGAN is the shape of a stylegan model (Arch StyleGAN); Size,
+	// Channels and NZ repeat its own, NGF and NDF its ChannelMax.
+	StyleGAN *stylegan.Config `json:"stylegan,omitempty"`
 }
 
 // Discriminator shapes.
@@ -130,6 +134,10 @@ type OptionError = opterr.Error
 // than 2 classes.
 var ErrFewClasses = errors.New("gan: a conditional model needs at least 2 classes")
 
+// ErrNotDCGAN is wrapped when a model of another architecture (a stylegan)
+// is given to code that handles dcgan and cdcgan only.
+var ErrNotDCGAN = errors.New("only dcgan and cdcgan models are supported here")
+
 // Validate checks the configuration: an *OptionError for a value it cannot
 // use, ErrFewClasses for a conditional model without classes.
 func (c Config) Validate() error {
@@ -139,8 +147,10 @@ func (c Config) Validate() error {
 		if len(c.Classes) < 2 {
 			return fmt.Errorf("%w (got %d): use the unconditional dcgan, or a data set with classes", ErrFewClasses, len(c.Classes))
 		}
+	case StyleGAN:
+		return c.validateStyle()
 	default:
-		return &OptionError{Pkg: "gan", Option: "Arch", Value: c.Arch, Reason: "is unknown (use dcgan or cdcgan)"}
+		return &OptionError{Pkg: "gan", Option: "Arch", Value: c.Arch, Reason: "is unknown (use dcgan, cdcgan or stylegan)"}
 	}
 	switch c.GCond {
 	case "", GCondEmbed, GCondOneHot:
@@ -207,6 +217,9 @@ type Generator struct {
 func NewGenerator(cfg Config, rng *rand.Rand) (*Generator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Arch == StyleGAN {
+		return nil, fmt.Errorf("%w, and this model is a stylegan", ErrNotDCGAN)
 	}
 	base, ups, _ := levels(cfg.Size)
 	in := cfg.NZ
@@ -332,6 +345,9 @@ type Discriminator struct {
 func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Arch == StyleGAN {
+		return nil, fmt.Errorf("%w, and this model is a stylegan", ErrNotDCGAN)
 	}
 	base, ups, _ := levels(cfg.Size)
 	d := &Discriminator{Cfg: cfg}

@@ -32,8 +32,8 @@ func CheckLoss(name string) error {
 // pytorch/examples, the generator's forward pass of the D step is reused by
 // the G step.
 type Trainer struct {
-	G              *Generator
-	D              *Discriminator
+	G              GeneratorNet
+	D              DiscriminatorNet
 	OptG, OptD     *optim.Adam
 	EMA            *optim.EMA // optional: averaged generator weights
 	Loss           string
@@ -49,6 +49,12 @@ type Trainer struct {
 	// DStepsDone counts StepD calls, for R1's schedule; a resumed run sets
 	// it from its checkpoint.
 	DStepsDone int
+	// GRegEvery is the period, in G steps, of the generator's own
+	// regulariser when G is a GRegularizer (StyleGAN2's path length: 4);
+	// 0 turns it off. GStepsDone counts StepG calls for it; a resumed run
+	// sets it.
+	GRegEvery  int
+	GStepsDone int
 
 	r1x, r1g, r1ones *tensor.Tensor
 
@@ -75,6 +81,9 @@ type Stats struct {
 	// R1 is E‖∇ₓD(x)‖² on the last real batch it was measured on (the
 	// penalty without γ/2); 0 until then.
 	R1 float64
+	// GReg is the generator regulariser's penalty (path length), last
+	// measured; 0 until then.
+	GReg float64
 	// AugP is the augmentation probability after the step, and Rt ADA's
 	// last r_t (0 without ADA).
 	AugP, Rt float64
@@ -134,14 +143,18 @@ func (t *Trainer) gLoss(logits *tensor.Tensor) float64 {
 // conditional models) and one generated batch of the same size.
 func (t *Trainer) StepD(real *tensor.Tensor, labels []int32, rng *rand.Rand, st *Stats) {
 	n := real.Shape[0]
-	t.z = tensor.Ensure(t.z, n, t.G.Cfg.NZ)
+	cfg := t.G.ModelConfig()
+	t.z = tensor.Ensure(t.z, n, cfg.NZ)
 	SampleZ(t.z, rng)
-	if t.G.Cfg.Conditional() {
+	if sd, ok := t.G.(StepDrawer); ok {
+		sd.DrawStep(rng, n)
+	}
+	if cfg.Conditional() {
 		if cap(t.fakeLabels) < n {
 			t.fakeLabels = make([]int32, n)
 		}
 		t.fakeLabels = t.fakeLabels[:n]
-		k := len(t.G.Cfg.Classes)
+		k := len(cfg.Classes)
 		for i := range t.fakeLabels {
 			t.fakeLabels[i] = int32(rng.IntN(k))
 		}
@@ -237,7 +250,10 @@ const R1Step = 1e-3
 // norm (Discriminator.HasBatchNorm).
 func (t *Trainer) addR1Grad(x *tensor.Tensor, labels []int32, gamma float64) float64 {
 	d := t.D
-	sn := d.spectralNorms()
+	var sn []*nn.SpectralNorm
+	if dd, ok := d.(*Discriminator); ok {
+		sn = dd.spectralNorms()
+	}
 	for _, l := range sn {
 		l.SetTraining(false)
 	}
@@ -270,8 +286,8 @@ func (t *Trainer) addR1Grad(x *tensor.Tensor, labels []int32, gamma float64) flo
 
 	d.SetInputGrad(false)
 	defer d.SetInputGrad(true)
-	d.holdMasks(true)
-	defer d.holdMasks(false)
+	d.HoldMasks(true)
+	defer d.HoldMasks(false)
 	t.r1x = tensor.Ensure(t.r1x, x.Shape...)
 	for _, side := range []float64{1, -1} {
 		for i, v := range x.Data {
@@ -298,6 +314,10 @@ func (t *Trainer) StepG(st *Stats) {
 	}
 	restore()
 	t.G.Backward(dimg)
+	t.GStepsDone++
+	if reg, ok := t.G.(GRegularizer); ok && t.GRegEvery > 0 && t.GStepsDone%t.GRegEvery == 0 {
+		st.GReg = reg.RegularizeG(t.rng, float64(t.GRegEvery))
+	}
 	t.OptG.Step()
 	if t.EMA != nil {
 		t.EMA.Update()

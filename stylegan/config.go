@@ -6,7 +6,9 @@ import (
 	"math/bits"
 )
 
-// Config is the shape of a StyleGAN2 generator and discriminator.
+// Config is the shape of a StyleGAN2 generator and discriminator. Its JSON
+// form, under its Go field names (as scripts/stylegan-reference.py writes
+// it), is stored in checkpoints (gan.Config.StyleGAN).
 type Config struct {
 	Size     int // image side: a power of two from 8 (32, 64 and 128 are the intended sizes)
 	Channels int // image channels: 1 or 3

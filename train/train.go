@@ -29,6 +29,7 @@ import (
 	"forger/optim"
 	"forger/picture"
 	"forger/runfolder"
+	"forger/stylegan"
 	"forger/tensor"
 )
 
@@ -81,6 +82,15 @@ type Options struct {
 	LogEvery      int     `json:"-"` // steps between metrics lines
 	SampleMinutes float64 `json:"-"` // minutes between extra sample grids
 	Keep          int     `json:"-"` // checkpoints kept (0 = all)
+
+	// StyleGAN's settings (Model gan.StyleGAN; see StyleGANDefaults):
+	// MappingLayers is the depth of the mapping network, StyleMixing the
+	// probability of style mixing in a step, PLWeight the weight of the
+	// path-length regulariser (0 = none), applied every PLEvery G steps.
+	MappingLayers int     `json:"mapping_layers,omitempty"`
+	StyleMixing   float64 `json:"style_mixing,omitempty"`
+	PLWeight      float64 `json:"pl_weight,omitempty"`
+	PLEvery       int     `json:"pl_every,omitempty"`
 }
 
 // Defaults returns forger's recipe for an unconditional dcgan: the DCGAN
@@ -105,6 +115,8 @@ func Defaults() Options {
 // above with LargeFaceDefaults.
 func DefaultsFor(model string, size int) Options {
 	switch {
+	case model == gan.StyleGAN:
+		return StyleGANDefaults(size)
 	case model == gan.CDCGAN:
 		return ConditionalDefaults()
 	case size >= 128:
@@ -137,6 +149,35 @@ func LargeFaceDefaults() Options {
 	o := FaceDefaults()
 	o.DNoNorm, o.R1 = true, 10
 	return o
+}
+
+// StyleGANDefaults is StyleGAN2-ADA's recipe scaled for a CPU: the
+// non-saturating logistic loss, Adam with lr 0.0025 and betas (0, 0.99) for
+// G and D, lazy R1 on reals every 16 D steps with γ = 0.0002·size²/batch,
+// lazy path length every 4 G steps (weight 2), style mixing 0.9, the
+// mapping network at lr ×0.01 (stylegan.DefaultConfig) and G's EMA with
+// StyleGAN2-ADA's half-life (ema_kimg = batch·10/32, so a decay of
+// 0.5^(32/10000) per step whatever the batch). The CPU's share: a batch of
+// StyleGANBatch, 8 mapping layers of 256, feature maps min(2048/res, 256).
+func StyleGANDefaults(size int) Options {
+	o := Defaults()
+	o.Model, o.Size, o.Batch, o.NZ, o.NGF, o.NDF = gan.StyleGAN, size, StyleGANBatch, 256, 256, 256
+	o.LRG, o.LRD, o.Beta1, o.Beta2 = 0.0025, 0.0025, 0, 0.99
+	o.Loss, o.SpectralNorm, o.DNoNorm, o.MinibatchStd = gan.LossBCE, false, true, true
+	o.R1, o.R1Every = StyleGANR1(size, o.Batch), 16
+	o.EMA = math.Pow(0.5, 32.0/10000)
+	o.MappingLayers, o.StyleMixing, o.PLWeight, o.PLEvery = 8, 0.9, 2, 4
+	return o
+}
+
+// StyleGANBatch is a stylegan's default batch: small enough for steps of a
+// few seconds on 2 cores, a multiple of minibatch stddev's group of 4.
+const StyleGANBatch = 16
+
+// StyleGANR1 is StyleGAN2-ADA's heuristic R1 weight for an image size and
+// batch: 0.0002·size²/batch.
+func StyleGANR1(size, batch int) float64 {
+	return 0.0002 * float64(size*size) / float64(max(batch, 1))
 }
 
 // Wide128 is the default ngf and ndf at 128×128: half of DCGAN's 64, so a
@@ -212,6 +253,8 @@ type Metrics struct {
 	// r_t = E[sign(D(real))] (runs with augmentation).
 	AugP float64 `json:"aug_p,omitempty"`
 	Rt   float64 `json:"r_t,omitempty"`
+	// PL is the path-length penalty, last measured (stylegan runs).
+	PL float64 `json:"pl,omitempty"`
 }
 
 // UI receives what a person watching the run should see.
@@ -325,7 +368,13 @@ func (o *Options) validate() error {
 	if o.ADATarget < 0 || o.ADATarget >= 1 || math.IsNaN(o.ADATarget) {
 		return &OptionError{Pkg: "train", Option: "ADATarget", Value: o.ADATarget, Reason: "must be in [0, 1)"}
 	}
-	if o.R1 > 0 && !o.SpectralNorm && !o.DNoNorm {
+	if o.Model == gan.StyleGAN && (o.StyleMixing < 0 || o.StyleMixing > 1 || math.IsNaN(o.StyleMixing)) {
+		return &OptionError{Pkg: "train", Option: "StyleMixing", Value: o.StyleMixing, Reason: "must be in [0, 1]"}
+	}
+	if o.PLWeight < 0 || math.IsNaN(o.PLWeight) || o.PLEvery < 0 {
+		return &OptionError{Pkg: "train", Option: "PLWeight", Value: o.PLWeight, Reason: "must be ≥ 0"}
+	}
+	if o.R1 > 0 && !o.SpectralNorm && !o.DNoNorm && o.Model != gan.StyleGAN {
 		return ErrR1BatchNorm
 	}
 	return gan.CheckLoss(o.Loss)
@@ -416,21 +465,19 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	}
 	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
 		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond, DArch: o.DArch, DNoNorm: o.DNoNorm}
-	if cfg.Arch == gan.DCGAN {
+	if cfg.Arch == gan.StyleGAN {
+		cfg = gan.StyleConfig(styleShape(o))
+	} else if cfg.Arch == gan.DCGAN {
 		cfg.Classes = nil
 	} else if len(set.Classes) == 0 {
 		return nil, fmt.Errorf("%w: put the images of each class in their own sub-folder of %s", gan.ErrFewClasses, o.Data)
 	}
 	initRNG := rand.New(rand.NewPCG(o.Seed, 1))
-	g, err := gan.NewGenerator(cfg, initRNG)
+	g, d, err := gan.NewNets(cfg, initRNG)
 	if err != nil {
 		return nil, err
 	}
-	d, err := gan.NewDiscriminator(cfg, initRNG)
-	if err != nil {
-		return nil, err
-	}
-	cfg = g.Cfg
+	cfg = g.ModelConfig()
 	tr := &gan.Trainer{G: g, D: d, Loss: o.Loss, LabelSmoothing: o.LabelSmoothing, R1: o.R1, R1Every: o.R1Every,
 		OptG: optim.NewAdam(g.Params(), o.LRG, o.Beta1, o.Beta2),
 		OptD: optim.NewAdam(d.Params(), o.LRD, o.Beta1, o.Beta2)}
@@ -439,8 +486,18 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 			return nil, err
 		}
 	}
+	if sg, ok := g.(*gan.StyleGenerator); ok {
+		sg.MixProb, sg.PL.Weight = o.StyleMixing, o.PLWeight
+		if o.PLWeight > 0 {
+			tr.GRegEvery = max(o.PLEvery, 1)
+		}
+	}
 	if o.FreezeD > 0 {
-		if err := d.FreezeBlocks(o.FreezeD); err != nil {
+		dd, ok := d.(*gan.Discriminator)
+		if !ok {
+			return nil, &OptionError{Pkg: "train", Option: "FreezeD", Value: o.FreezeD, Reason: "is for dcgan and cdcgan discriminators"}
+		}
+		if err := dd.FreezeBlocks(o.FreezeD); err != nil {
 			return nil, &OptionError{Pkg: "train", Option: "FreezeD", Value: o.FreezeD, Reason: "is more blocks than the discriminator has", Err: err}
 		}
 	}
@@ -501,13 +558,16 @@ func takeShape(o *Options, src gan.Config) error {
 		*c.field = c.src
 	}
 	o.SpectralNorm, o.MinibatchStd, o.DArch, o.DNoNorm = src.SpectralNorm, src.MinibatchStd, src.DArch, src.DNoNorm
+	if src.StyleGAN != nil {
+		o.MappingLayers = src.StyleGAN.MappingLayers
+	}
 	o.GCond, o.DCond = src.GCond, src.DCond
 	return nil
 }
 
 // startFrom loads the live G and D of a checkpoint into a new run's
 // networks.
-func startFrom(f *tensor.File, g *gan.Generator, d *gan.Discriminator, path string) error {
+func startFrom(f *tensor.File, g gan.GeneratorNet, d gan.DiscriminatorNet, path string) error {
 	if err := g.Load(f, "g"); err != nil {
 		return fmt.Errorf("starting from %s: %w", path, err)
 	}
@@ -541,6 +601,7 @@ func loadTraining(f *tensor.File, st *State, tr *gan.Trainer, pcg *rand.PCG) err
 		tr.EMA.Updates = st.TotalSteps
 	}
 	tr.DStepsDone = st.DStepsDone
+	tr.GStepsDone = st.TotalSteps
 	if tr.Augment != nil {
 		tr.Augment.P = st.AugP
 	}
@@ -837,8 +898,8 @@ func (r *run) checkDiversity(d float64) {
 // Grid renders a sample grid from g: rows are classes for a conditional
 // generator (cols seeds each), otherwise an 8×8 grid of seeds 0–63. It also
 // returns the raw images.
-func Grid(g *gan.Generator, cols int) (image.Image, *tensor.Tensor, error) {
-	cfg := g.Cfg
+func Grid(g gan.GeneratorNet, cols int) (image.Image, *tensor.Tensor, error) {
+	cfg := g.ModelConfig()
 	var n int
 	var labels []int32
 	if cfg.Conditional() {
@@ -968,12 +1029,13 @@ func (w *winStats) add(s gan.Stats) {
 	w.s.DReal += s.DReal
 	w.s.DFake += s.DFake
 	w.s.R1 = s.R1
+	w.s.GReg = s.GReg
 	w.s.AugP, w.s.Rt = s.AugP, s.Rt
 }
 
 func (w *winStats) mean() Metrics {
 	n := float64(max(w.n, 1))
-	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n, R1: w.s.R1, AugP: w.s.AugP, Rt: w.s.Rt}
+	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n, R1: w.s.R1, AugP: w.s.AugP, Rt: w.s.Rt, PL: w.s.GReg}
 }
 
 // checkpoint saves the run atomically and points latest.safetensors at it.
@@ -1135,4 +1197,17 @@ func (r *run) writeProgressGIF() (bool, error) {
 	}
 	err = picture.WriteGIF(runfolder.Progress(r.o.Out), frames, 400*time.Millisecond, true)
 	return err == nil, err
+}
+
+// styleShape is the stylegan shape of a run's options: z and w of NZ,
+// MappingLayers mapping layers, feature maps min(8·NGF/res, NGF) (NGF 256
+// gives stylegan.DefaultConfig's widths).
+func styleShape(o Options) stylegan.Config {
+	sc := stylegan.DefaultConfig(o.Size, o.Channels)
+	sc.ZDim, sc.WDim = o.NZ, o.NZ
+	sc.ChannelMax, sc.ChannelBase = o.NGF, 8*o.NGF
+	if o.MappingLayers > 0 {
+		sc.MappingLayers = o.MappingLayers
+	}
+	return sc
 }

@@ -25,6 +25,23 @@ func benchCmd() *cobra.Command {
 				if o.Steps < 1 || o.Batch < 1 {
 					return usagef("--steps and --batch must be at least 1")
 				}
+				switch o.Model {
+				case gan.DCGAN:
+					o.Model = ""
+				case gan.StyleGAN:
+					// train's stylegan defaults, where not given.
+					for _, d := range []struct {
+						name string
+						v    *int
+						def  int
+					}{{"batch", &o.Batch, 16}, {"nz", &o.NZ, 256}, {"ngf", &o.NGF, 256}, {"size", &o.Size, 32}} {
+						if !cmd.Flags().Changed(d.name) {
+							*d.v = d.def
+						}
+					}
+				default:
+					return usagef("--model %q: use dcgan or stylegan", o.Model)
+				}
 				run := gan.BenchTrain
 				if mode == "generate" {
 					run = gan.BenchGenerate
@@ -53,6 +70,7 @@ func benchCmd() *cobra.Command {
 		f.IntVar(&o.NZ, "nz", 100, "latent size")
 		f.IntVar(&o.NGF, "ngf", 64, "generator width")
 		f.IntVar(&o.NDF, "ndf", 64, "discriminator width")
+		f.StringVar(&o.Model, "model", gan.DCGAN, "dcgan, or stylegan (forger train --model stylegan's networks; defaults then --size 32 --batch 16 --nz 256 --ngf 256, the widest feature maps; no mixing or regularisers)")
 		f.BoolVar(&asJSON, "json", false, "print one JSON object")
 		cmd.AddCommand(sub)
 	}

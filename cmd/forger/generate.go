@@ -30,18 +30,26 @@ func generateCmd() *cobra.Command {
 		Short: "Generate images from a trained model; a seed names the same image every time",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if psi <= 0 {
+			if psi < 0 {
 				return usagef("--truncation must be positive (1 = off)")
 			}
 			list, err := seedList(cmd.Flags().Changed("seed"), seed, seeds, n)
 			if err != nil {
 				return usageError{err}
 			}
-			g, err := loadGenerator("--model", &model)
+			g, err := loadGeneratorNet("--model", &model)
 			if err != nil {
 				return err
 			}
-			cfg := g.Cfg
+			cfg := g.ModelConfig()
+			// A stylegan truncates in W, towards w_avg; a dcgan scales z.
+			sg, isStyle := g.(*gan.StyleGenerator)
+			zpsi := psi
+			if isStyle {
+				zpsi = 1
+			} else if psi == 0 {
+				return usagef("--truncation must be positive (1 = off) for a %s (0 is for a stylegan: its average image)", cfg.Arch)
+			}
 			label := int32(-1)
 			if class != "" {
 				if !cfg.Conditional() {
@@ -66,9 +74,14 @@ func generateCmd() *cobra.Command {
 			}
 			z := tensor.New(len(list), cfg.NZ)
 			for i, s := range list {
-				gan.LatentForSeed(s, psi, z.Data[i*cfg.NZ:(i+1)*cfg.NZ])
+				gan.LatentForSeed(s, zpsi, z.Data[i*cfg.NZ:(i+1)*cfg.NZ])
 			}
-			imgs := g.Forward(z, labels)
+			var imgs *tensor.Tensor
+			if isStyle {
+				imgs = sg.Truncated(z, psi)
+			} else {
+				imgs = g.Forward(z, labels)
+			}
 			per := imgs.Len() / len(list)
 			var files []string
 			tiles := make([]image.Image, len(list))
@@ -115,7 +128,7 @@ func generateCmd() *cobra.Command {
 	f.Int64Var(&seed, "seed", 0, "first seed (images use seeds S, S+1, …)")
 	f.StringVar(&seeds, "seeds", "", "seeds as a list or ranges, e.g. 1-10 or 3,7,42")
 	f.StringVar(&class, "class", "", "class name or index (conditional models)")
-	f.Float64Var(&psi, "truncation", 1, "scale latents towards the mean: < 1 trades variety for quality")
+	f.Float64Var(&psi, "truncation", 1, "scale latents towards the mean: < 1 trades variety for quality (a stylegan's w towards w_avg, where 0 gives the average image; a dcgan's z towards 0)")
 	f.BoolVar(&grid, "grid", false, "also write grid.png")
 	f.StringVar(&out, "out", ".", "output folder")
 	f.BoolVar(&asJSON, "json", false, "print the files written as JSON")

@@ -33,7 +33,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(versionCmd(), benchCmd(), dataCmd(), trainCmd(), generateCmd(), modelsCmd(), faceCmd(), serveCmd())
+	root.AddCommand(versionCmd(), benchCmd(), dataCmd(), trainCmd(), generateCmd(), mixCmd(), modelsCmd(), faceCmd(), serveCmd())
 	root.AddCommand(judgeCmd(), evalCmd(), augmentCmd())
 	root.AddCommand(latentCmds()...)
 	root.AddCommand(importCmd(), exportCmd())

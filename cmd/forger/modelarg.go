@@ -81,6 +81,26 @@ func nearbyPaths(arg string) []string {
 	return out
 }
 
+// loadGeneratorNet is loadGenerator for models of any architecture
+// (stylegan included).
+func loadGeneratorNet(flag string, model *string) (gan.GeneratorNet, error) {
+	path, err := modelArg(flag, *model)
+	if err != nil {
+		return nil, err
+	}
+	g, err := gan.LoadGeneratorNet(path)
+	if errors.Is(err, gan.ErrNotCheckpoint) {
+		return nil, usagef("%s %s: not a forger checkpoint (%s)", flag, *model, modelKinds)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(*model); err != nil {
+		*model = path
+	}
+	return g, nil
+}
+
 // loadGenerator loads the generator a model argument names; when it is a
 // model name, it sets *model to the checkpoint's path (paths are kept as
 // given).

@@ -40,7 +40,15 @@ a dcgan below 64×64 trains with the hinge loss and spectral norm in D; at
 64×64 with BCE, batch norm and --mbstd in D (the recipe that kept faces'
 tones and variety, docs/results/faces-64.md); at 128×128 with BCE, no
 normalisation in D, --r1 10 and --mbstd (a batch-normalised D wins outright
-there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
+there); a cdcgan with BCE and batch norm in D. Flags given always win.
+
+--model stylegan trains StyleGAN2 (--size 32, 64 or 128) with StyleGAN2-ADA's
+recipe scaled for a CPU: the non-saturating logistic loss, Adam 0.0025 with
+betas (0, 0.99), lazy R1 every 16 D steps with γ = 0.0002·size²/batch, path
+length every 4 G steps, style mixing 0.9, the mapping network at lr ×0.01,
+G's EMA (half-life 10k images), batch 16, 8 mapping layers of 256 and feature
+maps min(2048/res, 256). forger generate --truncation works in W for it, and
+forger mix draws its style-mixing grid.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Data == "" && !o.Resume {
@@ -89,7 +97,9 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 					size = 64 // --from: the source's, most likely a face model
 				}
 				applyRecipe(cmd, &o, train.DefaultsFor(o.Model, size))
-				if o.Size >= 128 && o.From == "" {
+				if o.Model == gan.StyleGAN {
+					applyStyleRecipe(cmd, &o, train.StyleGANDefaults(size))
+				} else if o.Size >= 128 && o.From == "" {
 					// Widths that train at a usable pace on 2 cores.
 					if !cmd.Flags().Changed("ngf") {
 						o.NGF = train.Wide128
@@ -146,7 +156,7 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Data, "data", "", "folder of images, IDX file, fashion-mnist or mnist")
 	f.StringVar(&o.Out, "out", "", "run folder (checkpoints, samples, metrics)")
-	f.StringVar(&o.Model, "model", o.Model, "architecture: dcgan or cdcgan (class-conditional)")
+	f.StringVar(&o.Model, "model", o.Model, "architecture: dcgan, cdcgan (class-conditional) or stylegan (StyleGAN2: mapping network, modulated convolutions, style mixing, path length, lazy R1)")
 	f.IntVar(&o.Size, "size", 0, "image size: 28, 32, 64 or 128 (default 28 for fashion-mnist/mnist, else 64)")
 	f.IntVar(&o.Channels, "channels", 0, "1 (gray) or 3 (RGB) (default 1 for fashion-mnist/mnist, else 3)")
 	f.IntVar(&o.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d, or no limit with --minutes; with --resume, the new total)", train.Defaults().Epochs))
@@ -182,8 +192,38 @@ there); a cdcgan with BCE and batch norm in D. Flags given always win.`,
 	f.IntVar(&o.LogEvery, "log-every", o.LogEvery, "generator steps between lines of metrics.jsonl")
 	f.Float64Var(&o.SampleMinutes, "sample-minutes", o.SampleMinutes, "minutes between extra sample grids within an epoch (0 = only per epoch)")
 	f.IntVar(&o.Keep, "keep", o.Keep, "checkpoints to keep (0 = all)")
+	f.IntVar(&o.MappingLayers, "mapping-layers", 8, "stylegan: fully connected layers of the mapping network z → w (StyleGAN2's 8; --nz sets the size of z and w, default 256 for stylegan)")
+	f.Float64Var(&o.StyleMixing, "style-mixing", 0.9, "stylegan: probability of style mixing in a training step")
+	f.Float64Var(&o.PLWeight, "pl-weight", 2, "stylegan: weight of the path-length regulariser, applied every 4 G steps (0 = none)")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
+	cmd.Flags().Lookup("ngf").Usage = "generator width (stylegan: the widest feature maps, at 4×4 and 8×8, halving at each larger size; default 256, and --ndf is not used)"
+	cmd.Flags().Lookup("batch").Usage = fmt.Sprintf("batch size (default %d for dcgan and cdcgan, %d for stylegan)", train.Defaults().Batch, train.StyleGANBatch)
 	return cmd
+}
+
+// applyStyleRecipe sets a stylegan's defaults (batch, latent size, widths,
+// R1's γ for the batch, PL period) wherever the user did not give the flag.
+func applyStyleRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
+	given := cmd.Flags().Changed
+	if !given("batch") {
+		o.Batch = rec.Batch
+	}
+	if !given("nz") {
+		o.NZ = rec.NZ
+	}
+	if !given("ngf") {
+		o.NGF = rec.NGF
+	}
+	if !given("ndf") {
+		o.NDF = rec.NDF
+	}
+	if !given("r1") {
+		o.R1 = train.StyleGANR1(o.Size, o.Batch)
+	}
+	if !given("d-norm") && !given("spectral-norm") {
+		o.SpectralNorm, o.DNoNorm = false, true
+	}
+	o.PLEvery = rec.PLEvery
 }
 
 // applyRecipe sets the recipe's settings (loss, normalisation, optimiser,
