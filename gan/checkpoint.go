@@ -136,19 +136,39 @@ func LoadGenerator(path string) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
+	return loadDCGAN(f, cfg, path)
+}
+
+func loadDCGAN(f *tensor.File, cfg Config, path string) (*Generator, error) {
 	g, err := NewGenerator(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, err
 	}
+	if err := loadInference(f, path, g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// inferenceNet is what loadInference needs of a generator.
+type inferenceNet interface {
+	Params() []*nn.Param
+	Load(f *tensor.File, prefix string) error
+	SetTraining(bool)
+}
+
+// loadInference loads g from an open checkpoint — its averaged weights when
+// it has them, else the live ones — and puts it in inference mode.
+func loadInference(f *tensor.File, path string, g inferenceNet) error {
 	prefix := "g"
 	if _, ok := f.Tensors["g_ema."+g.Params()[0].Name]; ok {
 		prefix = "g_ema"
 	}
 	if err := g.Load(f, prefix); err != nil {
-		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
+		return fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
 	}
 	g.SetTraining(false)
-	return g, nil
+	return nil
 }
 
 // LoadGeneratorNet builds the generator of any architecture stored in a
@@ -160,20 +180,19 @@ func LoadGeneratorNet(path string) (GeneratorNet, error) {
 		return nil, err
 	}
 	if cfg.Arch != StyleGAN {
-		return LoadGenerator(path)
+		g, err := loadDCGAN(f, cfg, path) // the file is read once
+		if err != nil {
+			return nil, err // not a nil *Generator inside the interface
+		}
+		return g, nil
 	}
 	g, err := NewStyleGenerator(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, err
 	}
-	prefix := "g"
-	if _, ok := f.Tensors["g_ema."+g.Params()[0].Name]; ok {
-		prefix = "g_ema"
+	if err := loadInference(f, path, g); err != nil {
+		return nil, err
 	}
-	if err := g.Load(f, prefix); err != nil {
-		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
-	}
-	g.SetTraining(false)
 	return g, nil
 }
 

@@ -84,37 +84,30 @@ func nearbyPaths(arg string) []string {
 // loadGeneratorNet is loadGenerator for models of any architecture
 // (stylegan included).
 func loadGeneratorNet(flag string, model *string) (gan.GeneratorNet, error) {
-	path, err := modelArg(flag, *model)
-	if err != nil {
-		return nil, err
-	}
-	g, err := gan.LoadGeneratorNet(path)
-	if errors.Is(err, gan.ErrNotCheckpoint) {
-		return nil, usagef("%s %s: not a forger checkpoint (%s)", flag, *model, modelKinds)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(*model); err != nil {
-		*model = path
-	}
-	return g, nil
+	return loadModel(flag, model, gan.LoadGeneratorNet)
 }
 
 // loadGenerator loads the generator a model argument names; when it is a
 // model name, it sets *model to the checkpoint's path (paths are kept as
 // given).
 func loadGenerator(flag string, model *string) (*gan.Generator, error) {
+	return loadModel(flag, model, gan.LoadGenerator)
+}
+
+// loadModel resolves a model argument and loads it with load, wording a
+// file that is no checkpoint with the flag.
+func loadModel[T any](flag string, model *string, load func(string) (T, error)) (T, error) {
+	var zero T
 	path, err := modelArg(flag, *model)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	g, err := gan.LoadGenerator(path)
+	g, err := load(path)
 	if errors.Is(err, gan.ErrNotCheckpoint) {
-		return nil, usagef("%s %s: not a forger checkpoint (%s)", flag, *model, modelKinds)
+		return zero, usagef("%s %s: not a forger checkpoint (%s)", flag, *model, modelKinds)
 	}
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	if _, err := os.Stat(*model); err != nil {
 		*model = path
