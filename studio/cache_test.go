@@ -59,7 +59,7 @@ func TestServerImageCacheBudget(t *testing.T) {
 }
 
 func TestDefaultImageCacheBytes(t *testing.T) {
-	for mem, want := range map[int64]int64{0: 256 << 20, 512 << 20: 64 << 20, 8 << 30: 512 << 20, 64 << 30: 1 << 30} {
+	for mem, want := range map[int64]int64{0: 256 << 20, 512 << 20: 64 << 20, 4 << 30: 128 << 20, 24 << 30: 256 << 20, 64 << 30: 256 << 20} {
 		if got := DefaultImageCacheBytes(mem); got != want {
 			t.Errorf("%d MB of memory: %d MB of cache, want %d", mem>>20, got>>20, want>>20)
 		}

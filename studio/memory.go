@@ -35,24 +35,39 @@ func MachineMemory() int64 {
 // Image cache budget: DefaultImageCacheBytes of a machine's memory.
 const (
 	MinImageCacheBytes = 64 << 20
-	MaxImageCacheBytes = 1 << 30
+	MaxImageCacheBytes = 256 << 20
 	// fallbackImageCacheBytes is the budget when the machine's memory is
 	// unknown.
 	fallbackImageCacheBytes = 256 << 20
 )
 
 // DefaultImageCacheBytes is the image cache's budget on a machine with
-// mem bytes of memory: a sixteenth of it, between 64 MB and 1 GB (256 MB
-// when mem is unknown, 0).
+// mem bytes of memory: a thirty-second of it, between 64 MB and 256 MB
+// (256 MB when mem is unknown, 0). A larger cache saves little: a cached
+// picture is a request's recomputation, tens of milliseconds, and the
+// cache's bytes weigh twice in the heap under the garbage collector's
+// default headroom.
 func DefaultImageCacheBytes(mem int64) int64 {
 	if mem <= 0 {
 		return fallbackImageCacheBytes
 	}
-	return min(max(mem/16, MinImageCacheBytes), MaxImageCacheBytes)
+	return min(max(mem/32, MinImageCacheBytes), MaxImageCacheBytes)
 }
 
+// WorkingBytes is the memory a server needs beside its image cache: the
+// models, the face networks, the decode budget of uploads in flight and
+// the working tensors of requests and jobs.
+const WorkingBytes = 1 << 30
+
 // DefaultMemoryLimit is the Go memory limit forger serve sets on a machine
-// with mem bytes of memory: half of it (0, none, when mem is unknown).
-func DefaultMemoryLimit(mem int64) int64 {
-	return mem / 2
+// with mem bytes of memory and an image cache of cacheBytes: WorkingBytes
+// plus twice the cache, so the garbage collector works harder before the
+// heap outgrows what the server holds, and never more than half the
+// machine (0, none, when mem is unknown). It is a soft limit: a heap that
+// needs more gets more.
+func DefaultMemoryLimit(mem, cacheBytes int64) int64 {
+	if mem <= 0 {
+		return 0
+	}
+	return min(WorkingBytes+2*max(cacheBytes, 0), mem/2)
 }

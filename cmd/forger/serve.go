@@ -127,31 +127,40 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 	f.StringSliceVar(&o.trustedProxies, "trusted-proxy", nil, "a reverse proxy (CIDR or address, repeatable) whose X-Forwarded-For names the client, for the rate limits")
 	f.StringSliceVar(&o.mailAllow, "mail-allow", nil, "the only addresses visitors may ask e-mail for, mailed without a confirmation link: ada@example.com or @example.com (repeatable; default: any address, once its owner has used the link mailed to it)")
 	f.IntVar(&o.mailPerDay, "mail-per-day", studio.DefaultMailsPerDay, "job e-mails one address may be sent in 24 hours (-1 = no cap)")
-	f.IntVar(&o.imageCacheMB, "image-cache-mb", 0, "memory for recently made pictures, in MB (default: a sixteenth of the machine's memory, 64–1024)")
-	f.IntVar(&o.memoryLimitMB, "memory-limit-mb", 0, "Go memory limit in MB, the heap size past which the garbage collector works harder (default: $GOMEMLIMIT, else half the machine's memory; -1: none)")
+	f.IntVar(&o.imageCacheMB, "image-cache-mb", 0, "memory for recently made pictures, in MB (default: a thirty-second of the machine's memory, 64–256)")
+	f.IntVar(&o.memoryLimitMB, "memory-limit-mb", 0, "Go memory limit in MB, the heap size past which the garbage collector works harder (default: $GOMEMLIMIT, else 1024 + twice the image cache, at most half the machine's memory; -1: none)")
 	return cmd
 }
 
 // memoryLimit is the Go memory limit serve and worker set, in bytes (0:
 // none): --memory-limit-mb, else $GOMEMLIMIT (which the runtime applied
-// already; 0 is returned so that it stays), else half of mem, the
-// machine's memory.
-func memoryLimit(flagMB int, env string, mem int64) int64 {
+// already; 0 is returned so that it stays), else studio's default for
+// mem, the machine's memory, and an image cache of cacheBytes.
+func memoryLimit(flagMB int, env string, mem, cacheBytes int64) int64 {
 	switch {
 	case flagMB > 0:
 		return int64(flagMB) << 20
 	case flagMB < 0 || env != "":
 		return 0
 	}
-	return studio.DefaultMemoryLimit(mem)
+	return studio.DefaultMemoryLimit(mem, cacheBytes)
 }
 
-// setMemoryLimit applies memoryLimit and logs the limit in force.
-func setMemoryLimit(o *serveOptions, log *slog.Logger) {
+// setMemoryLimit applies memoryLimit and logs the limit in force. A
+// worker (withCache false) holds no image cache.
+func setMemoryLimit(o *serveOptions, log *slog.Logger, withCache bool) {
 	if o.memoryLimitMB < -1 {
 		o.memoryLimitMB = -1
 	}
-	if l := memoryLimit(o.memoryLimitMB, os.Getenv("GOMEMLIMIT"), studio.MachineMemory()); l > 0 {
+	mem := studio.MachineMemory()
+	var cache int64
+	if withCache {
+		cache = int64(o.imageCacheMB) << 20
+		if cache == 0 {
+			cache = studio.DefaultImageCacheBytes(mem)
+		}
+	}
+	if l := memoryLimit(o.memoryLimitMB, os.Getenv("GOMEMLIMIT"), mem, cache); l > 0 {
 		debug.SetMemoryLimit(l)
 	} else if o.memoryLimitMB < 0 {
 		debug.SetMemoryLimit(math.MaxInt64)
@@ -289,7 +298,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		return usagef("--trusted-proxy: %v", err)
 	}
 	log := newLogger()
-	setMemoryLimit(o, log)
+	setMemoryLimit(o, log, true)
 	st, pipeline, mailer, q, err := common(ctx, o, log, o.workers)
 	if err != nil {
 		return err
@@ -380,7 +389,7 @@ func runWorker(ctx context.Context, o *serveOptions) error {
 		return usagef("--workers must be at least 1 for forger worker")
 	}
 	log := newLogger()
-	setMemoryLimit(o, log)
+	setMemoryLimit(o, log, false)
 	st, pipeline, mailer, q, err := common(ctx, o, log, o.workers)
 	if err != nil {
 		return err

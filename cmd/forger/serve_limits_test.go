@@ -24,19 +24,21 @@ import (
 func TestMemoryLimit(t *testing.T) {
 	const gb = 1 << 30
 	for _, c := range []struct {
-		flag int
-		env  string
-		mem  int64
-		want int64
+		flag       int
+		env        string
+		mem, cache int64
+		want       int64
 	}{
-		{0, "", 8 * gb, 4 * gb},          // half the machine
-		{0, "", 0, 0},                    // unknown machine: none
-		{0, "3GiB", 8 * gb, 0},           // GOMEMLIMIT stays as the runtime read it
-		{700, "3GiB", 8 * gb, 700 << 20}, // the flag wins
-		{-1, "", 8 * gb, 0},              // none
+		{0, "", 8 * gb, 256 << 20, 1536 << 20},      // a gigabyte and twice the cache
+		{0, "", 8 * gb, 0, 1 * gb},                  // a worker: no cache
+		{0, "", 2 * gb, 256 << 20, 1 * gb},          // at most half the machine
+		{0, "", 0, 256 << 20, 0},                    // unknown machine: none
+		{0, "3GiB", 8 * gb, 256 << 20, 0},           // GOMEMLIMIT stays as the runtime read it
+		{700, "3GiB", 8 * gb, 256 << 20, 700 << 20}, // the flag wins
+		{-1, "", 8 * gb, 256 << 20, 0},              // none
 	} {
-		if got := memoryLimit(c.flag, c.env, c.mem); got != c.want {
-			t.Errorf("memoryLimit(%d, %q, %d) = %d, want %d", c.flag, c.env, c.mem, got, c.want)
+		if got := memoryLimit(c.flag, c.env, c.mem, c.cache); got != c.want {
+			t.Errorf("memoryLimit(%d, %q, %d, %d) = %d, want %d", c.flag, c.env, c.mem, c.cache, got, c.want)
 		}
 	}
 }
@@ -49,6 +51,12 @@ func TestServeMemoryFlags(t *testing.T) {
 		"--memory-limit-mb", "700", "--image-cache-mb", "33")
 	if s := log.String(); !strings.Contains(s, "memory limit") || !strings.Contains(s, "mb=700") || !strings.Contains(s, "image_cache_mb=33") {
 		t.Errorf("the log does not show the limits: %s", s)
+	}
+	// Without --memory-limit-mb the limit follows the cache: 1024 + 2×100.
+	_, _, log = startServeEnv(t, []string{"GOMEMLIMIT="}, "--models", models, "--data", t.TempDir(), "--workers", "0",
+		"--image-cache-mb", "100")
+	if s := log.String(); !strings.Contains(s, "mb=1224") || !strings.Contains(s, "image_cache_mb=100") {
+		t.Errorf("the log does not show the default limit for a 100 MB cache: %s", s)
 	}
 }
 
