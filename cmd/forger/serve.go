@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -132,40 +131,11 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 	return cmd
 }
 
-// memoryLimit is the Go memory limit serve and worker set, in bytes (0:
-// none): --memory-limit-mb, else $GOMEMLIMIT (which the runtime applied
-// already; 0 is returned so that it stays), else studio's default for
-// mem, the machine's memory, and an image cache of cacheBytes.
-func memoryLimit(flagMB int, env string, mem, cacheBytes int64) int64 {
-	switch {
-	case flagMB > 0:
-		return int64(flagMB) << 20
-	case flagMB < 0 || env != "":
-		return 0
-	}
-	return studio.DefaultMemoryLimit(mem, cacheBytes)
-}
-
-// setMemoryLimit applies memoryLimit and logs the limit in force. A
-// worker (withCache false) holds no image cache.
+// setMemoryLimit applies studio.SetMemoryLimit for --memory-limit-mb and
+// --image-cache-mb and logs the limit in force. A worker (withCache
+// false) holds no image cache.
 func setMemoryLimit(o *serveOptions, log *slog.Logger, withCache bool) {
-	if o.memoryLimitMB < -1 {
-		o.memoryLimitMB = -1
-	}
-	mem := studio.MachineMemory()
-	var cache int64
-	if withCache {
-		cache = int64(o.imageCacheMB) << 20
-		if cache == 0 {
-			cache = studio.DefaultImageCacheBytes(mem)
-		}
-	}
-	if l := memoryLimit(o.memoryLimitMB, os.Getenv("GOMEMLIMIT"), mem, cache); l > 0 {
-		debug.SetMemoryLimit(l)
-	} else if o.memoryLimitMB < 0 {
-		debug.SetMemoryLimit(math.MaxInt64)
-	}
-	if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
+	if l := studio.SetMemoryLimit(o.memoryLimitMB, int64(o.imageCacheMB)<<20, withCache); l < math.MaxInt64 {
 		log.Info("memory limit", "mb", l>>20)
 	}
 }
