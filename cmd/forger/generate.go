@@ -14,7 +14,6 @@ import (
 
 	"forger/gan"
 	"forger/picture"
-	"forger/tensor"
 )
 
 func generateCmd() *cobra.Command {
@@ -42,12 +41,7 @@ func generateCmd() *cobra.Command {
 				return err
 			}
 			cfg := g.ModelConfig()
-			// A stylegan truncates in W, towards w_avg; a dcgan scales z.
-			sg, isStyle := g.(*gan.StyleGenerator)
-			zpsi := psi
-			if isStyle {
-				zpsi = 1
-			} else if psi == 0 {
+			if _, isStyle := g.(*gan.StyleGenerator); !isStyle && psi == 0 {
 				return usagef("--truncation must be positive (1 = off) for a %s (0 is for a stylegan: its average image)", cfg.Arch)
 			}
 			label := int32(-1)
@@ -72,34 +66,26 @@ func generateCmd() *cobra.Command {
 					}
 				}
 			}
-			z := tensor.New(len(list), cfg.NZ)
-			for i, s := range list {
-				gan.LatentForSeed(s, zpsi, z.Data[i*cfg.NZ:(i+1)*cfg.NZ])
-			}
-			var imgs *tensor.Tensor
-			if isStyle {
-				imgs = sg.Truncated(z, psi)
-			} else {
-				imgs = g.Forward(z, labels)
-			}
-			per := imgs.Len() / len(list)
 			var files []string
 			tiles := make([]image.Image, len(list))
-			for i, s := range list {
-				if err := cmd.Context().Err(); err != nil {
-					return err // Ctrl-C: the files written so far are whole
-				}
-				img := picture.FromTensor(imgs.Data[i*per:(i+1)*per], cfg.Size, cfg.Channels)
+			bar := newBar(len(list), "generating", !asJSON && len(list) > gan.SeedBatch)
+			err = gan.GenerateSeeds(cmd.Context(), g, list, labels, psi, func(i int, img image.Image) error {
 				tiles[i] = img
-				name := fmt.Sprintf("seed%04d.png", s)
+				name := fmt.Sprintf("seed%04d.png", list[i])
 				if labels != nil {
-					name = fmt.Sprintf("seed%04d_%s.png", s, safeName(cfg.Classes[labels[i]]))
+					name = fmt.Sprintf("seed%04d_%s.png", list[i], safeName(cfg.Classes[labels[i]]))
 				}
 				p := filepath.Join(out, name)
 				if err := picture.WritePNG(p, img); err != nil {
 					return err
 				}
 				files = append(files, p)
+				bar.Add(1)
+				return nil
+			})
+			bar.Finish()
+			if err != nil {
+				return err // Ctrl-C: the files written so far are whole
 			}
 			result := map[string]any{"files": files}
 			if grid {
