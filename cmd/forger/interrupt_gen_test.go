@@ -6,12 +6,14 @@ package main
 import (
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"forger/gan"
+	"forger/internal/fixture"
 	"forger/optim"
 	"forger/picture"
 )
@@ -69,4 +71,15 @@ func TestGenerateStopsOnSIGINT(t *testing.T) {
 	interrupt(t, time.Second, "generating", "generate", "--model", model, "-n", "10000", "--grid", "--out", out)
 	n := wholeFiles(t, out, func(name string) bool { return strings.HasPrefix(name, "seed") && strings.HasSuffix(name, ".png") })
 	t.Logf("%d images written before Ctrl-C", n)
+}
+
+// Ctrl-C stops forger data get cartoon-faces within a second: the
+// renderer is stopped and its temporary folder removed, so the
+// destination's parent is left empty.
+func TestDataGetStopsOnSIGINT(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		fixture.Missing(t, "node not found: cartoon-faces needs Node.js and npm (apt-get install nodejs npm)")
+	}
+	out := t.TempDir()
+	interrupted(t, out, "rendering faces", "data", "get", "cartoon-faces", "--n", "200000", "--size", "64", "--dir", filepath.Join(out, "faces"))
 }
