@@ -128,7 +128,7 @@ are listed and skipped.`,
 			t0 := time.Now()
 			for _, p := range photos {
 				if err := cmd.Context().Err(); err != nil {
-					return fmt.Errorf("face index: interrupted; %s is unchanged", dbPath)
+					return fmt.Errorf("face index: interrupted; %s is unchanged: %w", dbPath, err)
 				}
 				bar.Add(1)
 				img, err := face.LoadImage(p.path)

@@ -4,6 +4,8 @@ package main
 // face index and align, edit.
 
 import (
+	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"forger/face/facedb"
 	"forger/gan"
 	"forger/internal/fixture"
 	"forger/optim"
@@ -19,7 +22,8 @@ import (
 )
 
 // wholeFiles checks that every file left in dir (after Ctrl-C) has a name
-// made by want and decodes: nothing half-written, no temporary files.
+// made by want and, if a PNG, decodes: nothing half-written, no temporary
+// files.
 func wholeFiles(t *testing.T, dir string, want func(name string) bool) int {
 	t.Helper()
 	left, err := os.ReadDir(dir)
@@ -29,6 +33,9 @@ func wholeFiles(t *testing.T, dir string, want func(name string) bool) int {
 	for _, e := range left {
 		if !want(e.Name()) {
 			t.Errorf("%s left in %s", e.Name(), dir)
+			continue
+		}
+		if !strings.HasSuffix(e.Name(), ".png") {
 			continue
 		}
 		if _, err := picture.Load(filepath.Join(dir, e.Name()), picture.Limits{}); err != nil {
@@ -82,4 +89,59 @@ func TestDataGetStopsOnSIGINT(t *testing.T) {
 	}
 	out := t.TempDir()
 	interrupted(t, out, "rendering faces", "data", "get", "cartoon-faces", "--n", "200000", "--size", "64", "--dir", filepath.Join(out, "faces"))
+}
+
+// linkedPhotos fills dir with n copies of astronaut.png (hard links of one
+// copy), named by name(i).
+func linkedPhotos(t *testing.T, dir string, n int, name func(i int) string) {
+	t.Helper()
+	needFile(t, astronautPNG, "apt-get install python3-skimage")
+	data, err := os.ReadFile(astronautPNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := filepath.Join(dir, name(0))
+	if err := os.WriteFile(first, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < n; i++ {
+		if err := os.Link(first, filepath.Join(dir, name(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Ctrl-C stops forger face index between photos within a second; the
+// index is left as it was (here: without a face).
+func TestFaceIndexStopsOnSIGINT(t *testing.T) {
+	models := faceModels(t)
+	gallery := t.TempDir()
+	linkedPhotos(t, gallery, 300, func(i int) string { return fmt.Sprintf("p%03d.png", i) })
+	db := filepath.Join(t.TempDir(), "people.db")
+	interrupt(t, time.Second, "index", "face", "index", gallery, "--db", db, "--models", models)
+	d, err := facedb.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if n, _, err := d.Count(context.Background()); err != nil || n != 0 {
+		t.Errorf("the interrupted index holds %d faces (%v), want none", n, err)
+	}
+}
+
+// Ctrl-C stops forger face align between photos within a second; the crops
+// made by then are whole and the report says which they are.
+func TestFaceAlignStopsOnSIGINT(t *testing.T) {
+	models := faceModels(t)
+	in := t.TempDir()
+	linkedPhotos(t, in, 300, func(i int) string { return fmt.Sprintf("p%03d.png", i) })
+	out := t.TempDir()
+	interrupt(t, time.Second, "align", "face", "align", in, out, "--size", "64", "--models", models)
+	n := wholeFiles(t, out, func(name string) bool {
+		return strings.HasPrefix(name, "p") && strings.HasSuffix(name, ".png") || name == alignSheet || name == alignReport
+	})
+	if _, err := os.Stat(filepath.Join(out, alignReport)); err != nil {
+		t.Errorf("no report after Ctrl-C: %v", err)
+	}
+	t.Logf("%d files left", n)
 }
