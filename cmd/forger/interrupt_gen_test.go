@@ -145,3 +145,17 @@ func TestFaceAlignStopsOnSIGINT(t *testing.T) {
 	}
 	t.Logf("%d files left", n)
 }
+
+// Ctrl-C stops forger edit (rendering 1,000 frames of a 64×64 model, then
+// the GIF) within a second, with no animation written. edit has no
+// progress bar, so the signal comes 300 ms after the start.
+func TestEditStopsOnSIGINT(t *testing.T) {
+	dir := t.TempDir()
+	model := rgbModel(t, dir)
+	v := make([]float64, 32)
+	v[0] = 1
+	dfile := filepath.Join(dir, "d.json")
+	latWriteDirection(t, dfile, "x", v)
+	out := t.TempDir()
+	interrupted(t, out, "", "edit", "--model", model, "--seed", "1", "--direction", dfile, "--strengths", "-3:3:1000", "--out", filepath.Join(out, "e.gif"))
+}
