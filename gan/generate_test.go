@@ -113,3 +113,34 @@ func sameImage(a, b image.Image) bool {
 	}
 	return true
 }
+
+// MixSeeds: with no coarse layers a cell is its column seed's image, with
+// all of them its row seed's.
+func TestMixSeeds(t *testing.T) {
+	g, _, err := NewNets(smallStyle(), rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetTraining(false)
+	sg := g.(*StyleGenerator)
+	rows, cols := []int64{1, 2}, []int64{3, 4, 5}
+	for _, c := range []struct {
+		crossover int
+		want      func(r, c int, m *StyleMix) image.Image
+	}{
+		{0, func(_, c int, m *StyleMix) image.Image { return m.Cols[c] }},
+		{sg.NumWs(), func(r, _ int, m *StyleMix) image.Image { return m.Rows[r] }},
+	} {
+		m := sg.MixSeeds(rows, cols, c.crossover, 0.7)
+		if len(m.Rows) != 2 || len(m.Cols) != 3 || len(m.Cells) != 2 || len(m.Cells[1]) != 3 {
+			t.Fatalf("crossover %d: %d rows, %d cols, %d cell rows", c.crossover, len(m.Rows), len(m.Cols), len(m.Cells))
+		}
+		for r := range rows {
+			for k := range cols {
+				if !sameImage(m.Cells[r][k], c.want(r, k, m)) {
+					t.Errorf("crossover %d: cell (%d, %d) is not the seed's image", c.crossover, r, k)
+				}
+			}
+		}
+	}
+}
