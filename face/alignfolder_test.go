@@ -1,0 +1,34 @@
+package face
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// AlignInputs lists a folder's regular files, leaving out hidden ones and
+// the output folder; AlignOutputNames keeps the extension only where two
+// inputs would share a crop's name.
+func TestAlignInputsAndNames(t *testing.T) {
+	in := t.TempDir()
+	for _, f := range []string{"a.jpg", "a.png", "b/c.jpg", ".h.jpg", ".git/x.jpg", "out/old.png"} {
+		p := filepath.Join(in, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := AlignInputs(in, true, filepath.Join(in, "out"))
+	if want := []string{"a.jpg", "a.png", filepath.Join("b", "c.jpg")}; err != nil || !reflect.DeepEqual(files, want) {
+		t.Fatalf("AlignInputs: %q %v, want %q", files, err, want)
+	}
+	if got, want := AlignOutputNames(files), []string{"a_jpg", "a_png", filepath.Join("b", "c")}; !reflect.DeepEqual(got, want) {
+		t.Errorf("AlignOutputNames: %q, want %q", got, want)
+	}
+	if got, _ := AlignInputs(filepath.Join(in, "a.jpg"), false, in); !reflect.DeepEqual(got, []string{"a.jpg"}) {
+		t.Errorf("AlignInputs of a file: %q", got)
+	}
+}
