@@ -44,17 +44,11 @@ func generateCmd() *cobra.Command {
 			if _, isStyle := g.(*gan.StyleGenerator); !isStyle && psi == 0 {
 				return usagef("--truncation must be positive (1 = off) for a %s (0 is for a stylegan: its average image)", cfg.Arch)
 			}
-			label := int32(-1)
-			if class != "" {
-				if !cfg.Conditional() {
-					return usagef("--class: this model (%s) has no classes", cfg.Arch)
-				}
-				l, err := classIndex(cfg, class)
-				if err != nil {
-					return usageError{err}
-				}
-				label = l
+			k, err := latClassFlag(cfg, class)
+			if err != nil {
+				return err
 			}
+			label := int32(k)
 			var labels []int32
 			if cfg.Conditional() {
 				labels = make([]int32, len(list))
@@ -159,16 +153,6 @@ func seedList(haveSeed bool, seed int64, spec string, n int) ([]int64, error) {
 		}
 	}
 	return out, nil
-}
-
-// classIndex accepts a class name (case-insensitive) or index, as
-// gan.Config.ClassIndex, and names the flag in its error.
-func classIndex(cfg gan.Config, s string) (int32, error) {
-	c, err := cfg.ClassIndex(s)
-	if err != nil {
-		return 0, fmt.Errorf("--class %w", err)
-	}
-	return c, nil
 }
 
 // safeName makes a class name usable in a file name.
