@@ -2,9 +2,11 @@ package face
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"io/fs"
 	"math"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"forger/internal/atomicfile"
 	"forger/picture"
 )
 
@@ -201,4 +204,31 @@ func alignPhoto(det *Detector, o AlignOptions, path, outStem string) []AlignRow 
 // pointXY is p rounded to 1/100 pixel, for reports.
 func pointXY(p Point) [2]float64 {
 	return [2]float64{math.Round(p[0]*100) / 100, math.Round(p[1]*100) / 100}
+}
+
+// WriteAlignReport writes rows to path as CSV (forger face align's
+// report.csv: file, faces, face, the eye centres, status, reason, output),
+// atomically.
+func WriteAlignReport(path string, rows []AlignRow) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		c := csv.NewWriter(w)
+		c.Write([]string{"file", "faces", "face", "left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y", "status", "reason", "output"})
+		num := func(p *[2]float64, i int) string {
+			if p == nil {
+				return ""
+			}
+			return strconv.FormatFloat(p[i], 'f', 2, 64)
+		}
+		for _, r := range rows {
+			fc := ""
+			if r.Face > 0 {
+				fc = strconv.Itoa(r.Face)
+			}
+			c.Write([]string{r.File, strconv.Itoa(r.Faces), fc,
+				num(r.LeftEye, 0), num(r.LeftEye, 1), num(r.RightEye, 0), num(r.RightEye, 1),
+				r.Status, r.Reason, r.Output})
+		}
+		c.Flush()
+		return c.Error()
+	})
 }

@@ -32,3 +32,24 @@ func TestAlignInputsAndNames(t *testing.T) {
 		t.Errorf("AlignInputs of a file: %q", got)
 	}
 }
+
+// WriteAlignReport writes the header and one line a row, eyes to 1/100
+// pixel and empty cells for what a skipped photo lacks.
+func TestWriteAlignReport(t *testing.T) {
+	le, re := [2]float64{10.5, 20}, [2]float64{30.25, 20}
+	rows := []AlignRow{
+		{File: "a.jpg", Faces: 1, Face: 1, Status: AlignOK, LeftEye: &le, RightEye: &re, Output: "out/a.png"},
+		{File: "b.txt", Status: AlignSkipped, Reason: SkipNotImage + " (x)"},
+	}
+	p := filepath.Join(t.TempDir(), "report.csv")
+	if err := WriteAlignReport(p, rows); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	want := "file,faces,face,left_eye_x,left_eye_y,right_eye_x,right_eye_y,status,reason,output\n" +
+		"a.jpg,1,1,10.50,20.00,30.25,20.00,ok,,out/a.png\n" +
+		"b.txt,0,,,,,,skipped,not an image (x),\n"
+	if err != nil || string(b) != want {
+		t.Errorf("report:\n%s\nwant:\n%s", b, want)
+	}
+}

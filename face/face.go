@@ -20,7 +20,8 @@
 // to call. Load one per goroutine.
 //
 // Above the networks: detection (Detector), alignment of a photo
-// (AlignLayout) or a folder of them (AlignFolder, forger face align), and
+// (AlignLayout) or a folder of them (AlignFolder, with its report and
+// ContactSheet: forger face align), and
 // look-alike search (Gallery; face/facedb stores an index).
 package face
 

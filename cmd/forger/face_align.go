@@ -5,19 +5,15 @@ package main
 // PNG; report.csv and contact-sheet.png say what happened to each photo.
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"forger/face"
-	"forger/internal/atomicfile"
 	"forger/picture"
 )
 
@@ -107,13 +103,13 @@ func runAlign(cmd *cobra.Command, o *faceOptions, ao *alignOptions, input, outDi
 	}
 	bar := newBar(len(files), "align", st.IsDir())
 	enc := json.NewEncoder(cmd.OutOrStdout())
-	sheet := newContactSheet(240)
+	sheet := face.NewContactSheet(240)
 	var rows []face.AlignRow
 	ctx := cmd.Context()
 	opts := face.AlignOptions{Size: ao.size, All: ao.all, Layout: lay, MaxUpscale: ao.maxUpscale}
 	err = face.AlignFolder(ctx, det, input, st.IsDir(), files, outDir, opts, func(got []face.AlignRow) error {
 		for _, r := range got {
-			sheet.add(r.Photo, r.Found, r.Crop)
+			sheet.Add(r.Photo, r.Found, r.Crop)
 			r.Photo, r.Found, r.Crop = nil, nil, nil // the report keeps only its columns
 			if strings.HasPrefix(r.Reason, face.SkipTooSmall) {
 				r.Reason += fmt.Sprintf(" for --size %d (--max-upscale %g)", ao.size, ao.maxUpscale)
@@ -132,10 +128,10 @@ func runAlign(cmd *cobra.Command, o *faceOptions, ao *alignOptions, input, outDi
 	if err != nil && ctx.Err() == nil {
 		return err
 	}
-	if err := writeAlignReport(filepath.Join(outDir, alignReport), rows); err != nil {
+	if err := face.WriteAlignReport(filepath.Join(outDir, alignReport), rows); err != nil {
 		return err
 	}
-	if err := picture.WritePNG(filepath.Join(outDir, alignSheet), sheet.image()); err != nil {
+	if err := picture.WritePNG(filepath.Join(outDir, alignSheet), sheet.Image()); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -153,29 +149,4 @@ func runAlign(cmd *cobra.Command, o *faceOptions, ao *alignOptions, input, outDi
 			filepath.Join(outDir, alignReport), filepath.Join(outDir, alignSheet))
 	}
 	return nil
-}
-
-// writeAlignReport writes the rows as CSV.
-func writeAlignReport(path string, rows []face.AlignRow) error {
-	return atomicfile.Write(path, func(w io.Writer) error {
-		c := csv.NewWriter(w)
-		c.Write([]string{"file", "faces", "face", "left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y", "status", "reason", "output"})
-		num := func(p *[2]float64, i int) string {
-			if p == nil {
-				return ""
-			}
-			return strconv.FormatFloat(p[i], 'f', 2, 64)
-		}
-		for _, r := range rows {
-			fc := ""
-			if r.Face > 0 {
-				fc = strconv.Itoa(r.Face)
-			}
-			c.Write([]string{r.File, strconv.Itoa(r.Faces), fc,
-				num(r.LeftEye, 0), num(r.LeftEye, 1), num(r.RightEye, 0), num(r.RightEye, 1),
-				r.Status, r.Reason, r.Output})
-		}
-		c.Flush()
-		return c.Error()
-	})
 }
