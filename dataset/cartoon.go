@@ -98,8 +98,6 @@ type CartoonOptions struct {
 	// Dir is the destination folder; "" means CartoonDir(Size, Misalign),
 	// or CartoonPersonDir(Size, *Person) for a person set.
 	Dir string
-	// Context, if not nil, stops the renderer when it is cancelled.
-	Context context.Context
 }
 
 // cartoonManifest is manifest.json of a rendered set.
@@ -145,14 +143,11 @@ func CartoonPersonDir(size int, person int64) string {
 // npm packages are installed with npm ci when missing. The set is rendered
 // into a temporary folder next to the destination and renamed into place
 // only when complete. Progress and the output of npm go to log, which may
-// be nil.
-func GetCartoonFaces(opts CartoonOptions, log io.Writer) (string, error) {
+// be nil. Once ctx is done it stops the renderer (SIGTERM), removes the
+// temporary folder and returns an error wrapping ctx's.
+func GetCartoonFaces(ctx context.Context, opts CartoonOptions, log io.Writer) (string, error) {
 	if log == nil {
 		log = io.Discard
-	}
-	ctx := opts.Context
-	if ctx == nil {
-		ctx = context.Background()
 	}
 	if opts.N == 0 {
 		opts.N = DefaultCartoonN

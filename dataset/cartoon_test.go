@@ -3,6 +3,7 @@ package dataset
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,7 +79,7 @@ func TestCartoonFaces(t *testing.T) {
 	isolate(t)
 	const n, size = 40, 64
 	var log bytes.Buffer
-	dir, err := GetCartoonFaces(CartoonOptions{N: n, Size: size, Seed: 7}, &log)
+	dir, err := GetCartoonFaces(context.Background(), CartoonOptions{N: n, Size: size, Seed: 7}, &log)
 	if err != nil {
 		t.Fatalf("GetCartoonFaces: %v\n%s", err, log.String())
 	}
@@ -161,7 +162,7 @@ func TestCartoonFaces(t *testing.T) {
 
 	// Asking again finds the set in place.
 	log.Reset()
-	if _, err := GetCartoonFaces(CartoonOptions{N: n, Size: size, Seed: 7}, &log); err != nil || strings.Contains(log.String(), "rendering") {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: n, Size: size, Seed: 7}, &log); err != nil || strings.Contains(log.String(), "rendering") {
 		t.Errorf("second GetCartoonFaces: %v, log %q; want no rendering", err, log.String())
 	}
 
@@ -171,7 +172,7 @@ func TestCartoonFaces(t *testing.T) {
 	b, _ := json.Marshal(man)
 	writeFile(t, filepath.Join(dir, cartoonManifestName), b)
 	log.Reset()
-	if _, err := GetCartoonFaces(CartoonOptions{N: n, Size: size, Seed: 7}, &log); err != nil || !strings.Contains(log.String(), "rendering it again") {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: n, Size: size, Seed: 7}, &log); err != nil || !strings.Contains(log.String(), "rendering it again") {
 		t.Errorf("after a renderer change: %v, log %q; want rendering again", err, log.String())
 	}
 	if man, _ := readCartoonManifest(dir); man.Renderer == "an older renderer" {
@@ -180,12 +181,12 @@ func TestCartoonFaces(t *testing.T) {
 
 	// The same seed gives the same files; another seed other faces.
 	other := filepath.Join(t.TempDir(), "again")
-	if _, err := GetCartoonFaces(CartoonOptions{N: n, Size: size, Seed: 7, Dir: other}, nil); err != nil {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: n, Size: size, Seed: 7, Dir: other}, nil); err != nil {
 		t.Fatal(err)
 	}
 	sameTree(t, dir, other)
 	third := filepath.Join(t.TempDir(), "seed8")
-	if _, err := GetCartoonFaces(CartoonOptions{N: 3, Size: size, Seed: 8, Dir: third}, nil); err != nil {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: 3, Size: size, Seed: 8, Dir: third}, nil); err != nil {
 		t.Fatal(err)
 	}
 	x, _ := os.ReadFile(filepath.Join(dir, "images", "000000.png"))
@@ -196,7 +197,7 @@ func TestCartoonFaces(t *testing.T) {
 
 	// --misalign: the same faces (same attributes), moved, with the
 	// transform recorded.
-	mdir, err := GetCartoonFaces(CartoonOptions{N: n, Size: size, Seed: 7, Misalign: true}, nil)
+	mdir, err := GetCartoonFaces(context.Background(), CartoonOptions{N: n, Size: size, Seed: 7, Misalign: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ func TestCartoonFaces(t *testing.T) {
 	}
 
 	// Another N replaces the set in place, leaving no temporary folders.
-	if _, err := GetCartoonFaces(CartoonOptions{N: 5, Size: size, Seed: 7}, nil); err != nil {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: 5, Size: size, Seed: 7}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if a, err := ReadAttributes(dir); err != nil || a.Len() != 5 || !cartoonComplete(dir, 5) {
@@ -246,7 +247,7 @@ func TestCartoonFaces(t *testing.T) {
 	// A folder of other files is never replaced.
 	foreign := filepath.Join(t.TempDir(), "mine")
 	writeFile(t, filepath.Join(foreign, "notes.txt"), []byte("keep me"))
-	if _, err := GetCartoonFaces(CartoonOptions{N: 2, Dir: foreign}, nil); !errors.Is(err, ErrNotCartoonSet) {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: 2, Dir: foreign}, nil); !errors.Is(err, ErrNotCartoonSet) {
 		t.Errorf("rendering into a foreign folder: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(foreign, "notes.txt")); err != nil || string(b) != "keep me" {
@@ -260,7 +261,7 @@ func TestCartoonWithoutNode(t *testing.T) {
 	}
 	isolate(t)
 	t.Setenv("PATH", t.TempDir())
-	_, err := GetCartoonFaces(CartoonOptions{N: 2}, nil)
+	_, err := GetCartoonFaces(context.Background(), CartoonOptions{N: 2}, nil)
 	if err == nil || err.Error() != nodeMissing {
 		t.Errorf("without node: %v, want %q", err, nodeMissing)
 	}
@@ -278,7 +279,7 @@ func TestCartoonOptionErrors(t *testing.T) {
 			want = "Size"
 		}
 		var oe *OptionError
-		if _, err := GetCartoonFaces(o, nil); !errors.As(err, &oe) || oe.Option != want || !strings.Contains(err.Error(), "out of range") {
+		if _, err := GetCartoonFaces(context.Background(), o, nil); !errors.As(err, &oe) || oe.Option != want || !strings.Contains(err.Error(), "out of range") {
 			t.Errorf("%+v: %v, want an *OptionError for %s", o, err, want)
 		}
 	}
@@ -424,7 +425,7 @@ func TestCartoonPerson(t *testing.T) {
 	p, q := int64(14), int64(13)
 
 	var log bytes.Buffer
-	dir, err := GetCartoonFaces(CartoonOptions{N: n, Size: size, Seed: seed, Person: &p}, &log)
+	dir, err := GetCartoonFaces(context.Background(), CartoonOptions{N: n, Size: size, Seed: seed, Person: &p}, &log)
 	if err != nil {
 		t.Fatalf("GetCartoonFaces --person %d: %v\n%s", p, err, log.String())
 	}
@@ -501,7 +502,7 @@ func TestCartoonPerson(t *testing.T) {
 	}
 
 	// Another person: another identity, another folder, other images.
-	qdir, err := GetCartoonFaces(CartoonOptions{N: 4, Size: size, Seed: seed, Person: &q}, nil)
+	qdir, err := GetCartoonFaces(context.Background(), CartoonOptions{N: 4, Size: size, Seed: seed, Person: &q}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,10 +541,10 @@ func TestCartoonPerson(t *testing.T) {
 	// Asking again finds the set; the name cartoon-faces never finds a
 	// person set, not even one rendered into the general set's folder.
 	log.Reset()
-	if _, err := GetCartoonFaces(CartoonOptions{N: n, Size: size, Seed: seed, Person: &p}, &log); err != nil || strings.Contains(log.String(), "rendering") {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: n, Size: size, Seed: seed, Person: &p}, &log); err != nil || strings.Contains(log.String(), "rendering") {
 		t.Errorf("second GetCartoonFaces --person: %v, log %q; want no rendering", err, log.String())
 	}
-	if _, err := GetCartoonFaces(CartoonOptions{N: 2, Size: size, Seed: seed, Person: &p, Dir: CartoonDir(size, false)}, nil); err != nil {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: 2, Size: size, Seed: seed, Person: &p, Dir: CartoonDir(size, false)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(CartoonFaces, Options{Size: size, Channels: 3}); err == nil || !strings.Contains(err.Error(), "not rendered") {
@@ -554,7 +555,7 @@ func TestCartoonPerson(t *testing.T) {
 	}
 	// … and a general set asked for in that folder is rendered over it.
 	log.Reset()
-	if _, err := GetCartoonFaces(CartoonOptions{N: 2, Size: size, Seed: seed}, &log); err != nil || !strings.Contains(log.String(), "rendering 2 cartoon faces") {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: 2, Size: size, Seed: seed}, &log); err != nil || !strings.Contains(log.String(), "rendering 2 cartoon faces") {
 		t.Errorf("general set over a person set: %v, log %q; want rendering", err, log.String())
 	}
 	if man, _ := readCartoonManifest(CartoonDir(size, false)); man.Person != nil {
@@ -591,11 +592,11 @@ func TestCartoonPersonSameSet(t *testing.T) {
 func TestCartoonPersonOptionErrors(t *testing.T) {
 	isolate(t)
 	neg, p := int64(-1), int64(1)
-	if _, err := GetCartoonFaces(CartoonOptions{N: 2, Person: &neg}, nil); err == nil || !strings.Contains(err.Error(), "negative") {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: 2, Person: &neg}, nil); err == nil || !strings.Contains(err.Error(), "negative") {
 		t.Errorf("--person -1: %v", err)
 	}
 	var oe *OptionError
-	if _, err := GetCartoonFaces(CartoonOptions{N: 2, Person: &p, Misalign: true}, nil); !errors.As(err, &oe) || oe.Option != "Misalign" {
+	if _, err := GetCartoonFaces(context.Background(), CartoonOptions{N: 2, Person: &p, Misalign: true}, nil); !errors.As(err, &oe) || oe.Option != "Misalign" {
 		t.Errorf("--person with --misalign: %v", err)
 	}
 }

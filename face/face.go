@@ -18,6 +18,11 @@
 //
 // A network is not safe for concurrent use; it reuses its buffers from call
 // to call. Load one per goroutine.
+//
+// Above the networks: detection (Detector), alignment of a photo
+// (AlignLayout) or a folder of them (AlignFolder, with its report and
+// ContactSheet: forger face align), and
+// look-alike search (Gallery; face/facedb stores an index).
 package face
 
 import (

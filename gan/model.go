@@ -1,6 +1,8 @@
 // Package gan defines forger's generative adversarial networks — the DCGAN
 // of Radford et al. as in pytorch/examples, and its class-conditional
-// variant — and the adversarial training step.
+// variant — and the adversarial training step. It also turns seeds into
+// images (LatentForSeed, GenerateSeeds, StyleGenerator.MixSeeds) for
+// forger generate and mix.
 //
 // The networks adapt to the image size: a generator starts from a base grid
 // (4×4, or 7×7 for 28×28 images) and doubles it with stride-2 transposed

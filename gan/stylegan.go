@@ -2,9 +2,11 @@ package gan
 
 import (
 	"fmt"
+	"image"
 	"math/rand/v2"
 
 	"forger/nn"
+	"forger/picture"
 	"forger/stylegan"
 	"forger/tensor"
 )
@@ -254,4 +256,53 @@ func (d *StyleDiscriminator) SetInputGrad(on bool) {
 	if c, ok := d.Net.Layers[0].(*nn.EqualConv2d); ok {
 		c.Conv.SkipInputGrad = !on
 	}
+}
+
+// MixCoarseLayers is the usual crossover of a style-mixing figure: the ws
+// of the 4×4 and 8×8 blocks, StyleGAN's "coarse styles" (pose, face shape,
+// hair style).
+const MixCoarseLayers = 4
+
+// StyleMix is a style-mixing figure's pictures (see MixSeeds).
+type StyleMix struct {
+	Rows, Cols []image.Image   // each row and column seed's own image
+	Cells      [][]image.Image // Cells[r][c]: row seed r's coarse styles with column seed c's fine ones
+}
+
+// MixSeeds renders StyleGAN's style-mixing figure for seeds (as
+// LatentForSeed names them): each seed's own image and, for each row seed
+// and column seed, the image taking its first crossover ws of W+ from the
+// row seed and the rest from the column seed, with truncation psi in W.
+func (s *StyleGenerator) MixSeeds(rows, cols []int64, crossover int, psi float64) *StyleMix {
+	zd, cfg := s.Cfg.NZ, s.Cfg
+	latents := func(seeds []int64) *tensor.Tensor {
+		z := tensor.New(len(seeds), zd)
+		for i, sd := range seeds {
+			LatentForSeed(sd, 1, z.Data[i*zd:(i+1)*zd])
+		}
+		return z
+	}
+	pictures := func(imgs *tensor.Tensor) []image.Image {
+		n := imgs.Shape[0]
+		per := imgs.Len() / n
+		out := make([]image.Image, n)
+		for i := range out { // FromTensor copies out of the generator's buffers
+			out[i] = picture.FromTensor(imgs.Data[i*per:(i+1)*per], cfg.Size, cfg.Channels)
+		}
+		return out
+	}
+	m := &StyleMix{Rows: pictures(s.Truncated(latents(rows), psi)), Cols: pictures(s.Truncated(latents(cols), psi))}
+	coarse, fine := tensor.New(len(rows)*len(cols), zd), tensor.New(len(rows)*len(cols), zd)
+	for r, rseed := range rows {
+		for c, cseed := range cols {
+			k := r*len(cols) + c
+			LatentForSeed(rseed, 1, coarse.Data[k*zd:(k+1)*zd])
+			LatentForSeed(cseed, 1, fine.Data[k*zd:(k+1)*zd])
+		}
+	}
+	mixed := pictures(s.MixGrid(coarse, fine, crossover, psi))
+	for r := range rows {
+		m.Cells = append(m.Cells, mixed[r*len(cols):(r+1)*len(cols)])
+	}
+	return m
 }

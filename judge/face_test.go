@@ -18,7 +18,7 @@ func faceSplits(t *testing.T, n, size int) (*Splits, string) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatal("node not found: the face judge tests render cartoon faces (apt-get install nodejs npm)")
 	}
-	dir, err := dataset.GetCartoonFaces(dataset.CartoonOptions{N: n, Size: size, Seed: 11, Dir: filepath.Join(t.TempDir(), "faces")}, nil)
+	dir, err := dataset.GetCartoonFaces(context.Background(), dataset.CartoonOptions{N: n, Size: size, Seed: 11, Dir: filepath.Join(t.TempDir(), "faces")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

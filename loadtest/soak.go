@@ -696,7 +696,7 @@ func soakPhotos(paths []string) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("soak: %w", err)
 		}
-		img, _, err := image.Decode(bytes.NewReader(b))
+		img, err := picture.DecodeBytes(b, picture.Limits{})
 		if err != nil {
 			return nil, fmt.Errorf("soak: %s: %w", p, err)
 		}

@@ -92,3 +92,26 @@ func drawTile(dst *image.NRGBA, at image.Point, t image.Image) {
 	}
 	draw.Draw(dst, image.Rectangle{at, at.Add(b.Size())}, t, b.Min, draw.Over)
 }
+
+// TableGrid lays cells out as a table headed by top (one tile per column)
+// and left (one per row), with a bg tile in the corner: StyleGAN's
+// style-mixing figure. cells[r] has len(top) tiles; all tiles have the
+// same size (see Grid, which it calls with pad and bg).
+func TableGrid(top, left []image.Image, cells [][]image.Image, pad int, bg color.Color) *image.NRGBA {
+	if len(top) == 0 {
+		return Grid(nil, 0, pad, bg)
+	}
+	b := top[0].Bounds()
+	corner := image.NewUniform(bg)
+	if bg == nil {
+		corner = image.NewUniform(color.Black)
+	}
+	blank := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(blank, blank.Rect, corner, image.Point{}, draw.Src)
+	tiles := append([]image.Image{blank}, top...)
+	for r, row := range cells {
+		tiles = append(tiles, left[r])
+		tiles = append(tiles, row...)
+	}
+	return Grid(tiles, len(top)+1, pad, bg)
+}

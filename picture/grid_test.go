@@ -81,3 +81,27 @@ func TestGridEdgeCases(t *testing.T) {
 	}()
 	Grid([]image.Image{tile, image.NewGray(image.Rect(0, 0, 4, 5))}, 2, 0, nil)
 }
+
+// TableGrid heads the cells with a row of top tiles and a column of left
+// ones, with a blank corner.
+func TestTableGrid(t *testing.T) {
+	tile := func(v uint8) image.Image {
+		m := image.NewGray(image.Rect(0, 0, 4, 3))
+		for i := range m.Pix {
+			m.Pix[i] = v
+		}
+		return m
+	}
+	g := TableGrid([]image.Image{tile(10), tile(20)}, []image.Image{tile(30)}, [][]image.Image{{tile(40), tile(50)}}, 1, color.White)
+	if g.Bounds() != image.Rect(0, 0, 3*4+4*1, 2*3+3*1) {
+		t.Fatalf("bounds %v", g.Bounds())
+	}
+	for _, c := range []struct {
+		x, y int
+		want uint8
+	}{{1, 1, 255}, {6, 1, 10}, {11, 1, 20}, {1, 5, 30}, {6, 5, 40}, {11, 5, 50}} {
+		if got := color.GrayModel.Convert(g.At(c.x, c.y)).(color.Gray).Y; got != c.want {
+			t.Errorf("(%d, %d) = %d, want %d", c.x, c.y, got, c.want)
+		}
+	}
+}

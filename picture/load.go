@@ -20,6 +20,10 @@ import (
 // PNG, JPEG, GIF or WebP image (or is a damaged one).
 var ErrNotImage = errors.New("not a PNG, JPEG, GIF or WebP image")
 
+// ErrEmpty is wrapped, beside ErrNotImage, by the error for no data or an
+// image without pixels.
+var ErrEmpty = errors.New("the image is empty")
+
 // DefaultMaxPixels is the largest picture Load decodes when Limits leaves
 // MaxPixels 0: 150 megapixels, well beyond any camera's photo, and about
 // 600 MB decoded.
@@ -30,6 +34,15 @@ const DefaultMaxPixels = 150_000_000
 type Limits struct {
 	// MaxPixels is the largest width × height; 0 means DefaultMaxPixels.
 	MaxPixels int64
+	// MaxDecodeBytes, when positive, bounds the memory decoding may take,
+	// as DecodeMemory estimates it from the header: a 16-bit or
+	// progressive picture takes more than its pixels.
+	MaxDecodeBytes int64
+	// MaxSide, when positive, scales a larger picture down (Shrink) so
+	// that its longer side is at most MaxSide, before it is turned, and
+	// makes the result 8 bits per channel: only the decoded picture is
+	// ever held at full size.
+	MaxSide int
 }
 
 func (l Limits) maxPixels() int64 {
@@ -78,22 +91,38 @@ func Decode(r io.Reader, lim Limits) (image.Image, error) {
 // DecodeBytes decodes a PNG, JPEG, GIF or WebP image and applies its EXIF
 // orientation (JPEG APP1 "Exif", PNG eXIf chunk, WebP EXIF chunk), so that
 // the result is the picture as a viewer shows it. A picture of more than
-// lim's pixels is refused (*TooLargeError) before it is decoded; data that
-// is not an image, or an empty one, gives an error wrapping ErrNotImage.
+// lim's pixels is refused (*TooLargeError), as is one whose decoding
+// would take more than lim.MaxDecodeBytes (*TooMuchMemoryError), before it
+// is decoded; data that is not an image, or an empty one, gives an error
+// wrapping ErrNotImage (and ErrEmpty).
 func DecodeBytes(data []byte, lim Limits) (image.Image, error) {
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: %w", ErrNotImage, ErrEmpty)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotImage, err)
 	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("%w: %w", ErrNotImage, ErrEmpty)
+	}
 	if most := lim.maxPixels(); int64(cfg.Width)*int64(cfg.Height) > most {
 		return nil, &TooLargeError{cfg.Width, cfg.Height, most}
+	}
+	if lim.MaxDecodeBytes > 0 {
+		if need := DecodeMemory(format, cfg, data); need > lim.MaxDecodeBytes {
+			return nil, &TooMuchMemoryError{cfg.Width, cfg.Height, need, lim.MaxDecodeBytes}
+		}
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotImage, err)
 	}
 	if img.Bounds().Empty() {
-		return nil, fmt.Errorf("%w: the image is empty", ErrNotImage)
+		return nil, fmt.Errorf("%w: %w", ErrNotImage, ErrEmpty)
+	}
+	if lim.MaxSide > 0 {
+		img = to8Bit(Shrink(img, lim.MaxSide))
 	}
 	return Orient(img, Orientation(data)), nil
 }

@@ -9,10 +9,11 @@
 // results atomically (see forger/internal/atomicfile), so a browser or
 // dashboard watching a file during training never sees a half-written one.
 //
-// Load, Decode and DecodeBytes are forger's image loader: PNG, JPEG, GIF
-// or WebP, size limits checked from the header before decoding, and the
-// picture turned the way its EXIF orientation says it is viewed
-// (Orientation, Orient).
+// Load, Decode and DecodeBytes are forger's image loader, for commands and
+// the studio's uploads alike: PNG, JPEG, GIF or WebP, pixel and
+// decode-memory limits checked from the header before decoding (Limits,
+// DecodeMemory), an optional shrink, and the picture turned the way its
+// EXIF orientation says it is viewed (Orientation, Orient).
 package picture
 
 import (

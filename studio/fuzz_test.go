@@ -49,7 +49,9 @@ func FuzzDecodePhoto(f *testing.F) {
 		if b.Empty() || b.Dx() > StoredMaxSide || b.Dy() > StoredMaxSide {
 			t.Fatalf("%s decoded to %v", typ, b)
 		}
-		if _, ok := codecs[typ]; !ok {
+		switch typ {
+		case "image/jpeg", "image/png", "image/gif", "image/webp":
+		default:
 			t.Fatalf("type %q", typ)
 		}
 	})

@@ -32,6 +32,7 @@ import (
 	"forger/gan"
 	"forger/internal/priority"
 	"forger/optim"
+	"forger/picture"
 	"forger/store"
 )
 
@@ -104,7 +105,7 @@ func (p *testPipeline) Align(ctx context.Context, photo image.Image, out *Result
 	if flat {
 		return nil, Reject("no face found in the photo")
 	}
-	aligned := shrink(photo, 16)
+	aligned := picture.Shrink(photo, 16)
 	if err := out.PutPNG("aligned", aligned, "", nil); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package studio
 
 import (
 	"bufio"
+	"math"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -70,4 +72,41 @@ func DefaultMemoryLimit(mem, cacheBytes int64) int64 {
 		return 0
 	}
 	return min(WorkingBytes+2*max(cacheBytes, 0), mem/2)
+}
+
+// MemoryLimit is the Go memory limit a server sets, in bytes, or 0 to
+// leave the runtime's: requestedMB megabytes when positive; 0 when
+// requestedMB is negative (no limit) or env, the value of $GOMEMLIMIT, is
+// set (the runtime applied it already); else DefaultMemoryLimit(mem,
+// cacheBytes).
+func MemoryLimit(requestedMB int, env string, mem, cacheBytes int64) int64 {
+	switch {
+	case requestedMB > 0:
+		return int64(requestedMB) << 20
+	case requestedMB < 0 || env != "":
+		return 0
+	}
+	return DefaultMemoryLimit(mem, cacheBytes)
+}
+
+// SetMemoryLimit applies MemoryLimit to this process, on this machine and
+// with this $GOMEMLIMIT, and returns the limit in force (math.MaxInt64:
+// none). A negative requestedMB removes any limit. imageCacheBytes is the
+// server's image cache as configured (0: DefaultImageCacheBytes); a
+// worker, which holds no image cache, passes withCache false.
+func SetMemoryLimit(requestedMB int, imageCacheBytes int64, withCache bool) int64 {
+	mem := MachineMemory()
+	var cache int64
+	if withCache {
+		cache = imageCacheBytes
+		if cache <= 0 {
+			cache = DefaultImageCacheBytes(mem)
+		}
+	}
+	if l := MemoryLimit(requestedMB, os.Getenv("GOMEMLIMIT"), mem, cache); l > 0 {
+		debug.SetMemoryLimit(l)
+	} else if requestedMB < 0 {
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
+	return debug.SetMemoryLimit(-1)
 }

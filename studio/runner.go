@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/png"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"forger/internal/priority"
+	"forger/picture"
 	"forger/store"
 )
 
@@ -257,12 +257,9 @@ func (r *Runner) loadUpload(name string) (image.Image, error) {
 	if !validUploadName(name) {
 		return nil, fmt.Errorf("bad upload name %q", name)
 	}
-	f, err := os.Open(filepath.Join(r.DataDir, uploadsDir, name))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return png.Decode(f)
+	// The studio wrote it (decodePhoto's result, upright, at most
+	// StoredMaxSide a side); the limits still hold should it be replaced.
+	return picture.Load(filepath.Join(r.DataDir, uploadsDir, name), picture.Limits{MaxPixels: MaxPixels})
 }
 
 // removeUpload deletes a finished job's photo: its results (the aligned

@@ -5,6 +5,10 @@
 // Everything a request names — a model, a job, a result, a gallery face —
 // is looked up by name or id in what the studio scanned or stored; no path
 // from a request reaches the file system.
+//
+// Uploads decode through package picture within the studio's budgets
+// (MaxPixels, MaxDecodeBytes, StoredMaxSide); memory.go sizes the image
+// cache and the Go memory limit (SetMemoryLimit) serve and worker set.
 package studio
 
 import (

@@ -221,7 +221,7 @@ type Result struct {
 	Stopped    string   `json:"stopped"` // "done", "time", "interrupted"
 	Samples    string   `json:"samples"`
 	Losses     string   `json:"losses"`   // "" when no plot was written
-	Progress   string   `json:"progress"` // "" when no animation was written
+	Progress   string   `json:"progress"` // "" when no animation was written (none after an interruption)
 	Warnings   []string `json:"warnings,omitempty"`
 	Augment    string   `json:"augment"` // the augmentation policy the run used
 	AugmentP   float64  `json:"augment_p"`
@@ -837,10 +837,14 @@ loop:
 	if r.plotLosses() {
 		res.Losses = runfolder.Losses(o.Out)
 	}
-	if ok, err := r.writeProgressGIF(); err != nil {
-		r.warn(WarnProgress, fmt.Sprintf("progress.gif not written: %v", err))
-	} else if ok {
-		res.Progress = runfolder.Progress(o.Out)
+	// Ctrl-C should stop the run within a second: the animation, which
+	// reads back every grid, is left to the run that resumes it.
+	if stopped != "interrupted" {
+		if ok, err := r.writeProgressGIF(); err != nil {
+			r.warn(WarnProgress, fmt.Sprintf("progress.gif not written: %v", err))
+		} else if ok {
+			res.Progress = runfolder.Progress(o.Out)
+		}
 	}
 	res.Warnings = r.warnings
 	return res, nil

@@ -17,6 +17,7 @@ import (
 
 	"forger/gan"
 	"forger/internal/fixture"
+	"forger/runfolder"
 	"forger/tensor"
 )
 
@@ -118,6 +119,13 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	}
 	if part.Stopped != "interrupted" || part.Epochs != 0 || part.Images != 5*32 {
 		t.Fatalf("interrupted run: %+v", part)
+	}
+	// Ctrl-C keeps the checkpoint and a grid but skips the animation.
+	if _, err := os.Stat(runfolder.Progress(o.Out)); part.Progress != "" || err == nil {
+		t.Errorf("an interrupted run wrote progress.gif (%q)", part.Progress)
+	}
+	if grids, _ := filepath.Glob(filepath.Join(runfolder.Samples(o.Out), "*.png")); len(grids) == 0 || part.Checkpoint == "" {
+		t.Errorf("an interrupted run left %d grids and checkpoint %q", len(grids), part.Checkpoint)
 	}
 	if _, err := Run(context.Background(), o, &quietUI{}, nil); !errors.Is(err, ErrHasCheckpoints) {
 		t.Fatalf("restarting over a run without --resume: %v", err)

@@ -85,8 +85,7 @@ never picks a person set, so train on its folder.`,
 					}
 				}
 				o.Dir = dir
-				o.Context = cmd.Context()
-				path, err := dataset.GetCartoonFaces(o, cmd.ErrOrStderr())
+				path, err := dataset.GetCartoonFaces(cmd.Context(), o, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // says so; the report has the attribute rates; -n too large is refused.
 func TestEvalFaceJudge(t *testing.T) {
 	dir := t.TempDir()
-	faces, err := dataset.GetCartoonFaces(dataset.CartoonOptions{N: 400, Size: 32, Seed: 3, Dir: filepath.Join(dir, "faces")}, nil)
+	faces, err := dataset.GetCartoonFaces(context.Background(), dataset.CartoonOptions{N: 400, Size: 32, Seed: 3, Dir: filepath.Join(dir, "faces")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,22 +5,15 @@ package main
 // PNG; report.csv and contact-sheet.png say what happened to each photo.
 
 import (
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"forger/face"
-	"forger/internal/atomicfile"
 	"forger/picture"
 )
 
@@ -32,34 +25,6 @@ const (
 	alignSheet  = "contact-sheet.png"
 )
 
-// alignRow is one line of report.csv and of --json: a face aligned, or a
-// photo (or a face of it) skipped, with why.
-type alignRow struct {
-	File     string      `json:"file"`
-	Faces    int         `json:"faces"`          // faces found in the photo
-	Face     int         `json:"face,omitempty"` // which (1 = largest); 0 when none
-	Status   string      `json:"status"`         // "ok" or "skipped"
-	Reason   string      `json:"reason"`
-	LeftEye  *[2]float64 `json:"left_eye"`  // in pixels of the photo as displayed
-	RightEye *[2]float64 `json:"right_eye"` // (EXIF orientation applied)
-	Output   string      `json:"output"`
-}
-
-const (
-	statusOK      = "ok"
-	statusSkipped = "skipped"
-)
-
-// Skip reasons (the start of the reason column).
-const (
-	reasonNotImage = "not an image"
-	reasonNoFace   = "no face found"
-	reasonNoEyes   = "eyes not found"
-	reasonTooSmall = "face too small"
-	reasonRead     = "cannot read the file"
-	reasonWrite    = "cannot write the crop"
-)
-
 // alignOptions are the flags of `face align`.
 type alignOptions struct {
 	size       int
@@ -67,7 +32,6 @@ type alignOptions struct {
 	asJSON     bool
 	maxUpscale float64
 	layout     string
-	lay        face.Layout // resolved from layout
 }
 
 func faceAlignCmd(o *faceOptions) *cobra.Command {
@@ -119,12 +83,11 @@ func runAlign(cmd *cobra.Command, o *faceOptions, ao *alignOptions, input, outDi
 	if !ok {
 		return usagef("--layout %q: use ffhq or cartoon", ao.layout)
 	}
-	ao.lay = lay
 	st, err := os.Stat(input)
 	if err != nil {
 		return err
 	}
-	files, err := alignInputs(input, st.IsDir(), outDir)
+	files, err := face.AlignInputs(input, st.IsDir(), outDir)
 	if err != nil {
 		return err
 	}
@@ -138,36 +101,37 @@ func runAlign(cmd *cobra.Command, o *faceOptions, ao *alignOptions, input, outDi
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	names := alignOutputNames(files)
 	bar := newBar(len(files), "align", st.IsDir())
 	enc := json.NewEncoder(cmd.OutOrStdout())
-	sheet := newContactSheet(240)
-	var rows []alignRow
+	sheet := face.NewContactSheet(240)
+	var rows []face.AlignRow
 	ctx := cmd.Context()
-	for i, f := range files {
-		if err := ctx.Err(); err != nil {
-			break
-		}
-		path := input
-		if st.IsDir() {
-			path = filepath.Join(input, f)
-		}
-		got := alignPhoto(det, ao, path, filepath.Join(outDir, names[i]), sheet)
+	opts := face.AlignOptions{Size: ao.size, All: ao.all, Layout: lay, MaxUpscale: ao.maxUpscale}
+	err = face.AlignFolder(ctx, det, input, st.IsDir(), files, outDir, opts, func(got []face.AlignRow) error {
 		for _, r := range got {
+			sheet.Add(r.Photo, r.Found, r.Crop)
+			r.Photo, r.Found, r.Crop = nil, nil, nil // the report keeps only its columns
+			if strings.HasPrefix(r.Reason, face.SkipTooSmall) {
+				r.Reason += fmt.Sprintf(" for --size %d (--max-upscale %g)", ao.size, ao.maxUpscale)
+			}
 			if ao.asJSON {
 				if err := enc.Encode(r); err != nil {
 					return err
 				}
 			}
+			rows = append(rows, r)
 		}
-		rows = append(rows, got...)
 		bar.Add(1)
-	}
+		return nil
+	})
 	bar.Finish()
-	if err := writeAlignReport(filepath.Join(outDir, alignReport), rows); err != nil {
+	if err != nil && ctx.Err() == nil {
 		return err
 	}
-	if err := picture.WritePNG(filepath.Join(outDir, alignSheet), sheet.image()); err != nil {
+	if err := face.WriteAlignReport(filepath.Join(outDir, alignReport), rows); err != nil {
+		return err
+	}
+	if err := picture.WritePNG(filepath.Join(outDir, alignSheet), sheet.Image()); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -176,7 +140,7 @@ func runAlign(cmd *cobra.Command, o *faceOptions, ao *alignOptions, input, outDi
 	if !ao.asJSON {
 		ok := 0
 		for _, r := range rows {
-			if r.Status == statusOK {
+			if r.Status == face.AlignOK {
 				ok++
 			}
 		}
@@ -185,151 +149,4 @@ func runAlign(cmd *cobra.Command, o *faceOptions, ao *alignOptions, input, outDi
 			filepath.Join(outDir, alignReport), filepath.Join(outDir, alignSheet))
 	}
 	return nil
-}
-
-// alignInputs lists the files to align: input itself, or the regular files
-// under the folder input (relative paths, sorted; hidden files and folders
-// and the output folder left out).
-func alignInputs(input string, isDir bool, outDir string) ([]string, error) {
-	if !isDir {
-		return []string{filepath.Base(input)}, nil
-	}
-	absOut, _ := filepath.Abs(outDir)
-	var files []string
-	err := filepath.WalkDir(input, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != input && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			if a, _ := filepath.Abs(p); a == absOut && p != input {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(input, p)
-		if err != nil {
-			return err
-		}
-		files = append(files, rel)
-		return nil
-	})
-	slices.Sort(files)
-	return files, err
-}
-
-// alignOutputNames gives each input its crop's path relative to OUT_DIR,
-// without the extension: the input's relative path without its extension,
-// or with it (dot → underscore) when two inputs would share the name
-// (a.jpg and a.png → a_jpg, a_png).
-func alignOutputNames(files []string) []string {
-	stems := make([]string, len(files))
-	count := map[string]int{}
-	for i, f := range files {
-		stems[i] = strings.TrimSuffix(f, filepath.Ext(f))
-		count[strings.ToLower(stems[i])]++
-	}
-	out := make([]string, len(files))
-	for i, f := range files {
-		out[i] = stems[i]
-		if ext := filepath.Ext(f); count[strings.ToLower(stems[i])] > 1 && ext != "" {
-			out[i] += "_" + strings.TrimPrefix(ext, ".")
-		}
-	}
-	return out
-}
-
-// alignPhoto aligns the face(s) of one photo into outStem.png (or
-// outStem_N.png with --all) and returns its report rows.
-func alignPhoto(det *face.Detector, ao *alignOptions, path, outStem string, sheet *contactSheet) []alignRow {
-	skip := func(r alignRow, reason string) alignRow {
-		r.Status, r.Reason = statusSkipped, reason
-		return r
-	}
-	base := alignRow{File: path}
-	img, err := face.LoadImage(path)
-	if err != nil {
-		reason := reasonRead + ": " + oneLine(err)
-		if errors.Is(err, face.ErrNotImage) {
-			reason = reasonNotImage + " (" + strings.TrimPrefix(oneLine(err), path+": ") + ")"
-		}
-		sheet.add(nil, nil, nil)
-		return []alignRow{skip(base, reason)}
-	}
-	faces := det.Detect(img)
-	base.Faces = len(faces)
-	if len(faces) == 0 {
-		sheet.add(img, nil, nil)
-		return []alignRow{skip(base, reasonNoFace)}
-	}
-	if !ao.all {
-		faces = faces[:1]
-	}
-	var rows []alignRow
-	for i := range faces {
-		f := &faces[i]
-		r := base
-		r.Face = i + 1
-		if !f.EyesOK {
-			sheet.add(img, f, nil)
-			rows = append(rows, skip(r, reasonNoEyes+": "+f.Problem))
-			continue
-		}
-		le, re := facePointXY(f.LeftEye), facePointXY(f.RightEye)
-		r.LeftEye, r.RightEye = &le, &re
-		if up := face.Upscale(f.LeftEye, f.RightEye, ao.size); up > ao.maxUpscale {
-			sheet.add(img, f, nil)
-			need := (face.AlignRightX - face.AlignLeftX) * float64(ao.size) / ao.maxUpscale
-			rows = append(rows, skip(r, fmt.Sprintf("%s: eyes %.1f px apart, need at least %.1f for --size %d (--max-upscale %g)",
-				reasonTooSmall, f.EyeDistance(), need, ao.size, ao.maxUpscale)))
-			continue
-		}
-		out := outStem + ".png"
-		if ao.all {
-			out = outStem + "_" + strconv.Itoa(i+1) + ".png"
-		}
-		crop := face.AlignLayout(img, f.LeftEye, f.RightEye, ao.size, ao.lay, face.EdgeReplicate)
-		if err := picture.WritePNG(out, crop); err != nil {
-			sheet.add(img, f, nil)
-			rows = append(rows, skip(r, reasonWrite+": "+oneLine(err)))
-			continue
-		}
-		sheet.add(img, f, crop)
-		r.Status, r.Output = statusOK, out
-		rows = append(rows, r)
-	}
-	return rows
-}
-
-// writeAlignReport writes the rows as CSV.
-func writeAlignReport(path string, rows []alignRow) error {
-	return atomicfile.Write(path, func(w io.Writer) error {
-		c := csv.NewWriter(w)
-		c.Write([]string{"file", "faces", "face", "left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y", "status", "reason", "output"})
-		num := func(p *[2]float64, i int) string {
-			if p == nil {
-				return ""
-			}
-			return strconv.FormatFloat(p[i], 'f', 2, 64)
-		}
-		for _, r := range rows {
-			fc := ""
-			if r.Face > 0 {
-				fc = strconv.Itoa(r.Face)
-			}
-			c.Write([]string{r.File, strconv.Itoa(r.Faces), fc,
-				num(r.LeftEye, 0), num(r.LeftEye, 1), num(r.RightEye, 0), num(r.RightEye, 1),
-				r.Status, r.Reason, r.Output})
-		}
-		c.Flush()
-		return c.Error()
-	})
 }

@@ -7,11 +7,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,49 +18,6 @@ import (
 )
 
 func init() { faceSubcommands = append(faceSubcommands, faceIndexCmd, faceMatchCmd) }
-
-// galleryPhoto is a photo of a gallery and whose it is.
-type galleryPhoto struct {
-	path string // absolute
-	name string
-}
-
-// galleryPhotos lists GALLERY/<name>.<ext> (name: the file name without its
-// extension) and GALLERY/<name>/**/* (name: the sub-folder), hidden files
-// and folders left out, sorted by path.
-func galleryPhotos(root string) ([]galleryPhoto, error) {
-	var out []galleryPhoto
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == root {
-			return nil
-		}
-		if strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		parts := strings.Split(filepath.ToSlash(rel), "/")
-		name := parts[0]
-		if len(parts) == 1 {
-			name = strings.TrimSuffix(name, filepath.Ext(name))
-		}
-		out = append(out, galleryPhoto{path: p, name: name})
-		return nil
-	})
-	slices.SortFunc(out, func(a, b galleryPhoto) int { return strings.Compare(a.path, b.path) })
-	return out, err
-}
 
 func faceIndexCmd(o *faceOptions) *cobra.Command {
 	var dbPath string
@@ -102,7 +56,7 @@ are listed and skipped.`,
 			if !st.IsDir() {
 				return usagef("face index: %s is not a folder (GALLERY/<name>/*.jpg or GALLERY/<name>.jpg)", args[0])
 			}
-			photos, err := galleryPhotos(root)
+			photos, err := facedb.GalleryPhotos(root)
 			if err != nil {
 				return err
 			}
@@ -122,27 +76,11 @@ are listed and skipped.`,
 			if err != nil {
 				return err
 			}
-			rows := map[string][]facedb.Row{}
-			var skipped []string
 			bar := newBar(len(photos), "index", true)
 			t0 := time.Now()
-			for _, p := range photos {
-				if err := cmd.Context().Err(); err != nil {
-					return fmt.Errorf("face index: interrupted; %s is unchanged", dbPath)
-				}
-				bar.Add(1)
-				img, err := face.LoadImage(p.path)
-				if err != nil {
-					skipped = append(skipped, oneLine(err))
-					continue
-				}
-				d, _, err := face.DescribeLargest(det, net, img)
-				rows[p.path] = nil // replaces the photo's old rows even when it has no face now
-				if err != nil {
-					skipped = append(skipped, p.path+": "+err.Error())
-					continue
-				}
-				rows[p.path] = []facedb.Row{{Name: p.name, File: p.path, Descriptor: d}}
+			rows, skipped, err := facedb.Describe(cmd.Context(), det, net, photos, func() { bar.Add(1) })
+			if err != nil {
+				return fmt.Errorf("face index: interrupted; %s is unchanged: %w", dbPath, err)
 			}
 			bar.Finish()
 			elapsed := time.Since(t0)

@@ -14,7 +14,6 @@ import (
 
 	"forger/gan"
 	"forger/picture"
-	"forger/tensor"
 )
 
 func generateCmd() *cobra.Command {
@@ -42,25 +41,14 @@ func generateCmd() *cobra.Command {
 				return err
 			}
 			cfg := g.ModelConfig()
-			// A stylegan truncates in W, towards w_avg; a dcgan scales z.
-			sg, isStyle := g.(*gan.StyleGenerator)
-			zpsi := psi
-			if isStyle {
-				zpsi = 1
-			} else if psi == 0 {
+			if _, isStyle := g.(*gan.StyleGenerator); !isStyle && psi == 0 {
 				return usagef("--truncation must be positive (1 = off) for a %s (0 is for a stylegan: its average image)", cfg.Arch)
 			}
-			label := int32(-1)
-			if class != "" {
-				if !cfg.Conditional() {
-					return usagef("--class: this model (%s) has no classes", cfg.Arch)
-				}
-				l, err := classIndex(cfg, class)
-				if err != nil {
-					return usageError{err}
-				}
-				label = l
+			k, err := latClassFlag(cfg, class)
+			if err != nil {
+				return err
 			}
+			label := int32(k)
 			var labels []int32
 			if cfg.Conditional() {
 				labels = make([]int32, len(list))
@@ -72,34 +60,26 @@ func generateCmd() *cobra.Command {
 					}
 				}
 			}
-			z := tensor.New(len(list), cfg.NZ)
-			for i, s := range list {
-				gan.LatentForSeed(s, zpsi, z.Data[i*cfg.NZ:(i+1)*cfg.NZ])
-			}
-			var imgs *tensor.Tensor
-			if isStyle {
-				imgs = sg.Truncated(z, psi)
-			} else {
-				imgs = g.Forward(z, labels)
-			}
-			per := imgs.Len() / len(list)
 			var files []string
 			tiles := make([]image.Image, len(list))
-			for i, s := range list {
-				if err := cmd.Context().Err(); err != nil {
-					return err // Ctrl-C: the files written so far are whole
-				}
-				img := picture.FromTensor(imgs.Data[i*per:(i+1)*per], cfg.Size, cfg.Channels)
+			bar := newBar(len(list), "generating", !asJSON && len(list) > gan.SeedBatch)
+			err = gan.GenerateSeeds(cmd.Context(), g, list, labels, psi, func(i int, img image.Image) error {
 				tiles[i] = img
-				name := fmt.Sprintf("seed%04d.png", s)
+				name := fmt.Sprintf("seed%04d.png", list[i])
 				if labels != nil {
-					name = fmt.Sprintf("seed%04d_%s.png", s, safeName(cfg.Classes[labels[i]]))
+					name = fmt.Sprintf("seed%04d_%s.png", list[i], safeName(cfg.Classes[labels[i]]))
 				}
 				p := filepath.Join(out, name)
 				if err := picture.WritePNG(p, img); err != nil {
 					return err
 				}
 				files = append(files, p)
+				bar.Add(1)
+				return nil
+			})
+			bar.Finish()
+			if err != nil {
+				return err // Ctrl-C: the files written so far are whole
 			}
 			result := map[string]any{"files": files}
 			if grid {
@@ -173,16 +153,6 @@ func seedList(haveSeed bool, seed int64, spec string, n int) ([]int64, error) {
 		}
 	}
 	return out, nil
-}
-
-// classIndex accepts a class name (case-insensitive) or index, as
-// gan.Config.ClassIndex, and names the flag in its error.
-func classIndex(cfg gan.Config, s string) (int32, error) {
-	c, err := cfg.ClassIndex(s)
-	if err != nil {
-		return 0, fmt.Errorf("--class %w", err)
-	}
-	return c, nil
 }
 
 // safeName makes a class name usable in a file name.

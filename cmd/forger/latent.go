@@ -46,7 +46,8 @@ func latLoadModel(model *string) (*gan.Generator, error) {
 	return loadGenerator("--model", model)
 }
 
-// latClassFlag turns --class into an index: -1 when not given.
+// latClassFlag turns --class (a class name, case-insensitive, or index:
+// gan.Config.ClassIndex) into an index: -1 when not given.
 func latClassFlag(cfg gan.Config, class string) (int, error) {
 	if class == "" {
 		return -1, nil
@@ -54,9 +55,9 @@ func latClassFlag(cfg gan.Config, class string) (int, error) {
 	if !cfg.Conditional() {
 		return 0, usagef("--class: this model (%s) has no classes", cfg.Arch)
 	}
-	c, err := classIndex(cfg, class)
+	c, err := cfg.ClassIndex(class)
 	if err != nil {
-		return 0, usageError{err}
+		return 0, usageError{fmt.Errorf("--class %w", err)}
 	}
 	return int(c), nil
 }

@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -132,40 +131,11 @@ PostgreSQL. Both get the same schema through versioned migrations.`,
 	return cmd
 }
 
-// memoryLimit is the Go memory limit serve and worker set, in bytes (0:
-// none): --memory-limit-mb, else $GOMEMLIMIT (which the runtime applied
-// already; 0 is returned so that it stays), else studio's default for
-// mem, the machine's memory, and an image cache of cacheBytes.
-func memoryLimit(flagMB int, env string, mem, cacheBytes int64) int64 {
-	switch {
-	case flagMB > 0:
-		return int64(flagMB) << 20
-	case flagMB < 0 || env != "":
-		return 0
-	}
-	return studio.DefaultMemoryLimit(mem, cacheBytes)
-}
-
-// setMemoryLimit applies memoryLimit and logs the limit in force. A
-// worker (withCache false) holds no image cache.
+// setMemoryLimit applies studio.SetMemoryLimit for --memory-limit-mb and
+// --image-cache-mb and logs the limit in force. A worker (withCache
+// false) holds no image cache.
 func setMemoryLimit(o *serveOptions, log *slog.Logger, withCache bool) {
-	if o.memoryLimitMB < -1 {
-		o.memoryLimitMB = -1
-	}
-	mem := studio.MachineMemory()
-	var cache int64
-	if withCache {
-		cache = int64(o.imageCacheMB) << 20
-		if cache == 0 {
-			cache = studio.DefaultImageCacheBytes(mem)
-		}
-	}
-	if l := memoryLimit(o.memoryLimitMB, os.Getenv("GOMEMLIMIT"), mem, cache); l > 0 {
-		debug.SetMemoryLimit(l)
-	} else if o.memoryLimitMB < 0 {
-		debug.SetMemoryLimit(math.MaxInt64)
-	}
-	if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
+	if l := studio.SetMemoryLimit(o.memoryLimitMB, int64(o.imageCacheMB)<<20, withCache); l < math.MaxInt64 {
 		log.Info("memory limit", "mb", l>>20)
 	}
 }
@@ -382,27 +352,4 @@ func stopQueue(q *studio.Queue, grace time.Duration, log *slog.Logger) error {
 	}
 	log.Info("job queue stopped", "after", time.Since(start).Round(time.Millisecond).String())
 	return nil
-}
-
-func runWorker(ctx context.Context, o *serveOptions) error {
-	if o.workers < 1 {
-		return usagef("--workers must be at least 1 for forger worker")
-	}
-	log := newLogger()
-	setMemoryLimit(o, log, false)
-	st, pipeline, mailer, q, err := common(ctx, o, log, o.workers)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	log.Info("forger worker: running look-alike jobs",
-		"workers", o.workers, "database", st.String(), "data", o.data,
-		"email", yesNo(mailer != nil, fmt.Sprint(mailer), "no --smtp"), "pipeline", describePipeline(pipeline),
-		"job_timeout", o.jobTimeout.String())
-	if err := q.Start(context.WithoutCancel(ctx)); err != nil { // see runServe
-		return fmt.Errorf("starting the job queue: %w", err)
-	}
-	<-ctx.Done()
-	log.Info("forger worker: stopping", "grace", o.grace.String(), "running_jobs", "waiting for them to finish")
-	return stopQueue(q, o.grace, log)
 }

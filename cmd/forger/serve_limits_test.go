@@ -21,28 +21,6 @@ import (
 	"forger/studio"
 )
 
-func TestMemoryLimit(t *testing.T) {
-	const gb = 1 << 30
-	for _, c := range []struct {
-		flag       int
-		env        string
-		mem, cache int64
-		want       int64
-	}{
-		{0, "", 8 * gb, 256 << 20, 1536 << 20},      // a gigabyte and twice the cache
-		{0, "", 8 * gb, 0, 1 * gb},                  // a worker: no cache
-		{0, "", 2 * gb, 256 << 20, 1 * gb},          // at most half the machine
-		{0, "", 0, 256 << 20, 0},                    // unknown machine: none
-		{0, "3GiB", 8 * gb, 256 << 20, 0},           // GOMEMLIMIT stays as the runtime read it
-		{700, "3GiB", 8 * gb, 256 << 20, 700 << 20}, // the flag wins
-		{-1, "", 8 * gb, 256 << 20, 0},              // none
-	} {
-		if got := memoryLimit(c.flag, c.env, c.mem, c.cache); got != c.want {
-			t.Errorf("memoryLimit(%d, %q, %d, %d) = %d, want %d", c.flag, c.env, c.mem, c.cache, got, c.want)
-		}
-	}
-}
-
 // forger serve sets the Go memory limit and sizes its image cache, and
 // logs both.
 func TestServeMemoryFlags(t *testing.T) {

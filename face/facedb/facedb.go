@@ -1,6 +1,7 @@
 // Package facedb keeps a face index — labelled 128-D face descriptors — in
 // an SQLite file (modernc.org/sqlite, no cgo), for `forger face index` and
-// `forger face match`.
+// `forger face match`; it also owns a gallery folder's layout
+// (GalleryPhotos) and turning its photos into rows (Describe).
 //
 // The file holds one table of faces, one row per face of a photo:
 //

@@ -154,7 +154,7 @@ func FaceGAN(t testing.TB) string {
 	out := folder(t)
 	faceGAN.once.Do(func() {
 		t0 := time.Now()
-		data, err := dataset.GetCartoonFaces(dataset.CartoonOptions{N: 320, Size: 32, Seed: 5, Dir: filepath.Join(out, "cartoon-faces-32")}, nil)
+		data, err := dataset.GetCartoonFaces(context.Background(), dataset.CartoonOptions{N: 320, Size: 32, Seed: 5, Dir: filepath.Join(out, "cartoon-faces-32")}, nil)
 		if err != nil {
 			faceGAN.skip = fmt.Sprintf("cannot render cartoon faces (Node.js and npm are needed: apt-get install nodejs npm): %v", err)
 			return
