@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"forger/gan"
 	"forger/interop/pickle"
@@ -74,6 +76,33 @@ func (p *persistent) child(name string) (*persistent, error) {
 	return asPersistent(v, name)
 }
 
+// clean makes a string from the pickle fit in a one-line message: at most
+// 60 bytes, quoted when it holds anything unprintable.
+func clean(s string) string {
+	if len(s) > 60 {
+		s = s[:60] + "…"
+	}
+	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// show formats an attribute's value for a message: strings cleaned,
+// numbers as numbers, None, else its type.
+func show(v any) string {
+	if v == nil {
+		return "None"
+	}
+	if s, ok := v.(string); ok {
+		return clean(s)
+	}
+	if n, ok := number(v); ok {
+		return fmt.Sprint(n)
+	}
+	return pickle.TypeName(v)
+}
+
 func (p *persistent) int(name string) (int, bool) { return pickle.Int(p.attr(name)) }
 
 // number reads a Python int or float attribute.
@@ -124,11 +153,11 @@ func ImportStyleGAN2(data []byte, o StyleGAN2Options) (*gan.Checkpoint, error) {
 	if !ok {
 		var keys []string
 		for _, k := range root.Keys {
-			if s, ok := k.(string); ok {
-				keys = append(keys, s)
+			if s, ok := k.(string); ok && len(keys) < 8 {
+				keys = append(keys, clean(s))
 			}
 		}
-		return nil, unsupported("no %q in the snapshot (it has %s)", key, strings.Join(keys, ", "))
+		return nil, unsupported("no %s in the snapshot (it has %s)", clean(key), strings.Join(keys, ", "))
 	}
 	g, err := asPersistent(gv, key)
 	if err != nil {
@@ -160,7 +189,7 @@ func ImportStyleGAN2(data []byte, o StyleGAN2Options) (*gan.Checkpoint, error) {
 func styleConfig(g *persistent, key string) (stylegan.Config, error) {
 	var c stylegan.Config
 	if g.class != "Generator" {
-		return c, unsupported("%s is a %s, not a Generator", key, g.class)
+		return c, unsupported("%s is a %s, not a Generator", key, clean(g.class))
 	}
 	syn, err := g.child("synthesis")
 	if err != nil || syn == nil {
@@ -189,7 +218,7 @@ func styleConfig(g *persistent, key string) (stylegan.Config, error) {
 	}
 	layers, ok := mapping.int("num_layers")
 	if !ok || layers < 1 || layers > 64 {
-		return c, unsupported("%s: mapping num_layers %v", key, mapping.attr("num_layers"))
+		return c, unsupported("%s: mapping num_layers %s", key, show(mapping.attr("num_layers")))
 	}
 	fc0, err := mapping.child("fc0")
 	if err != nil || fc0 == nil {
@@ -197,7 +226,7 @@ func styleConfig(g *persistent, key string) (stylegan.Config, error) {
 	}
 	lr, ok := number(fc0.attr("bias_gain"))
 	if !ok || !(lr > 0) || lr > 1e6 {
-		return c, unsupported("%s: mapping.fc0's learning-rate multiplier (bias_gain) %v", key, fc0.attr("bias_gain"))
+		return c, unsupported("%s: mapping.fc0's learning-rate multiplier (bias_gain) %s", key, show(fc0.attr("bias_gain")))
 	}
 	for i := 0; i < layers; i++ {
 		fc, err := mapping.child(fmt.Sprintf("fc%d", i))
@@ -205,10 +234,10 @@ func styleConfig(g *persistent, key string) (stylegan.Config, error) {
 			return c, unsupported("%s: mapping without fc%d", key, i)
 		}
 		if a := fc.attr("activation"); a != "lrelu" {
-			return c, unsupported("%s: mapping.fc%d's activation %v (forger's is lrelu)", key, i, a)
+			return c, unsupported("%s: mapping.fc%d's activation %s (forger's is lrelu)", key, i, show(a))
 		}
 		if l, ok := number(fc.attr("bias_gain")); !ok || l != lr {
-			return c, unsupported("%s: mapping.fc%d's learning-rate multiplier %v differs from fc0's %g", key, i, fc.attr("bias_gain"), lr)
+			return c, unsupported("%s: mapping.fc%d's learning-rate multiplier %s differs from fc0's %g", key, i, show(fc.attr("bias_gain")), lr)
 		}
 	}
 	beta := 0.995
@@ -226,10 +255,10 @@ func styleConfig(g *persistent, key string) (stylegan.Config, error) {
 			return c, unsupported("%s: no %s", key, name)
 		}
 		if b.class != "SynthesisBlock" {
-			return c, unsupported("%s: %s is a %s", key, name, b.class)
+			return c, unsupported("%s: %s is a %s", key, name, clean(b.class))
 		}
 		if a := b.attr("architecture"); a != "skip" {
-			return c, unsupported("%s: the %v architecture (forger's generator is StyleGAN2's skip)", key, a)
+			return c, unsupported("%s: the %s architecture (forger's generator is StyleGAN2's skip)", key, show(a))
 		}
 		if err := checkFilter(b, name); err != nil {
 			return c, err
@@ -245,7 +274,7 @@ func styleConfig(g *persistent, key string) (stylegan.Config, error) {
 			}
 			if part != "torgb" {
 				if a := l.attr("activation"); a != "lrelu" {
-					return c, unsupported("%s: %s.%s's activation %v (forger's is lrelu)", key, name, part, a)
+					return c, unsupported("%s: %s.%s's activation %s (forger's is lrelu)", key, name, part, show(a))
 				}
 				if u := l.attr("use_noise"); u != true {
 					return c, unsupported("%s: %s.%s has no noise input", key, name, part)
@@ -258,7 +287,7 @@ func styleConfig(g *persistent, key string) (stylegan.Config, error) {
 			if v := l.attr("conv_clamp"); v != nil {
 				n, ok := number(v)
 				if !ok || !(n > 0) || n > 1e30 {
-					return c, unsupported("%s: %s.%s's conv_clamp %v", key, name, part, v)
+					return c, unsupported("%s: %s.%s's conv_clamp %s", key, name, part, show(v))
 				}
 				cc = n
 			}
@@ -406,7 +435,7 @@ func mapStyleGAN2(g *stylegan.Generator, sd []Named, key string) error {
 	}
 	for _, nt := range sd { // the first left over, in the pickle's order
 		if name := strings.TrimPrefix(nt.Name, prefix); src[name] != nil {
-			return unsupported("%s has %s, which forger's generator has no place for", key, name)
+			return unsupported("%s has %s, which forger's generator has no place for", key, clean(name))
 		}
 	}
 	return nil

@@ -9,6 +9,12 @@ forger's TestImportStyleGAN2Matches.
   git clone https://github.com/NVlabs/stylegan2-ada-pytorch /tmp/sg2
   /usr/bin/python3 scripts/interop/stylegan2-fixture.py /tmp/sg2 [OUTDIR]
 
+With --full1024 as a third argument it writes instead, to OUTDIR, one
+full-size network of NVIDIA's FFHQ 1024x1024 configuration (z and w of 512,
+8 mapping layers, widths min(32768/res, 512), conv_clamp 256, FP16 at the
+four highest resolutions; 120 MB, not committed) and its image for one z;
+FORGER_STYLEGAN2_EXTRA=OUTDIR go test ./interop/torch -run Matches compares.
+
 Needs Debian's python3-torch (CPU: the custom CUDA ops fall back to their
 reference code). Images are rendered with noise_mode='const' and
 force_fp32=True (FP16 blocks computed in float32). Biases, noise strengths
@@ -84,14 +90,17 @@ def snapshot(G):
 
 
 os.makedirs(out, exist_ok=True)
-nets = {
+full = len(sys.argv) > 3 and sys.argv[3] == "--full1024"
+if full:
+    torch.set_num_threads(1)
+nets = {"ffhq1024": build(6, 512, 512, 1024, 3, 8, 32768, 512, clamp=256, fp16=4)} if full else {
     "rgb32": build(1, 32, 32, 32, 3, 2, 256, 32, clamp=1, fp16=2),
     "tiny8": build(2, 16, 16, 8, 3, 8, 64, 16),
     "gray16": build(3, 8, 16, 16, 1, 3, 128, 16, clamp=256),
 }
 for name, G in nets.items():
     torch.manual_seed(100)
-    z = torch.randn(3, G.z_dim)
+    z = torch.randn(1 if full else 3, G.z_dim)
     img = G(z, None, truncation_psi=1, noise_mode="const", force_fp32=True)
     img_psi = G(z, None, truncation_psi=0.7, noise_mode="const", force_fp32=True)
     with open(os.path.join(out, name + ".pkl"), "wb") as f:
@@ -108,6 +117,6 @@ for name, G in nets.items():
         print("rgb32 without conv_clamp differs by %.3g" % (free - img).abs().max())
         assert (free - img).abs().max() > 1e-2
 
-for name, G in {"cond8": build(4, 8, 8, 8, 3, 2, 64, 8, c_dim=3), "orig8": build(5, 8, 8, 8, 3, 2, 64, 8, arch="orig")}.items():
+for name, G in {} if full else {"cond8": build(4, 8, 8, 8, 3, 2, 64, 8, c_dim=3), "orig8": build(5, 8, 8, 8, 3, 2, 64, 8, arch="orig")}.items():
     with open(os.path.join(out, name + ".pkl"), "wb") as f:
         pickle.dump(snapshot(G), f)
