@@ -63,23 +63,31 @@ func (d *Discriminator) Load(f *tensor.File, prefix string) error {
 	return nil
 }
 
-// Checkpoint is what a training run saves.
+// Checkpoint is what a training run saves. An imported generator may come
+// alone: D, OptG and OptD nil (a network pickle's discriminator is not
+// always usable), which every command but training reads.
 type Checkpoint struct {
 	Config     Config
 	G          GeneratorNet
-	D          DiscriminatorNet
-	OptG, OptD *optim.Adam
-	EMA        *optim.EMA // nil when the run keeps no average
-	TrainState string     // JSON owned by package train
+	D          DiscriminatorNet // nil: a generator only
+	OptG, OptD *optim.Adam      // nil: no optimizer state
+	EMA        *optim.EMA       // nil when the run keeps no average
+	TrainState string           // JSON owned by package train
 }
 
 // Save writes the checkpoint atomically: a reader sees the old file or the
 // new one, never a part.
 func (c *Checkpoint) Save(path string) error {
 	ts := c.G.Tensors("g")
-	ts = append(ts, c.D.Tensors("d")...)
-	ts = append(ts, c.OptG.State("opt_g")...)
-	ts = append(ts, c.OptD.State("opt_d")...)
+	if c.D != nil {
+		ts = append(ts, c.D.Tensors("d")...)
+	}
+	if c.OptG != nil {
+		ts = append(ts, c.OptG.State("opt_g")...)
+	}
+	if c.OptD != nil {
+		ts = append(ts, c.OptD.State("opt_d")...)
+	}
 	if c.EMA != nil {
 		var avg []tensor.Named
 		err := WithAverage(c.G, c.EMA, func() error {

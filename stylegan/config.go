@@ -3,6 +3,7 @@ package stylegan
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 )
 
@@ -23,6 +24,12 @@ type Config struct {
 	ChannelBase, ChannelMax int
 
 	MbstdGroup int // minibatch-stddev group size of D
+
+	// ConvClamp, when positive, clamps the output of every synthesis layer
+	// (after its activation) and toRGB to ±ConvClamp, as StyleGAN2's
+	// conv_clamp (256 in NVIDIA's configurations) does; 0 clamps nothing.
+	// Networks imported from NVIDIA's pickles need it to give their images.
+	ConvClamp float32 `json:",omitempty"`
 }
 
 // DefaultConfig returns forger's CPU-sized StyleGAN2: w and z of 256, 8
@@ -60,6 +67,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: ChannelBase %d and ChannelMax %d leave no channels at %d×%d", ErrConfig, c.ChannelBase, c.ChannelMax, c.Size, c.Size)
 	case c.MbstdGroup < 1:
 		return fmt.Errorf("%w: MbstdGroup %d must be positive", ErrConfig, c.MbstdGroup)
+	case !(c.ConvClamp >= 0) || math.IsInf(float64(c.ConvClamp), 0):
+		return fmt.Errorf("%w: ConvClamp %g must be 0 (none) or positive", ErrConfig, c.ConvClamp)
 	}
 	return nil
 }

@@ -11,16 +11,25 @@ import (
 
 // layer is one StyleGAN2 SynthesisLayer: modulated convolution, then
 // demodulation, noise, bias and leaky ReLU (gain √2) fused in one pass
-// (nn.ModEpilogue).
+// (nn.ModEpilogue), then the clamp of Config.ConvClamp when it is set.
 type layer struct {
 	conv  *nn.ModConv2d
 	noise *nn.NoiseInput
 	epi   *nn.ModEpilogue
-	wi    int // index of its w in W+
+	clamp *nn.Clamp // nil: no clamp
+	wi    int       // index of its w in W+
 }
 
-func newLayer(name string, in, out, res, wDim int, up bool, wi int, rng *rand.Rand) *layer {
-	l := &layer{conv: nn.NewModConv2d(in, out, 3, wDim, up, true, rng), noise: nn.NewNoiseInput(res, res, rng), wi: wi}
+// newClamp is the clamp of conv_clamp c, nil when c is 0.
+func newClamp(c float32) *nn.Clamp {
+	if c == 0 {
+		return nil
+	}
+	return nn.NewClamp(c)
+}
+
+func newLayer(name string, in, out, res, wDim int, up bool, wi int, clamp float32, rng *rand.Rand) *layer {
+	l := &layer{conv: nn.NewModConv2d(in, out, 3, wDim, up, true, rng), noise: nn.NewNoiseInput(res, res, rng), wi: wi, clamp: newClamp(clamp)}
 	l.epi = nn.NewModEpilogue(out, l.noise)
 	for _, p := range l.params() {
 		p.Name = name + "." + p.Name
@@ -33,23 +42,31 @@ func newLayer(name string, in, out, res, wDim int, up bool, wi int, rng *rand.Ra
 func (l *layer) params() []*nn.Param { return append(l.conv.Params(), l.epi.Params()...) }
 
 func (l *layer) forward(x, w *tensor.Tensor) *tensor.Tensor {
-	return l.epi.Forward(l.conv.ForwardRaw(x, w))
+	y := l.epi.Forward(l.conv.ForwardRaw(x, w))
+	if l.clamp != nil {
+		y = l.clamp.Forward(y)
+	}
+	return y
 }
 
 func (l *layer) backward(dy *tensor.Tensor) (dx, dw *tensor.Tensor) {
+	if l.clamp != nil {
+		dy = l.clamp.Backward(dy)
+	}
 	return l.conv.BackwardRaw(l.epi.Backward(dy))
 }
 
 // toRGB is StyleGAN2's ToRGBLayer: a 1×1 modulated convolution without
-// demodulation, and a bias.
+// demodulation, a bias, and the clamp of Config.ConvClamp when it is set.
 type toRGB struct {
-	conv *nn.ModConv2d
-	bias *nn.BiasAct
-	wi   int
+	conv  *nn.ModConv2d
+	bias  *nn.BiasAct
+	clamp *nn.Clamp // nil: no clamp
+	wi    int
 }
 
-func newToRGB(name string, in, channels, wDim, wi int, rng *rand.Rand) *toRGB {
-	t := &toRGB{conv: nn.NewModConv2d(in, channels, 1, wDim, false, false, rng), bias: nn.NewBiasAct(channels, false), wi: wi}
+func newToRGB(name string, in, channels, wDim, wi int, clamp float32, rng *rand.Rand) *toRGB {
+	t := &toRGB{conv: nn.NewModConv2d(in, channels, 1, wDim, false, false, rng), bias: nn.NewBiasAct(channels, false), clamp: newClamp(clamp), wi: wi}
 	for _, p := range t.params() {
 		p.Name = name + "." + p.Name
 	}
@@ -57,6 +74,21 @@ func newToRGB(name string, in, channels, wDim, wi int, rng *rand.Rand) *toRGB {
 }
 
 func (t *toRGB) params() []*nn.Param { return append(t.conv.Params(), t.bias.Params()...) }
+
+func (t *toRGB) forward(x, w *tensor.Tensor) *tensor.Tensor {
+	y := t.bias.Forward(t.conv.Forward(x, w))
+	if t.clamp != nil {
+		y = t.clamp.Forward(y)
+	}
+	return y
+}
+
+func (t *toRGB) backward(dy *tensor.Tensor) (dx, dw *tensor.Tensor) {
+	if t.clamp != nil {
+		dy = t.clamp.Backward(dy)
+	}
+	return t.conv.Backward(t.bias.Backward(dy))
+}
 
 // block is one resolution of the skip generator: (conv0 with 2×
 // upsampling,) conv1, and toRGB added to the upsampled image so far.
@@ -100,13 +132,13 @@ func NewSynthesis(cfg Config, rng *rand.Rand) *Synthesis {
 		b := &block{res: res}
 		out := cfg.Width(res)
 		if res > 4 {
-			b.conv0 = newLayer(name+".conv0", cfg.Width(res/2), out, res, cfg.WDim, true, wi, rng)
+			b.conv0 = newLayer(name+".conv0", cfg.Width(res/2), out, res, cfg.WDim, true, wi, cfg.ConvClamp, rng)
 			wi++
 			b.up = nn.NewUpsample2x()
 		}
-		b.conv1 = newLayer(name+".conv1", out, out, res, cfg.WDim, false, wi, rng)
+		b.conv1 = newLayer(name+".conv1", out, out, res, cfg.WDim, false, wi, cfg.ConvClamp, rng)
 		wi++
-		b.rgb = newToRGB(name+".torgb", out, cfg.Channels, cfg.WDim, wi, rng)
+		b.rgb = newToRGB(name+".torgb", out, cfg.Channels, cfg.WDim, wi, cfg.ConvClamp, rng)
 		s.blocks = append(s.blocks, b)
 	}
 	for _, l := range s.layers() {
@@ -215,7 +247,7 @@ func (s *Synthesis) Forward(ws *tensor.Tensor) *tensor.Tensor {
 			x = b.conv0.forward(x, s.wl[b.conv0.wi])
 		}
 		x = b.conv1.forward(x, s.wl[b.conv1.wi])
-		rgb := b.rgb.bias.Forward(b.rgb.conv.Forward(x, s.wl[b.rgb.wi]))
+		rgb := b.rgb.forward(x, s.wl[b.rgb.wi])
 		if img == nil {
 			img = rgb
 		} else {
@@ -250,7 +282,7 @@ func (s *Synthesis) Backward(dimg *tensor.Tensor) *tensor.Tensor {
 	var dx *tensor.Tensor // gradient of the features from the block above
 	for bi := len(s.blocks) - 1; bi >= 0; bi-- {
 		b := s.blocks[bi]
-		drgbx, dw := b.rgb.conv.Backward(b.rgb.bias.Backward(dimg))
+		drgbx, dw := b.rgb.backward(dimg)
 		addW(b.rgb.wi, dw)
 		if b.up != nil {
 			dimg = b.up.Backward(dimg)
@@ -278,12 +310,20 @@ func (s *Synthesis) Backward(dimg *tensor.Tensor) *tensor.Tensor {
 	return s.dws
 }
 
-// HoldMasks holds (on) or releases the masks of every leaky ReLU of the
-// synthesis network at those of the last Forward (see
+// HoldMasks holds (on) or releases the masks of every leaky ReLU and clamp
+// of the synthesis network at those of the last Forward (see
 // nn.ModEpilogue.HoldMask): the finite-difference second derivatives of the
 // path-length penalty need them.
 func (s *Synthesis) HoldMasks(on bool) {
 	for _, l := range s.layers() {
 		l.epi.HoldMask(on)
+		if l.clamp != nil {
+			l.clamp.HoldMask(on)
+		}
+	}
+	for _, b := range s.blocks {
+		if b.rgb.clamp != nil {
+			b.rgb.clamp.HoldMask(on)
+		}
 	}
 }

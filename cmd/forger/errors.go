@@ -73,6 +73,7 @@ var sentences = []struct {
 	{train.ErrHasCheckpoints, "", ": add --resume to continue it, or choose another --out"},
 	{train.ErrDataChanged, "", " (resume needs the same --data and --limit)"},
 	{gan.ErrFewClasses, "", " (--model dcgan needs none)"},
+	{gan.ErrNotDCGAN, "this command takes dcgan and cdcgan models only", " (forger generate and forger mix take stylegans)"},
 	{dataset.ErrNotCartoonSet, "", " (--dir)"},
 	{facedb.ErrNoIndex, "", " (build one with 'forger face index GALLERY --db FILE')"},
 }

@@ -12,12 +12,13 @@ import (
 	"forger/interop/torch"
 )
 
-// importCmd is `forger import pytorch`: a PyTorch DCGAN checkpoint as a
-// forger checkpoint.
+// importCmd is `forger import pytorch` (a PyTorch DCGAN checkpoint) and
+// `forger import stylegan2` (an NVIDIA network pickle) as forger
+// checkpoints.
 func importCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import",
-		Short: "Bring models trained elsewhere into forger (import pytorch)",
+		Short: "Bring models trained elsewhere into forger (import pytorch, import stylegan2)",
 	}
 	var (
 		arch, dFile, out, classes string
@@ -97,7 +98,7 @@ checkpoint that generate, serve, morph, project and eval read.`,
 	f.StringVar(&dFile, "d", "", "the discriminator's file (pytorch/examples' netD_epoch_N.pth)")
 	f.StringVar(&classes, "classes", "", "cdcgan: class names, comma-separated (default 0,1,…)")
 	f.StringVar(&out, "out", "", "the forger checkpoint to write")
-	cmd.AddCommand(pt)
+	cmd.AddCommand(pt, importStyleGAN2Cmd())
 	return cmd
 }
 

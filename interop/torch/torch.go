@@ -416,8 +416,11 @@ func (l *loader) call(depth int) func(fn any, args pickle.Tuple) (any, bool, err
 			}
 			return args[0], true, nil
 		case "torch.storage._load_from_bytes":
+			if len(args) != 1 {
+				return nil, false, formatErr("_load_from_bytes with %d arguments", len(args))
+			}
 			b, ok := args[0].([]byte)
-			if len(args) != 1 || !ok {
+			if !ok {
 				return nil, false, formatErr("_load_from_bytes without bytes")
 			}
 			if depth > 0 {
