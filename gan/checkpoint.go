@@ -20,8 +20,9 @@ import (
 //	g.*            generator parameters and batch-norm statistics
 //	g_ema.*        the averaged generator (when training keeps one), with
 //	               batch-norm statistics re-estimated for it
-//	d.*            discriminator parameters and buffers
+//	d.*            discriminator parameters and buffers (a vae has none)
 //	opt_g.m.*, opt_g.v.*, opt_d.m.*, opt_d.v.*   Adam moments
+//	enc.*, opt_e.* a vae's encoder and its Adam moments (Checkpoint.Extra)
 //
 // and string metadata: "forger.config" (the Config as JSON), "forger.train"
 // (the trainer's own state as JSON, see package train), "format"
@@ -65,10 +66,14 @@ func (d *Discriminator) Load(f *tensor.File, prefix string) error {
 
 // Checkpoint is what a training run saves.
 type Checkpoint struct {
-	Config     Config
-	G          GeneratorNet
+	Config Config
+	G      GeneratorNet
+	// D and OptD are nil for a model without a discriminator (a vae).
 	D          DiscriminatorNet
 	OptG, OptD *optim.Adam
+	// Extra are further tensors saved as they are named (a vae's encoder
+	// and its optimiser).
+	Extra      []tensor.Named
 	EMA        *optim.EMA // nil when the run keeps no average
 	TrainState string     // JSON owned by package train
 }
@@ -77,9 +82,14 @@ type Checkpoint struct {
 // new one, never a part.
 func (c *Checkpoint) Save(path string) error {
 	ts := c.G.Tensors("g")
-	ts = append(ts, c.D.Tensors("d")...)
+	if c.D != nil {
+		ts = append(ts, c.D.Tensors("d")...)
+	}
 	ts = append(ts, c.OptG.State("opt_g")...)
-	ts = append(ts, c.OptD.State("opt_d")...)
+	if c.OptD != nil {
+		ts = append(ts, c.OptD.State("opt_d")...)
+	}
+	ts = append(ts, c.Extra...)
 	if c.EMA != nil {
 		var avg []tensor.Named
 		err := WithAverage(c.G, c.EMA, func() error {
@@ -173,7 +183,7 @@ func loadInference(f *tensor.File, path string, g inferenceNet) error {
 
 // LoadGeneratorNet builds the generator of any architecture stored in a
 // checkpoint, in inference mode, as LoadGenerator does: a *Generator for
-// dcgan and cdcgan, a *StyleGenerator for stylegan.
+// dcgan, cdcgan and a vae's decoder, a *StyleGenerator for stylegan.
 func LoadGeneratorNet(path string) (GeneratorNet, error) {
 	f, cfg, err := Open(path)
 	if err != nil {
