@@ -223,3 +223,24 @@ func (t *Trainer) Load(f *tensor.File, steps int) error {
 	}
 	return t.OptE.LoadState(OptimPrefix, f, steps)
 }
+
+// BenchTrain times the vae's training step (KL weight 1, Adam 0.001 with
+// betas (0.9, 0.999)) on random images, for forger bench train --model vae.
+func BenchTrain(o gan.BenchOptions) (gan.BenchResult, error) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cfg := gan.Config{Arch: gan.VAE, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF}
+	dec, err := gan.NewGenerator(cfg, rng)
+	if err != nil {
+		return gan.BenchResult{}, err
+	}
+	enc, err := NewEncoder(cfg, rng)
+	if err != nil {
+		return gan.BenchResult{}, err
+	}
+	t := &Trainer{Enc: enc, Dec: dec, KLWeight: 1,
+		OptE: optim.NewAdam(enc.Params(), 1e-3, 0.9, 0.999), OptG: optim.NewAdam(dec.Params(), 1e-3, 0.9, 0.999)}
+	x := tensor.New(o.Batch, o.Size, o.Size, o.Channels)
+	x.FillUniform(rng, -1, 1)
+	var st Stats
+	return gan.Measure("train", o, func() { t.Step(x, rng, &st) })
+}
