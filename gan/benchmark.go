@@ -14,8 +14,9 @@ import (
 
 // BenchOptions sets up a speed measurement on random data.
 type BenchOptions struct {
-	// Model is DCGAN ("" too) or StyleGAN: stylegan.DefaultConfig's
-	// networks with z and w of NZ and feature maps min(8·NGF/res, NGF).
+	// Model is DCGAN ("" too), StyleGAN (stylegan.DefaultConfig's
+	// networks with z and w of NZ and feature maps min(8·NGF/res, NGF)) or
+	// VAE (whose training step vae.BenchTrain times).
 	Model                               string
 	Size, Channels, Batch, NZ, NGF, NDF int
 	Steps, Warmup                       int
@@ -48,6 +49,9 @@ func (o BenchOptions) config() Config {
 		sc.ZDim, sc.WDim, sc.ChannelMax, sc.ChannelBase = o.NZ, o.NZ, o.NGF, 8*o.NGF
 		return StyleConfig(sc)
 	}
+	if o.Model == VAE {
+		return Config{Arch: VAE, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF}
+	}
 	return Config{Arch: DCGAN, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF}
 }
 
@@ -77,14 +81,20 @@ func BenchTrain(o BenchOptions) (BenchResult, error) {
 		t.StepD(real, nil, rng, &st)
 		t.StepG(&st)
 	}
-	return measure("train", o, step)
+	return Measure("train", o, step)
 }
 
 // BenchGenerate times generation (the generator in inference mode) of one
 // batch per step.
 func BenchGenerate(o BenchOptions) (BenchResult, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	g, _, err := NewNets(o.config(), rng)
+	var g GeneratorNet
+	var err error
+	if cfg := o.config(); cfg.Arch == StyleGAN {
+		g, err = NewStyleGenerator(cfg, rng)
+	} else {
+		g, err = NewGenerator(cfg, rng)
+	}
 	if err != nil {
 		return BenchResult{}, err
 	}
@@ -94,10 +104,12 @@ func BenchGenerate(o BenchOptions) (BenchResult, error) {
 		SampleZ(z, rng)
 		g.Forward(z, nil)
 	}
-	return measure("generate", o, step)
+	return Measure("generate", o, step)
 }
 
-func measure(mode string, o BenchOptions, step func()) (BenchResult, error) {
+// Measure runs step o.Warmup times, then times o.Steps runs of it and
+// reports them as mode's result: the one timer of every bench.
+func Measure(mode string, o BenchOptions, step func()) (BenchResult, error) {
 	for i := 0; i < o.Warmup; i++ {
 		step()
 	}

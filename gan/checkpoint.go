@@ -20,8 +20,9 @@ import (
 //	g.*            generator parameters and batch-norm statistics
 //	g_ema.*        the averaged generator (when training keeps one), with
 //	               batch-norm statistics re-estimated for it
-//	d.*            discriminator parameters and buffers
+//	d.*            discriminator parameters and buffers (a vae has none)
 //	opt_g.m.*, opt_g.v.*, opt_d.m.*, opt_d.v.*   Adam moments
+//	enc.*, opt_e.* a vae's encoder and its Adam moments (Checkpoint.Extra)
 //
 // and string metadata: "forger.config" (the Config as JSON), "forger.train"
 // (the trainer's own state as JSON, see package train), "format"
@@ -69,10 +70,13 @@ func (d *Discriminator) Load(f *tensor.File, prefix string) error {
 type Checkpoint struct {
 	Config     Config
 	G          GeneratorNet
-	D          DiscriminatorNet // nil: a generator only
+	D          DiscriminatorNet // nil: a generator only, or a model without one (a vae)
 	OptG, OptD *optim.Adam      // nil: no optimizer state
-	EMA        *optim.EMA       // nil when the run keeps no average
-	TrainState string           // JSON owned by package train
+	// Extra are further tensors saved as they are named (a vae's encoder
+	// and its optimiser).
+	Extra      []tensor.Named
+	EMA        *optim.EMA // nil when the run keeps no average
+	TrainState string     // JSON owned by package train
 }
 
 // Save writes the checkpoint atomically: a reader sees the old file or the
@@ -88,6 +92,7 @@ func (c *Checkpoint) Save(path string) error {
 	if c.OptD != nil {
 		ts = append(ts, c.OptD.State("opt_d")...)
 	}
+	ts = append(ts, c.Extra...)
 	if c.EMA != nil {
 		var avg []tensor.Named
 		err := WithAverage(c.G, c.EMA, func() error {
@@ -181,7 +186,7 @@ func loadInference(f *tensor.File, path string, g inferenceNet) error {
 
 // LoadGeneratorNet builds the generator of any architecture stored in a
 // checkpoint, in inference mode, as LoadGenerator does: a *Generator for
-// dcgan and cdcgan, a *StyleGenerator for stylegan.
+// dcgan, cdcgan and a vae's decoder, a *StyleGenerator for stylegan.
 func LoadGeneratorNet(path string) (GeneratorNet, error) {
 	f, cfg, err := Open(path)
 	if err != nil {

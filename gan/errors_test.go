@@ -16,7 +16,7 @@ func TestValidateErrorsAreTyped(t *testing.T) {
 		option string
 		edit   func(*Config)
 	}{
-		{"Arch", func(c *Config) { c.Arch = "vae" }},
+		{"Arch", func(c *Config) { c.Arch = "vqgan" }}, // vae is a model now
 		{"GCond", func(c *Config) { c.GCond = "hot" }},
 		{"DCond", func(c *Config) { c.DCond = "hot" }},
 		{"DArch", func(c *Config) { c.DArch = "resnet" }},

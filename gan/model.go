@@ -29,6 +29,10 @@ import (
 const (
 	DCGAN  = "dcgan"
 	CDCGAN = "cdcgan"
+	// VAE is a variational autoencoder whose decoder is DCGAN's generator
+	// (package vae): its checkpoints hold the decoder as "g" and the
+	// encoder beside it, and no discriminator.
+	VAE = "vae"
 )
 
 // Config describes a generator/discriminator pair. It is stored in every
@@ -140,11 +144,15 @@ var ErrFewClasses = errors.New("gan: a conditional model needs at least 2 classe
 // is given to code that handles dcgan and cdcgan only.
 var ErrNotDCGAN = errors.New("only dcgan and cdcgan models are supported here")
 
+// ErrNoDiscriminator is returned when a discriminator is asked of a model
+// that has none (a vae).
+var ErrNoDiscriminator = errors.New("a vae has no discriminator")
+
 // Validate checks the configuration: an *OptionError for a value it cannot
 // use, ErrFewClasses for a conditional model without classes.
 func (c Config) Validate() error {
 	switch c.Arch {
-	case DCGAN:
+	case DCGAN, VAE:
 	case CDCGAN:
 		if len(c.Classes) < 2 {
 			return fmt.Errorf("%w (got %d): use the unconditional dcgan, or a data set with classes", ErrFewClasses, len(c.Classes))
@@ -152,7 +160,7 @@ func (c Config) Validate() error {
 	case StyleGAN:
 		return c.validateStyle()
 	default:
-		return &OptionError{Pkg: "gan", Option: "Arch", Value: c.Arch, Reason: "is unknown (use dcgan, cdcgan or stylegan)"}
+		return &OptionError{Pkg: "gan", Option: "Arch", Value: c.Arch, Reason: "is unknown (use dcgan, cdcgan, stylegan or vae)"}
 	}
 	switch c.GCond {
 	case "", GCondEmbed, GCondOneHot:
@@ -180,6 +188,11 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// Levels returns the base grid and the number of doublings of DCGAN's
+// networks at an image size (an *OptionError for an unsupported one), for
+// networks built to mirror them (the vae's encoder).
+func Levels(size int) (base, ups int, err error) { return levels(size) }
 
 // levels returns the base grid and the number of doublings for a size.
 func levels(size int) (base, ups int, err error) {
@@ -350,6 +363,9 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 	}
 	if cfg.Arch == StyleGAN {
 		return nil, fmt.Errorf("%w, and this model is a stylegan", ErrNotDCGAN)
+	}
+	if cfg.Arch == VAE {
+		return nil, ErrNoDiscriminator
 	}
 	base, ups, _ := levels(cfg.Size)
 	d := &Discriminator{Cfg: cfg}

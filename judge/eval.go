@@ -264,11 +264,12 @@ const GenerateBatch = 100
 // Generate makes n images with g for the judge: image i from seed i (as
 // `forger generate --seed i` makes it) and, for a conditional generator,
 // class i mod classes, so every class gets n/classes images. g's classes
-// must be the judge's. progress, if not nil, is called with the number of
-// images made since its last call. It stops with ctx's error between
-// batches of GenerateBatch once ctx is done.
-func Generate(ctx context.Context, g *gan.Generator, j *Judge, n int, progress func(delta int)) (Fake, error) {
-	cfg := g.Cfg
+// must be the judge's. g is any generator (dcgan, cdcgan, stylegan, a
+// vae's decoder), put in inference mode. progress, if not nil, is called
+// with the number of images made since its last call. It stops with ctx's
+// error between batches of GenerateBatch once ctx is done.
+func Generate(ctx context.Context, g gan.GeneratorNet, j *Judge, n int, progress func(delta int)) (Fake, error) {
+	cfg := g.ModelConfig()
 	var f Fake
 	if cfg.Conditional() {
 		if !slices.Equal(cfg.Classes, j.Cfg.Classes) {

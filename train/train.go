@@ -31,6 +31,7 @@ import (
 	"forger/runfolder"
 	"forger/stylegan"
 	"forger/tensor"
+	"forger/vae"
 )
 
 // Options are the settings of a run; their JSON form is saved in every
@@ -91,6 +92,10 @@ type Options struct {
 	StyleMixing   float64 `json:"style_mixing,omitempty"`
 	PLWeight      float64 `json:"pl_weight,omitempty"`
 	PLEvery       int     `json:"pl_every,omitempty"`
+
+	// KLWeight is a vae's weight of the KL term beside the reconstruction
+	// error (Model gan.VAE; see VAEDefaults).
+	KLWeight float64 `json:"kl_weight,omitempty"`
 }
 
 // Defaults returns forger's recipe for an unconditional dcgan: the DCGAN
@@ -117,6 +122,8 @@ func DefaultsFor(model string, size int) Options {
 	switch {
 	case model == gan.StyleGAN:
 		return StyleGANDefaults(size)
+	case model == gan.VAE:
+		return VAEDefaults(size)
 	case model == gan.CDCGAN:
 		return ConditionalDefaults()
 	case size >= 128:
@@ -167,6 +174,20 @@ func StyleGANDefaults(size int) Options {
 	o.R1, o.R1Every = StyleGANR1(size, o.Batch), 16
 	o.EMA = math.Pow(0.5, 32.0/10000)
 	o.MappingLayers, o.StyleMixing, o.PLWeight, o.PLEvery = 8, 0.9, 2, 4
+	return o
+}
+
+// VAEDefaults is forger's recipe for a vae at an image size: DCGAN's
+// networks (the generator as decoder, the discriminator's trunk with batch
+// norm as encoder), KL weight 1, and Adam with lr 0.001 and betas (0.9,
+// 0.999) for both, as VAEs are usually trained; no averaged decoder and no
+// augmentation.
+func VAEDefaults(size int) Options {
+	o := Defaults()
+	o.Model, o.Size = gan.VAE, size
+	o.LRG, o.LRD, o.Beta1, o.Beta2 = 1e-3, 1e-3, 0.9, 0.999
+	o.Loss, o.SpectralNorm, o.MinibatchStd, o.EMA = gan.LossBCE, false, false, 0
+	o.KLWeight = 1
 	return o
 }
 
@@ -255,6 +276,11 @@ type Metrics struct {
 	Rt   float64 `json:"r_t,omitempty"`
 	// PL is the path-length penalty, last measured (stylegan runs).
 	PL float64 `json:"pl,omitempty"`
+	// Recon and KL are a vae's mean reconstruction error (sum of squared
+	// pixel differences per image) and KL divergence (nats per image); its
+	// lines have no discriminator, and loss_g is Recon + KLWeight·KL.
+	Recon float64 `json:"recon,omitempty"`
+	KL    float64 `json:"kl,omitempty"`
 }
 
 // UI receives what a person watching the run should see.
@@ -374,6 +400,21 @@ func (o *Options) validate() error {
 	if o.PLWeight < 0 || math.IsNaN(o.PLWeight) || o.PLEvery < 0 {
 		return &OptionError{Pkg: "train", Option: "PLWeight", Value: o.PLWeight, Reason: "must be ≥ 0"}
 	}
+	if o.Model == gan.VAE {
+		if o.KLWeight < 0 || math.IsNaN(o.KLWeight) || math.IsInf(o.KLWeight, 0) {
+			return &OptionError{Pkg: "train", Option: "KLWeight", Value: o.KLWeight, Reason: "must be ≥ 0"}
+		}
+		if o.Augment != "" && o.Augment != augment.None {
+			return &OptionError{Pkg: "train", Option: "Augment", Value: o.Augment, Reason: "is for a discriminator, and a vae has none"}
+		}
+		if o.From != "" {
+			return &OptionError{Pkg: "train", Option: "From", Value: o.From, Reason: "is for GANs: a vae starts from scratch"}
+		}
+		if o.FreezeD > 0 {
+			return &OptionError{Pkg: "train", Option: "FreezeD", Value: o.FreezeD, Reason: "is for GANs: a vae has no discriminator"}
+		}
+		return nil
+	}
 	if o.R1 > 0 && !o.SpectralNorm && !o.DNoNorm && o.Model != gan.StyleGAN {
 		return ErrR1BatchNorm
 	}
@@ -452,6 +493,9 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	if o.Resume && st.DataLen != set.Len() {
 		return nil, fmt.Errorf("%w: it now has %d images but the run was trained on %d", ErrDataChanged, set.Len(), st.DataLen)
 	}
+	if o.Augment == "" && o.Model == gan.VAE {
+		o.Augment = augment.None // nothing to augment for
+	}
 	if o.Augment == "" {
 		o.Augment = augment.None
 		why := fmt.Sprintf("the data set has %d images, at least %d", set.Len(), AutoAugmentBelow)
@@ -467,12 +511,15 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond, DArch: o.DArch, DNoNorm: o.DNoNorm}
 	if cfg.Arch == gan.StyleGAN {
 		cfg = gan.StyleConfig(styleShape(o))
-	} else if cfg.Arch == gan.DCGAN {
+	} else if cfg.Arch == gan.DCGAN || cfg.Arch == gan.VAE {
 		cfg.Classes = nil
 	} else if len(set.Classes) == 0 {
 		return nil, fmt.Errorf("%w: put the images of each class in their own sub-folder of %s", gan.ErrFewClasses, o.Data)
 	}
 	initRNG := rand.New(rand.NewPCG(o.Seed, 1))
+	if cfg.Arch == gan.VAE {
+		return runVAE(ctx, o, cfg, set, initRNG, resumeFile, st, ui)
+	}
 	g, d, err := gan.NewNets(cfg, initRNG)
 	if err != nil {
 		return nil, err
@@ -539,6 +586,38 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	return r.loop(ctx, rng)
 }
 
+// runVAE trains a vae: its decoder stands in the Trainer's G (for sample
+// grids and checkpoints), and the run's steps are the vae's.
+func runVAE(ctx context.Context, o Options, cfg gan.Config, set *dataset.Set, initRNG *rand.Rand, resumeFile *tensor.File, st State, ui UI) (*Result, error) {
+	dec, err := gan.NewGenerator(cfg, initRNG)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := vae.NewEncoder(cfg, initRNG)
+	if err != nil {
+		return nil, err
+	}
+	vt := &vae.Trainer{Enc: enc, Dec: dec, KLWeight: o.KLWeight,
+		OptE: optim.NewAdam(enc.Params(), o.LRG, o.Beta1, o.Beta2),
+		OptG: optim.NewAdam(dec.Params(), o.LRG, o.Beta1, o.Beta2)}
+	tr := &gan.Trainer{G: dec, OptG: vt.OptG}
+	if o.EMA > 0 {
+		tr.EMA = optim.NewEMA(dec.Params(), o.EMA)
+	}
+	pcg := rand.NewPCG(o.Seed, 2)
+	if resumeFile != nil {
+		if err := loadTraining(resumeFile, &st, tr, pcg); err != nil {
+			return nil, fmt.Errorf("resuming: %w", err)
+		}
+		if err := vt.Load(resumeFile, st.TotalSteps); err != nil {
+			return nil, fmt.Errorf("resuming: %w", err)
+		}
+	}
+	st.Options, st.DataLen = o, set.Len()
+	r := &run{o: o, cfg: cfg, set: set, tr: tr, vae: vt, st: &st, pcg: pcg, ui: ui}
+	return r.loop(ctx, rand.New(pcg))
+}
+
 // takeShape sets the networks' shape of a run started --from a checkpoint
 // of configuration src: sizes and widths that the caller left at 0 are the
 // source's; a different one is an error, since the weights would not fit.
@@ -577,18 +656,22 @@ func startFrom(f *tensor.File, g gan.GeneratorNet, d gan.DiscriminatorNet, path 
 	return nil
 }
 
+// loadTraining restores a run's trainer from its checkpoint f; a trainer
+// without D (a vae's) restores G alone.
 func loadTraining(f *tensor.File, st *State, tr *gan.Trainer, pcg *rand.PCG) error {
 	if err := tr.G.Load(f, "g"); err != nil {
-		return err
-	}
-	if err := tr.D.Load(f, "d"); err != nil {
 		return err
 	}
 	if err := tr.OptG.LoadState("opt_g", f, st.TotalSteps); err != nil {
 		return err
 	}
-	if err := tr.OptD.LoadState("opt_d", f, st.TotalSteps*st.Options.DSteps); err != nil {
-		return err
+	if tr.D != nil {
+		if err := tr.D.Load(f, "d"); err != nil {
+			return err
+		}
+		if err := tr.OptD.LoadState("opt_d", f, st.TotalSteps*st.Options.DSteps); err != nil {
+			return err
+		}
 	}
 	if tr.EMA != nil {
 		for i, p := range tr.EMA.Params {
@@ -616,6 +699,7 @@ type run struct {
 	cfg gan.Config
 	set *dataset.Set
 	tr  *gan.Trainer
+	vae *vae.Trainer // a vae's steps, instead of tr's; nil for GANs
 	st  *State
 	pcg *rand.PCG
 	ui  UI
@@ -669,6 +753,7 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 	real := tensor.New(o.Batch, o.Size, o.Size, o.Channels)
 	labels := make([]int32, o.Batch)
 	var stats gan.Stats
+	var vstats vae.Stats
 	var win winStats
 	start := time.Now()
 	startSeconds, startImages := st.Seconds, st.Images
@@ -735,16 +820,30 @@ loop:
 				break loop
 			}
 			set.Batch(perm[st.Step*o.Batch:(st.Step+1)*o.Batch], real.Data, labels)
-			r.tr.StepD(real, labels, rng, &stats)
-			st.Step++
-			st.Images += int64(o.Batch)
-			if st.Step%o.DSteps != 0 && st.Step < steps {
-				continue
+			if r.vae != nil {
+				r.vae.Step(real, rng, &vstats)
+				st.Step++
+				st.Images += int64(o.Batch)
+				if r.tr.EMA != nil {
+					r.tr.EMA.Update()
+				}
+				stats = gan.Stats{LossG: vstats.Loss}
+			} else {
+				r.tr.StepD(real, labels, rng, &stats)
+				st.Step++
+				st.Images += int64(o.Batch)
+				if st.Step%o.DSteps != 0 && st.Step < steps {
+					continue
+				}
+				r.tr.StepG(&stats)
 			}
-			r.tr.StepG(&stats)
 			st.TotalSteps++
 			win.add(stats)
-			r.checkBalance(stats)
+			if r.vae != nil {
+				win.addVAE(vstats)
+			} else {
+				r.checkBalance(stats)
+			}
 			if st.TotalSteps%o.LogEvery == 0 {
 				if err := logMetrics(); err != nil {
 					return nil, err
@@ -756,6 +855,9 @@ loop:
 			}
 			desc := fmt.Sprintf("epoch %d/%s step %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f",
 				st.Epoch+1, epochs, st.Step, steps, stats.LossD, stats.LossG, stats.DReal, stats.DFake)
+			if r.vae != nil {
+				desc = fmt.Sprintf("epoch %d/%s step %d/%d recon %.1f kl %.1f", st.Epoch+1, epochs, st.Step, steps, vstats.Recon, vstats.KL)
+			}
 			if r.tr.Augment != nil {
 				desc += fmt.Sprintf(" p %.2f", stats.AugP)
 				if r.tr.ADA != nil {
@@ -886,8 +988,10 @@ func (r *run) sampleGrid(path string) error {
 	if err != nil {
 		return err
 	}
-	r.checkTone(toneOf(flat.Data, flat.Len()/flat.Shape[0], r.cfg.Channels))
-	r.checkDiversity(diversity(flat.Data, flat.Len()/flat.Shape[0]))
+	if r.vae == nil { // the grey and collapse warnings' advice is a GAN's
+		r.checkTone(toneOf(flat.Data, flat.Len()/flat.Shape[0], r.cfg.Channels))
+		r.checkDiversity(diversity(flat.Data, flat.Len()/flat.Shape[0]))
+	}
 	return picture.WritePNG(path, img)
 }
 
@@ -1022,8 +1126,14 @@ func (r *run) checkTone(t tone) {
 }
 
 type winStats struct {
-	n int
-	s gan.Stats
+	n         int
+	s         gan.Stats
+	recon, kl float64
+}
+
+func (w *winStats) addVAE(s vae.Stats) {
+	w.recon += s.Recon
+	w.kl += s.KL
 }
 
 func (w *winStats) add(s gan.Stats) {
@@ -1039,7 +1149,8 @@ func (w *winStats) add(s gan.Stats) {
 
 func (w *winStats) mean() Metrics {
 	n := float64(max(w.n, 1))
-	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n, R1: w.s.R1, AugP: w.s.AugP, Rt: w.s.Rt, PL: w.s.GReg}
+	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n, R1: w.s.R1, AugP: w.s.AugP, Rt: w.s.Rt, PL: w.s.GReg,
+		Recon: w.recon / n, KL: w.kl / n}
 }
 
 // checkpoint saves the run atomically and points latest.safetensors at it.
@@ -1065,6 +1176,9 @@ func (r *run) checkpoint() error {
 	dir := runfolder.Checkpoints(r.o.Out)
 	name := runfolder.CheckpointName(st.Epoch, st.Images, r.o.Size)
 	c := &gan.Checkpoint{Config: r.cfg, G: r.tr.G, D: r.tr.D, OptG: r.tr.OptG, OptD: r.tr.OptD, EMA: r.tr.EMA, TrainState: string(js)}
+	if r.vae != nil {
+		c.Extra = r.vae.Tensors()
+	}
 	if err := c.Save(filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("saving checkpoint: %w", err)
 	}
@@ -1161,8 +1275,15 @@ func (r *run) writeLosses() (bool, error) {
 		x[i] = m.KImages
 		ld, lg, dr, df = append(ld, m.LossD), append(lg, m.LossG), append(dr, m.DReal), append(df, m.DFake)
 	}
-	err = picture.PlotLines(runfolder.Losses(r.o.Out), "forger training: "+filepath.Base(r.o.Out), "thousands of real images seen", "",
-		[]picture.Series{{Name: "D loss", X: x, Y: ld}, {Name: "G loss", X: x, Y: lg}, {Name: "D(x)", X: x, Y: dr}, {Name: "D(G(z))", X: x, Y: df}})
+	series := []picture.Series{{Name: "D loss", X: x, Y: ld}, {Name: "G loss", X: x, Y: lg}, {Name: "D(x)", X: x, Y: dr}, {Name: "D(G(z))", X: x, Y: df}}
+	if r.vae != nil {
+		var rec, kl []float64
+		for _, m := range ms {
+			rec, kl = append(rec, m.Recon), append(kl, m.KL)
+		}
+		series = []picture.Series{{Name: "reconstruction error", X: x, Y: rec}, {Name: "KL (nats)", X: x, Y: kl}}
+	}
+	err = picture.PlotLines(runfolder.Losses(r.o.Out), "forger training: "+filepath.Base(r.o.Out), "thousands of real images seen", "", series)
 	return err == nil, err
 }
 

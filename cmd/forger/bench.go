@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"forger/gan"
+	"forger/vae"
 )
 
 func benchCmd() *cobra.Command {
@@ -39,10 +40,14 @@ func benchCmd() *cobra.Command {
 							*d.v = d.def
 						}
 					}
+				case gan.VAE:
 				default:
-					return usagef("--model %q: use dcgan or stylegan", o.Model)
+					return usagef("--model %q: use dcgan, stylegan or vae", o.Model)
 				}
 				run := gan.BenchTrain
+				if o.Model == gan.VAE {
+					run = vae.BenchTrain
+				}
 				if mode == "generate" {
 					run = gan.BenchGenerate
 				}
@@ -70,7 +75,7 @@ func benchCmd() *cobra.Command {
 		f.IntVar(&o.NZ, "nz", 100, "latent size")
 		f.IntVar(&o.NGF, "ngf", 64, "generator width")
 		f.IntVar(&o.NDF, "ndf", 64, "discriminator width")
-		f.StringVar(&o.Model, "model", gan.DCGAN, "dcgan, or stylegan (forger train --model stylegan's networks; defaults then --size 32 --batch 16 --nz 256 --ngf 256, the widest feature maps; no mixing or regularisers)")
+		f.StringVar(&o.Model, "model", gan.DCGAN, "dcgan, stylegan (forger train --model stylegan's networks; defaults then --size 32 --batch 16 --nz 256 --ngf 256, the widest feature maps; no mixing or regularisers) or vae (its encoder, reparameterisation and DCGAN's generator as decoder; generate times the decoder)")
 		f.BoolVar(&asJSON, "json", false, "print one JSON object")
 		cmd.AddCommand(sub)
 	}

@@ -110,7 +110,7 @@ func flagFor(cmd *cobra.Command, option string) string {
 }
 
 // flagNames are the options whose flags kebab does not spell.
-var flagNames = map[string]string{"LRG": "lr-g", "LRD": "lr-d"}
+var flagNames = map[string]string{"LRG": "lr-g", "LRD": "lr-d", "Pairs": "ppl-n"}
 
 // kebab turns a Go name into a flag name: LabelSmoothing → label-smoothing,
 // GCond → g-cond, ADATarget → ada-target, R1Every → r1-every, NZ → nz.

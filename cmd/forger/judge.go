@@ -15,6 +15,7 @@ import (
 	"forger/gan"
 	"forger/judge"
 	"forger/picture"
+	"forger/ppl"
 )
 
 func judgeCmd() *cobra.Command {
@@ -143,10 +144,10 @@ func (u *judgeTrainUI) Finish() { u.bar.Finish() }
 
 func evalCmd() *cobra.Command {
 	var model, images, judgePath, data, nearest, nearestOut string
-	var n int
-	var asJSON bool
+	var n, pplN int
+	var asJSON, withPPL bool
 	cmd := &cobra.Command{
-		Use:   "eval (--model CKPT | --images DIR) --judge JUDGE [--data fashion-mnist] [-n 10000]",
+		Use:   "eval (--model CKPT | --images DIR) --judge JUDGE [--data fashion-mnist] [-n 10000] [--ppl]",
 		Short: "Score generated images against real ones with a judge: fd, precision, recall, class accuracy",
 		Long: `Score n generated images against the first n real test images, with the
 features and predictions of a judge (see forger judge train):
@@ -171,8 +172,18 @@ features and predictions of a judge (see forger judge train):
                   held-out real images (what new images score); the
                   picture --nearest-out shows each sample beside its nearest
                   training image
+  ppl             with --ppl and --model: perceptual path length (StyleGAN's
+                  definition), how far the images move along small steps
+                  between two latents, over --ppl-n pairs: slerp in z for a
+                  dcgan, cdcgan or vae, lerp in w for a stylegan, step 1e-4,
+                  the squared distance in the judge's features (the face
+                  judge's for faces; StyleGAN uses VGG's) divided by the
+                  step², trimmed of the 1% and 99% outliers; lower is
+                  smoother. ppl_n is the pairs, ppl_space says where it was
+                  walked and measured; compare numbers of one judge only
 
---model generates image i from seed i (class i mod classes for cdcgan).
+--model is any generator — dcgan, cdcgan, stylegan or a vae's decoder — and
+generates image i from seed i (class i mod classes for cdcgan).
 --images reads DIR/<class index>/*.png (or class names), or DIR/*.png
 without classes, from any tool; images are resized to the judge's size.
 fd depends on n: compare numbers at the same n (default 10000).`,
@@ -187,6 +198,12 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			if n < 1 {
 				return usagef("-n must be positive")
 			}
+			if withPPL && model == "" {
+				return usagef("--ppl needs --model: the path length is measured along a generator's latent paths")
+			}
+			if pplN < 3 {
+				return usagef("--ppl-n must be at least 3")
+			}
 			j, err := judge.Load(judgePath)
 			if err != nil {
 				return makeOne(err, "forger judge train --data fashion-mnist --out "+judgePath)
@@ -196,14 +213,17 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			} else if judge.DataName(data) != j.Cfg.Data {
 				return usagef("the judge %s was trained on %s, not %s: use a judge of %s (forger judge train --data %s)", judgePath, j.Cfg.Data, data, data, data)
 			}
-			var g *gan.Generator
+			var g gan.GeneratorNet
 			var fake judge.Fake
 			if model != "" {
-				if g, err = loadGenerator("--model", &model); err != nil {
+				if g, err = loadGeneratorNet("--model", &model); err != nil {
 					return err
 				}
-				if g.Cfg.Conditional() && !slices.Equal(g.Cfg.Classes, j.Cfg.Classes) {
-					return fmt.Errorf("the model's classes (%s) are not the judge's (%s)", strings.Join(g.Cfg.Classes, ", "), strings.Join(j.Cfg.Classes, ", "))
+				if cfg := g.ModelConfig(); cfg.Conditional() && !slices.Equal(cfg.Classes, j.Cfg.Classes) {
+					return fmt.Errorf("the model's classes (%s) are not the judge's (%s)", strings.Join(cfg.Classes, ", "), strings.Join(j.Cfg.Classes, ", "))
+				}
+				if cfg := g.ModelConfig(); withPPL && cfg.Size != j.Cfg.Size {
+					return usagef("--ppl: the model makes %d×%d images and the judge reads %d×%d: the path length needs a judge of the model's size", cfg.Size, cfg.Size, j.Cfg.Size, j.Cfg.Size)
 				}
 			}
 			splits, err := judge.LoadSplits(data, j.Cfg.Size, j.Cfg.Channels, os.Stderr)
@@ -234,6 +254,9 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			if g != nil {
 				total += n
 			}
+			if withPPL {
+				total += pplN
+			}
 			bar := newBar(total, "eval", true)
 			step := func(d int) { bar.Add(d) }
 			if g != nil {
@@ -244,10 +267,25 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			}
 			bar.Describe("judging")
 			rep, err := judge.Evaluate(cmd.Context(), j, splits, fake, step)
-			bar.Finish()
 			if err != nil {
+				bar.Finish()
 				return err
 			}
+			var pl *ppl.Result
+			if withPPL {
+				bar.Describe("path length")
+				space := "the judge's features"
+				if len(j.Cfg.Attributes) > 0 {
+					space = "the face judge's features"
+				}
+				r, err := ppl.Measure(cmd.Context(), g, ppl.NewJudgeSpace(j, space), ppl.Options{Pairs: pplN}, step)
+				if err != nil {
+					bar.Finish()
+					return err
+				}
+				pl = &r
+			}
+			bar.Finish()
 			if nearest != "" {
 				train, err := dataset.Open(nearest, dataset.Options{Size: j.Cfg.Size, Channels: j.Cfg.Channels, Progress: os.Stderr})
 				if err != nil {
@@ -263,9 +301,18 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 				fmt.Fprintf(os.Stderr, "nearest training images: %s (each sample, then its nearest image of %s)\n", nearestOut, nearest)
 			}
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(struct {
+					*judge.Report
+					*ppl.Result
+				}{rep, pl})
 			}
-			return rep.WriteTable(cmd.OutOrStdout())
+			if err := rep.WriteTable(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			if pl != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "ppl %.1f: perceptual path length over %d pairs, %s (lower is smoother)\n", pl.PPL, pl.Pairs, pl.Space)
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -276,6 +323,8 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 	f.IntVarP(&n, "n", "n", judge.DefaultN, "images on each side")
 	f.StringVar(&nearest, "nearest", "", "the training images (folder or data set): also measure memorisation and draw each sample beside its nearest training image")
 	f.StringVar(&nearestOut, "nearest-out", "nearest.png", "with --nearest: the picture of samples and their nearest training images")
+	f.BoolVar(&withPPL, "ppl", false, "also measure the perceptual path length of --model in the judge's features (ppl, ppl_n, ppl_space)")
+	f.IntVar(&pplN, "ppl-n", ppl.DefaultPairs, "with --ppl: latent pairs to measure")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
 }

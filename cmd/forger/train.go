@@ -22,7 +22,7 @@ func trainCmd() *cobra.Command {
 	var dNorm string
 	cmd := &cobra.Command{
 		Use:   "train --data PATH|fashion-mnist|mnist --out RUN_DIR",
-		Short: "Train a GAN on a folder of images or a built-in data set",
+		Short: "Train a GAN (or the VAE baseline) on a folder of images or a built-in data set",
 		Long: `Train a DCGAN (or a class-conditional DCGAN) on images.
 
 --data is a folder of images (png, jpeg, gif, webp; searched recursively;
@@ -48,7 +48,17 @@ betas (0, 0.99), lazy R1 every 16 D steps with γ = 0.0002·size²/batch, path
 length every 4 G steps, style mixing 0.9, the mapping network at lr ×0.01,
 G's EMA (half-life 10k images), batch 16, 8 mapping layers of 256 and feature
 maps min(2048/res, 256). forger generate --truncation works in W for it, and
-forger mix draws its style-mixing grid.`,
+forger mix draws its style-mixing grid.
+
+--model vae trains a variational autoencoder, the baseline to compare GANs
+with: an encoder that mirrors DCGAN's discriminator (batch norm, no
+minibatch stddev) gives the mean and log-variance of z, z is drawn by
+reparameterisation, and DCGAN's generator decodes it. The loss is the
+reconstruction error (the sum of squared pixel differences per image, pixels
+in [-1, 1]) plus --kl-weight times the KL divergence from N(0, I), with Adam
+0.001 and betas (0.9, 0.999) (--lr-g sets both networks' rate). Checkpoints
+hold the decoder as the generator, so generate, eval, morph and serve sample
+it from z ~ N(0, I) like a dcgan; metrics.jsonl has recon and kl.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Data == "" && !o.Resume {
@@ -156,7 +166,7 @@ forger mix draws its style-mixing grid.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Data, "data", "", "folder of images, IDX file, fashion-mnist or mnist")
 	f.StringVar(&o.Out, "out", "", "run folder (checkpoints, samples, metrics)")
-	f.StringVar(&o.Model, "model", o.Model, "architecture: dcgan, cdcgan (class-conditional) or stylegan (StyleGAN2: mapping network, modulated convolutions, style mixing, path length, lazy R1)")
+	f.StringVar(&o.Model, "model", o.Model, "architecture: dcgan, cdcgan (class-conditional), stylegan (StyleGAN2: mapping network, modulated convolutions, style mixing, path length, lazy R1) or vae (a variational autoencoder with DCGAN's generator as decoder)")
 	f.IntVar(&o.Size, "size", 0, "image size: 28, 32, 64 or 128 (default 28 for fashion-mnist/mnist, else 64)")
 	f.IntVar(&o.Channels, "channels", 0, "1 (gray) or 3 (RGB) (default 1 for fashion-mnist/mnist, else 3)")
 	f.IntVar(&o.Epochs, "epochs", 0, fmt.Sprintf("passes over the data (default %d, or no limit with --minutes; with --resume, the new total)", train.Defaults().Epochs))
@@ -195,6 +205,7 @@ forger mix draws its style-mixing grid.`,
 	f.IntVar(&o.MappingLayers, "mapping-layers", 8, "stylegan: fully connected layers of the mapping network z → w (StyleGAN2's 8; --nz sets the size of z and w, default 256 for stylegan)")
 	f.Float64Var(&o.StyleMixing, "style-mixing", 0.9, "stylegan: probability of style mixing in a training step")
 	f.Float64Var(&o.PLWeight, "pl-weight", 2, "stylegan: weight of the path-length regulariser, applied every 4 G steps (0 = none)")
+	f.Float64Var(&o.KLWeight, "kl-weight", train.VAEDefaults(64).KLWeight, "vae: weight of the KL divergence beside the reconstruction error")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
 	cmd.Flags().Lookup("ngf").Usage = "generator width (stylegan: the widest feature maps, at 4×4 and 8×8, halving at each larger size; default 256, and --ndf is not used)"
 	cmd.Flags().Lookup("batch").Usage = fmt.Sprintf("batch size (default %d for dcgan and cdcgan, %d for stylegan)", train.Defaults().Batch, train.StyleGANBatch)
