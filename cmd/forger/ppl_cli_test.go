@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // model or with --ppl-n 2 is a usage error.
 func TestEvalPPLAnyGenerator(t *testing.T) {
 	dir := t.TempDir()
-	faces, err := dataset.GetCartoonFaces(dataset.CartoonOptions{N: 400, Size: 32, Seed: 5, Dir: filepath.Join(dir, "faces")}, nil)
+	faces, err := dataset.GetCartoonFaces(context.Background(), dataset.CartoonOptions{N: 400, Size: 32, Seed: 5, Dir: filepath.Join(dir, "faces")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
