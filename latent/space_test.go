@@ -3,10 +3,12 @@ package latent
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"forger/gan"
@@ -211,5 +213,49 @@ func TestProjectWPlusBeatsZ(t *testing.T) {
 	}
 	if _, err := Starts(tinyGenerator(t, false), targets, nil, nil, ProjectOptions{Space: SpaceWPlus}); !errors.Is(err, ErrSpace) {
 		t.Fatalf("W+ projection of a dcgan: %v", err)
+	}
+}
+
+// TestDirectionInW: a W direction's file keeps its space and scale, its
+// scale is the spread along it, a wrong length names w, W+ directions are
+// refused, and a W direction moves every layer of a W+ code.
+func TestDirectionInW(t *testing.T) {
+	g := tinyStyle(t)
+	d := &Direction{Attribute: "a", Direction: []float64{3, 4, 0, 0, 0, 0, 0, 0}, Space: SpaceW}
+	// Latents along (0.6, 0.8): projections −1 and 1, spread 1.
+	d.SetScale([]float32{-0.6, -0.8, 0, 0, 0, 0, 0, 0, 0.6, 0.8, 0, 0, 0, 0, 0, 5})
+	if math.Abs(d.Scale-1) > 1e-6 || d.Step() != d.Scale {
+		t.Fatalf("scale %g", d.Scale)
+	}
+	p := filepath.Join(t.TempDir(), "d.json")
+	if err := d.Write(p); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadDirection(p)
+	if err != nil || back.Space != SpaceW || back.Scale != d.Scale || back.CheckFor(g.Cfg) != nil {
+		t.Fatalf("read back %+v: %v", back, err)
+	}
+	if s := back.Scaled(); math.Abs(float64(s[0])-0.6) > 1e-6 {
+		t.Fatalf("scaled %v", s)
+	}
+	short := &Direction{Direction: []float64{1, 2}, Space: SpaceW}
+	var size *DirectionSizeError
+	if err := short.CheckFor(g.Cfg); !errors.As(err, &size) || !strings.Contains(err.Error(), "model's w has 8") {
+		t.Fatalf("short W direction: %v", err)
+	}
+	if err := (&Direction{Direction: make([]float64, 8)}).CheckFor(g.Cfg); err != nil {
+		t.Fatalf("a z direction of a stylegan: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "wp.json")
+	os.WriteFile(bad, []byte(`{"attribute": "a", "model": "m", "direction": [1], "space": "w+"}`), 0o644)
+	if _, err := ReadDirection(bad); !errors.Is(err, ErrSpace) {
+		t.Fatalf("a W+ direction: %v", err)
+	}
+	wp, _ := ToSpace(g, FromSeed(g.Cfg, 1, 0), SpaceWPlus)
+	e := Edit(wp, d.Scaled(), []float64{2})[0]
+	for l := range 4 {
+		if got := e.Z[l*8] - wp.Z[l*8]; math.Abs(float64(got)-1.2) > 1e-5 || e.Z[l*8+2] != wp.Z[l*8+2] {
+			t.Fatalf("layer %d moved by %g", l, got)
+		}
 	}
 }

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"image/gif"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"forger/gan"
 	"forger/latent"
+	"forger/runfolder"
 )
 
 // wTrain trains a tiny 32×32 model of the given architecture on discs
@@ -108,4 +114,126 @@ func TestProjectSpaces(t *testing.T) {
 	oneLineFailure(t, "unknown", "project", "--model", sg, held[0], "--out", filepath.Join(dir, "x"), "--space", "q")
 	oneLineFailure(t, "encoder", "project", "--model", sg, held[0], "--out", filepath.Join(dir, "x"), "--init", "encoder", "--encoder", "e.safetensors")
 	oneLineFailure(t, "stylegan", "blend", "--model", dc, "1", lat, "--out", child)
+}
+
+// TestWDirectionsEditMorph learns a direction in a stylegan's W from
+// labelled seeds (label: the seed's w above w_avg in its first value), so
+// the file must record space w, a scale and point along that value; edits
+// along a W direction change the image (of a seed and of a W+ file), a
+// direction of the wrong length names the space, and morph walks W.
+func TestWDirectionsEditMorph(t *testing.T) {
+	data, held := wHeldOut(t, 40, 1)
+	dir := t.TempDir()
+	sg := wTrain(t, "stylegan", data, dir)
+	g, err := gan.LoadGeneratorNet(runfolder.Resolve(sg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sgen := g.(*gan.StyleGenerator)
+	var csv strings.Builder
+	for seed := range 120 {
+		c, err := latent.ToSpace(g, latent.FromSeed(sgen.Cfg, int64(seed), 0), latent.SpaceW)
+		if err != nil {
+			t.Fatal(err)
+		}
+		label := 0
+		if c.Z[0] > sgen.Mapping.WAvg.Value.Data[0] {
+			label = 1
+		}
+		fmt.Fprintf(&csv, "%d,%d\n", seed, label)
+	}
+	labels := filepath.Join(dir, "labels.csv")
+	os.WriteFile(labels, []byte(csv.String()), 0o644)
+	dirFile := filepath.Join(dir, "a.json")
+	if _, e, code := forger(t, nil, "direction", "learn", "--model", sg, "--attribute", "a", "--labels", labels, "--out", dirFile, "--lambda", "0.01", "--json"); code != 0 {
+		t.Fatalf("direction learn: %s", e)
+	}
+	d, err := latent.ReadDirection(dirFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Space != latent.SpaceW || !(d.Scale > 0) || len(d.Direction) != 16 || d.TrainAccuracy < 0.9 {
+		t.Fatalf("direction in %q, scale %g, %d values, train accuracy %g", d.Space, d.Scale, len(d.Direction), d.TrainAccuracy)
+	}
+	for i, v := range d.Direction {
+		if i > 0 && math.Abs(v) >= d.Direction[0] {
+			t.Fatalf("the direction %v does not point along w's first value", d.Direction)
+		}
+	}
+
+	tile := func(args ...string) []byte {
+		t.Helper()
+		p := filepath.Join(dir, "edit.png")
+		if _, e, code := forger(t, nil, append([]string{"edit", "--model", sg, "--direction", dirFile, "--out", p}, args...)...); code != 0 {
+			t.Fatalf("edit %v: %s", args, e)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if bytes.Equal(tile("--seed", "4", "--strengths", "0"), tile("--seed", "4", "--strengths", "3")) {
+		t.Fatal("an edit of strength 3 in W leaves the seed's image as it was")
+	}
+	proj := filepath.Join(dir, "p")
+	if _, e, code := forger(t, nil, "project", "--model", sg, held[0], "--out", proj, "--steps", "5"); code != 0 {
+		t.Fatalf("project: %s", e)
+	}
+	lat := filepath.Join(proj, "latent.json")
+	if bytes.Equal(tile("--latent", lat, "--strengths", "-3"), tile("--latent", lat, "--strengths", "3")) {
+		t.Fatal("edits of a W+ latent along a W direction are one image")
+	}
+	short := filepath.Join(dir, "short.json")
+	(&latent.Direction{Attribute: "s", Direction: []float64{1, 0, 0}, Space: latent.SpaceW, Scale: 1}).Write(short)
+	oneLineFailure(t, "w has 16", "edit", "--model", sg, "--seed", "1", "--direction", short, "--out", filepath.Join(dir, "x.png"))
+	oneLineFailure(t, "w+", "direction", "learn", "--model", sg, "--attribute", "a", "--labels", labels, "--out", filepath.Join(dir, "y.json"), "--space", "w+")
+
+	gifPath := filepath.Join(dir, "m.gif")
+	js, e, code := forger(t, nil, "morph", "--model", sg, "--from", "1", "--to", "2", "--frames", "7", "--out", gifPath, "--json")
+	var r struct {
+		Frames int    `json:"frames"`
+		Space  string `json:"space"`
+	}
+	if code != 0 || json.Unmarshal([]byte(js), &r) != nil || r.Frames != 7 || r.Space != "w" {
+		t.Fatalf("morph: %s %s", js, e)
+	}
+	f, err := os.Open(gifPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	an, err := gif.DecodeAll(f)
+	if err != nil || len(an.Image) != 7 {
+		t.Fatalf("morph.gif: %v", err)
+	}
+	// Blends walk W by default: the ends are the seeds' images as in z
+	// (PNGs, so exactly), the middle is another image, and the child's
+	// latent file is in W.
+	blend := func(space, weight string) []byte {
+		t.Helper()
+		p := filepath.Join(dir, "blend.png")
+		args := []string{"blend", "--model", sg, "1", "2", "--weight", weight, "--out", p, "--latent-out", filepath.Join(dir, "child-"+space+".json")}
+		if space != "" {
+			args = append(args, "--space", space)
+		}
+		if _, e, code := forger(t, nil, args...); code != 0 {
+			t.Fatalf("blend %v: %s", args, e)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if !bytes.Equal(blend("", "0"), blend("z", "0")) || !bytes.Equal(blend("", "1"), blend("z", "1")) {
+		t.Fatal("the ends of a blend in W are not the seeds' images")
+	}
+	if bytes.Equal(blend("", "0.5"), blend("z", "0.5")) {
+		t.Fatal("the middles of blends in W and z are one image")
+	}
+	if f, err := latent.ReadFile(filepath.Join(dir, "child-.json")); err != nil || f.Space != latent.SpaceW || len(f.W) != 16 {
+		t.Fatalf("the child of a blend in W: %+v %v", f, err)
+	}
+	oneLineFailure(t, "spherical", "morph", "--model", sg, "--from", "1", "--to", "2", "--out", gifPath, "--spherical")
 }
