@@ -1,7 +1,8 @@
 // Package latent works in a generator's latent space: latent files, seeds
-// and photos as codes; interpolation (lerp and slerp) for morphs and blends;
-// projection of a photo onto the generator (Adam on z through the frozen
-// generator, with a pixel and/or perceptual loss); an encoder network that
+// and photos as codes; the spaces z and, for a stylegan, W and W+ (Space,
+// ToSpace); interpolation (lerp and slerp) for morphs and blends;
+// projection of a photo onto the generator (Adam or L-BFGS on z, w or w+
+// through the frozen generator, with a pixel and/or perceptual loss); an encoder network that
 // predicts z from an image to start the projection near its answer; attribute
 // directions learned by logistic regression on labelled latents; and edits
 // along them. It also owns what forger's latent commands measure and write:
