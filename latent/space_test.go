@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"forger/gan"
+	"forger/judge"
 	"forger/stylegan"
 	"forger/tensor"
 )
@@ -257,5 +258,60 @@ func TestDirectionInW(t *testing.T) {
 		if got := e.Z[l*8] - wp.Z[l*8]; math.Abs(float64(got)-1.2) > 1e-5 || e.Z[l*8+2] != wp.Z[l*8+2] {
 			t.Fatalf("layer %d moved by %g", l, got)
 		}
+	}
+}
+
+// TestLearnAndCheckInW learns a direction in W from a random classifier's
+// scores of a random stylegan's seeds (their w) and checks an edit along
+// it: moving w by 3 × its scale makes the classifier say yes for most of
+// the faces it said no to, and a W direction checked as z is refused by
+// its size, naming the space.
+func TestLearnAndCheckInW(t *testing.T) {
+	g := tinyStyle(t)
+	j, err := judge.New(judge.Config{Data: "x", Size: 28, Channels: 3, Classes: []string{"no-a", "a"}}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clf := &Classifier{J: j, Positive: 1, Attribute: "a"}
+	ctx := context.Background()
+	// A random judge's scores hardly vary: sharpen them (×50) and put the
+	// boundary at the median seed, so half the faces have "a".
+	for _, p := range j.Head.Params() {
+		for i := range p.Value.Data {
+			p.Value.Data[i] *= 50
+		}
+	}
+	_, _, probs, err := SampleLabelledIn(ctx, g, SpaceW, clf, 400, 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := make([]float64, len(probs))
+	for i, p := range probs {
+		logits[i] = math.Log(p / (1 - p))
+	}
+	slices.Sort(logits)
+	j.Head.Bias.Value.Data[1] -= float32(logits[len(logits)/2])
+	w, _, probs, err := SampleLabelledIn(ctx, g, SpaceW, clf, 400, 0, 0, nil)
+	if err != nil || len(w) != 400*8 {
+		t.Fatalf("%d latents: %v", len(w)/8, err)
+	}
+	d, err := FitDirectionScores(w, probs, 0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Space = SpaceW
+	d.SetScale(w)
+	res, err := Check(ctx, g, d.Scaled(), clf, nil, CheckOptions{N: 30, Strength: 3, Seed: 1000, Space: SpaceW})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("scale %.3g; success %.2f of %d (%d tried)", d.Scale, res.SuccessRate, res.N, res.Tried)
+	if res.SuccessRate < 0.7 {
+		t.Fatalf("an edit along the learned W direction succeeds for %.2f", res.SuccessRate)
+	}
+	wide := make([]float32, 12)
+	wide[0] = 1
+	if _, err := Check(ctx, g, wide, clf, nil, CheckOptions{N: 1, Space: SpaceW}); err == nil || !strings.Contains(err.Error(), "model's w has 8") {
+		t.Fatalf("a 12-value W direction: %v", err)
 	}
 }
