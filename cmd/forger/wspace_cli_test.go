@@ -237,3 +237,15 @@ func TestWDirectionsEditMorph(t *testing.T) {
 	}
 	oneLineFailure(t, "spherical", "morph", "--model", sg, "--from", "1", "--to", "2", "--out", gifPath, "--spherical")
 }
+
+// TestWSpaceCommandsStopOnSIGINT: a stylegan's W+ projection, and a morph
+// in W from a photo (projected first), stop within a second of Ctrl-C with
+// exit code 130 and leave nothing behind.
+func TestWSpaceCommandsStopOnSIGINT(t *testing.T) {
+	data, held := wHeldOut(t, 20, 1)
+	dir := t.TempDir()
+	sg := wTrain(t, "stylegan", data, dir)
+	out := t.TempDir()
+	interrupted(t, out, "projecting", "project", "--model", sg, held[0], "--space", "w+", "--steps", "100000", "--out", filepath.Join(out, "p"))
+	interrupted(t, out, "projecting", "morph", "--model", sg, "--from", held[0], "--to", "2", "--space", "w", "--project-steps", "100000", "--out", filepath.Join(out, "m.gif"))
+}
