@@ -145,8 +145,8 @@ var ErrFewClasses = errors.New("gan: a conditional model needs at least 2 classe
 var ErrNotDCGAN = errors.New("only dcgan and cdcgan models are supported here")
 
 // ErrNoDiscriminator is returned when a discriminator is asked of a model
-// that has none (a vae).
-var ErrNoDiscriminator = errors.New("a vae has no discriminator")
+// that has none: a vae, or a generator saved alone (an import).
+var ErrNoDiscriminator = errors.New("the model has no discriminator")
 
 // Validate checks the configuration: an *OptionError for a value it cannot
 // use, ErrFewClasses for a conditional model without classes.

@@ -33,9 +33,19 @@ const renderBatch = 100
 // above 0.5. It returns the latents (n×nz), the labels and the
 // probabilities. progress, if not nil, gets the number done. ctx is checked
 // before every batch: once it is done SampleLabelled returns its error.
-func SampleLabelled(ctx context.Context, g *gan.Generator, clf *Classifier, n int, seed int64, class int, progress func(done int)) ([]float32, []bool, []float64, error) {
-	cfg := g.Cfg
-	z := make([]float32, 0, n*cfg.NZ)
+func SampleLabelled(ctx context.Context, g gan.GeneratorNet, clf *Classifier, n int, seed int64, class int, progress func(done int)) ([]float32, []bool, []float64, error) {
+	return SampleLabelledIn(ctx, g, SpaceZ, clf, n, seed, class, progress)
+}
+
+// SampleLabelledIn is SampleLabelled with the latents returned in space
+// (ToSpace): a stylegan's seeds as their w for directions in W.
+func SampleLabelledIn(ctx context.Context, g gan.GeneratorNet, space Space, clf *Classifier, n int, seed int64, class int, progress func(done int)) ([]float32, []bool, []float64, error) {
+	cfg := g.ModelConfig()
+	dim, err := space.Dim(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	z := make([]float32, 0, n*dim)
 	y := make([]bool, 0, n)
 	var probs []float64
 	for lo := 0; lo < n; lo += renderBatch {
@@ -45,8 +55,12 @@ func SampleLabelled(ctx context.Context, g *gan.Generator, clf *Classifier, n in
 		hi := min(n, lo+renderBatch)
 		codes := make([]Code, hi-lo)
 		for i := range codes {
-			codes[i] = FromSeed(cfg, seed+int64(lo+i), classFor(cfg, class, lo+i))
-			z = append(z, codes[i].Z...)
+			c, err := ToSpace(g, FromSeed(cfg, seed+int64(lo+i), classFor(cfg, class, lo+i)), space)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			codes[i] = c
+			z = append(z, c.Z...)
 		}
 		imgs := Render(g, codes)
 		p := clf.Prob(imgs.Data, cfg.Size, cfg.Channels)
@@ -89,6 +103,9 @@ type CheckOptions struct {
 	// have these labels before the edit (e.g. male: true).
 	Where    map[string]bool
 	MaxTries int // latents tried at most (default 50·N)
+	// Space is the space of d ("" is z): the seeds are taken there
+	// (ToSpace) before they are edited.
+	Space    Space
 	Progress func(found, tried int)
 }
 
@@ -117,13 +134,14 @@ type CheckResult struct {
 	Before, After []float32 `json:"-"` // the images of the faces edited
 }
 
-// Check measures an edit along the unit direction d: it finds N generated
+// Check measures an edit along the direction d (Direction.Scaled, in
+// o.Space): it finds N generated
 // faces that the target classifier says lack the attribute (and that match
 // Where), moves each by Strength along d, and reports how many the target
 // classifier then says have it (success rate) and, for each of the other
 // classifiers, how many keep their label (preserved). ctx is checked before
 // every batch: once it is done Check returns its error.
-func Check(ctx context.Context, g *gan.Generator, d []float32, target *Classifier, others map[string]*Classifier, o CheckOptions) (*CheckResult, error) {
+func Check(ctx context.Context, g gan.GeneratorNet, d []float32, target *Classifier, others map[string]*Classifier, o CheckOptions) (*CheckResult, error) {
 	if o.N == 0 {
 		o.N = 200
 	}
@@ -136,8 +154,12 @@ func Check(ctx context.Context, g *gan.Generator, d []float32, target *Classifie
 	if o.N < 1 {
 		return nil, &OptionError{Pkg: "latent", Option: "N", Value: o.N, Reason: "must be ≥ 1"}
 	}
-	cfg := g.Cfg
-	if err := CheckDirectionSize(len(d), cfg.NZ); err != nil {
+	cfg := g.ModelConfig()
+	dim, err := o.Space.Dim(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDirectionSize(len(d), dim, o.Space); err != nil {
 		return nil, err
 	}
 	for name := range o.Where {
@@ -161,7 +183,11 @@ func Check(ctx context.Context, g *gan.Generator, d []float32, target *Classifie
 		}
 		codes := make([]Code, renderBatch)
 		for i := range codes {
-			codes[i] = FromSeed(cfg, seed+int64(i), classFor(cfg, o.Class, int(seed-o.Seed)+i))
+			c, err := ToSpace(g, FromSeed(cfg, seed+int64(i), classFor(cfg, o.Class, int(seed-o.Seed)+i)), o.Space)
+			if err != nil {
+				return nil, err
+			}
+			codes[i] = c
 		}
 		imgs := Render(g, codes).Clone()
 		pt := target.Prob(imgs.Data, cfg.Size, cfg.Channels)

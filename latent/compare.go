@@ -76,7 +76,7 @@ func NewComparison(g *gan.Generator, n int, seed int64, class int, photos []stri
 
 // RenderAll renders codes in batches of 100 and returns the images
 // [len(codes), S, S, C] as one slice. ctx is checked before every batch.
-func RenderAll(ctx context.Context, g *gan.Generator, codes []Code) ([]float32, error) {
+func RenderAll(ctx context.Context, g gan.GeneratorNet, codes []Code) ([]float32, error) {
 	var out []float32
 	for lo := 0; lo < len(codes); lo += 100 {
 		if err := ctx.Err(); err != nil {

@@ -16,12 +16,20 @@ import (
 )
 
 // Direction is an attribute direction file (DIR.json): the unit normal of a
-// linear boundary in z between latents whose images have an attribute and
-// those that do not. Its JSON names are part of forger's file formats.
+// linear boundary in z (or a stylegan's W) between latents whose images
+// have an attribute and those that do not. Its JSON names are part of
+// forger's file formats.
 type Direction struct {
 	Attribute string    `json:"attribute"`
 	Model     string    `json:"model"`
-	Direction []float64 `json:"direction"` // unit vector, len nz
+	Direction []float64 `json:"direction"` // unit vector, len nz (or the size of w)
+	// Space is the space of the direction: "" (absent, as in every file
+	// before W) is z, "w" a stylegan's W.
+	Space Space `json:"space,omitempty"`
+	// Scale is the standard deviation of the labelled latents along the
+	// direction (SetScale). An edit of strength s in W moves s·Scale: w is
+	// not of unit spread as z is, and this keeps strengths comparable.
+	Scale float64 `json:"scale,omitempty"`
 	// Accuracy is the boundary's accuracy on held-out labelled latents (a
 	// fifth of them, not used to fit the boundary that measures it).
 	Accuracy float64 `json:"accuracy"`
@@ -75,6 +83,16 @@ func ReadDirection(path string) (*Direction, error) {
 	if !(s > 0) || math.IsInf(s, 0) {
 		return nil, fmt.Errorf("%s: the direction is zero or not finite", path)
 	}
+	sp, err := ParseSpace(string(d.Space))
+	if err == nil && sp == SpaceWPlus {
+		err = &SpaceError{Space: string(sp), Reason: "has no directions: they are learned in z or w"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if d.Scale < 0 || math.IsNaN(d.Scale) || math.IsInf(d.Scale, 0) {
+		return nil, fmt.Errorf("%s: \"scale\" %g is not a spread", path, d.Scale)
+	}
 	return &d, nil
 }
 
@@ -99,6 +117,47 @@ func (d *Direction) Unit() []float32 {
 		out[i] = float32(v / s)
 	}
 	return out
+}
+
+// SetScale sets d.Scale to the standard deviation of the projections on d
+// of the latents x (rows of len(d.Direction)).
+func (d *Direction) SetScale(x []float32) {
+	u := d.Unit()
+	n := len(x) / len(u)
+	if n < 2 {
+		return
+	}
+	var s, ss float64
+	for i := 0; i < n; i++ {
+		var p float64
+		for j, v := range u {
+			p += float64(v) * float64(x[i*len(u)+j])
+		}
+		s += p
+		ss += p * p
+	}
+	m := s / float64(n)
+	d.Scale = math.Sqrt(max(0, ss/float64(n)-m*m))
+}
+
+// Step is the length of an edit of strength 1: Scale in W (when set), 1 in
+// z, where an edit of strength s is z + s·d.
+func (d *Direction) Step() float64 {
+	if d.Space.IsW() && d.Scale > 0 {
+		return d.Scale
+	}
+	return 1
+}
+
+// Scaled returns the unit direction times Step: what Edit and Check add
+// per unit of strength.
+func (d *Direction) Scaled() []float32 {
+	u := d.Unit()
+	k := float32(d.Step())
+	for i := range u {
+		u[i] *= k
+	}
+	return u
 }
 
 // Logistic is a fitted logistic regression p(y=1|x) = σ(w·x + b).
@@ -386,13 +445,14 @@ func sub(v, b []float64, c float64) {
 	}
 }
 
-// Edit returns z + s·d for each strength s (d a unit direction).
+// Edit returns c + s·d for each strength s (d a direction in c's space,
+// e.g. Direction.Scaled; a W direction moves every layer of a W+ code).
 func Edit(c Code, d []float32, strengths []float64) []Code {
 	out := make([]Code, len(strengths))
 	for k, s := range strengths {
 		e := c.Clone()
 		for i := range e.Z {
-			e.Z[i] += float32(s) * d[i]
+			e.Z[i] += float32(s) * d[i%len(d)]
 		}
 		out[k] = e
 	}

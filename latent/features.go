@@ -2,6 +2,7 @@ package latent
 
 import (
 	"fmt"
+	"strings"
 
 	"forger/face"
 	"forger/gan"
@@ -95,6 +96,42 @@ func DiscFeatures(d *gan.Discriminator) Features {
 	return t
 }
 
+// StyleDiscFeatures returns the activations of a stylegan discriminator
+// after its fromRGB layer and each residual block (before the minibatch
+// stddev, which mixes the batch) as features. The discriminator is put in
+// inference mode and frozen.
+func StyleDiscFeatures(d *gan.StyleDiscriminator) Features {
+	d.SetTraining(false)
+	d.SetInputGrad(true)
+	nn.Freeze(d.Params(), true)
+	t := &tapped{name: FeatDisc, layers: d.Net.Layers, taps: []int{0}}
+	for i, l := range d.Net.Layers {
+		if _, ok := l.(*nn.Residual); ok {
+			t.taps = append(t.taps, i)
+		}
+	}
+	return t
+}
+
+// LoadStyleDisc loads the discriminator of a stylegan checkpoint.
+func LoadStyleDisc(path string) (*gan.StyleDiscriminator, error) {
+	f, cfg, err := gan.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	d, err := gan.NewStyleDiscriminator(cfg, newRNG(0))
+	if err != nil {
+		return nil, err
+	}
+	if !hasPrefix(f, "d.") {
+		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), gan.ErrNoDiscriminator)
+	}
+	if err := d.Load(f, "d"); err != nil {
+		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
+	}
+	return d, nil
+}
+
 // LoadDisc loads the discriminator of a checkpoint.
 func LoadDisc(path string) (*gan.Discriminator, error) {
 	f, cfg, err := gan.Open(path)
@@ -104,6 +141,9 @@ func LoadDisc(path string) (*gan.Discriminator, error) {
 	d, err := gan.NewDiscriminator(cfg, newRNG(0))
 	if err != nil {
 		return nil, err
+	}
+	if !hasPrefix(f, "d.") {
+		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), gan.ErrNoDiscriminator)
 	}
 	if err := d.Load(f, "d"); err != nil {
 		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
@@ -168,4 +208,15 @@ func (f *faceFeatures) Backward(d []*tensor.Tensor) *tensor.Tensor {
 		}
 	}
 	return f.dimg
+}
+
+// hasPrefix reports whether f has a tensor whose name starts with prefix: a
+// generator saved alone has no "d." tensors.
+func hasPrefix(f *tensor.File, prefix string) bool {
+	for name := range f.Tensors {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }

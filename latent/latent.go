@@ -1,7 +1,8 @@
 // Package latent works in a generator's latent space: latent files, seeds
-// and photos as codes; interpolation (lerp and slerp) for morphs and blends;
-// projection of a photo onto the generator (Adam on z through the frozen
-// generator, with a pixel and/or perceptual loss); an encoder network that
+// and photos as codes; the spaces z and, for a stylegan, W and W+ (Space,
+// ToSpace); interpolation (lerp and slerp) for morphs and blends;
+// projection of a photo onto the generator (Adam or L-BFGS on z, w or w+
+// through the frozen generator, with a pixel and/or perceptual loss); an encoder network that
 // predicts z from an image to start the projection near its answer; attribute
 // directions learned by logistic regression on labelled latents; and edits
 // along them. It also owns what forger's latent commands measure and write:
@@ -17,7 +18,12 @@
 //	 "class": 3, "seed": 42}
 //
 // where class (conditional models) and seed (when the code came from a seed)
-// are optional; its JSON names are part of forger's file formats.
+// are optional; its JSON names are part of forger's file formats. A code of
+// a stylegan's W or W+ (Space) is stored as
+//
+//	{"model": "…", "space": "w+", "w": [NumWs·WDim floats, layer by layer]}
+//
+// and a file without "space" is in z, as every file before W was.
 package latent
 
 import (
@@ -40,8 +46,12 @@ type OptionError = opterr.Error
 
 // File is a latent file: one latent code of a model.
 type File struct {
-	Model string    `json:"model"`
-	Z     []float32 `json:"z"`
+	Model string `json:"model"`
+	// Space is the code's space; "" (absent) is z.
+	Space Space     `json:"space,omitempty"`
+	Z     []float32 `json:"z,omitempty"`
+	// W is the code of a W or W+ file (Space "w" or "w+").
+	W     []float32 `json:"w,omitempty"`
 	Class *int      `json:"class,omitempty"`
 	Seed  *int64    `json:"seed,omitempty"`
 	// Loss is the projection loss when the code was projected from a photo.
@@ -60,12 +70,20 @@ func ReadFile(path string) (*File, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("%s: not a latent file: %v", path, err)
 	}
-	if len(f.Z) == 0 {
-		return nil, fmt.Errorf("%s: not a latent file: no \"z\"", path)
+	sp, err := ParseSpace(string(f.Space))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	for _, v := range f.Z {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("%s: \"z\" holds a non-finite value", path)
+	key, v := "z", f.Z
+	if sp.IsW() {
+		key, v = "w", f.W
+	}
+	if len(v) == 0 {
+		return nil, fmt.Errorf("%s: not a latent file of space %s: no %q", path, sp, key)
+	}
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("%s: %q holds a non-finite value", path, key)
 		}
 	}
 	return &f, nil
@@ -80,12 +98,14 @@ func (f *File) Write(path string) error {
 	return atomicfile.WriteBytes(path, append(b, '\n'))
 }
 
-// Code is a point of a model's latent space: z and, for conditional models,
-// the class as weights over the classes (one-hot for a plain class; blends
-// and morphs between classes mix the class embeddings).
+// Code is a point of a model's latent space: its vector Z in Space (z, or
+// a stylegan's w or w+, see Space.Dim) and, for conditional models, the
+// class as weights over the classes (one-hot for a plain class; blends and
+// morphs between classes mix the class embeddings).
 type Code struct {
 	Z     []float32
 	Class []float32 // nil for unconditional models
+	Space Space     // "" is z
 }
 
 // ClassCode returns the one-hot class weights of class c among k classes,
@@ -115,7 +135,7 @@ func (c Code) HardClass() int {
 
 // Clone returns a deep copy.
 func (c Code) Clone() Code {
-	out := Code{Z: append([]float32(nil), c.Z...)}
+	out := Code{Z: append([]float32(nil), c.Z...), Space: c.Space}
 	if c.Class != nil {
 		out.Class = append([]float32(nil), c.Class...)
 	}
@@ -139,8 +159,12 @@ func numClasses(cfg gan.Config) int {
 
 // CheckCode returns an error when a code does not fit the model.
 func CheckCode(cfg gan.Config, c Code) error {
-	if len(c.Z) != cfg.NZ {
-		return fmt.Errorf("the latent has %d values, the model's z has %d", len(c.Z), cfg.NZ)
+	dim, err := c.Space.Dim(cfg)
+	if err != nil {
+		return err
+	}
+	if len(c.Z) != dim {
+		return fmt.Errorf("the latent has %d values, the model's %s has %d", len(c.Z), c.Space, dim)
 	}
 	if k := numClasses(cfg); k != len(c.Class) {
 		if k == 0 {
@@ -155,6 +179,9 @@ func CheckCode(cfg gan.Config, c Code) error {
 // the file's class.
 func (f *File) CodeOf(cfg gan.Config, class int) (Code, error) {
 	c := Code{Z: append([]float32(nil), f.Z...)}
+	if f.Space.norm() != SpaceZ {
+		c = Code{Z: append([]float32(nil), f.W...), Space: f.Space}
+	}
 	if k := numClasses(cfg); k > 0 {
 		if class < 0 && f.Class != nil {
 			class = *f.Class
@@ -173,6 +200,9 @@ func (f *File) CodeOf(cfg gan.Config, class int) (Code, error) {
 // FileOf returns the latent file of a code.
 func FileOf(model string, c Code) *File {
 	f := &File{Model: model, Z: append([]float32(nil), c.Z...)}
+	if c.Space.IsW() {
+		f = &File{Model: model, Space: c.Space, W: f.Z}
+	}
 	if c.Class != nil {
 		k := c.HardClass()
 		f.Class = &k
@@ -234,10 +264,11 @@ func Slerp(dst, a, b []float32, t float64) {
 	}
 }
 
-// Mix returns the code a fraction t of the way from a to b: z by Slerp
-// (spherical) or Lerp, the class weights always linearly.
+// Mix returns the code a fraction t of the way from a to b, both of one
+// space: the vector by Slerp (spherical) or Lerp, the class weights always
+// linearly. Spherical interpolation is for z (CheckInterpolation).
 func Mix(a, b Code, t float64, spherical bool) Code {
-	out := Code{Z: make([]float32, len(a.Z))}
+	out := Code{Z: make([]float32, len(a.Z)), Space: a.Space}
 	if spherical {
 		Slerp(out.Z, a.Z, b.Z, t)
 	} else {
@@ -250,6 +281,16 @@ func Mix(a, b Code, t float64, spherical bool) Code {
 	return out
 }
 
+// CheckInterpolation returns a *SpaceError for spherical interpolation in
+// W or W+: w is not Gaussian (the mapping network shapes it), so as
+// StyleGAN does, W is interpolated linearly.
+func CheckInterpolation(s Space, spherical bool) error {
+	if spherical && s.IsW() {
+		return &SpaceError{Space: s.String(), Reason: "is interpolated linearly: spherical interpolation is for z"}
+	}
+	return nil
+}
+
 // Path returns frames codes along the waypoints (at least 2), spaced evenly
 // in the path parameter: each leg between two waypoints gets an equal share
 // of the frames, the first frame is the first waypoint and the last frame
@@ -260,6 +301,14 @@ func Path(waypoints []Code, frames int, spherical bool) ([]Code, error) {
 	}
 	if frames < 2 {
 		return nil, fmt.Errorf("a morph needs at least 2 frames, not %d", frames)
+	}
+	for _, w := range waypoints[1:] {
+		if w.Space.norm() != waypoints[0].Space.norm() {
+			return nil, &SpaceError{Space: w.Space.String(), Reason: fmt.Sprintf("differs from the first code's %s (bring them to one space with ToSpace)", waypoints[0].Space)}
+		}
+	}
+	if err := CheckInterpolation(waypoints[0].Space, spherical); err != nil {
+		return nil, err
 	}
 	legs := len(waypoints) - 1
 	out := make([]Code, frames)
@@ -274,8 +323,25 @@ func Path(waypoints []Code, frames int, spherical bool) ([]Code, error) {
 // Render generates the images of codes, [N, Size, Size, Channels] in
 // [-1, 1], in inference mode. The result is owned by the generator. Codes
 // with a one-hot class use the generator's embedding lookup; mixed classes
-// feed the weighted sum of the class embeddings.
-func Render(g *gan.Generator, codes []Code) *tensor.Tensor {
+// feed the weighted sum of the class embeddings. A stylegan renders codes
+// of any of its spaces (each taken to W+, ToSpace) with its constant noise;
+// the codes must fit the model (CheckCode).
+func Render(g gan.GeneratorNet, codes []Code) *tensor.Tensor {
+	switch g := g.(type) {
+	case *gan.Generator:
+		for _, c := range codes {
+			if c.Space.norm() != SpaceZ {
+				panic("latent.Render: a " + c.Space.String() + " code for a " + g.Cfg.Arch)
+			}
+		}
+		return renderDCGAN(g, codes)
+	case *gan.StyleGenerator:
+		return renderStyle(g, codes)
+	}
+	panic(fmt.Sprintf("latent.Render: unknown generator %T", g))
+}
+
+func renderDCGAN(g *gan.Generator, codes []Code) *tensor.Tensor {
 	n, nz := len(codes), g.Cfg.NZ
 	g.SetTraining(false)
 	z := tensor.New(n, nz)
@@ -321,7 +387,7 @@ func Render(g *gan.Generator, codes []Code) *tensor.Tensor {
 // Freeze puts a generator in the state projection and encoder training need:
 // inference mode, parameters frozen (no weight gradients, input gradients
 // still flow).
-func Freeze(g *gan.Generator) {
+func Freeze(g gan.GeneratorNet) {
 	g.SetTraining(false)
 	nn.Freeze(g.Params(), true)
 }

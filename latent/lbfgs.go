@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 
-	"forger/gan"
 	"forger/tensor"
 
 	"gonum.org/v1/gonum/optimize"
@@ -36,7 +35,7 @@ type lbfgsAnswer struct {
 // through the generator. A round is a step: every target gets o.Steps + 1
 // evaluations at most, as many as the Adam loop makes. Noise, if > 0, is
 // added to the start once (L-BFGS needs a deterministic function).
-func projectLBFGS(ctx context.Context, g *gan.Generator, obj *Objective, z *tensor.Tensor, labels []int32, o ProjectOptions, res *Projection) error {
+func projectLBFGS(ctx context.Context, g codeNet, obj *Objective, z *tensor.Tensor, o ProjectOptions, res *Projection) error {
 	n, nz := z.Shape[0], z.Shape[1]
 	if o.Noise > 0 {
 		for i := range n {
@@ -138,9 +137,9 @@ func projectLBFGS(ctx context.Context, g *gan.Generator, obj *Objective, z *tens
 				}
 			}
 		}
-		img := g.Forward(z, labels)
+		img := g.forward(z)
 		obj.Eval(img, true)
-		dz := g.Backward(obj.Grad())
+		dz := g.backward(obj.Grad())
 		for i := range n {
 			l := obj.Last[i]
 			res.Loss[i] = append(res.Loss[i], l)
@@ -183,7 +182,7 @@ func projectLBFGS(ctx context.Context, g *gan.Generator, obj *Objective, z *tens
 		for i, c := range res.Codes {
 			copy(z.Data[i*nz:(i+1)*nz], c.Z)
 		}
-		res.Frames = append(res.Frames, append([]float32(nil), g.Forward(z, labels).Data...))
+		res.Frames = append(res.Frames, append([]float32(nil), g.forward(z).Data...))
 		res.FrameSteps = append(res.FrameSteps, o.Steps)
 	}
 	// Targets whose method ended early keep their last loss to the end.

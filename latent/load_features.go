@@ -41,6 +41,13 @@ func LoadFeatures(name string, cfg gan.Config, src FeatureSource) (Features, err
 	}
 	switch name {
 	case FeatDisc:
+		if cfg.Arch == gan.StyleGAN {
+			d, err := LoadStyleDisc(src.Model)
+			if err != nil {
+				return nil, err
+			}
+			return StyleDiscFeatures(d), nil
+		}
 		d, err := LoadDisc(src.Model)
 		if err != nil {
 			return nil, err

@@ -110,6 +110,11 @@ type ProjectOptions struct {
 	// sphere where a Gaussian latent lives (0: DefaultPrior; Off, or any
 	// negative weight, turns it off).
 	Prior float64
+	// Space is the space optimised (Space.Dim): "" is DefaultSpace, z for
+	// a DCGAN and W+ for a stylegan. In W and W+ there is no prior
+	// (Prior is 0) and Noise is a fraction of WStd, as in StyleGAN2's
+	// projector.
+	Space Space
 	// Noise, if > 0, is the standard deviation of Gaussian noise added to z
 	// in the forward pass at step 0, decaying to zero over the first 75% of
 	// the steps: it lets a projection leave a point of zero gradient (z = 0)
@@ -350,15 +355,20 @@ func lrAt(base float64, step, steps int) float64 {
 }
 
 // Project finds, for each target image (targets [N, S, S, C] in [-1, 1]),
-// the code whose generated image is closest to it: L-BFGS or Adam on z
-// through the frozen generator, starting from init (one code per target; their class is
-// kept). The generator is frozen (see Freeze) and stays so. ctx is checked
-// before every step: once it is done Project stops and returns its error.
-func Project(ctx context.Context, g *gan.Generator, targets *tensor.Tensor, init []Code, o ProjectOptions) (*Projection, error) {
+// the code whose generated image is closest to it: L-BFGS or Adam on the
+// code of o.Space (z, or a stylegan's w or w+) through the frozen
+// generator, starting from init (one code per target, of that space, as
+// Starts makes them; their class is kept). The generator is frozen (see
+// Freeze) and stays so. ctx is checked before every step: once it is done
+// Project stops and returns its error.
+func Project(ctx context.Context, g gan.GeneratorNet, targets *tensor.Tensor, init []Code, o ProjectOptions) (*Projection, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	cfg := g.Cfg
+	cfg := g.ModelConfig()
+	if err := o.setSpace(g); err != nil {
+		return nil, err
+	}
 	n := targets.Shape[0]
 	if len(init) != n {
 		return nil, fmt.Errorf("latent: %d targets and %d initial codes", n, len(init))
@@ -367,15 +377,18 @@ func Project(ctx context.Context, g *gan.Generator, targets *tensor.Tensor, init
 		return nil, fmt.Errorf("latent: targets %v, the model makes %v", targets.Shape, want)
 	}
 	for _, c := range init {
+		if c.Space.norm() != o.Space {
+			return nil, &SpaceError{Space: c.Space.String(), Reason: fmt.Sprintf("is not the projection's space %s", o.Space)}
+		}
 		if err := CheckCode(cfg, c); err != nil {
 			return nil, err
 		}
 	}
 	Freeze(g)
-	nz := cfg.NZ
+	nz, _ := o.Space.Dim(cfg)
 	z := &nn.Param{Name: "z", Value: tensor.New(n, nz), Grad: tensor.New(n, nz)}
 	var labels []int32
-	if g.Embed != nil {
+	if cfg.Conditional() {
 		labels = make([]int32, n)
 	}
 	for i, c := range init {
@@ -390,8 +403,18 @@ func Project(ctx context.Context, g *gan.Generator, targets *tensor.Tensor, init
 		res.Best[i] = math.Inf(1)
 		res.Codes[i] = init[i].Clone()
 	}
+	net, err := newCodeNet(g, o.Space, labels)
+	if err != nil {
+		return nil, err
+	}
+	noise := o.Noise // in z's units; in W's, a fraction of WStd
+	if sg, ok := g.(*gan.StyleGenerator); ok && o.Space.IsW() && noise > 0 {
+		noise *= WStd(sg, 1000)
+	}
 	if o.Optimizer == OptLBFGS {
-		if err := projectLBFGS(ctx, g, obj, z.Value, labels, o, res); err != nil {
+		lo := o
+		lo.Noise = noise
+		if err := projectLBFGS(ctx, net, obj, z.Value, lo, res); err != nil {
 			return nil, err
 		}
 		return res, nil
@@ -411,13 +434,13 @@ func Project(ctx context.Context, g *gan.Generator, targets *tensor.Tensor, init
 			return nil, err
 		}
 		rendered := z.Value
-		if sd := noiseAt(o.Noise, step, o.Steps); sd > 0 {
+		if sd := noiseAt(noise, step, o.Steps); sd > 0 {
 			for i, v := range z.Value.Data {
 				noisy.Data[i] = v + float32(sd*rngs[i/nz].NormFloat64())
 			}
 			rendered = noisy
 		}
-		img := g.Forward(rendered, labels)
+		img := net.forward(rendered)
 		last := step == o.Steps
 		mean := obj.Eval(img, !last)
 		for i, l := range obj.Last {
@@ -439,7 +462,7 @@ func Project(ctx context.Context, g *gan.Generator, targets *tensor.Tensor, init
 		if last {
 			break
 		}
-		dz := g.Backward(obj.Grad())
+		dz := net.backward(obj.Grad())
 		copy(z.Grad.Data, dz.Data)
 		if o.Prior > 0 {
 			for i := 0; i < n; i++ {
@@ -456,6 +479,25 @@ func Project(ctx context.Context, g *gan.Generator, targets *tensor.Tensor, init
 		}
 	}
 	return res, nil
+}
+
+// setSpace fills in o.Space for g (DefaultSpace when "") and checks that g
+// has it. Outside z it turns the prior off and scales the noise by WStd.
+func (o *ProjectOptions) setSpace(g gan.GeneratorNet) error {
+	cfg := g.ModelConfig()
+	if o.Space == "" {
+		o.Space = DefaultSpace(cfg)
+	}
+	if _, err := ParseSpace(string(o.Space)); err != nil {
+		return err
+	}
+	if _, err := o.Space.Dim(cfg); err != nil {
+		return err
+	}
+	if o.Space.IsW() {
+		o.Prior = 0
+	}
+	return nil
 }
 
 // prior returns the prior λ·(‖z‖²/nz − 1)² of a code and the factor c of
@@ -482,18 +524,40 @@ func noiseAt(noise float64, step, steps int) float64 {
 }
 
 // Starts returns the initial codes of a projection of targets [N, S, S, C]
-// with options o (defaults as in Project): z = 0, or enc's prediction when
-// enc is not nil (the best of its passes under o's loss, features and
-// perceptual weight). For conditional models the class is classes[i] when
-// classes is not nil and classes[i] ≥ 0, else the one GuessClass finds
-// under o's loss.
-func Starts(g *gan.Generator, targets *tensor.Tensor, enc *Encoder, classes []int, o ProjectOptions) ([]Code, error) {
+// with options o (defaults as in Project): in z, z = 0, or enc's
+// prediction when enc is not nil (the best of its passes under o's loss,
+// features and perceptual weight); in W and W+, w_avg (an encoder predicts
+// z: with one, the space must be z). For conditional models the class is
+// classes[i] when classes is not nil and classes[i] ≥ 0, else the one
+// GuessClass finds under o's loss.
+func Starts(g gan.GeneratorNet, targets *tensor.Tensor, enc *Encoder, classes []int, o ProjectOptions) ([]Code, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	kind, feats := o.Loss, o.Features
-	cfg := g.Cfg
+	if err := o.setSpace(g); err != nil {
+		return nil, err
+	}
 	n := targets.Shape[0]
+	if sg, ok := g.(*gan.StyleGenerator); ok && o.Space.IsW() {
+		if enc != nil {
+			return nil, &SpaceError{Space: o.Space.String(), Reason: "has no encoder: an encoder predicts z"}
+		}
+		avg, err := ToSpace(sg, Code{Z: sg.Mapping.WAvg.Value.Data, Space: SpaceW}, o.Space)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]Code, n)
+		for i := range out {
+			out[i] = avg.Clone()
+		}
+		return out, nil
+	}
+	dg, ok := g.(*gan.Generator)
+	if !ok && enc != nil {
+		return nil, fmt.Errorf("latent: encoders are for dcgan models, not %s", g.ModelConfig().Arch)
+	}
+	kind, feats := o.Loss, o.Features
+	cfg := g.ModelConfig()
 	per := targets.Len() / n
 	out := make([]Code, n)
 	var labels []int32
@@ -508,14 +572,14 @@ func Starts(g *gan.Generator, targets *tensor.Tensor, enc *Encoder, classes []in
 				k = classes[i]
 			}
 			if k < 0 {
-				k = GuessClass(g, targets.Data[i*per:(i+1)*per], kind, feats)
+				k = GuessClass(dg, targets.Data[i*per:(i+1)*per], kind, feats)
 			}
 			out[i].Class = ClassCode(k, len(cfg.Classes))
 			labels[i] = int32(k)
 		}
 	}
 	if enc != nil {
-		zs := enc.EncodeBest(g, NewObjective(kind, feats, o.PerceptualWeight, targets), labels)
+		zs := enc.EncodeBest(dg, NewObjective(kind, feats, o.PerceptualWeight, targets), labels)
 		for i := range out {
 			copy(out[i].Z, zs.Data[i*cfg.NZ:(i+1)*cfg.NZ])
 		}

@@ -39,7 +39,9 @@ type ProjectionReport struct {
 	Prior            float64 `json:"prior"` // 0: off
 	Reconstruction   string  `json:"reconstruction"`
 	Seconds          float64 `json:"seconds"`
-	Steps            int     `json:"steps"`
+	Space            Space   `json:"space"` // z, w or w+
+
+	Steps int `json:"steps"`
 }
 
 // SaveProjection writes the files of a projection res of one photo (target
@@ -48,14 +50,15 @@ type ProjectionReport struct {
 // the result twice, at 10 frames a second). run carries what the
 // projection was that res does not know (Init, Features, Seconds); the rest
 // of the report is filled in, the settings from res.Options.
-func SaveProjection(g *gan.Generator, model, photo string, target *tensor.Tensor, res *Projection, out string, run ProjectionReport) (*ProjectionReport, error) {
-	cfg := g.Cfg
+func SaveProjection(g gan.GeneratorNet, model, photo string, target *tensor.Tensor, res *Projection, out string, run ProjectionReport) (*ProjectionReport, error) {
+	cfg := g.ModelConfig()
 	code := res.Codes[0]
 	lf := FileOf(model, code)
 	lf.Loss, lf.Source = &res.Best[0], photo
 	rep := run
 	o := res.Options
 	rep.Steps, rep.Loss, rep.LR, rep.Noise, rep.Optimizer, rep.Prior = o.Steps, o.Loss, o.LR, o.Noise, o.Optimizer, o.Prior
+	rep.Space = o.Space.norm()
 	if o.Loss == LossBoth {
 		rep.PerceptualWeight = o.PerceptualWeight
 	}

@@ -47,9 +47,10 @@ type renderer struct {
 	// Loaded, and reloaded when the checkpoint or the encoder file changes
 	// (guarded by sem).
 	stamp string
-	g     *gan.Generator
+	g     gan.GeneratorNet
+	cfg   gan.Config
 	feats latent.Features // the discriminator's; nil: pixel loss only
-	enc   *latent.Encoder // nil: start from the mean
+	enc   *latent.Encoder // nil: start from the mean (w_avg for a stylegan)
 	codes map[string]latent.Code
 }
 
@@ -99,25 +100,27 @@ func (r *renderer) load() error {
 	if stamp == r.stamp && r.g != nil {
 		return nil
 	}
-	g, err := gan.LoadGenerator(r.path)
+	g, err := gan.LoadGeneratorNet(r.path)
 	if err != nil {
 		return fmt.Errorf("face model: %w", err)
 	}
-	if g.Cfg.Size != r.size || g.Cfg.Channels != r.channels {
+	cfg := g.ModelConfig()
+	if cfg.Size != r.size || cfg.Channels != r.channels {
 		return fmt.Errorf("face model %s now makes %d×%d×%d images, not %d×%d×%d: restart to use it", r.path,
-			g.Cfg.Size, g.Cfg.Size, g.Cfg.Channels, r.size, r.size, r.channels)
+			cfg.Size, cfg.Size, cfg.Channels, r.size, r.size, r.channels)
 	}
-	r.g, r.feats, r.enc = g, nil, nil
-	if d, err := latent.LoadDisc(r.path); err == nil {
-		r.feats = latent.DiscFeatures(d)
+	r.g, r.cfg, r.feats, r.enc = g, cfg, nil, nil
+	if f, err := latent.LoadFeatures(latent.FeatDisc, cfg, latent.FeatureSource{Model: r.path}); err == nil {
+		r.feats = f
 	} else {
 		r.log.Warn("look-alike: projecting with the pixel loss only (the checkpoint's discriminator cannot be loaded)", "model", r.path, "err", err)
 	}
-	if enc != "" {
+	// A stylegan is projected in W+ from w_avg; encoders predict z.
+	if enc != "" && latent.DefaultSpace(cfg) == latent.SpaceZ {
 		if _, err := os.Stat(enc); err == nil {
 			e, err := latent.LoadEncoder(enc)
 			if err == nil {
-				err = e.CheckModel(g.Cfg)
+				err = e.CheckModel(cfg)
 			}
 			if err != nil {
 				r.log.Warn("look-alike: projecting from the mean (the run's encoder does not fit)", "encoder", enc, "err", err)
@@ -144,11 +147,15 @@ func (r *renderer) initName() string {
 	if r.enc != nil {
 		return "the run's encoder"
 	}
+	if latent.DefaultSpace(r.cfg).IsW() {
+		return "w_avg in " + latent.DefaultSpace(r.cfg).String()
+	}
 	return "the mean"
 }
 
-// smile returns the model's smiling direction as a unit vector, or nil and
-// why there is none.
+// smile returns the model's smiling direction as the step of an edit of
+// strength 1 (latent.Direction.Scaled), or nil and why there is none. A
+// stylegan's must be in W, where its projections are (W+).
 func (r *renderer) smile() ([]float32, string) {
 	run := runfolder.Of(r.path)
 	if run == "" {
@@ -163,10 +170,13 @@ func (r *renderer) smile() ([]float32, string) {
 		r.log.Warn("look-alike: the smiling direction cannot be read", "file", p, "err", err)
 		return nil, "the model's smiling direction cannot be read"
 	}
-	if d.CheckModel(r.g.Cfg.NZ) != nil {
+	if d.CheckFor(r.cfg) != nil {
 		return nil, "the model's smiling direction was learned for another model"
 	}
-	return d.Unit(), ""
+	if latent.DefaultSpace(r.cfg).IsW() && d.Space != latent.SpaceW {
+		return nil, "the stylegan's smiling direction is in z, not W (learn it in w)"
+	}
+	return d.Scaled(), ""
 }
 
 func (r *renderer) describe() string {
@@ -175,14 +185,15 @@ func (r *renderer) describe() string {
 		smile = "no: " + why
 	}
 	return fmt.Sprintf("morph with %s (%d×%d×%d, nz %d; %d projection steps from %s; faces framed in %s); smile: %s",
-		r.name, r.size, r.size, r.channels, r.g.Cfg.NZ, r.steps, r.initName(), r.layoutName, smile)
+		r.name, r.size, r.size, r.channels, r.cfg.NZ, r.steps, r.initName(), r.layoutName, smile)
 }
 
 // project finds the codes of targets (each a framed face) with
-// latent.Project: from the encoder's guess (or the mean), the loss of
-// forger project (pixels plus the discriminator's features).
+// latent.Project in the model's default space (z, W+ for a stylegan): from
+// the encoder's guess (or the mean, or w_avg), the loss of forger project
+// (pixels plus the discriminator's features).
 func (r *renderer) project(ctx context.Context, targets [][]float32) ([]latent.Code, error) {
-	cfg := r.g.Cfg
+	cfg := r.cfg
 	per := cfg.Size * cfg.Size * cfg.Channels
 	t := tensor.New(len(targets), cfg.Size, cfg.Size, cfg.Channels)
 	for i, x := range targets {
@@ -274,7 +285,8 @@ func (r *renderer) render(ctx context.Context, v *visitor, best *galleryFace, be
 	if err := out.PutPNG("projection", projs[0], fmt.Sprintf("%s, %d steps from %s", r.name, r.steps, r.initName()), nil); err != nil {
 		return err
 	}
-	path, err := latent.Path([]latent.Code{vcode, mcode}, r.frames, true)
+	// Spherical in z, where codes are Gaussian; W+ is walked linearly.
+	path, err := latent.Path([]latent.Code{vcode, mcode}, r.frames, !vcode.Space.IsW())
 	if err != nil {
 		return err
 	}

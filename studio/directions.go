@@ -79,8 +79,8 @@ func (RunDirections) List(mi gan.ModelInfo) ([]string, error) {
 	return names, nil
 }
 
-// Vector returns the direction name of the model's run as a unit vector.
-func (RunDirections) Vector(mi gan.ModelInfo, name string) ([]float32, error) {
+// Direction reads the direction name of the model's run.
+func (RunDirections) Direction(mi gan.ModelInfo, name string) (*latent.Direction, error) {
 	dir := runfolder.DirectionsOf(mi.Path)
 	if dir == "" || !validDirectionName(name) {
 		return nil, fmt.Errorf("no direction %q", name)
@@ -91,11 +91,7 @@ func (RunDirections) Vector(mi gan.ModelInfo, name string) ([]float32, error) {
 	}
 	for _, e := range entries {
 		if e.Name() == name+".json" && e.Type().IsRegular() {
-			d, err := latent.ReadDirection(filepath.Join(dir, e.Name()))
-			if err != nil {
-				return nil, err
-			}
-			return d.Unit(), nil
+			return latent.ReadDirection(filepath.Join(dir, e.Name()))
 		}
 	}
 	return nil, fmt.Errorf("no direction %q in %s", name, dir)

@@ -61,7 +61,9 @@ func TestRunDirections(t *testing.T) {
 		}
 		isJSONError(t, bad, hdr, body)
 	}
-	if v, err := (RunDirections{}).Vector(h.s.models.byName["runs/cond"], "smile"); err != nil || len(v) != 8 || v[0] != 0.6 || v[3] != 0.8 {
-		t.Errorf("Vector: %v, %v", v, err)
+	if d, err := (RunDirections{}).Direction(h.s.models.byName["runs/cond"], "smile"); err != nil || d.Space != "" {
+		t.Errorf("Direction: %v, %v", d, err)
+	} else if v := d.Scaled(); len(v) != 8 || v[0] != 0.6 || v[3] != 0.8 {
+		t.Errorf("Scaled: %v", v)
 	}
 }

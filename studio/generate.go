@@ -28,8 +28,9 @@ import (
 type Directions interface {
 	// List names the directions learned for a model.
 	List(model gan.ModelInfo) ([]string, error)
-	// Vector returns a direction as a vector in the model's z space (NZ).
-	Vector(model gan.ModelInfo, name string) ([]float32, error)
+	// Direction returns a direction of the model: in z, or a stylegan's W
+	// (latent.Direction.Space; Scaled is the step of amount 1).
+	Direction(model gan.ModelInfo, name string) (*latent.Direction, error)
 }
 
 // maxSafeSeed keeps seeds exact in JavaScript numbers.
@@ -421,13 +422,13 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	iq := imageQuery{model: mi.Name, seed: seed, label: label, psi: psi}
-	var vec []float32
+	var dir *latent.Direction
 	if d := q.Get("direction"); d != "" {
 		if s.cfg.Directions == nil {
 			writeError(w, http.StatusNotFound, "this server has no learned directions")
 			return
 		}
-		vec, err = s.cfg.Directions.Vector(mi, d)
+		dir, err = s.cfg.Directions.Direction(mi, d)
 		if err != nil {
 			writeError(w, http.StatusNotFound, "no direction "+strconv.Quote(d)+" for this model")
 			return
@@ -442,27 +443,34 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	if s.rateLimited(w, r) {
 		return
 	}
-	nz, conditional, err := s.modelShape(r.Context(), mi)
+	cfg, err := s.models.config(r.Context(), mi)
 	if err != nil {
 		s.renderError(w, mi, err)
 		return
 	}
-	if vec != nil && latent.CheckDirectionSize(len(vec), nz) != nil {
+	if dir != nil && dir.CheckFor(cfg) != nil {
 		writeError(w, http.StatusNotFound, "no direction "+strconv.Quote(iq.dir)+" for this model (the one found was learned for another model)")
 		return
 	}
 	fg := s.gate.Foreground() // jobs wait while the picture is made
 	defer fg()
-	z := tensor.New(1, nz)
-	gan.LatentForSeed(seed, psi, z.Data)
-	for i, v := range vec {
-		z.Data[i] += float32(iq.amount) * v
-	}
-	var labels []int32
-	if conditional {
-		labels = []int32{max(label, 0)}
-	}
-	imgs, err := s.models.render(r.Context(), mi, z, labels)
+	// The seed's z, moved along the direction in its space (a stylegan's
+	// w for a direction in W): forger edit's computation.
+	imgs, err := s.models.renderCodes(r.Context(), mi, func(g gan.GeneratorNet) ([]latent.Code, error) {
+		c := latent.Code{Z: make([]float32, cfg.NZ)}
+		gan.LatentForSeed(seed, psi, c.Z)
+		if cfg.Conditional() {
+			c.Class = latent.ClassCode(int(max(label, 0)), len(cfg.Classes))
+		}
+		if dir == nil {
+			return []latent.Code{c}, nil
+		}
+		c, err := latent.ToSpace(g, c, dir.Space)
+		if err != nil {
+			return nil, err
+		}
+		return latent.Edit(c, dir.Scaled(), []float64{iq.amount}), nil
+	})
 	if err != nil {
 		s.renderError(w, mi, err)
 		return
@@ -511,23 +519,24 @@ func (s *Server) morph(w http.ResponseWriter, r *http.Request) {
 	if s.rateLimited(w, r) {
 		return
 	}
-	nz, conditional, err := s.modelShape(r.Context(), mi)
+	cfg, err := s.models.config(r.Context(), mi)
 	if err != nil {
 		s.renderError(w, mi, err)
 		return
 	}
-	fg := s.gate.Foreground() // jobs wait while the animation is made
-	defer fg()
-	z, err := morphLatents(nz, from, to, psi, frames)
-	if err != nil {
-		badParam(w, err)
+	if frames < 2 {
+		badParam(w, fmt.Errorf("a morph needs at least 2 frames, not %d", frames))
 		return
 	}
-	var labels []int32
-	for i := 0; conditional && i < frames; i++ {
-		labels = append(labels, max(label, 0))
+	fg := s.gate.Foreground() // jobs wait while the animation is made
+	defer fg()
+	var class []float32
+	if cfg.Conditional() {
+		class = latent.ClassCode(int(max(label, 0)), len(cfg.Classes))
 	}
-	imgs, err := s.models.render(r.Context(), mi, z, labels)
+	imgs, err := s.models.renderCodes(r.Context(), mi, func(g gan.GeneratorNet) ([]latent.Code, error) {
+		return morphCodes(g, class, from, to, psi, frames)
+	})
 	if err != nil {
 		s.renderError(w, mi, err)
 		return
@@ -571,15 +580,15 @@ func (s *Server) directions(w http.ResponseWriter, r *http.Request) {
 			s.log.Warn("listing directions", "model", mi.Name, "err", err)
 		}
 		if len(list) > 0 {
-			nz, _, err := s.modelShape(r.Context(), mi)
+			cfg, err := s.models.config(r.Context(), mi)
 			if err != nil {
 				s.renderError(w, mi, err)
 				return
 			}
 			for _, d := range list {
-				vec, err := s.cfg.Directions.Vector(mi, d)
+				dir, err := s.cfg.Directions.Direction(mi, d)
 				if err == nil {
-					err = latent.CheckDirectionSize(len(vec), nz)
+					err = dir.CheckFor(cfg)
 				}
 				if err != nil {
 					s.log.Warn("a direction does not fit", "model", mi.Name, "direction", d, "err", err)

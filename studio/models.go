@@ -38,7 +38,7 @@ type models struct {
 type genPool struct {
 	path    string
 	modTime time.Time
-	free    chan *gan.Generator
+	free    chan gan.GeneratorNet
 	mu      sync.Mutex // guards made, cfg, haveCfg
 	made    int
 	max     int
@@ -112,7 +112,7 @@ func (m *models) pool(path string) (*genPool, error) {
 	m.mu.Lock()
 	p := m.gens[path]
 	if p == nil || !p.modTime.Equal(st.ModTime()) {
-		p = &genPool{path: path, modTime: st.ModTime(), free: make(chan *gan.Generator, m.instances), max: m.instances}
+		p = &genPool{path: path, modTime: st.ModTime(), free: make(chan gan.GeneratorNet, m.instances), max: m.instances}
 		m.gens[path] = p
 	}
 	m.mu.Unlock()
@@ -120,7 +120,7 @@ func (m *models) pool(path string) (*genPool, error) {
 }
 
 // get takes a free generator, loading a new one while fewer than max exist.
-func (p *genPool) get(ctx context.Context) (*gan.Generator, error) {
+func (p *genPool) get(ctx context.Context) (gan.GeneratorNet, error) {
 	select {
 	case g := <-p.free:
 		return g, nil
@@ -130,14 +130,14 @@ func (p *genPool) get(ctx context.Context) (*gan.Generator, error) {
 	if p.made < p.max {
 		p.made++
 		p.mu.Unlock()
-		g, err := gan.LoadGenerator(p.path)
+		g, err := gan.LoadGeneratorNet(p.path) // a dcgan's or a stylegan's
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if err != nil {
 			p.made--
 			return nil, err
 		}
-		p.cfg, p.haveCfg = g.Cfg, true
+		p.cfg, p.haveCfg = g.ModelConfig(), true
 		return g, nil
 	}
 	p.mu.Unlock()
@@ -149,7 +149,7 @@ func (p *genPool) get(ctx context.Context) (*gan.Generator, error) {
 	}
 }
 
-func (p *genPool) put(g *gan.Generator) { p.free <- g }
+func (p *genPool) put(g gan.GeneratorNet) { p.free <- g }
 
 // config returns the model's configuration, loading a generator the first
 // time.
@@ -169,7 +169,7 @@ func (m *models) config(ctx context.Context, mi gan.ModelInfo) (gan.Config, erro
 		return gan.Config{}, err
 	}
 	p.put(g)
-	return g.Cfg, nil
+	return g.ModelConfig(), nil
 }
 
 // render runs the generator of model mi on latents z [len(labels) or n, NZ]
@@ -188,11 +188,37 @@ func (m *models) render(ctx context.Context, mi gan.ModelInfo, z *tensor.Tensor,
 	n := z.Shape[0]
 	imgs := g.Forward(z, labels)
 	per := imgs.Len() / n
+	return pictures(imgs, n, per, g.ModelConfig()), nil
+}
+
+// pictures converts n images of per values each.
+func pictures(imgs *tensor.Tensor, n, per int, cfg gan.Config) []image.Image {
 	out := make([]image.Image, n)
 	for i := range out { // FromTensor copies: the generator's buffers stay its own
-		out[i] = picture.FromTensor(imgs.Data[i*per:(i+1)*per], g.Cfg.Size, g.Cfg.Channels)
+		out[i] = picture.FromTensor(imgs.Data[i*per:(i+1)*per], cfg.Size, cfg.Channels)
 	}
-	return out, nil
+	return out
+}
+
+// renderCodes renders the codes that codes makes for the generator of
+// model mi (latent.Render: z, or a stylegan's w and w+), so that a code
+// can be taken to another space (latent.ToSpace) with the generator.
+func (m *models) renderCodes(ctx context.Context, mi gan.ModelInfo, codes func(g gan.GeneratorNet) ([]latent.Code, error)) ([]image.Image, error) {
+	p, err := m.pool(mi.Path)
+	if err != nil {
+		return nil, err
+	}
+	g, err := p.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer p.put(g)
+	cs, err := codes(g)
+	if err != nil {
+		return nil, err
+	}
+	imgs := latent.Render(g, cs)
+	return pictures(imgs, len(cs), imgs.Len()/len(cs), g.ModelConfig()), nil
 }
 
 func encodePNG(img image.Image) []byte {
@@ -202,21 +228,24 @@ func encodePNG(img image.Image) []byte {
 	return b.Bytes()
 }
 
-// morphLatents returns the latents of a morph from seed from to seed to
-// in frames steps (at least 2): the seeds' latents (truncated by psi) joined
-// by latent.Path along the great circle, the same frames as forger morph
-// --spherical draws for the same seeds.
-func morphLatents(nz int, from, to int64, psi float64, frames int) (*tensor.Tensor, error) {
-	a, b := latent.Code{Z: make([]float32, nz)}, latent.Code{Z: make([]float32, nz)}
+// morphCodes returns the codes of a morph from seed from to seed to in
+// frames steps (at least 2) for g, with class weights class (nil for
+// unconditional models): the seeds' latents (truncated by psi) joined by
+// latent.Path, along the great circle in z, the same frames as forger
+// morph --spherical draws for the same seeds; a stylegan's go through the
+// mapping network and are joined linearly in W, as forger morph does.
+func morphCodes(g gan.GeneratorNet, class []float32, from, to int64, psi float64, frames int) ([]latent.Code, error) {
+	nz := g.ModelConfig().NZ
+	a, b := latent.Code{Z: make([]float32, nz), Class: class}, latent.Code{Z: make([]float32, nz), Class: class}
 	gan.LatentForSeed(from, psi, a.Z)
 	gan.LatentForSeed(to, psi, b.Z)
-	path, err := latent.Path([]latent.Code{a, b}, frames, true)
+	space := latent.SpaceZ
+	if g.ModelConfig().Arch == gan.StyleGAN {
+		space = latent.SpaceW
+	}
+	ends, err := latent.ToCommonSpace(g, []latent.Code{a, b}, space)
 	if err != nil {
 		return nil, err
 	}
-	z := tensor.New(frames, nz)
-	for i, c := range path {
-		copy(z.Data[i*nz:(i+1)*nz], c.Z)
-	}
-	return z, nil
+	return latent.Path(ends, frames, !space.IsW())
 }

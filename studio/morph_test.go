@@ -2,11 +2,60 @@ package studio
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"forger/gan"
 	"forger/latent"
+	"forger/stylegan"
 )
+
+// morphLatents is morphCodes for a DCGAN whose z has nz values, as one
+// tensor's rows.
+func morphLatents(nz int, from, to int64, psi float64, frames int) (*struct {
+	Shape []int
+	Data  []float32
+}, error) {
+	g, err := gan.NewGenerator(gan.Config{Arch: gan.DCGAN, Size: 28, Channels: 1, NZ: nz, NGF: 8, NDF: 8}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		return nil, err
+	}
+	codes, err := morphCodes(g, nil, from, to, psi, frames)
+	if err != nil {
+		return nil, err
+	}
+	out := &struct {
+		Shape []int
+		Data  []float32
+	}{Shape: []int{len(codes), nz}}
+	for _, c := range codes {
+		out.Data = append(out.Data, c.Z...)
+	}
+	return out, nil
+}
+
+// A stylegan's web morph walks W linearly, as forger morph does for it:
+// its ends are the seeds' w and its midpoint their mean.
+func TestMorphCodesOfAStyleGANWalkW(t *testing.T) {
+	sc := stylegan.DefaultConfig(8, 3)
+	sc.ZDim, sc.WDim, sc.MappingLayers, sc.ChannelBase, sc.ChannelMax = 8, 8, 2, 64, 16
+	g, err := gan.NewStyleGenerator(gan.StyleConfig(sc), rand.New(rand.NewPCG(3, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetTraining(false)
+	codes, err := morphCodes(g, nil, 1, 2, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := latent.ToSpace(g, latent.FromSeed(g.Cfg, 1, 0), latent.SpaceW)
+	b, _ := latent.ToSpace(g, latent.FromSeed(g.Cfg, 2, 0), latent.SpaceW)
+	for i := range a.Z {
+		if codes[0].Space != latent.SpaceW || codes[0].Z[i] != a.Z[i] || codes[2].Z[i] != b.Z[i] || math.Abs(float64(codes[1].Z[i]-(a.Z[i]+b.Z[i])/2)) > 1e-5 {
+			t.Fatalf("value %d: frames %v, %v, %v; ends %v, %v", i, codes[0].Z[i], codes[1].Z[i], codes[2].Z[i], a.Z[i], b.Z[i])
+		}
+	}
+}
 
 // The web morph and forger morph --spherical draw the same frames for the
 // same seeds: the studio's latents are the CLI's (latent.FromSeed joined by

@@ -1,6 +1,7 @@
 package main
 
-// forger direction learn and check: attribute directions in z.
+// forger direction learn and check: attribute directions in z, or a
+// stylegan's W.
 
 import (
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"forger/gan"
 	"forger/latent"
 	"forger/picture"
 )
@@ -25,6 +27,7 @@ func directionCmd() *cobra.Command {
 func directionLearnCmd() *cobra.Command {
 	var (
 		model, attr, labelsCSV, clfPath, positive, out, class string
+		space                                                 string
 		orth                                                  []string
 		samples                                               int
 		seed                                                  int64
@@ -49,7 +52,12 @@ CSV of (seed, latent file or photo, label 0/1) rows; photos are projected
 first.
 
 --orthogonal-to removes other attributes' directions from the result, so
-that editing along it keeps them (InterFaceGAN's conditional edit).`,
+that editing along it keeps them (InterFaceGAN's conditional edit).
+
+For a stylegan the direction is learned in W by default (--space w; --space z
+for z): the latents are the seeds' w, and the file records "space": "w"
+and "scale", the spread of the latents along the direction, which is the
+step of an edit of strength 1 (in z the step is 1).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if attr == "" {
@@ -72,12 +80,16 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 				}
 				others = append(others, d)
 			}
-			g, err := latLoadModel(&model)
+			g, err := latLoadAny(&model)
 			if err != nil {
 				return err
 			}
-			cfg := g.Cfg
+			cfg := g.ModelConfig()
 			k, err := latClassFlag(cfg, class)
+			if err != nil {
+				return err
+			}
+			sp, err := latDirectionSpace(g, space)
 			if err != nil {
 				return err
 			}
@@ -94,7 +106,7 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 					return err
 				}
 				bar := newBar(samples, "labelling", true)
-				z, _, probs, err = latent.SampleLabelled(cmd.Context(), g, clf, samples, seed, k, func(done int) { bar.Set(done) })
+				z, _, probs, err = latent.SampleLabelledIn(cmd.Context(), g, sp, clf, samples, seed, k, func(done int) { bar.Set(done) })
 				bar.Finish()
 				if err != nil {
 					return err
@@ -105,9 +117,16 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 				if err != nil {
 					return err
 				}
+				pf.space = sp
 				codes, err := latResolveCodes(cmd.Context(), g, model, specs, k, &pf)
 				if err != nil {
 					return err
+				}
+				for i, c := range codes {
+					if c, err = latent.ToSpace(g, c, sp); err != nil {
+						return fmt.Errorf("%s: %w", specs[i], err)
+					}
+					codes[i] = c
 				}
 				for i, c := range codes {
 					z = append(z, c.Z...)
@@ -131,14 +150,24 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 				return err
 			}
 			d.Attribute, d.Model, d.Labeller = attr, model, labeller
+			if sp.IsW() {
+				d.Space = sp
+			}
+			for _, o := range others {
+				if o.Space.String() != sp.String() {
+					return usagef("--orthogonal-to: the direction of %s is in %s, this one in %s", o.Attribute, o.Space, sp)
+				}
+			}
 			if len(others) > 0 {
 				if err := d.Orthogonalize(others...); err != nil {
 					return err
 				}
 			}
-			var size *latent.DirectionSizeError
-			if err := d.CheckModel(cfg.NZ); errors.As(err, &size) {
-				return fmt.Errorf("the direction has %d values, the model's z %d", size.Values, size.NZ)
+			if sp.IsW() {
+				d.SetScale(z)
+			}
+			if err := d.CheckFor(cfg); err != nil {
+				return err
 			}
 			if err := d.Write(out); err != nil {
 				return err
@@ -146,7 +175,7 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 			if asJSON {
 				return latPrintJSON(cmd, map[string]any{"direction": out, "attribute": attr, "accuracy": d.Accuracy,
 					"train_accuracy": d.TrainAccuracy, "samples": d.Samples, "positives": d.Positives, "bias": d.Bias,
-					"method": d.Method, "score_fraction": d.ScoreFraction})
+					"method": d.Method, "score_fraction": d.ScoreFraction, "space": sp, "scale": d.Step()})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: held-out accuracy %.1f%% (train %.1f%%), %d of %d samples have it\n",
 				attr, 100*d.Accuracy, 100*d.TrainAccuracy, d.Positives, d.Samples)
@@ -169,10 +198,27 @@ that editing along it keeps them (InterFaceGAN's conditional edit).`,
 	f.StringVar(&class, "class", "", "class of conditional models (default: cycle through them)")
 	f.StringSliceVar(&orth, "orthogonal-to", nil, "direction files to project out of the result")
 	f.Float64Var(&lambda, "lambda", 1, "L2 penalty of the logistic regression")
+	f.StringVar(&space, "space", "", "space of the direction: z, or w for a stylegan (default: z, w for a stylegan)")
 	f.StringVar(&out, "out", "", "direction file to write (.json)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	pf.register(cmd, "project-")
 	return cmd
+}
+
+// latDirectionSpace parses direction learn's --space: z, or w for a
+// stylegan ("" is w for a stylegan, z otherwise); W+ has no directions.
+func latDirectionSpace(g gan.GeneratorNet, space string) (latent.Space, error) {
+	if space == "" && g.ModelConfig().Arch == gan.StyleGAN {
+		return latent.SpaceW, nil
+	}
+	sp, err := latSpaceFlag(g, space)
+	if err != nil {
+		return "", err
+	}
+	if sp == latent.SpaceWPlus {
+		return "", usagef("--space w+: directions are learned in z or w (a W direction edits every layer of a W+ code)")
+	}
+	return sp, nil
 }
 
 // latParseWhere parses "male=1,hat=0".
@@ -194,6 +240,7 @@ func latParseWhere(spec string) (map[string]bool, error) {
 func directionCheckCmd() *cobra.Command {
 	var (
 		model, dirPath, clfDir, clfPath, where, out, class string
+		space                                              string
 		preserve                                           []string
 		n, maxTries                                        int
 		strength                                           float64
@@ -208,7 +255,8 @@ func directionCheckCmd() *cobra.Command {
 move each by --strength along the direction, and report the success rate
 (the classifier now says they have it) and, for every other classifier, how
 many keep their label. passed is success ≥ 80% and every other attribute
-kept for ≥ 90%.
+kept for ≥ 90%. A direction in W (direction learn --space w) edits the
+seeds' w by strength × its scale.
 
 --classifier-dir holds NAME.safetensors for each attribute (forger attribute
 train); the direction's attribute is the target, --preserve picks the others
@@ -238,14 +286,17 @@ train); the direction's attribute is the target, --preserve picks the others
 			if err != nil {
 				return err
 			}
-			g, err := latLoadModel(&model)
+			g, err := latLoadAny(&model)
 			if err != nil {
 				return err
 			}
-			if err := d.CheckModel(g.Cfg.NZ); err != nil {
-				return usageError{err}
+			if space != "" && space != d.Space.String() {
+				return usagef("--space %s: the direction %s is in %s", space, dirPath, d.Space)
 			}
-			k, err := latClassFlag(g.Cfg, class)
+			if err := d.CheckFor(g.ModelConfig()); err != nil {
+				return usagef("%s: %v", dirPath, err)
+			}
+			k, err := latClassFlag(g.ModelConfig(), class)
 			if err != nil {
 				return err
 			}
@@ -258,14 +309,14 @@ train); the direction's attribute is the target, --preserve picks the others
 			}
 			target, others, names := clfs.Target, clfs.Others, clfs.Names
 			bar := newBar(n, "finding faces", true)
-			res, err := latent.Check(cmd.Context(), g, d.Unit(), target, others, latent.CheckOptions{N: n, Strength: strength, Seed: seed, Class: k,
-				Where: wh, MaxTries: maxTries, Progress: func(found, tried int) { bar.Set(found) }})
+			res, err := latent.Check(cmd.Context(), g, d.Scaled(), target, others, latent.CheckOptions{N: n, Strength: strength, Seed: seed, Class: k,
+				Where: wh, MaxTries: maxTries, Space: d.Space, Progress: func(found, tried int) { bar.Set(found) }})
 			bar.Finish()
 			if err != nil {
 				return err
 			}
 			if out != "" {
-				cfg := g.Cfg
+				cfg := g.ModelConfig()
 				m := min(res.N, 16)
 				per := cfg.Size * cfg.Size * cfg.Channels
 				tiles := append(latPictures(cfg, res.Before[:m*per], 64), latPictures(cfg, res.After[:m*per], 64)...)
@@ -296,7 +347,8 @@ train); the direction's attribute is the target, --preserve picks the others
 	f.StringVar(&clfPath, "classifier", "", "the target attribute's classifier (default: --classifier-dir/ATTRIBUTE.safetensors)")
 	f.StringSliceVar(&preserve, "preserve", nil, "attributes that must keep their labels (default: every other classifier in --classifier-dir)")
 	f.StringVar(&where, "where", "", "only faces with these labels, e.g. male=1")
-	f.Float64Var(&strength, "strength", 3, "edit strength s in z + s·d")
+	f.Float64Var(&strength, "strength", 3, "edit strength s in z + s·d (in W, w + s·scale·d)")
+	f.StringVar(&space, "space", "", "the direction's space, z or w, if you want it checked (the direction file says which)")
 	f.IntVarP(&n, "n", "n", 200, "faces to edit")
 	f.IntVar(&maxTries, "max-tries", 0, "latents to try at most (default 50·n)")
 	f.Int64Var(&seed, "seed", 1_000_000, "first seed (the default is apart from direction learn's)")

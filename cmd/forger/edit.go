@@ -25,7 +25,9 @@ func editCmd() *cobra.Command {
 		Use:   "edit --model CKPT (--latent FILE | --seed S) --direction DIR.json [--strengths -3:3:7] --out FILE.png|FILE.gif",
 		Short: "Move a face along an attribute direction: a strip of images, or an animation",
 		Long: `Move a latent along a direction (forger direction learn): z + s·d for each
-strength s of START:END:COUNT (default -3:3:7). --out FILE.png writes the
+strength s of START:END:COUNT (default -3:3:7); for a direction in a
+stylegan's W, w + s·scale·d (a seed is taken to its w, a W+ latent file
+moves in every layer). --out FILE.png writes the
 images side by side; FILE.gif (or .mp4) animates them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -54,11 +56,11 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 			if err != nil {
 				return err
 			}
-			g, err := latLoadModel(&model)
+			g, err := latLoadAny(&model)
 			if err != nil {
 				return err
 			}
-			cfg := g.Cfg
+			cfg := g.ModelConfig()
 			k, err := latClassFlag(cfg, class)
 			if err != nil {
 				return err
@@ -75,10 +77,17 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 					return usagef("%s: %v", latentPath, err)
 				}
 			}
-			if err := d.CheckModel(cfg.NZ); err != nil {
-				return usageError{err}
+			if err := d.CheckFor(cfg); err != nil {
+				return usagef("%s: %v", dirPath, err)
 			}
-			edits := latent.Edit(code, d.Unit(), ss)
+			// A W direction moves every layer of a W+ code; other codes
+			// are taken to the direction's space (a seed's z to its w).
+			if !(code.Space == latent.SpaceWPlus && d.Space == latent.SpaceW) {
+				if code, err = latent.ToSpace(g, code, d.Space); err != nil {
+					return usagef("the direction %s is in %s: %v", dirPath, d.Space, err)
+				}
+			}
+			edits := latent.Edit(code, d.Scaled(), ss)
 			rendered, err := latent.RenderAll(cmd.Context(), g, edits)
 			if err != nil {
 				return err

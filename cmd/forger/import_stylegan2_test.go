@@ -40,9 +40,14 @@ func TestImportStyleGAN2CLI(t *testing.T) {
 		}
 	}
 	_, errs, code = forger(t, nil, "export", "onnx", ck, "--out", filepath.Join(dir, "g.onnx"))
-	oneLine("export onnx", errs, 1, code, "this command takes dcgan and cdcgan models only, and this model is a stylegan (forger generate and forger mix take stylegans)")
+	oneLine("export onnx", errs, 1, code, "this command takes dcgan and cdcgan models only, and this model is a stylegan (generate, mix, project, morph, blend, direction, edit and serve take stylegans; encoder train and export onnx do not yet)")
 	_, errs, code = forger(t, nil, "project", "--model", ck, filepath.Join(dir, "gen", "seed0001.png"), "--out", filepath.Join(dir, "proj"))
-	oneLine("project", errs, 1, code, "this command takes dcgan and cdcgan models only, and this model is a stylegan")
+	// An imported generator has no discriminator: the default perceptual
+	// loss cannot be had, pixels can.
+	oneLine("project", errs, 1, code, "the model has no discriminator: use --features judge")
+	if _, errs, code = forger(t, nil, "project", "--model", ck, filepath.Join(dir, "gen", "seed0001.png"), "--loss", "pixel", "--steps", "20", "--out", filepath.Join(dir, "proj")); code != 0 {
+		t.Errorf("project --loss pixel: exit %d: %s", code, errs)
+	}
 	_, errs, code = forger(t, nil, "import", "stylegan2", filepath.Join(fix, "cond8.pkl"), "--out", filepath.Join(dir, "x.safetensors"))
 	oneLine("conditional", errs, 2, code, "is conditional (c_dim 3)")
 	_, errs, code = forger(t, nil, "import", "stylegan2", filepath.Join(fix, "rgb32.pkl"), "--key", "D", "--out", filepath.Join(dir, "x.safetensors"))

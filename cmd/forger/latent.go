@@ -46,6 +46,60 @@ func latLoadModel(model *string) (*gan.Generator, error) {
 	return loadGenerator("--model", model)
 }
 
+// latLoadAny is latLoadModel for generators of any architecture (a
+// stylegan's W and W+ included).
+func latLoadAny(model *string) (gan.GeneratorNet, error) {
+	return loadGeneratorNet("--model", model)
+}
+
+// latWalkCodes resolves the arguments of a walk (morph, blend) into codes
+// of one space: --space, or by default z for a DCGAN and w for a stylegan
+// (a W+ code, such as a photo projected in the default w+, makes the walk
+// W+; latent.ToCommonSpace). Spherical interpolation is for z alone.
+func latWalkCodes(ctx context.Context, g gan.GeneratorNet, model string, args []string, class int, space string, spherical bool, pf *latProjectFlags) ([]latent.Code, latent.Space, error) {
+	walk := latent.SpaceZ
+	if g.ModelConfig().Arch == gan.StyleGAN {
+		walk = latent.SpaceW
+	}
+	if space != "" {
+		var err error
+		if walk, err = latSpaceFlag(g, space); err != nil {
+			return nil, "", err
+		}
+		pf.space = walk
+	}
+	if err := latent.CheckInterpolation(walk, spherical); err != nil {
+		return nil, "", usagef("--spherical: %v (use --space z)", err)
+	}
+	codes, err := latResolveCodes(ctx, g, model, args, class, pf)
+	if err != nil {
+		return nil, "", err
+	}
+	if codes, err = latent.ToCommonSpace(g, codes, walk); err != nil {
+		return nil, "", usageError{err}
+	}
+	if err := latent.CheckInterpolation(codes[0].Space, spherical); err != nil {
+		return nil, "", usagef("--spherical: %v (use --space z)", err)
+	}
+	return codes, codes[0].Space, nil
+}
+
+// latSpaceFlag parses --space for g: "" is the model's default (w+ for a
+// stylegan, z otherwise).
+func latSpaceFlag(g gan.GeneratorNet, space string) (latent.Space, error) {
+	if space == "" {
+		return latent.DefaultSpace(g.ModelConfig()), nil
+	}
+	s, err := latent.ParseSpace(space)
+	if err == nil {
+		_, err = s.Dim(g.ModelConfig())
+	}
+	if err != nil {
+		return "", usagef("--space: %v", err)
+	}
+	return s, nil
+}
+
 // latClassFlag turns --class (a class name, case-insensitive, or index:
 // gan.Config.ClassIndex) into an index: -1 when not given.
 func latClassFlag(cfg gan.Config, class string) (int, error) {
@@ -107,8 +161,8 @@ func latParseSpec(arg string) (latCodeSpec, error) {
 
 // latResolveCodes turns arguments into codes: seeds and latent files at once,
 // photos projected first (all in one batch) with pf.
-func latResolveCodes(ctx context.Context, g *gan.Generator, model string, args []string, class int, pf *latProjectFlags) ([]latent.Code, error) {
-	cfg := g.Cfg
+func latResolveCodes(ctx context.Context, g gan.GeneratorNet, model string, args []string, class int, pf *latProjectFlags) ([]latent.Code, error) {
+	cfg := g.ModelConfig()
 	specs := make([]latCodeSpec, len(args))
 	var photos []string
 	for i, a := range args {
@@ -194,12 +248,12 @@ func latPrintJSON(cmd *cobra.Command, v any) error {
 
 // latModelClass loads the generator of a checkpoint and resolves --class for
 // it (-1 when the flag is empty), the first step of most latent commands.
-func latModelClass(model *string, class string) (*gan.Generator, int, error) {
-	g, err := latLoadModel(model)
+func latModelClass(model *string, class string) (gan.GeneratorNet, int, error) {
+	g, err := latLoadAny(model)
 	if err != nil {
 		return nil, 0, err
 	}
-	k, err := latClassFlag(g.Cfg, class)
+	k, err := latClassFlag(g.ModelConfig(), class)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -16,6 +16,7 @@ import (
 func morphCmd() *cobra.Command {
 	var (
 		model, from, to, out, class string
+		space                       string
 		via                         []string
 		frames, fps                 int
 		spherical, asJSON           bool
@@ -30,7 +31,10 @@ points in order). A, B and C are seeds (42 or seed:42), latent files
 --project-* flags set how).
 
 --spherical interpolates along great circles (slerp), which keeps the path
-where Gaussian latents live; the default is a straight line (lerp). The
+where Gaussian latents live; the default is a straight line (lerp). A
+stylegan walks in W by default (--space z|w|w+; seeds go through the
+mapping network, photos are projected in w+ unless --space says, and one
+W+ code makes the walk W+), always linearly: --spherical is for z. The
 frames are spread evenly over the legs, the first is A and the last B.
 .mp4 needs ffmpeg; without it a .gif is written beside.`,
 		Args: cobra.NoArgs,
@@ -52,7 +56,7 @@ frames are spread evenly over the legs, the first is A and the last B.
 				return err
 			}
 			args := append(append([]string{from}, via...), to)
-			codes, err := latResolveCodes(cmd.Context(), g, model, args, k, &pf)
+			codes, walk, err := latWalkCodes(cmd.Context(), g, model, args, k, space, spherical, &pf)
 			if err != nil {
 				return err
 			}
@@ -64,13 +68,13 @@ frames are spread evenly over the legs, the first is A and the last B.
 			if err != nil {
 				return err
 			}
-			imgs := latPictures(g.Cfg, rendered, latMinSide)
+			imgs := latPictures(g.ModelConfig(), rendered, latMinSide)
 			written, err := latWriteAnimation(cmd.Context(), out, imgs, fps)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return latPrintJSON(cmd, map[string]any{"out": written, "frames": len(imgs), "spherical": spherical})
+				return latPrintJSON(cmd, map[string]any{"out": written, "frames": len(imgs), "spherical": spherical, "space": walk})
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), written)
 			return nil
@@ -83,7 +87,8 @@ frames are spread evenly over the legs, the first is A and the last B.
 	f.StringArrayVar(&via, "via", nil, "a waypoint (repeatable, in order)")
 	f.IntVar(&frames, "frames", 60, "frames in all")
 	f.IntVar(&fps, "fps", 20, "frames per second")
-	f.BoolVar(&spherical, "spherical", false, "interpolate spherically (slerp) instead of linearly")
+	f.BoolVar(&spherical, "spherical", false, "interpolate spherically (slerp) instead of linearly (z only)")
+	f.StringVar(&space, "space", "", "latent space of the walk: z, or for a stylegan w or w+ (default: z, w for a stylegan)")
 	f.StringVar(&class, "class", "", "class name or index (conditional models; default: each latent file's, else 0)")
 	f.StringVar(&out, "out", "", "animation to write: FILE.gif or FILE.mp4")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
@@ -94,6 +99,7 @@ frames are spread evenly over the legs, the first is A and the last B.
 func blendCmd() *cobra.Command {
 	var (
 		model, out, class, latentOut, family string
+		space                                string
 		weight                               float64
 		spherical, asJSON                    bool
 		pf                                   latProjectFlags
@@ -104,7 +110,7 @@ func blendCmd() *cobra.Command {
 		Long: `Write the image of the latent a fraction --weight of the way from A to B
 (0 gives A, 1 gives B): the "child" of the two. A and B are seeds, latent
 files or photos (projected first). --latent-out also saves the child's
-latent.`,
+latent. A stylegan blends in W by default (see forger morph --help).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usagef("blend takes two parents A and B (seeds, latent files or photos), got %d", len(args))
@@ -122,7 +128,7 @@ latent.`,
 			if err != nil {
 				return err
 			}
-			codes, err := latResolveCodes(cmd.Context(), g, model, args, k, &pf)
+			codes, _, err := latWalkCodes(cmd.Context(), g, model, args, k, space, spherical, &pf)
 			if err != nil {
 				return err
 			}
@@ -134,15 +140,16 @@ latent.`,
 				batch, at = []latent.Code{codes[0], child, codes[1]}, 1
 			}
 			imgs := latent.Render(g, batch).Data
-			n := g.Cfg.Size * g.Cfg.Size * g.Cfg.Channels
-			if err := picture.WritePNG(out, picture.FromTensor(imgs[at*n:(at+1)*n], g.Cfg.Size, g.Cfg.Channels)); err != nil {
+			cfg := g.ModelConfig()
+			n := cfg.Size * cfg.Size * cfg.Channels
+			if err := picture.WritePNG(out, picture.FromTensor(imgs[at*n:(at+1)*n], cfg.Size, cfg.Channels)); err != nil {
 				return err
 			}
 			res := map[string]any{"out": out, "weight": weight}
 			if family != "" {
 				tiles := make([]image.Image, 3)
 				for i := range tiles {
-					tiles[i] = latent.Picture(imgs, i, g.Cfg.Size, g.Cfg.Channels, latMinSide)
+					tiles[i] = latent.Picture(imgs, i, cfg.Size, cfg.Channels, latMinSide)
 				}
 				if err := picture.WritePNG(family, picture.Grid(tiles, 3, 2, color.White)); err != nil {
 					return err
@@ -165,7 +172,8 @@ latent.`,
 	f := cmd.Flags()
 	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
 	f.Float64Var(&weight, "weight", 0.5, "how far from A towards B (0…1)")
-	f.BoolVar(&spherical, "spherical", false, "interpolate spherically (slerp)")
+	f.BoolVar(&spherical, "spherical", false, "interpolate spherically (slerp; z only)")
+	f.StringVar(&space, "space", "", "latent space of the blend: z, or for a stylegan w or w+ (default: z, w for a stylegan)")
 	f.StringVar(&class, "class", "", "class name or index (conditional models)")
 	f.StringVar(&out, "out", "", "image to write (.png)")
 	f.StringVar(&latentOut, "latent-out", "", "also write the child's latent file")

@@ -17,6 +17,7 @@ import (
 func projectCmd() *cobra.Command {
 	var (
 		model, out, class     string
+		space                 string
 		every, n              int
 		heldOutSeed           int64
 		asJSON                bool
@@ -28,6 +29,7 @@ func projectCmd() *cobra.Command {
 		Use:   "project --model CKPT PHOTO --out DIR",
 		Short: "Find the latent whose image is closest to a photo (GAN inversion)",
 		Long: `Find the latent code whose generated image is closest to PHOTO: Adam on z
+(or, for a stylegan, on w or w+: --space, default w+, from w_avg)
 through the frozen generator, from z = 0 (--init mean; with a little
 noise on z that fades out over 75% of the steps, since the gradient can be
 exactly zero at z = 0) or an encoder's prediction (--init encoder
@@ -43,7 +45,8 @@ image at z = 0 is closest.
 
 The loss is the pixels' mean squared error (pixel), the squared distance of
 a frozen network's activations (perceptual; --features disc uses the
-model's own discriminator, judge a judge's, face face-api's descriptor), or
+model's own discriminator, a stylegan's included; judge a judge's, face
+face-api's descriptor), or
 their sum (both, the default; latent/README.md has the measurements).
 
 DIR gets latent.json, reconstruction.png, compare.png (photo |
@@ -73,20 +76,27 @@ measures the losses on them. Both write their curves and numbers to DIR.`,
 			if err != nil {
 				return err
 			}
+			if pf.space, err = latSpaceFlag(g, space); err != nil {
+				return err
+			}
 			if compareInit || compLoss {
+				dg, ok := g.(*gan.Generator)
+				if !ok {
+					return usagef("--compare-init and --compare-loss measure z projections of dcgan models; this model is a %s", g.ModelConfig().Arch)
+				}
 				if n < 0 || n+len(args) == 0 {
 					return usagef("-n must be ≥ 0, and there must be images to compare on")
 				}
 				if compareInit {
-					return latCompareInits(cmd, g, model, k, out, n, heldOutSeed, args, pf, asJSON)
+					return latCompareInits(cmd, dg, model, k, out, n, heldOutSeed, args, pf, asJSON)
 				}
-				return latCompareLosses(cmd, g, model, k, out, n, heldOutSeed, args, pf, variants, asJSON)
+				return latCompareLosses(cmd, dg, model, k, out, n, heldOutSeed, args, pf, variants, asJSON)
 			}
 			pr, err := pf.setup(g, model)
 			if err != nil {
 				return err
 			}
-			t, err := latPhotoTensor(g.Cfg, args)
+			t, err := latPhotoTensor(g.ModelConfig(), args)
 			if err != nil {
 				return err
 			}
@@ -101,6 +111,7 @@ measures the losses on them. Both write their curves and numbers to DIR.`,
 	f := cmd.Flags()
 	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder, or a name from forger models list")
 	f.StringVar(&class, "class", "", "class name or index (conditional models; default: guessed)")
+	f.StringVar(&space, "space", "", "latent space to optimise: z, or for a stylegan w (one w for every layer) or w+ (one w per layer); default w+ for a stylegan, z otherwise")
 	f.StringVar(&out, "out", "", "output folder")
 	f.IntVar(&every, "every", 0, "steps between the frames of projection.gif (0: steps/30)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
@@ -115,7 +126,7 @@ measures the losses on them. Both write their curves and numbers to DIR.`,
 
 // latWriteProjection writes the files of a projection of one photo
 // (latent.SaveProjection) and prints what it did.
-func latWriteProjection(cmd *cobra.Command, g *gan.Generator, model, photo string, target *tensor.Tensor, res *latent.Projection, pr *latProjector, out string, asJSON bool, took time.Duration) error {
+func latWriteProjection(cmd *cobra.Command, g gan.GeneratorNet, model, photo string, target *tensor.Tensor, res *latent.Projection, pr *latProjector, out string, asJSON bool, took time.Duration) error {
 	run := latent.ProjectionReport{Init: pr.init, Seconds: took.Seconds()}
 	if pr.feats != nil {
 		run.Features = pr.feats.Name()

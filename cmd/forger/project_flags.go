@@ -27,6 +27,9 @@ type latProjectFlags struct {
 	noise, encNoise  float64
 	optimizer        string
 	prefix           string // of the flags' names: "" or "project-"
+	// space is where photos are projected ("" is the model's default);
+	// the command sets it from its own --space.
+	space latent.Space
 }
 
 // encoderLR is the peak learning rate of projections from the encoder.
@@ -42,7 +45,7 @@ func (p *latProjectFlags) register(cmd *cobra.Command, prefix string) {
 	f := cmd.Flags()
 	f.IntVar(&p.steps, prefix+"steps", latent.DefaultSteps, "steps of the projection (Adam updates, or L-BFGS evaluations of the loss and its gradient)")
 	f.StringVar(&p.optimizer, prefix+"optimizer", latent.OptAdam, "optimiser of the projection: adam (--lr; from the mean with --noise) or lbfgs (L-BFGS with a line search: a far lower loss in as many steps)")
-	f.StringVar(&p.init, prefix+"init", "mean", "starting point: mean (z = 0, with --noise) or encoder (needs --encoder)")
+	f.StringVar(&p.init, prefix+"init", "mean", "starting point: mean (z = 0 with --noise; w_avg in a stylegan's w and w+) or encoder (needs --encoder; z only)")
 	f.StringVar(&p.encoder, "encoder", "", "encoder file (forger encoder train) for --init encoder")
 	f.StringVar(&p.loss, prefix+"loss", latDefaultProjectLoss, "projection loss: perceptual, pixel or both")
 	f.StringVar(&p.features, prefix+"features", latDefaultProjectFeatures, "network of the perceptual loss: judge (--features-judge), disc (the model's discriminator), face (face-api's descriptor), or auto: judge when --features-judge is given, else disc")
@@ -50,15 +53,15 @@ func (p *latProjectFlags) register(cmd *cobra.Command, prefix string) {
 	f.StringVar(&p.faces, "face-models", "", "folder of the face models for --features face (default $FORGER_HOME/models/face)")
 	f.Float64Var(&p.lr, prefix+"lr", latent.DefaultLR, "Adam's peak learning rate of the projection")
 	f.Float64Var(&p.encLR, prefix+"encoder-lr", latent.DefaultEncoderLR, "peak learning rate of projections from --init encoder")
-	f.Float64Var(&p.noise, prefix+"noise", latent.DefaultNoise, "standard deviation of the noise added to z at the start of a projection from --init mean, decaying to 0 over 75% of the steps")
+	f.Float64Var(&p.noise, prefix+"noise", latent.DefaultNoise, "standard deviation of the noise added to z at the start of a projection from --init mean, decaying to 0 over 75% of the steps (in w and w+: a fraction of the spread of w)")
 	f.Float64Var(&p.encNoise, prefix+"encoder-noise", 0, "the same noise for projections from --init encoder")
-	f.Float64Var(&p.prior, prefix+"prior", latent.DefaultPrior, "weight of the prior (‖z‖²/nz − 1)² (0 = off)")
+	f.Float64Var(&p.prior, prefix+"prior", latent.DefaultPrior, "weight of the prior (‖z‖²/nz − 1)² (0 = off; none in w and w+)")
 	f.Float64Var(&p.pw, prefix+"perceptual-weight", 1, "weight of the perceptual term in --loss both")
 }
 
 // latProjector is a generator with everything a projection needs loaded.
 type latProjector struct {
-	g     *gan.Generator
+	g     gan.GeneratorNet
 	opts  latent.ProjectOptions
 	enc   *latent.Encoder
 	feats latent.Features
@@ -91,6 +94,9 @@ func (p *latProjectFlags) check() error {
 	switch p.init {
 	case "mean":
 	case "encoder":
+		if p.space.IsW() {
+			return usagef("%s encoder: an encoder predicts z, so use --space z (or %s mean, which starts from w_avg)", flag("init"), flag("init"))
+		}
 		if p.encoder == "" {
 			return usagef("--init encoder needs --encoder ENC (make one with: forger encoder train --model CKPT --out ENC.safetensors)")
 		}
@@ -115,7 +121,8 @@ func (p *latProjectFlags) featuresFor(name, model string, cfg gan.Config) (laten
 }
 
 // setup loads what the projection flags ask for.
-func (p *latProjectFlags) setup(g *gan.Generator, model string) (*latProjector, error) {
+func (p *latProjectFlags) setup(g gan.GeneratorNet, model string) (*latProjector, error) {
+	cfg := g.ModelConfig()
 	if err := p.check(); err != nil {
 		return nil, err
 	}
@@ -128,9 +135,9 @@ func (p *latProjectFlags) setup(g *gan.Generator, model string) (*latProjector, 
 	if p.init == "encoder" {
 		lr, noise = p.encoderLR(), p.encNoise
 	}
-	pr.opts = latent.ProjectOptions{Steps: p.steps, Optimizer: p.optimizer, LR: lr, Loss: p.loss, PerceptualWeight: p.pw, Prior: prior, Noise: noise}
+	pr.opts = latent.ProjectOptions{Steps: p.steps, Optimizer: p.optimizer, LR: lr, Loss: p.loss, PerceptualWeight: p.pw, Prior: prior, Noise: noise, Space: p.space}
 	if p.loss != latent.LossPixel {
-		f, err := p.featuresFor(p.features, model, g.Cfg)
+		f, err := p.featuresFor(p.features, model, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +148,7 @@ func (p *latProjectFlags) setup(g *gan.Generator, model string) (*latProjector, 
 		if err != nil {
 			return nil, makeOne(err, "forger encoder train --model CKPT --out "+p.encoder)
 		}
-		if err := e.CheckModel(g.Cfg); err != nil {
+		if err := e.CheckModel(cfg); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.encoder, err)
 		}
 		pr.enc = e

@@ -184,6 +184,48 @@ func FaceGAN(t testing.TB) string {
 	return faceGAN.path
 }
 
+var styleGAN struct {
+	once sync.Once
+	path string
+	err  error
+	skip string
+}
+
+// StyleFaceGAN returns a tiny stylegan of faces: 32×32, z and w of 32, 2
+// mapping layers, feature maps of at most 32, trained (StyleGAN2's recipe,
+// train.StyleGANDefaults) for 2 epochs of 16 on the 320 cartoon faces
+// FaceGAN renders for itself, in a run folder (.../runs/style/) of its own.
+func StyleFaceGAN(t testing.TB) string {
+	t.Helper()
+	out := folder(t)
+	styleGAN.once.Do(func() {
+		t0 := time.Now()
+		data, err := dataset.GetCartoonFaces(context.Background(), dataset.CartoonOptions{N: 320, Size: 32, Seed: 5, Dir: filepath.Join(out, "cartoon-faces-32")}, nil)
+		if err != nil {
+			styleGAN.skip = fmt.Sprintf("cannot render cartoon faces (Node.js and npm are needed: apt-get install nodejs npm): %v", err)
+			return
+		}
+		o := train.StyleGANDefaults(32)
+		o.Data, o.Out = filepath.Join(data, "images"), filepath.Join(out, "runs", "style")
+		o.Channels, o.NZ, o.NGF, o.NDF, o.Epochs, o.MappingLayers = 3, 32, 32, 32, 2, 2
+		o.SampleMinutes, o.Keep, o.Augment = 0, 1, augment.None
+		res, err := train.Run(context.Background(), o, quietUI{}, nil)
+		if err != nil {
+			styleGAN.err = err
+			return
+		}
+		styleGAN.path = res.Checkpoint
+		t.Logf("tiny face stylegan: %d images in %.1f s (rendering and training: %s)", res.Images, res.Seconds, time.Since(t0).Round(time.Second))
+	})
+	if styleGAN.skip != "" {
+		fixture.Missing(t, styleGAN.skip)
+	}
+	if styleGAN.err != nil {
+		t.Fatal(styleGAN.err)
+	}
+	return styleGAN.path
+}
+
 // quietUI is a train.UI that shows nothing.
 type quietUI struct{}
 
@@ -196,6 +238,12 @@ func (quietUI) Finish()                     {}
 // values, not a learned one — as <run>/directions/smiling.json of the
 // checkpoint's run, and returns the file.
 func WriteSmile(t testing.TB, checkpoint string, nz int) string {
+	return WriteSmileIn(t, checkpoint, nz, latent.SpaceZ)
+}
+
+// WriteSmileIn is WriteSmile for a direction of space (a stylegan's w:
+// of the size of w, with scale 1).
+func WriteSmileIn(t testing.TB, checkpoint string, nz int, space latent.Space) string {
 	t.Helper()
 	d := runfolder.DirectionsOf(checkpoint)
 	if err := os.MkdirAll(d, 0o755); err != nil {
@@ -208,6 +256,9 @@ func WriteSmile(t testing.TB, checkpoint string, nz int) string {
 	}
 	p := runfolder.Direction(runfolder.Of(checkpoint), "smiling")
 	dir := &latent.Direction{Attribute: "smiling", Model: checkpoint, Direction: v, Accuracy: 1}
+	if space.IsW() {
+		dir.Space, dir.Scale = space, 1
+	}
 	if err := dir.Write(p); err != nil {
 		t.Fatal(err)
 	}
