@@ -2,6 +2,7 @@ package latent
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 
 	"forger/face"
@@ -115,38 +116,33 @@ func StyleDiscFeatures(d *gan.StyleDiscriminator) Features {
 
 // LoadStyleDisc loads the discriminator of a stylegan checkpoint.
 func LoadStyleDisc(path string) (*gan.StyleDiscriminator, error) {
-	f, cfg, err := gan.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	d, err := gan.NewStyleDiscriminator(cfg, newRNG(0))
-	if err != nil {
-		return nil, err
-	}
-	if !hasPrefix(f, "d.") {
-		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), gan.ErrNoDiscriminator)
-	}
-	if err := d.Load(f, "d"); err != nil {
-		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
-	}
-	return d, nil
+	return loadDisc(path, gan.NewStyleDiscriminator)
 }
 
 // LoadDisc loads the discriminator of a checkpoint.
 func LoadDisc(path string) (*gan.Discriminator, error) {
+	return loadDisc(path, gan.NewDiscriminator)
+}
+
+// loadDisc builds a discriminator for the checkpoint's configuration and
+// loads its weights: ErrNoDiscriminator when the file holds a generator alone.
+func loadDisc[D interface {
+	Load(f *tensor.File, prefix string) error
+}](path string, build func(gan.Config, *rand.Rand) (D, error)) (D, error) {
+	var zero D
 	f, cfg, err := gan.Open(path)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	d, err := gan.NewDiscriminator(cfg, newRNG(0))
+	d, err := build(cfg, newRNG(0))
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	if !hasPrefix(f, "d.") {
-		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), gan.ErrNoDiscriminator)
+		return zero, fmt.Errorf("%s: %w", runfolder.Resolve(path), gan.ErrNoDiscriminator)
 	}
 	if err := d.Load(f, "d"); err != nil {
-		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
+		return zero, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
 	}
 	return d, nil
 }

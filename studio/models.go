@@ -176,19 +176,28 @@ func (m *models) config(ctx context.Context, mi gan.ModelInfo) (gan.Config, erro
 // and returns the images. It is forger generate's computation: the same
 // latents and labels give the same pictures.
 func (m *models) render(ctx context.Context, mi gan.ModelInfo, z *tensor.Tensor, labels []int32) ([]image.Image, error) {
+	var out []image.Image
+	err := m.with(ctx, mi, func(g gan.GeneratorNet) error {
+		n := z.Shape[0]
+		imgs := g.Forward(z, labels)
+		out = pictures(imgs, n, imgs.Len()/n, g.ModelConfig())
+		return nil
+	})
+	return out, err
+}
+
+// with lends fn a generator of model mi from its pool.
+func (m *models) with(ctx context.Context, mi gan.ModelInfo, fn func(g gan.GeneratorNet) error) error {
 	p, err := m.pool(mi.Path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	g, err := p.get(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer p.put(g)
-	n := z.Shape[0]
-	imgs := g.Forward(z, labels)
-	per := imgs.Len() / n
-	return pictures(imgs, n, per, g.ModelConfig()), nil
+	return fn(g)
 }
 
 // pictures converts n images of per values each.
@@ -204,21 +213,17 @@ func pictures(imgs *tensor.Tensor, n, per int, cfg gan.Config) []image.Image {
 // model mi (latent.Render: z, or a stylegan's w and w+), so that a code
 // can be taken to another space (latent.ToSpace) with the generator.
 func (m *models) renderCodes(ctx context.Context, mi gan.ModelInfo, codes func(g gan.GeneratorNet) ([]latent.Code, error)) ([]image.Image, error) {
-	p, err := m.pool(mi.Path)
-	if err != nil {
-		return nil, err
-	}
-	g, err := p.get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer p.put(g)
-	cs, err := codes(g)
-	if err != nil {
-		return nil, err
-	}
-	imgs := latent.Render(g, cs)
-	return pictures(imgs, len(cs), imgs.Len()/len(cs), g.ModelConfig()), nil
+	var out []image.Image
+	err := m.with(ctx, mi, func(g gan.GeneratorNet) error {
+		cs, err := codes(g)
+		if err != nil {
+			return err
+		}
+		imgs := latent.Render(g, cs)
+		out = pictures(imgs, len(cs), imgs.Len()/len(cs), g.ModelConfig())
+		return nil
+	})
+	return out, err
 }
 
 func encodePNG(img image.Image) []byte {
