@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -347,7 +348,67 @@ var (
 	// ErrDataChanged: a resumed run's data set has a different number of
 	// images than the run was trained on.
 	ErrDataChanged = errors.New("the data set changed since the run began")
+	// ErrNotUsed: a new run sets an option its model does not use (a vae's
+	// discriminator settings, a stylegan's dcgan-only ones); the
+	// *OptionError that wraps it names the option.
+	ErrNotUsed = errors.New("train: the model does not use this option")
 )
+
+// unusedGroup is options a model does not use, with the reason.
+type unusedGroup struct {
+	options []string
+	why     string
+}
+
+var (
+	styleOnly = unusedGroup{[]string{"MappingLayers", "StyleMixing", "PLWeight", "PLEvery"}, "it is a stylegan setting"}
+	vaeOnly   = unusedGroup{[]string{"KLWeight"}, "it is a vae setting"}
+	condOnly  = unusedGroup{[]string{"GCond", "DCond"}, "it is a cdcgan setting"}
+	// notUsed are the options each model's training does not read.
+	notUsed = map[string][]unusedGroup{
+		gan.DCGAN:  {styleOnly, vaeOnly, condOnly},
+		gan.CDCGAN: {styleOnly, vaeOnly},
+		gan.StyleGAN: {
+			{[]string{"NDF"}, "its discriminator is as wide as its generator"},
+			{[]string{"SpectralNorm", "DNoNorm"}, "its discriminator has no normalisation"},
+			{[]string{"MinibatchStd"}, "its discriminator always has minibatch stddev"},
+			{[]string{"DArch"}, "its discriminator is StyleGAN2's"},
+			condOnly, vaeOnly,
+		},
+		gan.VAE: {
+			{[]string{"LRD"}, "it has no discriminator, and both its networks learn at the generator's rate"},
+			{[]string{"Loss", "DSteps", "LabelSmoothing", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "R1", "R1Every", "AugmentP", "ADATarget"}, "it has no discriminator"},
+			condOnly, styleOnly,
+		},
+	}
+)
+
+// unused returns an *OptionError wrapping ErrNotUsed for the first option
+// of a new run that its model does not use yet is set: to a value other
+// than the model's recipe's (DefaultsFor) and, unless a bool, other than
+// zero (unset). A stylegan's NDF may also equal its NGF. A resumed run is
+// not checked: its options are its checkpoint's, perhaps saved before
+// this check.
+func (o *Options) unused() error {
+	if o.Resume {
+		return nil
+	}
+	v, rec := reflect.ValueOf(*o), reflect.ValueOf(DefaultsFor(o.Model, o.Size))
+	for _, u := range notUsed[o.Model] {
+		for _, name := range u.options {
+			f := v.FieldByName(name)
+			if f.Equal(rec.FieldByName(name)) || (f.Kind() != reflect.Bool && f.IsZero()) || (name == "NDF" && o.NDF == o.NGF) {
+				continue
+			}
+			var val any // a bool's value says nothing its name does not
+			if f.Kind() != reflect.Bool {
+				val = f.Interface()
+			}
+			return &OptionError{Pkg: "train", Option: name, Value: val, Reason: fmt.Sprintf("does not apply to a %s: %s", o.Model, u.why), Err: ErrNotUsed}
+		}
+	}
+	return nil
+}
 
 func (o *Options) validate() error {
 	if o.Out == "" {
@@ -413,7 +474,10 @@ func (o *Options) validate() error {
 		if o.FreezeD > 0 {
 			return &OptionError{Pkg: "train", Option: "FreezeD", Value: o.FreezeD, Reason: "is for GANs: a vae has no discriminator"}
 		}
-		return nil
+		return o.unused()
+	}
+	if err := o.unused(); err != nil {
+		return err
 	}
 	if o.R1 > 0 && !o.SpectralNorm && !o.DNoNorm && o.Model != gan.StyleGAN {
 		return ErrR1BatchNorm

@@ -99,6 +99,12 @@ func flagFor(cmd *cobra.Command, option string) string {
 	if f, ok := flagNames[option]; ok {
 		name = f
 	}
+	for _, f := range setBy[option] {
+		if cmd.Flags().Changed(f) {
+			name = f // the one given
+			break
+		}
+	}
 	for _, f := range []string{name, "project-" + name} {
 		if cmd.Flags().Lookup(f) != nil {
 			if len(f) == 1 {
@@ -111,7 +117,11 @@ func flagFor(cmd *cobra.Command, option string) string {
 }
 
 // flagNames are the options whose flags kebab does not spell.
-var flagNames = map[string]string{"LRG": "lr-g", "LRD": "lr-d", "Pairs": "ppl-n"}
+var flagNames = map[string]string{"LRG": "lr-g", "LRD": "lr-d", "Pairs": "ppl-n", "MinibatchStd": "mbstd", "DNoNorm": "d-norm"}
+
+// setBy are the options that either of two flags sets: an error names the
+// one given.
+var setBy = map[string][]string{"SpectralNorm": {"d-norm", "spectral-norm"}, "DNoNorm": {"d-norm", "spectral-norm"}}
 
 // kebab turns a Go name into a flag name: LabelSmoothing → label-smoothing,
 // GCond → g-cond, ADATarget → ada-target, R1Every → r1-every, NZ → nz.

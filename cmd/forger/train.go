@@ -58,7 +58,11 @@ reconstruction error (the sum of squared pixel differences per image, pixels
 in [-1, 1]) plus --kl-weight times the KL divergence from N(0, I), with Adam
 0.001 and betas (0.9, 0.999) (--lr-g sets both networks' rate). Checkpoints
 hold the decoder as the generator, so generate, eval, morph and serve sample
-it from z ~ N(0, I) like a dcgan; metrics.jsonl has recon and kl.`,
+it from z ~ N(0, I) like a dcgan; metrics.jsonl has recon and kl.
+
+A flag the model does not use is an error rather than ignored: a
+discriminator's with --model vae, --ndf, --d-norm, --spectral-norm, --mbstd
+or --d-arch with --model stylegan, another model's own settings.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Data == "" && !o.Resume {
@@ -207,7 +211,7 @@ it from z ~ N(0, I) like a dcgan; metrics.jsonl has recon and kl.`,
 	f.Float64Var(&o.PLWeight, "pl-weight", 2, "stylegan: weight of the path-length regulariser, applied every 4 G steps (0 = none)")
 	f.Float64Var(&o.KLWeight, "kl-weight", train.VAEDefaults(64).KLWeight, "vae: weight of the KL divergence beside the reconstruction error")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
-	cmd.Flags().Lookup("ngf").Usage = "generator width (stylegan: the widest feature maps, at 4×4 and 8×8, halving at each larger size; default 256, and --ndf is not used)"
+	cmd.Flags().Lookup("ngf").Usage = "generator width (stylegan: the widest feature maps, at 4×4 and 8×8, halving at each larger size; default 256; its discriminator is as wide, so it takes no --ndf)"
 	cmd.Flags().Lookup("batch").Usage = fmt.Sprintf("batch size (default %d for dcgan and cdcgan, %d for stylegan)", train.Defaults().Batch, train.StyleGANBatch)
 	return cmd
 }
@@ -238,7 +242,8 @@ func applyStyleRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
 }
 
 // applyRecipe sets the recipe's settings (loss, normalisation, optimiser,
-// penalties) on o wherever the user did not give the flag.
+// penalties, other models' settings) on o wherever the user did not give
+// the flag.
 func applyRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
 	given := cmd.Flags().Changed
 	if !given("loss") {
@@ -273,6 +278,26 @@ func applyRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
 	}
 	if !given("ema") {
 		o.EMA = rec.EMA
+	}
+	// The flags of other models take this model's values (unset for most),
+	// so that train rejects only those given (train.ErrNotUsed).
+	if !given("r1-every") {
+		o.R1Every = rec.R1Every
+	}
+	if !given("ada-target") {
+		o.ADATarget = rec.ADATarget
+	}
+	if !given("mapping-layers") {
+		o.MappingLayers = rec.MappingLayers
+	}
+	if !given("style-mixing") {
+		o.StyleMixing = rec.StyleMixing
+	}
+	if !given("pl-weight") {
+		o.PLWeight = rec.PLWeight
+	}
+	if !given("kl-weight") {
+		o.KLWeight = rec.KLWeight
 	}
 }
 

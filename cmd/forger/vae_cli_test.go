@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -72,5 +73,35 @@ func TestVAETrainGenerateBench(t *testing.T) {
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &br) != nil || br.Model != "vae" || br.ImagesPerSec <= 0 {
 		t.Fatalf("bench train --model vae: exit %d, %q %q", code, out, errOut)
+	}
+}
+
+// TestTrainRefusesFlagsTheModelIgnores: a flag given that the model does
+// not use (a GAN's with --model vae, a dcgan's with --model stylegan,
+// another model's with --model dcgan) is a one-line error naming the flag
+// the user gave, not a run that quietly ignores it.
+func TestTrainRefusesFlagsTheModelIgnores(t *testing.T) {
+	data, dir := discFolder(t, 16), t.TempDir()
+	for i, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--model", "vae", "--r1-every", "8"}, "forger: --r1-every 8 does not apply to a vae: it has no discriminator"},
+		{[]string{"--model", "vae", "--lr-d", "0.002"}, "forger: --lr-d 0.002 does not apply to a vae"},
+		{[]string{"--model", "vae", "--loss", "hinge"}, `forger: --loss "hinge" does not apply to a vae`},
+		{[]string{"--model", "vae", "--d-norm", "spectral"}, "forger: --d-norm does not apply to a vae"},
+		{[]string{"--model", "vae", "--style-mixing", "0.5"}, "forger: --style-mixing 0.5 does not apply to a vae: it is a stylegan setting"},
+		{[]string{"--model", "stylegan", "--ndf", "16"}, "forger: --ndf 16 does not apply to a stylegan: its discriminator is as wide as its generator"},
+		{[]string{"--model", "stylegan", "--spectral-norm"}, "forger: --spectral-norm does not apply to a stylegan"},
+		{[]string{"--model", "stylegan", "--d-norm", "batch"}, "forger: --d-norm does not apply to a stylegan"},
+		{[]string{"--model", "stylegan", "--mbstd=false"}, "forger: --mbstd does not apply to a stylegan"},
+		{[]string{"--model", "dcgan", "--kl-weight", "2"}, "forger: --kl-weight 2 does not apply to a dcgan: it is a vae setting"},
+	} {
+		args := append([]string{"train", "--size", "32", "--data", data, "--out", filepath.Join(dir, fmt.Sprint(i)),
+			"--epochs", "1", "--batch", "8", "--ngf", "8", "--nz", "16"}, c.flags...)
+		_, errOut, code := forger(t, nil, args...)
+		if code == 0 || !strings.HasPrefix(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("%v: exit %d, %q, want %q", c.flags, code, errOut, c.want)
+		}
 	}
 }
