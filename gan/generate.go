@@ -19,17 +19,13 @@ const SeedBatch = 8
 // makes them, so they are g's no longer. labels, one per seed, are the
 // classes of a conditional model, nil otherwise. psi is the truncation,
 // 1 = off: a StyleGenerator pulls w towards w_avg (0 gives the average
-// image), another generator scales z towards 0 (LatentForSeed). It renders
+// image), another generator scales z towards 0 (SeedZ). It renders
 // SeedBatch seeds at a time and checks ctx before each batch, returning
 // ctx's error once it is done; it stops at each's first error. A seed's
 // image does not depend on the batch it is rendered in.
 func GenerateSeeds(ctx context.Context, g GeneratorNet, seeds []int64, labels []int32, psi float64, each func(i int, img image.Image) error) error {
 	cfg := g.ModelConfig()
 	sg, isStyle := g.(*StyleGenerator)
-	zpsi := psi
-	if isStyle {
-		zpsi = 1
-	}
 	for lo := 0; lo < len(seeds); lo += SeedBatch {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -37,7 +33,7 @@ func GenerateSeeds(ctx context.Context, g GeneratorNet, seeds []int64, labels []
 		hi := min(lo+SeedBatch, len(seeds))
 		z := tensor.New(hi-lo, cfg.NZ)
 		for i, s := range seeds[lo:hi] {
-			LatentForSeed(s, zpsi, z.Data[i*cfg.NZ:(i+1)*cfg.NZ])
+			SeedZ(g, s, psi, z.Data[i*cfg.NZ:(i+1)*cfg.NZ])
 		}
 		var imgs *tensor.Tensor
 		if isStyle {

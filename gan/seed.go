@@ -14,3 +14,14 @@ func LatentForSeed(seed int64, psi float64, z []float32) {
 		z[i] = float32(rng.NormFloat64() * psi)
 	}
 }
+
+// SeedZ fills z with seed's latent for g at truncation psi (1 = off), the z
+// GenerateSeeds renders: scaled towards 0 (LatentForSeed), except a
+// StyleGenerator's, which is truncated in W (StyleGenerator.Truncated) and
+// so drawn as it is.
+func SeedZ(g GeneratorNet, seed int64, psi float64, z []float32) {
+	if _, ok := g.(*StyleGenerator); ok {
+		psi = 1
+	}
+	LatentForSeed(seed, psi, z)
+}

@@ -315,3 +315,38 @@ func TestLearnAndCheckInW(t *testing.T) {
 		t.Fatalf("a 12-value W direction: %v", err)
 	}
 }
+
+// TestTruncated: a seed's code truncated in W renders forger generate's
+// truncated image (gan.StyleGenerator.Truncated); at 0 every layer of a
+// W+ code is w_avg; the code given is left as it was.
+func TestTruncated(t *testing.T) {
+	g := tinyStyle(t)
+	c := FromSeed(g.Cfg, 7, 0)
+	tc, err := Truncated(g, c, 0.5)
+	if err != nil || tc.Space != SpaceW {
+		t.Fatalf("Truncated: %v, %v", tc.Space, err)
+	}
+	z := tensor.New(1, len(c.Z))
+	copy(z.Data, c.Z)
+	want := slices.Clone(g.Truncated(z, 0.5).Data)
+	if got := Render(g, []Code{tc}).Data; !slices.Equal(got, want) {
+		t.Error("a seed truncated in W does not render generate's image")
+	}
+	wp, err := ToSpace(g, c, SpaceWPlus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := slices.Clone(wp.Z)
+	avg, err := Truncated(g, wp, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range avg.Z {
+		if v != g.Mapping.WAvg.Value.Data[i%len(g.Mapping.WAvg.Value.Data)] {
+			t.Fatalf("W+ value %d truncated to 0: %g, want w_avg's", i, v)
+		}
+	}
+	if !slices.Equal(wp.Z, before) {
+		t.Error("Truncated changed the code it was given")
+	}
+}

@@ -69,6 +69,29 @@ func ToCommonSpace(g gan.GeneratorNet, codes []Code, at Space) ([]Code, error) {
 	return out, nil
 }
 
+// Truncated returns a stylegan's code c pulled towards w_avg by psi
+// (1 = off), w_avg + psi·(w − w_avg) in W or in each layer of W+, a code in
+// z taken to W first: forger generate's truncation (gan.StyleGenerator.Truncated,
+// psi 0 gives the average image), for codes edited or morphed before they
+// are truncated. c is not changed.
+func Truncated(g *gan.StyleGenerator, c Code, psi float64) (Code, error) {
+	if psi == 1 {
+		return c, nil
+	}
+	var err error
+	if c.Space.norm() == SpaceZ {
+		c, err = ToSpace(g, c, SpaceW) // a new slice
+	} else if err = CheckCode(g.Cfg, c); err == nil {
+		c = c.Clone()
+	}
+	if err != nil {
+		return Code{}, err
+	}
+	d := g.Config.WDim
+	g.Mapping.Truncate(&tensor.Tensor{Data: c.Z, Shape: []int{1, len(c.Z) / d, d}}, float32(psi), 0)
+	return c, nil
+}
+
 // renderStyle renders codes of any space of a stylegan through W+.
 func renderStyle(g *gan.StyleGenerator, codes []Code) *tensor.Tensor {
 	g.SetTraining(false)

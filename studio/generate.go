@@ -20,7 +20,6 @@ import (
 	"forger/latent"
 	"forger/picture"
 	"forger/store"
-	"forger/tensor"
 )
 
 // Directions gives models' learned latent directions (smile, mustache…);
@@ -219,8 +218,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 	if req.Truncation != nil {
 		psi = *req.Truncation
 	}
-	if !(psi > 0 && psi <= 2) {
-		writeError(w, http.StatusBadRequest, "truncation must be in (0, 2] (1 = off)")
+	if !(psi >= truncationParam.lo && psi <= truncationParam.hi) {
+		badParam(w, &paramError{"truncation", truncationParam.want})
 		return
 	}
 	seed := randomSeed()
@@ -233,6 +232,10 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 	}
 	mi, ok := s.findModel(w, r, req.Model)
 	if !ok {
+		return
+	}
+	if err := checkTruncation(mi, psi); err != nil {
+		badParam(w, err)
 		return
 	}
 	label := int32(-1)
@@ -263,7 +266,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 	if s.rateLimited(w, r) {
 		return
 	}
-	cfgNZ, conditional, err := s.modelShape(r.Context(), mi)
+	_, conditional, err := s.modelShape(r.Context(), mi)
 	if err != nil {
 		s.log.Error("loading model", "model", mi.Name, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the model could not be loaded")
@@ -276,10 +279,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 	if conditional {
 		labels = make([]int32, req.N)
 	}
-	z := tensor.New(req.N, cfgNZ)
 	for i := range seeds {
 		seeds[i] = seed + int64(i)
-		gan.LatentForSeed(seeds[i], psi, z.Data[i*cfgNZ:(i+1)*cfgNZ])
 		if conditional {
 			if label >= 0 {
 				labels[i] = label
@@ -288,7 +289,14 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	imgs, err := s.models.render(r.Context(), mi, z, labels)
+	// forger generate's computation: the same seeds give the same pictures.
+	imgs := make([]image.Image, req.N)
+	err = s.models.with(r.Context(), mi, func(g gan.GeneratorNet) error {
+		return gan.GenerateSeeds(r.Context(), g, seeds, labels, psi, func(i int, img image.Image) error {
+			imgs[i] = img
+			return nil
+		})
+	})
 	if err != nil {
 		s.renderError(w, mi, err)
 		return
@@ -386,11 +394,23 @@ func (s *Server) parseCommon(w http.ResponseWriter, r *http.Request) (mi gan.Mod
 		label = 0
 	}
 	psi, err := queryFloat(q, "truncation", truncationParam)
+	if err == nil {
+		err = checkTruncation(mi, psi)
+	}
 	if err != nil {
 		badParam(w, err)
 		return mi, 0, 0, false
 	}
 	return mi, label, psi, true
+}
+
+// checkTruncation refuses truncation 0 but for a stylegan, whose 0 is its
+// average image (w_avg), as forger generate does.
+func checkTruncation(mi gan.ModelInfo, psi float64) error {
+	if psi == 0 && mi.Arch != gan.StyleGAN {
+		return &paramError{"truncation", "a number in (0, 2] for a " + mi.Arch + " (1 = off; 0 is a stylegan's average image)"}
+	}
+	return nil
 }
 
 func parseSeed(w http.ResponseWriter, q url.Values, name string) (int64, bool) {
@@ -455,21 +475,23 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	fg := s.gate.Foreground() // jobs wait while the picture is made
 	defer fg()
 	// The seed's z, moved along the direction in its space (a stylegan's
-	// w for a direction in W): forger edit's computation.
+	// w for a direction in W): forger edit's computation; then a stylegan's
+	// truncation in W.
 	imgs, err := s.models.renderCodes(r.Context(), mi, func(g gan.GeneratorNet) ([]latent.Code, error) {
 		c := latent.Code{Z: make([]float32, cfg.NZ)}
-		gan.LatentForSeed(seed, psi, c.Z)
+		gan.SeedZ(g, seed, psi, c.Z)
 		if cfg.Conditional() {
 			c.Class = latent.ClassCode(int(max(label, 0)), len(cfg.Classes))
 		}
-		if dir == nil {
-			return []latent.Code{c}, nil
+		codes := []latent.Code{c}
+		if dir != nil {
+			c, err := latent.ToSpace(g, c, dir.Space)
+			if err != nil {
+				return nil, err
+			}
+			codes = latent.Edit(c, dir.Scaled(), []float64{iq.amount})
 		}
-		c, err := latent.ToSpace(g, c, dir.Space)
-		if err != nil {
-			return nil, err
-		}
-		return latent.Edit(c, dir.Scaled(), []float64{iq.amount}), nil
+		return truncatedInW(g, codes, psi)
 	})
 	if err != nil {
 		s.renderError(w, mi, err)

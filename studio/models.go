@@ -172,20 +172,6 @@ func (m *models) config(ctx context.Context, mi gan.ModelInfo) (gan.Config, erro
 	return g.ModelConfig(), nil
 }
 
-// render runs the generator of model mi on latents z [len(labels) or n, NZ]
-// and returns the images. It is forger generate's computation: the same
-// latents and labels give the same pictures.
-func (m *models) render(ctx context.Context, mi gan.ModelInfo, z *tensor.Tensor, labels []int32) ([]image.Image, error) {
-	var out []image.Image
-	err := m.with(ctx, mi, func(g gan.GeneratorNet) error {
-		n := z.Shape[0]
-		imgs := g.Forward(z, labels)
-		out = pictures(imgs, n, imgs.Len()/n, g.ModelConfig())
-		return nil
-	})
-	return out, err
-}
-
 // with lends fn a generator of model mi from its pool.
 func (m *models) with(ctx context.Context, mi gan.ModelInfo, fn func(g gan.GeneratorNet) error) error {
 	p, err := m.pool(mi.Path)
@@ -235,22 +221,44 @@ func encodePNG(img image.Image) []byte {
 
 // morphCodes returns the codes of a morph from seed from to seed to in
 // frames steps (at least 2) for g, with class weights class (nil for
-// unconditional models): the seeds' latents (truncated by psi) joined by
-// latent.Path, along the great circle in z, the same frames as forger
-// morph --spherical draws for the same seeds; a stylegan's go through the
-// mapping network and are joined linearly in W, as forger morph does.
+// unconditional models): the seeds' latents truncated by psi as forger
+// generate truncates them, joined by latent.Path, along the great circle
+// in z, the same frames as forger morph --spherical draws for the same
+// seeds; a stylegan's go through the mapping network and are joined
+// linearly in W, as forger morph does.
 func morphCodes(g gan.GeneratorNet, class []float32, from, to int64, psi float64, frames int) ([]latent.Code, error) {
 	nz := g.ModelConfig().NZ
 	a, b := latent.Code{Z: make([]float32, nz), Class: class}, latent.Code{Z: make([]float32, nz), Class: class}
-	gan.LatentForSeed(from, psi, a.Z)
-	gan.LatentForSeed(to, psi, b.Z)
+	gan.SeedZ(g, from, psi, a.Z)
+	gan.SeedZ(g, to, psi, b.Z)
 	space := latent.SpaceZ
 	if g.ModelConfig().Arch == gan.StyleGAN {
 		space = latent.SpaceW
 	}
 	ends, err := latent.ToCommonSpace(g, []latent.Code{a, b}, space)
+	if err == nil {
+		ends, err = truncatedInW(g, ends, psi)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return latent.Path(ends, frames, !space.IsW())
+}
+
+// truncatedInW applies a stylegan's truncation psi to its codes, in W
+// (latent.Truncated); another model's codes are returned as they are, its
+// truncation being in its seeds' z (gan.SeedZ).
+func truncatedInW(g gan.GeneratorNet, codes []latent.Code, psi float64) ([]latent.Code, error) {
+	sg, ok := g.(*gan.StyleGenerator)
+	if !ok {
+		return codes, nil
+	}
+	out := make([]latent.Code, len(codes))
+	for i, c := range codes {
+		var err error
+		if out[i], err = latent.Truncated(sg, c, psi); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

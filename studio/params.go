@@ -74,7 +74,7 @@ func queryInt(q url.Values, name string, p intParam) (int64, error) {
 
 // The studio's numeric parameters.
 var (
-	truncationParam = floatParam{def: 1, lo: 0, loOpen: true, hi: 2, want: "a number in (0, 2] (1 = off)"}
+	truncationParam = floatParam{def: 1, lo: 0, hi: 2, want: "a number in [0, 2] (1 = off; 0, a stylegan's average image, for stylegans only)"}
 	amountParam     = floatParam{required: true, lo: -10, hi: 10, want: "a number between -10 and 10"}
 	framesParam     = intParam{def: 16, lo: 2, hi: MaxMorphFrames, want: "an integer between 2 and " + strconv.Itoa(MaxMorphFrames)}
 	seedParam       = intParam{required: true, lo: -maxSafeSeed, hi: maxSafeSeed, want: "an integer seed (|seed| < 2^53)"}
