@@ -203,14 +203,18 @@ func modelsCmd() *cobra.Command {
 			for _, m := range gan.Newest(infos) {
 				newest[m.Path] = m.Run != ""
 			}
-			fmt.Fprintf(w, "%-36s %-7s %-9s %-7s %-7s %-30s %s\n", "NAME", "ARCH", "SIZE", "EPOCHS", "KIMG", "CLASSES", "PATH")
+			archW := len("ARCH") // as wide as the longest ("stylegan")
+			for _, m := range infos {
+				archW = max(archW, len(m.Arch))
+			}
+			fmt.Fprintf(w, "%-36s %-*s %-9s %-7s %-7s %-30s %s\n", "NAME", archW, "ARCH", "SIZE", "EPOCHS", "KIMG", "CLASSES", "PATH")
 			marked := false
 			for _, m := range infos {
 				name := m.Name
 				if newest[m.Path] {
 					name, marked = name+" *", true
 				}
-				fmt.Fprintf(w, "%-36s %-7s %-9s %-7d %-7.1f %-30s %s\n", name, m.Arch, fmt.Sprintf("%dx%dx%d", m.Size, m.Size, m.Channels), m.Epochs, float64(m.Images)/1000, truncate(strings.Join(m.Classes, ","), 30), m.Path)
+				fmt.Fprintf(w, "%-36s %-*s %-9s %-7d %-7.1f %-30s %s\n", name, archW, m.Arch, fmt.Sprintf("%dx%dx%d", m.Size, m.Size, m.Channels), m.Epochs, float64(m.Images)/1000, truncate(strings.Join(m.Classes, ","), 30), m.Path)
 			}
 			if marked {
 				fmt.Fprintln(w, "* its run's newest checkpoint: the run's name (the part before /) names it too")

@@ -39,7 +39,7 @@ func discFolder(t *testing.T, n int) string {
 }
 
 // TestStyleGANTrainGenerateMix trains a tiny stylegan from the command
-// line and checks models list, generate (seeds deterministic, truncation 0
+// line and checks models list (JSON, and the table's columns), generate (seeds deterministic, truncation 0
 // is one image for all seeds) and the mix grid's size and errors.
 func TestStyleGANTrainGenerateMix(t *testing.T) {
 	data, dir := discFolder(t, 16), t.TempDir()
@@ -52,6 +52,13 @@ func TestStyleGANTrainGenerateMix(t *testing.T) {
 	out, _, code := forger(t, nil, "models", "list", dir, "--json")
 	if code != 0 || !strings.Contains(out, `"arch":"stylegan"`) {
 		t.Fatalf("models list: %s (exit %d)", out, code)
+	}
+	// The table's columns line up under their headings.
+	out, _, code = forger(t, nil, "models", "list", dir)
+	lines := strings.Split(out, "\n")
+	if code != 0 || len(lines) < 2 || strings.Index(lines[1], "stylegan ") != strings.Index(lines[0], "ARCH") ||
+		strings.Index(lines[1], "32x32x3") != strings.Index(lines[0], "SIZE") {
+		t.Fatalf("models list: columns do not line up:\n%s", out)
 	}
 	read := func(p string) []byte {
 		b, err := os.ReadFile(p)
