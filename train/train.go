@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -97,6 +98,18 @@ type Options struct {
 	// KLWeight is a vae's weight of the KL term beside the reconstruction
 	// error (Model gan.VAE; see VAEDefaults).
 	KLWeight float64 `json:"kl_weight,omitempty"`
+
+	// Given lists, for a resumed run, the options (by field name) its
+	// caller chose rather than left at their defaults. A resumed run
+	// continues its recipe: every option its checkpoints save except
+	// Epochs (the shape, loss, optimiser, penalties, augmentation, EMA,
+	// data, seed, …). Each given option of the recipe must have the run's
+	// value, or Run returns an *OptionError naming it that wraps
+	// ErrResumeRecipe (ErrNotUsed when the run's model does not use it).
+	// The options a resume may change are the length and the output:
+	// Epochs, Minutes, LogEvery, SampleMinutes and Keep. Options not
+	// given are the checkpoint's; a new run ignores Given.
+	Given []string `json:"-"`
 }
 
 // Defaults returns forger's recipe for an unconditional dcgan: the DCGAN
@@ -352,6 +365,10 @@ var (
 	// discriminator settings, a stylegan's dcgan-only ones); the
 	// *OptionError that wraps it names the option.
 	ErrNotUsed = errors.New("train: the model does not use this option")
+	// ErrResumeRecipe: a resumed run was given an option of its recipe
+	// (Options.Given) with a value other than the run's; the *OptionError
+	// that wraps it names the option and the run's value.
+	ErrResumeRecipe = errors.New("train: a resumed run continues its recipe")
 )
 
 // unusedGroup is options a model does not use, with the reason.
@@ -408,6 +425,113 @@ func (o *Options) unused() error {
 		}
 	}
 	return nil
+}
+
+// sameRecipe returns an *OptionError wrapping ErrResumeRecipe for the first
+// option of o.Given that is part of the recipe of run, the resumed run's
+// options, yet has another value in o: one that run's model does not use
+// wraps ErrNotUsed instead. Defaults that mean a value (R1Every 0 is 16,
+// ADATarget 0 is 0.6, a diffaugment's AugmentP 0 is 1) compare as it, Data
+// compares as the place it names, and SpectralNorm and DNoNorm as the
+// discriminator's normalisation they choose together.
+func (o *Options) sameRecipe(run Options) error {
+	a, b := o.effective(), run.effective()
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	for _, name := range o.Given {
+		sf, ok := va.Type().FieldByName(name)
+		if !ok || !inRecipe(sf) {
+			continue
+		}
+		fa, fb := va.FieldByName(name), vb.FieldByName(name)
+		var given, had any = fa.Interface(), fb.Interface()
+		switch name {
+		case "Data":
+			if sameData(a.Data, b.Data) {
+				continue
+			}
+		case "SpectralNorm", "DNoNorm":
+			given, had = a.dNorm(), b.dNorm()
+		}
+		if given == had {
+			continue
+		}
+		for _, u := range notUsed[run.Model] {
+			if slices.Contains(u.options, name) {
+				return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: fmt.Sprintf("does not apply to the resumed %s: %s", run.Model, u.why), Err: ErrNotUsed}
+			}
+		}
+		reason := "differs from the resumed run's "
+		switch h := had.(type) {
+		case bool:
+			reason = "is off in the resumed run"
+			if h {
+				reason = "is on in the resumed run"
+			}
+		case string:
+			if h == "" {
+				reason = "differs from the resumed run, which has none"
+			} else {
+				reason += fmt.Sprintf("%q", h)
+			}
+		default:
+			reason += fmt.Sprint(h)
+		}
+		return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: reason, Err: ErrResumeRecipe}
+	}
+	return nil
+}
+
+// valueOf is an option's value as an *OptionError shows it: a bool's says
+// nothing its name does not.
+func valueOf(v any) any {
+	if _, ok := v.(bool); ok {
+		return nil
+	}
+	return v
+}
+
+// inRecipe reports whether an option is part of a run's recipe: saved in
+// its checkpoints, and not Epochs (a resume may ask for more).
+func inRecipe(f reflect.StructField) bool {
+	return f.Tag.Get("json") != "-" && f.Name != "Epochs"
+}
+
+// effective returns o with the defaults that stand for a value replaced by
+// it, as Run reads them.
+func (o Options) effective() Options {
+	if o.R1Every == 0 {
+		o.R1Every = 16
+	}
+	if o.ADATarget == 0 {
+		o.ADATarget = 0.6
+	}
+	if o.Augment == augment.DiffAugment && o.AugmentP == 0 {
+		o.AugmentP = 1
+	}
+	return o
+}
+
+// dNorm names the discriminator's normalisation that SpectralNorm and
+// DNoNorm choose: spectral, none or batch.
+func (o Options) dNorm() string {
+	switch {
+	case o.SpectralNorm:
+		return "spectral"
+	case o.DNoNorm:
+		return "none"
+	}
+	return "batch"
+}
+
+// sameData reports whether two data options name the same data set: the
+// same name or path, or the same file or folder.
+func sameData(a, b string) bool {
+	if a == b || filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 func (o *Options) validate() error {
@@ -513,6 +637,9 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 			return nil, err
 		}
 		resumeFile, st = f, *saved
+		if err := o.sameRecipe(saved.Options); err != nil {
+			return nil, err
+		}
 		// The recipe is the run's; only the length may change. Epochs 0
 		// with a time limit trains until the clock; without one, the
 		// run's own epoch count stands.

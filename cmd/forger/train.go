@@ -3,15 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"slices"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"forger/dataset"
 	"forger/gan"
+	"forger/runfolder"
 	"forger/train"
 )
 
@@ -31,7 +35,11 @@ mnist. Images are centre-cropped and resized to --size.
 
 The run folder gets checkpoints/, samples/ (a grid per epoch), metrics.jsonl,
 losses.png and progress.gif. Ctrl-C or --minutes stop at a step boundary
-with a checkpoint; --resume continues exactly where the run stopped.
+with a checkpoint; --resume continues exactly where the run stopped, with
+the run's recipe: it takes --epochs, --minutes, --log-every,
+--sample-minutes, --keep and --json anew, and refuses any other flag (--lr-g,
+--batch, --data, …) given a value other than the run's. --from RUN starts a
+new run (in another --out) from a run's weights.
 With --minutes and no --epochs the run trains until the clock; with both,
 whichever comes first stops it (forger warns when the epochs will).
 
@@ -129,10 +137,13 @@ or --d-arch with --model stylegan, another model's own settings.`,
 					o.Epochs = train.Defaults().Epochs
 				}
 			}
+			if o.Resume {
+				o.Given = givenOptions(cmd)
+			}
 			ui := newTrainUI(!asJSON || true)
 			res, err := train.Run(cmd.Context(), o, ui, os.Stderr)
 			if err != nil {
-				return err
+				return resumeAdvice(err, o.Out)
 			}
 			if len(ui.warnings) > 0 {
 				res.Warnings = ui.warnings // worded with their advice
@@ -202,7 +213,7 @@ or --d-arch with --model stylegan, another model's own settings.`,
 	f.IntVar(&o.Limit, "limit", 0, "use only the first N images")
 	f.Float64Var(&o.Minutes, "minutes", 0, "stop after this many minutes, with a checkpoint (without --epochs: train until then)")
 	f.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initial weights, data order, noise)")
-	f.BoolVar(&o.Resume, "resume", false, "continue the run in --out from its latest checkpoint")
+	f.BoolVar(&o.Resume, "resume", false, "continue the run in --out from its latest checkpoint, with its recipe (flags other than --epochs, --minutes, --log-every, --sample-minutes and --keep must have the run's values)")
 	f.IntVar(&o.LogEvery, "log-every", o.LogEvery, "generator steps between lines of metrics.jsonl")
 	f.Float64Var(&o.SampleMinutes, "sample-minutes", o.SampleMinutes, "minutes between extra sample grids within an epoch (0 = only per epoch)")
 	f.IntVar(&o.Keep, "keep", o.Keep, "checkpoints to keep (0 = all)")
@@ -214,6 +225,55 @@ or --d-arch with --model stylegan, another model's own settings.`,
 	cmd.Flags().Lookup("ngf").Usage = "generator width (stylegan: the widest feature maps, at 4×4 and 8×8, halving at each larger size; default 256; its discriminator is as wide, so it takes no --ndf)"
 	cmd.Flags().Lookup("batch").Usage = fmt.Sprintf("batch size (default %d for dcgan and cdcgan, %d for stylegan)", train.Defaults().Batch, train.StyleGANBatch)
 	return cmd
+}
+
+// givenOptions returns the train.Options fields whose flags the user gave
+// (train.Options.Given): a field's flag is spelt as flagFor spells it, and
+// SpectralNorm and DNoNorm are given by --d-norm or --spectral-norm.
+func givenOptions(cmd *cobra.Command) []string {
+	var given []string
+	t := reflect.TypeFor[train.Options]()
+	for i := range t.NumField() {
+		name := t.Field(i).Name
+		flags := setBy[name]
+		if flags == nil {
+			f := kebab(name)
+			if n, ok := flagNames[name]; ok {
+				f = n
+			}
+			flags = []string{f}
+		}
+		for _, f := range flags {
+			if fl := cmd.Flags().Lookup(f); fl != nil && fl.Changed {
+				given = append(given, name)
+				break
+			}
+		}
+	}
+	return given
+}
+
+// shapeOptions are the options of a run's networks: a run started --from
+// a checkpoint takes them from it, so only a new run from scratch changes
+// them.
+var shapeOptions = []string{"Model", "Size", "Channels", "NZ", "NGF", "NDF", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "GCond", "DCond", "MappingLayers"}
+
+// resumeAdvice adds to a resumed run's refusal of a recipe flag
+// (train.ErrResumeRecipe) what to do instead: a new run in another folder,
+// from the run's weights (--from) where the flag is no network's shape and
+// the model is a GAN.
+func resumeAdvice(err error, out string) error {
+	var oe *train.OptionError
+	if !errors.Is(err, train.ErrResumeRecipe) || !errors.As(err, &oe) {
+		return err
+	}
+	advice := "start a new run with another --out"
+	if oe.Option == "From" {
+		advice = "leave out --resume and give another --out to start a new run from it"
+	} else if _, cfg, cerr := gan.Open(runfolder.Latest(out)); cerr == nil && cfg.Arch != gan.VAE && !slices.Contains(shapeOptions, oe.Option) {
+		advice = fmt.Sprintf("start a new run from its weights with --from %s and another --out", out)
+	}
+	return fmt.Errorf("%w: --resume continues the run's recipe (to change it, %s)", err, advice)
 }
 
 // applyStyleRecipe sets a stylegan's defaults (batch, latent size, widths,

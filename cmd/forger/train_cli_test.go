@@ -40,3 +40,30 @@ func TestTrainMinutesWithoutEpochs(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, stderr)
 	}
 }
+
+// A resume continues the run's recipe: a recipe flag given with another
+// value than the run's is refused in one line naming it, the run's value
+// and --resume; the run's own command line again, with another clock, is
+// accepted.
+func TestResumeRecipeFlags(t *testing.T) {
+	needFashion(t)
+	run := filepath.Join(t.TempDir(), "run")
+	tiny := []string{"train", "--data", "fashion-mnist", "--out", run, "--limit", "64", "--batch", "32", "--ngf", "8", "--ndf", "8", "--nz", "16", "--size", "28"}
+	if out, stderr, code := forger(t, nil, append(tiny, "--minutes", "0.01")...); code != 0 {
+		t.Fatalf("train: exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+	_, stderr, code := forger(t, nil, "train", "--out", run, "--resume", "--lr-g", "1e-4", "--minutes", "0.01")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	want := "forger: --lr-g 0.0001 differs from the resumed run's 0.0002: --resume continues the run's recipe (to change it, start a new run from its weights with --from " + run + " and another --out)"
+	if code == 0 || len(lines) != 1 || lines[0] != want {
+		t.Fatalf("resume with another --lr-g: exit %d, stderr %q, want %q", code, stderr, want)
+	}
+	_, stderr, _ = forger(t, nil, "train", "--out", run, "--resume", "--ngf", "16")
+	if !strings.Contains(stderr, "--ngf 16 differs from the resumed run's 8: --resume continues the run's recipe (to change it, start a new run with another --out)") {
+		t.Errorf("resume with another --ngf: stderr %q", stderr)
+	}
+	out, stderr, code := forger(t, nil, append(tiny, "--resume", "--lr-g", "2e-4", "--minutes", "0.01")...)
+	if code != 0 || !strings.Contains(out, "stopped after --minutes") {
+		t.Fatalf("resume with the run's flags and --minutes: exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+}

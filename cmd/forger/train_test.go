@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,5 +122,28 @@ func TestTrainWarningAdvice(t *testing.T) {
 	}
 	if got := trainWarning(train.Warning{Kind: train.WarnSkipped, Message: "skipped 2 files"}); got != "skipped 2 files" {
 		t.Errorf("a warning without advice is worded %q", got)
+	}
+}
+
+// TestGivenOptions: each option of a run's recipe has a flag of forger
+// train, and the flags given name their options (train.Options.Given), both
+// of D's normalisation for --d-norm.
+func TestGivenOptions(t *testing.T) {
+	cmd := trainCmd()
+	typ := reflect.TypeFor[train.Options]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Tag.Get("json") == "-" || f.Name == "PLEvery" { // PLEvery: the recipe's alone
+			continue
+		}
+		if flagFor(cmd, f.Name) == "" {
+			t.Errorf("option %s of the recipe has no flag: a resume could not check it", f.Name)
+		}
+	}
+	if err := cmd.ParseFlags([]string{"--resume", "--lr-g", "1e-4", "--d-norm", "none", "--minutes", "3"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := givenOptions(cmd), []string{"LRG", "SpectralNorm", "DNoNorm", "Minutes", "Resume"}; !slices.Equal(got, want) {
+		t.Errorf("given %v, want %v", got, want)
 	}
 }
