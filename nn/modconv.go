@@ -86,6 +86,11 @@ func (m *ModConv2d) Params() []*Param {
 }
 func (m *ModConv2d) Buffers() []*Param { return nil }
 
+// Blur returns the resampling filter that follows the transposed
+// convolution of an upsampling convolution (nil without Up), for exporters
+// to read.
+func (m *ModConv2d) Blur() *UpFIRDn2d { return m.blur }
+
 // SetWorkspace makes the convolution keep its column matrix in ws.
 func (m *ModConv2d) SetWorkspace(ws *Workspace) {
 	if m.conv != nil {

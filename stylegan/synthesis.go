@@ -199,6 +199,52 @@ func (s *Synthesis) SetNoise(mode nn.NoiseMode, rng *rand.Rand) {
 	}
 }
 
+// LayerParts is one modulated 3×3 layer of the synthesis network as an
+// exporter (interop/onnx) reads it: y = Clamp(Epilogue(Conv(x, w))), the
+// epilogue adding the demodulation, its noise (Epilogue.Noise), the bias
+// and the leaky ReLU with gain.
+type LayerParts struct {
+	Conv     *nn.ModConv2d
+	Epilogue *nn.ModEpilogue
+	Clamp    *nn.Clamp // nil: no clamp
+}
+
+// ToRGBParts is a block's toRGB as an exporter reads it:
+// y = Clamp(Bias(Conv(x, w))).
+type ToRGBParts struct {
+	Conv  *nn.ModConv2d
+	Bias  *nn.BiasAct
+	Clamp *nn.Clamp // nil: no clamp
+}
+
+// BlockParts is one resolution of the synthesis network as an exporter
+// reads it: x ← Conv1(Conv0(x)) (Conv0 upsamples; nil at 4×4), and the
+// image ← Up(image) + RGB(x) (the first block's image is its RGB(x)).
+type BlockParts struct {
+	Res   int
+	Conv0 *LayerParts // nil at 4×4
+	Conv1 LayerParts
+	RGB   ToRGBParts
+	Up    *nn.UpFIRDn2d // nil at 4×4
+}
+
+// Parts returns the network's blocks, coarse to fine, for reading: the
+// layers are the network's own, not copies. Every layer takes its own w of
+// W+; rendering a w (forger generate) gives them all the same one.
+func (s *Synthesis) Parts() []BlockParts {
+	parts := make([]BlockParts, len(s.blocks))
+	lp := func(l *layer) LayerParts { return LayerParts{Conv: l.conv, Epilogue: l.epi, Clamp: l.clamp} }
+	for i, b := range s.blocks {
+		p := BlockParts{Res: b.res, Conv1: lp(b.conv1), RGB: ToRGBParts{Conv: b.rgb.conv, Bias: b.rgb.bias, Clamp: b.rgb.clamp}, Up: b.up}
+		if b.conv0 != nil {
+			c0 := lp(b.conv0)
+			p.Conv0 = &c0
+		}
+		parts[i] = p
+	}
+	return parts
+}
+
 // gather copies ws[:, j, :] into wl[j] for every j.
 type gather struct {
 	ws   []float32

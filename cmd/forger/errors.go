@@ -73,7 +73,7 @@ var sentences = []struct {
 	{train.ErrHasCheckpoints, "", ": add --resume to continue it, or choose another --out"},
 	{train.ErrDataChanged, "", " (resume needs the same --data and --limit)"},
 	{gan.ErrFewClasses, "", " (--model dcgan needs none)"},
-	{gan.ErrNotDCGAN, "this command takes dcgan and cdcgan models only", " (generate, mix, project, morph, blend, direction, edit and serve take stylegans; encoder train and export onnx do not yet)"},
+	{gan.ErrNotDCGAN, "this command takes dcgan and cdcgan models only", " (generate, mix, project, morph, blend, direction, edit, serve and export onnx take stylegans; encoder train does not yet)"},
 	{gan.ErrNoDiscriminator, "", ": use --features judge with --features-judge JUDGE, or --loss pixel"},
 	{dataset.ErrNotCartoonSet, "", " (--dir)"},
 	{facedb.ErrNoIndex, "", " (build one with 'forger face index GALLERY --db FILE')"},

@@ -24,8 +24,11 @@ type CheckData struct {
 	Z      []float32 `json:"z"`
 	ZShape []int     `json:"z_shape"`
 	Class  []int     `json:"class,omitempty"`
-	Images []float32 `json:"images"`
-	Shape  []int     `json:"shape"`
+	// Truncation is the ψ a stylegan's images were rendered at; the check
+	// feeds it to the graph's truncation input when the graph has one.
+	Truncation *float64  `json:"truncation,omitempty"`
+	Images     []float32 `json:"images"`
+	Shape      []int     `json:"shape"`
 }
 
 // MakeCheck runs g on n fixed z (seeded; classes 0, 1, … in turn) and
@@ -46,7 +49,33 @@ func MakeCheck(g *gan.Generator, n int, seed uint64) *CheckData {
 		}
 	}
 	g.SetTraining(false)
-	img := g.Forward(z, labels) // NHWC
+	c.setImages(g.Forward(z, labels), cfg)
+	return c
+}
+
+// MakeStyleCheck is MakeCheck for a stylegan rendered at truncation psi
+// with its constant noise (forger generate's images), clipped to [-1, 1] as
+// the graph clips them. It records psi (Truncation), which the check feeds
+// to a graph that takes it; a graph of fixed truncation should have psi's.
+func MakeStyleCheck(g *gan.StyleGenerator, n int, seed uint64, psi float64) *CheckData {
+	cfg := g.Cfg
+	rng := rand.New(rand.NewPCG(seed, 2026))
+	z := tensor.New(n, cfg.NZ)
+	for i := range z.Data {
+		z.Data[i] = float32(rng.NormFloat64())
+	}
+	c := &CheckData{Z: z.Data, ZShape: []int{n, cfg.NZ}, Truncation: &psi}
+	g.SetTraining(false)
+	c.setImages(g.Truncated(z, psi), cfg)
+	for i, v := range c.Images {
+		c.Images[i] = min(max(v, -1), 1)
+	}
+	return c
+}
+
+// setImages sets the check's images from forger's [N, H, W, C] ones.
+func (c *CheckData) setImages(img *tensor.Tensor, cfg gan.Config) {
+	n := img.Shape[0]
 	s, ch := cfg.Size, cfg.Channels
 	c.Shape = []int{n, ch, s, s}
 	c.Images = make([]float32, img.Len())
@@ -59,7 +88,6 @@ func MakeCheck(g *gan.Generator, n int, seed uint64) *CheckData {
 			}
 		}
 	}
-	return c
 }
 
 // checkScript is the ONNX Runtime check, relative to the repository root.

@@ -9,6 +9,14 @@
 // statistics, Relu and Tanh, with Gather and Concat for the class and a
 // Reshape of z to [N, NZ(+classes), 1, 1]. ONNX's ConvTranspose weight is
 // [in, out, kh, kw], as PyTorch's; forger's [in, kh, kw, out] is transposed.
+//
+// A stylegan's graph (StyleGenerator) takes z (and, if asked, the
+// truncation as a scalar input; else the export fixes it) and gives the
+// image as forger generate renders it: the mapping network, truncation
+// towards w_avg, modulated convolutions (Mul, Conv, and a MatMul for the
+// demodulation), the layers' constant noise, the skip image upsampled by a
+// depthwise ConvTranspose, clipped to [-1, 1].
+//
 // Opset 15, IR version 8 (ONNX 1.12).
 package onnx
 
@@ -38,6 +46,12 @@ type Options struct {
 	Batch int
 	// Source is recorded in the model's doc string (e.g. the checkpoint).
 	Source string
+	// TruncationInput makes a stylegan's graph take its truncation ψ as a
+	// second input, truncation (a float32 scalar, required), rather than
+	// fix it (StyleGenerator's psi). The input has no default: ONNX
+	// Runtime's Node.js binding (1.30) silently ignores a feed of an input
+	// that an initializer defaults.
+	TruncationInput bool
 }
 
 type builder struct {
@@ -185,7 +199,12 @@ func Generator(g *gan.Generator, o Options) (*onnxpb.ModelProto, error) {
 	if o.Source != "" {
 		doc += "; from " + o.Source
 	}
-	m := &onnxpb.ModelProto{
+	return model(b, doc, cfg), nil
+}
+
+// model wraps the graph b built as a model of opset Opset.
+func model(b *builder, doc string, cfg gan.Config) *onnxpb.ModelProto {
+	return &onnxpb.ModelProto{
 		IrVersion:    proto.Int64(IRVersion),
 		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(Opset)}},
 		ProducerName: proto.String("forger"),
@@ -196,7 +215,6 @@ func Generator(g *gan.Generator, o Options) (*onnxpb.ModelProto, error) {
 			{Key: proto.String("forger.layout"), Value: proto.String("NCHW")},
 		},
 	}
-	return m, nil
 }
 
 func activation(b *builder, x string, kind nn.ActKind, slope float32) string {

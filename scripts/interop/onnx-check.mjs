@@ -7,6 +7,7 @@
 //   node scripts/interop/onnx-check.mjs G.onnx check.json
 //
 // check.json: {"z":[…], "z_shape":[N,NZ], "class":[…] (conditional models),
+// "truncation":ψ (a stylegan's images'; fed to a graph with a truncation input),
 // "images":[…] (NCHW), "shape":[N,C,H,W]}. forger export onnx --verify and
 // go test ./interop/onnx run it (after npm ci --ignore-scripts here).
 import fs from 'node:fs';
@@ -22,6 +23,13 @@ const session = await ort.InferenceSession.create(model, { executionProviders: [
 const feeds = { z: new ort.Tensor('float32', Float32Array.from(c.z), c.z_shape) };
 if (c.class) {
   feeds.class = new ort.Tensor('int64', BigInt64Array.from(c.class.map((v) => BigInt(v))), [c.class.length]);
+}
+if (session.inputNames.includes('truncation')) {
+  if (typeof c.truncation !== 'number') {
+    console.error('onnx-check: the graph takes truncation, and the check has none');
+    process.exit(1);
+  }
+  feeds.truncation = new ort.Tensor('float32', Float32Array.from([c.truncation]), []);
 }
 const out = (await session.run(feeds)).image;
 if (out.dims.join(',') !== c.shape.join(',')) {
