@@ -15,6 +15,10 @@
 #   RUN          the run folder (default runs/quality-faces-64). A run that
 #                already has a checkpoint is evaluated again, not retrained:
 #                delete it to retrain.
+#   MODEL        dcgan (default), stylegan or vae: the model forger trains.
+#                Another model than dcgan writes faces-64-MODEL.json and
+#                faces-64-MODEL-samples.png/-losses.png/-progress.gif and
+#                leaves faces-64.md (forger's dcgan against PyTorch's) alone.
 #   TRAIN_FLAGS  extra flags for forger train, e.g. "--loss bce --d-norm batch"
 #                (default none: forger's dcgan defaults)
 #   JUDGE        the face judge (default runs/judge-faces-64.safetensors);
@@ -42,6 +46,7 @@ RUN=${RUN:-runs/quality-faces-64}
 JUDGE=${JUDGE:-runs/judge-faces-64.safetensors}
 RESULTS=${RESULTS:-docs/results}
 TRAIN_FLAGS=${TRAIN_FLAGS:-}
+MODEL=${MODEL:-dcgan}
 RENDER_ONLY=${RENDER_ONLY:-}
 FACES=20000 # the data set: forger data get cartoon-faces --n 20000 --size 64
 SIZE=64
@@ -51,6 +56,10 @@ die() { log "$*"; exit 1; }
 
 [[ $MINUTES =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v m="$MINUTES" 'BEGIN { exit !(m > 0) }' || die "MINUTES must be a positive number, got '$MINUTES'"
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$N'"
+[[ $MODEL =~ ^(dcgan|stylegan|vae)$ ]] || die "MODEL must be dcgan, stylegan or vae, got '$MODEL'"
+# The result files' prefix: faces-64-forger for the dcgan of faces-64.md's table.
+prefix=faces-64-forger
+[[ $MODEL == dcgan ]] || prefix=faces-64-$MODEL
 [[ " $TRAIN_FLAGS " =~ [[:space:]]--(epochs|minutes|out|data|size|model|resume|json)([[:space:]=]) ]] &&
 	die "TRAIN_FLAGS may not hold --${BASH_REMATCH[1]}: the script chooses it (set MINUTES and RUN; the run trains until the clock)"
 command -v jq >/dev/null || die "jq is needed to write the results (apt-get install jq)"
@@ -90,13 +99,13 @@ if [[ -z $RENDER_ONLY ]]; then
 	if [[ -e $RUN/checkpoints/latest.safetensors ]]; then
 		log "$RUN already has a checkpoint: evaluating it (delete $RUN to train again)"
 	else
-		log "training a dcgan on $FACES cartoon faces at ${SIZE}×$SIZE for $MINUTES minutes into $RUN${TRAIN_FLAGS:+ (flags: $TRAIN_FLAGS)}"
+		log "training a $MODEL on $FACES cartoon faces at ${SIZE}×$SIZE for $MINUTES minutes into $RUN${TRAIN_FLAGS:+ (flags: $TRAIN_FLAGS)}"
 		tmp=$(mktemp -d "${TMPDIR:-/tmp}/quality-faces.XXXXXX")
 		trap 'stop_sampler; rm -rf "$tmp"' EXIT
 		load_sampler "$tmp/load.txt"
 		# --minutes without --epochs: the run trains until the clock.
 		# shellcheck disable=SC2086
-		"$forger" train --data cartoon-faces --size "$SIZE" --model dcgan --minutes "$MINUTES" --out "$RUN" --json $TRAIN_FLAGS >"$tmp/train.json"
+		"$forger" train --data cartoon-faces --size "$SIZE" --model "$MODEL" --minutes "$MINUTES" --out "$RUN" --json $TRAIN_FLAGS >"$tmp/train.json"
 		stop_sampler
 		jq --arg flags "$TRAIN_FLAGS" --argjson load "$(load_json "$tmp/load.txt")" \
 			'{train: ., train_flags: $flags, load: $load}' "$tmp/train.json" >"$RUN/quality.json"
@@ -104,7 +113,7 @@ if [[ -z $RENDER_ONLY ]]; then
 	fi
 
 	log "scoring the last checkpoint with forger eval (n=$N)"
-	"$forger" eval --model "$RUN" --judge "$JUDGE" --data cartoon-faces -n "$N" --json >"$RESULTS/faces-64-forger.json.tmp"
+	"$forger" eval --model "$RUN" --judge "$JUDGE" --data cartoon-faces -n "$N" --json >"$RESULTS/$prefix.json.tmp"
 	# Training facts from the checkpoint's own state (safetensors metadata).
 	ckpt=$RUN/checkpoints/$(readlink "$RUN/checkpoints/latest.safetensors" || echo latest.safetensors)
 	hlen=$(head -c 8 "$ckpt" | od -An -t u8 | tr -d ' ')
@@ -113,20 +122,25 @@ if [[ -z $RENDER_ONLY ]]; then
 	[[ -f $RUN/quality.json ]] && quality=$(jq -c . "$RUN/quality.json")
 	jq --arg ckpt "$(basename "$ckpt")" --arg run "$RUN" --arg minutes "$MINUTES" --argjson st "$train_state" --argjson q "$quality" \
 		--arg gemm "$("$forger" version | sed -n 's/^gemm: \([a-z0-9]*\).*/\1/p')" --arg judge "$JUDGE" \
-		'{generator: "forger dcgan", run: $run, checkpoint: $ckpt, judge: $judge,
+		--arg gen "forger $MODEL" \
+		'{generator: $gen, run: $run, checkpoint: $ckpt, judge: $judge,
 		  minutes: ($minutes | tonumber), train_seconds: $st.seconds, images: $st.images, kimg: ($st.images / 1000),
 		  epochs: ($st.images / $st.data_len), data_images: $st.data_len,
 		  images_per_sec: (if $st.seconds > 0 then $st.images / $st.seconds else null end),
 		  options: $st.options, train_flags: ($q.train_flags // null), warnings: ($q.train.warnings // []),
 		  load: ($q.load // null), gemm: $gemm, eval: .}' \
-		"$RESULTS/faces-64-forger.json.tmp" >"$RESULTS/faces-64-forger.json"
-	rm -f "$RESULTS/faces-64-forger.json.tmp"
+		"$RESULTS/$prefix.json.tmp" >"$RESULTS/$prefix.json"
+	rm -f "$RESULTS/$prefix.json.tmp"
 
 	grid=$(ls -t "$RUN"/samples/epoch_*.png | head -n 1)
-	cp "$grid" "$RESULTS/faces-64-forger-samples.png"
-	if [[ -f $RUN/losses.png ]]; then cp "$RUN/losses.png" "$RESULTS/faces-64-forger-losses.png"; fi
-	if [[ -f $RUN/progress.gif ]]; then cp "$RUN/progress.gif" "$RESULTS/faces-64-forger-progress.gif"; fi
+	cp "$grid" "$RESULTS/$prefix-samples.png"
+	if [[ -f $RUN/losses.png ]]; then cp "$RUN/losses.png" "$RESULTS/$prefix-losses.png"; fi
+	if [[ -f $RUN/progress.gif ]]; then cp "$RUN/progress.gif" "$RESULTS/$prefix-progress.gif"; fi
 	log "sample grid: $grid"
+fi
+if [[ $MODEL != dcgan ]]; then
+	log "wrote $RESULTS/$prefix.json (faces-64.md's table is the dcgan's: not rewritten)"
+	exit 0
 fi
 
 # --- faces-64.md: the side-by-side section ------------------------------------------
