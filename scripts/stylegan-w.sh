@@ -111,8 +111,12 @@ check() { # model space name where tag
 		mkdir -p "$(dirname "$res")"
 		"$F" direction check --model "$model" --direction "$WORK/directions/$space/$a.json" --classifier-dir "$CLF" \
 			--preserve male,glasses,hat,dark_skin -n "$NCHECK" --strength "$STRENGTH" ${where:+--where "$where"} \
-			--out "$PICS/check-$space-$a$tag.png" --json >"$res.tmp"
+			--out "$PICS/check-$space-$a$tag.png" --json >"$res.tmp" 2>"$res.err" ||
+			# A check that cannot run (a model that draws no face to edit, say)
+			# is a row of the table with forger's reason, not the end of the script.
+			jq -n --arg e "$(tr '\r' '\n' <"$res.err" | grep -v '^[[:space:]]*$' | tail -n 1)" '{error: $e}' >"$res.tmp"
 		mv "$res.tmp" "$res"
+		rm -f "$res.err"
 	fi
 }
 for pair in "$DCGAN z" "$STYLEGAN w"; do
@@ -161,6 +165,9 @@ for space, model in (("z", "DCGAN (z)"), ("w", "stylegan (W)")):
         if not os.path.exists(p):
             continue
         r = json.load(open(p))
+        if "error" in r:
+            L.append(f"| {model} | {edit} | could not run: {r['error']} | | | | | no |")
+            continue
         kept = r["preserved"]
         ok = r["success_rate"] >= 0.9 and all(v >= 0.95 for v in kept.values())
         L.append(f"| {model} | {edit} | {100*r['success_rate']:.1f}% | " +
