@@ -417,11 +417,7 @@ func (o *Options) unused() error {
 			if f.Equal(rec.FieldByName(name)) || (f.Kind() != reflect.Bool && f.IsZero()) || (name == "NDF" && o.NDF == o.NGF) {
 				continue
 			}
-			var val any // a bool's value says nothing its name does not
-			if f.Kind() != reflect.Bool {
-				val = f.Interface()
-			}
-			return &OptionError{Pkg: "train", Option: name, Value: val, Reason: fmt.Sprintf("does not apply to a %s: %s", o.Model, u.why), Err: ErrNotUsed}
+			return &OptionError{Pkg: "train", Option: name, Value: valueOf(f.Interface()), Reason: fmt.Sprintf("does not apply to a %s: %s", o.Model, u.why), Err: ErrNotUsed}
 		}
 	}
 	return nil
@@ -497,7 +493,7 @@ func inRecipe(f reflect.StructField) bool {
 }
 
 // effective returns o with the defaults that stand for a value replaced by
-// it, as Run reads them.
+// it: Run reads the augmentation's settings through it.
 func (o Options) effective() Options {
 	if o.R1Every == 0 {
 		o.R1Every = 16
@@ -750,19 +746,11 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 			}
 		}
 	}
-	switch o.Augment {
+	switch eo := o.effective(); o.Augment {
 	case augment.DiffAugment:
-		p := o.AugmentP
-		if p == 0 {
-			p = 1
-		}
-		tr.Augment = augment.New(p)
+		tr.Augment = augment.New(eo.AugmentP)
 	case augment.ADA:
-		target := o.ADATarget
-		if target == 0 {
-			target = 0.6
-		}
-		tr.Augment, tr.ADA = augment.New(o.AugmentP), augment.NewController(target)
+		tr.Augment, tr.ADA = augment.New(eo.AugmentP), augment.NewController(eo.ADATarget)
 	}
 	pcg := rand.NewPCG(o.Seed, 2)
 	if resumeFile != nil {
