@@ -144,17 +144,7 @@ func Generator(g *gan.Generator, o Options) (*onnxpb.ModelProto, error) {
 				return nil, fmt.Errorf("layer %d: a transposed convolution of %d inputs after %d channels", i, l.In, ch)
 			}
 			k := l.K
-			w := make([]float32, len(l.Weight.Value.Data))
-			src := l.Weight.Value.Data
-			for a := range l.In {
-				for y := range k {
-					for xx := range k {
-						for c := range l.Out {
-							w[((a*l.Out+c)*k+y)*k+xx] = src[((a*k+y)*k+xx)*l.Out+c]
-						}
-					}
-				}
-			}
+			w := kernelsFirst(l.Weight.Value.Data, l.In, l.Out, k, false)
 			inputs := []string{x, b.init(fmt.Sprintf("layer%d.weight", i), []int64{int64(l.In), int64(l.Out), int64(k), int64(k)}, w)}
 			if l.Bias != nil {
 				inputs = append(inputs, b.init(fmt.Sprintf("layer%d.bias", i), []int64{int64(l.Out)}, append([]float32(nil), l.Bias.Value.Data...)))
@@ -227,6 +217,27 @@ func activation(b *builder, x string, kind nn.ActKind, slope float32) string {
 		return b.node("Tanh", []string{x})
 	}
 	return b.node("Sigmoid", []string{x})
+}
+
+// kernelsFirst returns a weight laid out [A][K][K][B], as forger's
+// convolutions keep it, laid out [A][B][K][K] or, with swap, [B][A][K][K]:
+// the layouts of ONNX's Conv and ConvTranspose.
+func kernelsFirst(src []float32, a, bn, k int, swap bool) []float32 {
+	w := make([]float32, len(src))
+	for i := range a {
+		for y := range k {
+			for x := range k {
+				for j := range bn {
+					o := ((i*bn+j)*k+y)*k + x
+					if swap {
+						o = ((j*a+i)*k+y)*k + x
+					}
+					w[o] = src[((i*k+y)*k+x)*bn+j]
+				}
+			}
+		}
+	}
+	return w
 }
 
 // Marshal encodes a model as an .onnx file's bytes.

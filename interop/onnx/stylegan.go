@@ -184,16 +184,7 @@ func modConv(b *builder, x, w string, m *nn.ModConv2d, name string) (c, s string
 	k, src := m.K, m.Weight.Value.Data
 	kk := []int64{int64(k), int64(k)}
 	if !m.Up {
-		wt := make([]float32, len(src))
-		for o := range m.Out {
-			for i := range m.In {
-				for y := range k {
-					for xx := range k {
-						wt[((o*m.In+i)*k+y)*k+xx] = src[((o*k+y)*k+xx)*m.In+i]
-					}
-				}
-			}
-		}
+		wt := kernelsFirst(src, m.Out, m.In, k, false)
 		p := int64(k / 2)
 		c = b.node("Conv", []string{xs, b.init(name+".weight", []int64{int64(m.Out), int64(m.In), int64(k), int64(k)}, wt)},
 			ints("kernel_shape", kk...), ints("pads", p, p, p, p))
@@ -201,16 +192,7 @@ func modConv(b *builder, x, w string, m *nn.ModConv2d, name string) (c, s string
 	}
 	// The transposed convolution's weight [In, Out, K, K] is the weight
 	// with in and out swapped, not flipped, as forger's is.
-	wt := make([]float32, len(src))
-	for i := range m.In {
-		for o := range m.Out {
-			for y := range k {
-				for xx := range k {
-					wt[((i*m.Out+o)*k+y)*k+xx] = src[((o*k+y)*k+xx)*m.In+i]
-				}
-			}
-		}
-	}
+	wt := kernelsFirst(src, m.Out, m.In, k, true)
 	c = b.node("ConvTranspose", []string{xs, b.init(name+".weight", []int64{int64(m.In), int64(m.Out), int64(k), int64(k)}, wt)},
 		ints("kernel_shape", kk...), ints("strides", 2, 2), ints("pads", 0, 0, 0, 0))
 	blur := m.Blur()
