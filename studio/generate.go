@@ -266,12 +266,13 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 	if s.rateLimited(w, r) {
 		return
 	}
-	_, conditional, err := s.modelShape(r.Context(), mi)
+	cfg, err := s.models.config(r.Context(), mi)
 	if err != nil {
 		s.log.Error("loading model", "model", mi.Name, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the model could not be loaded")
 		return
 	}
+	conditional := cfg.Conditional()
 	fg := s.gate.Foreground() // jobs wait while the pictures are made
 	defer fg()
 	seeds := make([]int64, req.N)
@@ -328,15 +329,6 @@ func (s *Server) renderError(w http.ResponseWriter, mi gan.ModelInfo, err error)
 	}
 	s.log.Error("generating", "model", mi.Name, "err", err)
 	writeError(w, http.StatusServiceUnavailable, "the model could not be run")
-}
-
-// modelShape returns a model's latent size and whether it takes classes.
-func (s *Server) modelShape(ctx context.Context, mi gan.ModelInfo) (nz int, conditional bool, err error) {
-	cfg, err := s.models.config(ctx, mi)
-	if err != nil {
-		return 0, false, err
-	}
-	return cfg.NZ, cfg.Conditional(), nil
 }
 
 // imageQuery is everything that makes one picture; its URL re-makes it.
