@@ -5,11 +5,15 @@ package studio_test
 // its studio with studio.NewTestStudio.
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,12 +60,10 @@ func artifactDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// TestBrowser drives the pages in headless Chromium at a phone's size:
-// generate 10 images, then a look-alike job from upload to results, run by
-// the real pipeline: face-api's demo photo sample6.jpg against an index of
-// sample1–5.jpg, and a tiny face GAN (trained here, with a smiling
-// direction) for the morph.
-func TestBrowser(t *testing.T) {
+// needChromium returns the Chromium the browser tests run, or skips the
+// test (fails it under FORGER_CI=1) when there is none; -short skips it.
+func needChromium(t *testing.T) string {
+	t.Helper()
 	chromium := chromiumPath()
 	if chromium == "" {
 		fixture.Missing(t, "no Chromium (apt-get install chromium, or set FORGER_CHROMIUM)")
@@ -69,6 +71,52 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
+	return chromium
+}
+
+// newBrowser starts headless Chromium at a phone's size; the context it
+// returns ends after timeout.
+func newBrowser(t *testing.T, chromium string, timeout time.Duration) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.Flag("headless", "new"),
+		chromedp.WindowSize(412, 915), // a phone
+		chromedp.DisableGPU,
+		// Nothing but the test server on loopback: no DNS lookups at all.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("disable-component-update", true),
+		// Chromium can take half a minute to start on a busy machine.
+		chromedp.WSURLReadTimeout(2*time.Minute),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() { cancel(); cancelBrowser(); cancelAlloc() })
+	return ctx
+}
+
+// screenshot saves a screenshot of the page as name in dir.
+func screenshot(t *testing.T, dir, name string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var shot []byte
+		if err := chromedp.FullScreenshot(&shot, 100).Do(ctx); err != nil {
+			return err
+		}
+		p := filepath.Join(dir, name)
+		t.Logf("screenshot: %s", p)
+		return os.WriteFile(p, shot, 0o644)
+	})
+}
+
+// TestBrowser drives the pages in headless Chromium at a phone's size:
+// generate 10 images, then a look-alike job from upload to results, run by
+// the real pipeline: face-api's demo photo sample6.jpg against an index of
+// sample1–5.jpg, and a tiny face GAN (trained here, with a smiling
+// direction) for the morph.
+func TestBrowser(t *testing.T) {
+	chromium := needChromium(t)
 	index := lookaliketest.Index(t)
 	model := lookaliketest.FaceGAN(t)
 	g, err := gan.LoadGenerator(model)
@@ -87,37 +135,8 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(pipelineErr)
 	}
 	shots := artifactDir(t)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.Flag("headless", "new"),
-		chromedp.WindowSize(412, 915), // a phone
-		chromedp.DisableGPU,
-		// Nothing but the test server on loopback: no DNS lookups at all.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		chromedp.Flag("disable-component-update", true),
-		// Chromium can take half a minute to start on a busy machine.
-		chromedp.WSURLReadTimeout(2*time.Minute),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 4*time.Minute)
-	defer cancel()
-
-	var shot []byte
-	save := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			if err := chromedp.FullScreenshot(&shot, 100).Do(ctx); err != nil {
-				return err
-			}
-			p := filepath.Join(shots, name)
-			t.Logf("screenshot: %s", p)
-			return os.WriteFile(p, shot, 0o644)
-		})
-	}
+	ctx := newBrowser(t, chromium, 4*time.Minute)
+	save := func(name string) chromedp.Action { return screenshot(t, shots, name) }
 	const tenLoaded = `(() => { const imgs = [...document.querySelectorAll('#images .tile img')];
 		return imgs.length === 10 && imgs.every(i => i.complete && i.naturalWidth > 0); })()`
 	var seeds []string
@@ -210,4 +229,220 @@ func waitMails(h *studio.TestStudio, n int) []studio.TestMail {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return h.Mails()
+}
+
+// TestBrowserTruncation drives the truncation control of the Generate and
+// Explore pages: its slider is bounded by the model (0, the average face,
+// for a stylegan; above 0 for a dcgan) and its box shows the value; another
+// truncation makes other images and morphs, the same one the same; the
+// stylegan's truncation 0 draws one face for every seed; and a value the
+// server refuses shows the server's error, with no broken image.
+func TestBrowserTruncation(t *testing.T) {
+	chromium := needChromium(t)
+	h := studio.NewTestStudio(t, nil)
+	h.AddStyleGAN(t, "sg")
+	shots := artifactDir(t)
+	ctx := newBrowser(t, chromium, 3*time.Minute)
+	run := func(what string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	get := func(url string) []byte {
+		t.Helper()
+		res, err := http.Get(h.URL + url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %v %.200q", url, res.StatusCode, err, b)
+		}
+		return b
+	}
+	// The page's own controls, as a visitor moves them.
+	pick := func(model string) chromedp.Action {
+		return chromedp.Evaluate(`(() => { const s = document.querySelector('#model'); s.value = `+strconv.Quote(model)+`; s.dispatchEvent(new Event('change')); })()`, nil)
+	}
+	slide := func(v string) chromedp.Action {
+		return chromedp.Evaluate(`(() => { const r = document.querySelector('#truncation-range'); r.value = `+strconv.Quote(v)+`; r.dispatchEvent(new Event('input')); })()`, nil)
+	}
+	typeIn := func(v string) chromedp.Action {
+		return chromedp.Tasks{
+			chromedp.Evaluate(`document.querySelector('#truncation').value = ''`, nil),
+			chromedp.SendKeys(`#truncation`, v+"\t", chromedp.ByQuery), // the tab commits it (change)
+		}
+	}
+	var box, min, info string
+	controls := chromedp.Tasks{
+		chromedp.Value(`#truncation`, &box, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#truncation-range').min`, &min),
+		chromedp.Text(`#truncation-info`, &info, chromedp.ByQuery),
+	}
+	// generate clears the tiles, clicks the button and returns the images'
+	// URLs and captions once all n are loaded.
+	generate := func(button string, n int) (urls, captions []string) {
+		t.Helper()
+		run("generate with "+button,
+			chromedp.Evaluate(`document.querySelector('#images').replaceChildren()`, nil),
+			chromedp.Click(button, chromedp.ByQuery),
+			chromedp.Poll(`(() => { const imgs = [...document.querySelectorAll('#images .tile img')];
+				return imgs.length === `+strconv.Itoa(n)+` && imgs.every(i => i.complete && i.naturalWidth > 0); })()`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+			chromedp.Evaluate(`[...document.querySelectorAll('#images .tile img')].map(i => i.getAttribute('src'))`, &urls),
+			chromedp.Evaluate(`[...document.querySelectorAll('#images .tile .seed')].map(c => c.textContent)`, &captions),
+		)
+		return urls, captions
+	}
+	// refused clicks the button and returns the error the page shows; the
+	// tiles already there stay, all of them loaded pictures.
+	refused := func(button string) string {
+		t.Helper()
+		var msg string
+		var intact bool
+		run("a refused value with "+button,
+			chromedp.Evaluate(`document.querySelector('#gen-error').textContent = ''`, nil),
+			chromedp.Click(button, chromedp.ByQuery),
+			chromedp.Poll(`document.querySelector('#gen-error').textContent !== ''`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+			chromedp.Text(`#gen-error`, &msg, chromedp.ByQuery),
+			chromedp.Evaluate(`(() => { const imgs = [...document.querySelectorAll('#images .tile img')];
+				return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); })()`, &intact),
+		)
+		if !intact {
+			t.Errorf("after the refused value the tiles are gone or broken")
+		}
+		return msg
+	}
+
+	// Generate: the stylegan.
+	run("generate page",
+		chromedp.Navigate(h.URL+"/"),
+		chromedp.WaitReady(`#model option[value="sg"]`, chromedp.ByQuery),
+		pick("sg"),
+		chromedp.SetValue(`#seed`, "5", chromedp.ByQuery),
+		controls,
+	)
+	if box != "1" || min != "0" || !strings.Contains(info, "average face") {
+		t.Errorf("a stylegan's control: box %q (want the API's default 1), slider from %q (want 0), %q", box, min, info)
+	}
+	run("slide to 0.5", slide("0.5"), controls)
+	if box != "0.5" {
+		t.Errorf("the slider at 0.5: the box shows %q", box)
+	}
+	half, caps := generate("#gen-1", 1)
+	if !strings.Contains(half[0], "truncation=0.5") || caps[0] != "seed 5 · ψ 0.5" {
+		t.Errorf("at 0.5: %s, %q", half[0], caps[0])
+	}
+	run("slide to 1", slide("1"))
+	off, caps := generate("#gen-1", 1)
+	if strings.Contains(off[0], "truncation") || caps[0] != "seed 5" {
+		t.Errorf("at 1 (off): %s, %q", off[0], caps[0])
+	}
+	run("type 0.5", typeIn("0.5"), controls)
+	again, _ := generate("#gen-1", 1)
+	if a, b, c := get(half[0]), get(off[0]), get(again[0]); bytes.Equal(a, b) || !bytes.Equal(a, c) {
+		t.Errorf("seed 5 at 0.5 and at 1: the same picture %v (want different); at 0.5 twice: the same %v (want so)", bytes.Equal(a, b), bytes.Equal(a, c))
+	}
+	// 0: w_avg's face, whatever the seed.
+	run("type 0", typeIn("0"))
+	avg, caps := generate("#gen-10", 10)
+	first := get(avg[0])
+	for i, u := range avg[1:] {
+		if !bytes.Equal(get(u), first) {
+			t.Errorf("truncation 0: seed %d's picture is not seed 5's (%q)", 6+i, caps[i+1])
+		}
+	}
+	if bytes.Equal(first, get(half[0])) {
+		t.Error("truncation 0 and 0.5 draw the same picture")
+	}
+	run("screenshot", screenshot(t, shots, "studio-truncation.png"))
+	run("type 2.5", typeIn("2.5"))
+	if msg := refused("#gen-1"); !strings.Contains(msg, "truncation must be a number in [0, 2]") {
+		t.Errorf("truncation 2.5: the page says %q", msg)
+	}
+
+	// A dcgan: 0 is the stylegan's; the slider stops above it, and a typed 0
+	// is the server's 400.
+	run("type 0, then the dcgan", typeIn("0"), pick("tiny"), controls)
+	if box != "0.05" || min != "0.05" || strings.Contains(info, "average face") {
+		t.Errorf("a dcgan's control after a stylegan's 0: box %q, slider from %q (want 0.05 for both), %q", box, min, info)
+	}
+	run("type 0", typeIn("0"))
+	if msg := refused("#gen-1"); !strings.Contains(msg, "truncation must be a number in (0, 2] for a dcgan") {
+		t.Errorf("a dcgan at truncation 0: the page says %q", msg)
+	}
+	run("type junk", typeIn("lots"))
+	if msg := refused("#gen-1"); !strings.Contains(msg, "truncation") {
+		t.Errorf("truncation \"lots\": the page says %q", msg)
+	}
+
+	// Explore: the stylegan's morph and its direction's preview.
+	morph := func() string {
+		t.Helper()
+		var src string
+		run("morph",
+			chromedp.Evaluate(`document.querySelector('#morph-out').replaceChildren()`, nil),
+			chromedp.Click(`#morph-form button[type=submit]`, chromedp.ByQuery),
+			chromedp.Poll(`(() => { const i = document.querySelector('#morph-out img'); return !!i && i.complete && i.naturalWidth > 0; })()`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+			chromedp.Evaluate(`document.querySelector('#morph-out img').getAttribute('src')`, &src),
+		)
+		return src
+	}
+	run("explore page",
+		chromedp.Navigate(h.URL+"/explore"),
+		chromedp.WaitReady(`#model option[value="sg"]`, chromedp.ByQuery),
+		pick("sg"),
+		chromedp.WaitReady(`#dir-smile`, chromedp.ByQuery),
+		chromedp.SetValue(`#frames`, "3", chromedp.ByQuery),
+		controls,
+	)
+	if box != "1" || min != "0" {
+		t.Errorf("explore, a stylegan's control: box %q, slider from %q", box, min)
+	}
+	m1 := morph()
+	run("slide to 0.5", slide("0.5"))
+	mHalf := morph()
+	run("type 0.5", typeIn("0.5"))
+	mAgain := morph()
+	if !strings.Contains(mHalf, "truncation=0.5") {
+		t.Errorf("morph at 0.5: %s", mHalf)
+	}
+	if a, b, c := get(mHalf), get(m1), get(mAgain); bytes.Equal(a, b) || !bytes.Equal(a, c) {
+		t.Errorf("morphs at 0.5 and at 1: the same GIF %v (want different); at 0.5 twice: the same %v (want so)", bytes.Equal(a, b), bytes.Equal(a, c))
+	}
+	var morphErr string
+	var left int
+	run("a refused morph",
+		typeIn("3"),
+		chromedp.Click(`#morph-form button[type=submit]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('#morph-error').textContent !== ''`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Text(`#morph-error`, &morphErr, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#morph-out img').length`, &left),
+	)
+	if !strings.Contains(morphErr, "truncation must be a number in [0, 2]") || left != 0 {
+		t.Errorf("morph at truncation 3: the page says %q, %d images left", morphErr, left)
+	}
+	// The direction's preview: at 3 the server's error, no image; moving
+	// the truncation slider back redraws it.
+	var dirErr, src string
+	var shown bool
+	run("a refused preview",
+		chromedp.Evaluate(`(() => { const r = document.querySelector('#dir-smile'); r.value = '1'; r.dispatchEvent(new Event('input')); })()`, nil),
+		chromedp.Poll(`document.querySelector('#dir-error').textContent !== ''`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Text(`#dir-error`, &dirErr, chromedp.ByQuery),
+		chromedp.Evaluate(`!document.querySelector('#dir-out img').hidden`, &shown),
+	)
+	if !strings.Contains(dirErr, "truncation must be") || shown {
+		t.Errorf("direction preview at truncation 3: the page says %q, image shown %v", dirErr, shown)
+	}
+	run("the preview redrawn",
+		slide("0.5"),
+		chromedp.Poll(`(() => { const i = document.querySelector('#dir-out img'); return !i.hidden && i.complete && i.naturalWidth > 0 && document.querySelector('#dir-error').textContent === ''; })()`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Evaluate(`document.querySelector('#dir-out img').getAttribute('src')`, &src),
+		screenshot(t, shots, "studio-truncation-explore.png"),
+	)
+	if !strings.Contains(src, "truncation=0.5") || !strings.Contains(src, "direction=smile") {
+		t.Errorf("direction preview: %s", src)
+	}
 }

@@ -1,9 +1,12 @@
 package studio
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"forger/latent"
 	"forger/store"
 )
 
@@ -67,4 +70,24 @@ func ConfirmPath(mail string) string {
 		rest = rest[:j]
 	}
 	return rest
+}
+
+// AddStyleGAN puts a tiny untrained stylegan (8×8, z of 8, w of 12, its
+// w_avg not 0) in the models folder as the run name, with a learned
+// direction "smile" in W, and rescans the folder.
+func (s *TestStudio) AddStyleGAN(t *testing.T, name string) {
+	t.Helper()
+	run := filepath.Join(s.h.s.cfg.ModelsDir, name)
+	saveStyleGAN(t, filepath.Join(run, "checkpoints", "style.safetensors"))
+	w := make([]float64, 12)
+	w[0] = 1
+	if err := os.MkdirAll(filepath.Join(run, "directions"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&latent.Direction{Attribute: "smile", Direction: w, Space: latent.SpaceW, Scale: 2}).Write(filepath.Join(run, "directions", "smile.json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.h.s.models.scan(); err != nil {
+		t.Fatal(err)
+	}
 }

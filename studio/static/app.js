@@ -85,20 +85,73 @@ async function setupModels(onChange) {
   return current;
 }
 
+// Truncation ψ, shared by Generate and Explore: a slider bounded by the
+// server's rule for the model (/api/generate, /api/image, /api/morph: 0 to
+// 2, default 1 = off; 0, the average image, for stylegans only) and a box
+// showing its value. The box is sent as typed: the server judges what the
+// slider cannot show, and the page shows the server's error.
+function setupTruncation(onChange) {
+  const range = $("#truncation-range"), box = $("#truncation"), info = $("#truncation-info");
+  const number = (t) => (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(t) && Number.isFinite(Number(t)) ? Number(t) : null);
+  range.addEventListener("input", () => {
+    box.value = range.value;
+    if (onChange) onChange();
+  });
+  box.addEventListener("input", () => {
+    const v = number(box.value.trim());
+    if (v !== null) range.value = String(v); // the slider stops at its ends; the box keeps what was typed
+  });
+  box.addEventListener("change", () => {
+    if (box.value.trim() === "") box.value = range.value = "1";
+    if (onChange) onChange();
+  });
+  return {
+    // setModel bounds the slider for model m: 0 for a stylegan, above 0 for
+    // another (a 0 left from a stylegan becomes the slider's least).
+    setModel(m) {
+      const style = m && m.arch === "stylegan";
+      range.min = style ? "0" : "0.05";
+      info.textContent = style
+        ? "1 = off; lower pulls w towards the average face, 0 is that face (0 to 2)"
+        : "1 = off; lower shrinks z: plainer, surer images (above 0, up to 2)";
+      const v = number(box.value.trim());
+      if (v !== null && v >= 0 && v < Number(range.min)) box.value = range.value = range.min;
+    },
+    // text is the box's value ("": the API's default, 1).
+    text: () => box.value.trim(),
+    // json is the value for a JSON body: a number, the text when it is not
+    // one (the server refuses it), undefined for the default.
+    json() {
+      const t = box.value.trim();
+      if (t === "") return undefined;
+      const v = number(t);
+      return v === null ? t : v;
+    },
+  };
+}
+
 // --- Generate ---
+
+// truncationOf reads the truncation an image URL was made with (the
+// server leaves out 1).
+function truncationOf(url) {
+  return new URL(url, location.href).searchParams.get("truncation");
+}
 
 function imageTile(model, img) {
   const name = `forger-seed${img.seed}${img.class ? "-" + img.class : ""}.png`;
+  const psi = truncationOf(img.url);
   const pic = el("img", { src: img.url, alt: `seed ${img.seed}`, loading: "lazy" });
   const remake = el("button", { type: "button", class: "secondary", text: "Re-make" });
   const tile = el("figure", { class: "tile", "data-seed": String(img.seed) }, pic,
-    el("figcaption", { class: "seed", text: `seed ${img.seed}${img.class ? " · " + img.class : ""}` }),
+    el("figcaption", { class: "seed", text: `seed ${img.seed}${img.class ? " · " + img.class : ""}${psi !== null ? " · ψ " + psi : ""}` }),
     el("div", { class: "tools" }, el("a", { class: "button secondary", href: img.url, download: name, text: "Download" }), remake));
   remake.addEventListener("click", async () => {
     remake.disabled = true;
     try {
       const body = { model, n: 1, seed: img.seed };
       if (img.class) body.class = img.class;
+      if (psi !== null) body.truncation = Number(psi);
       const out = await api("/api/generate", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
       pic.src = out.images[0].url + "&t=" + Date.now();
     } catch (e) {
@@ -111,7 +164,8 @@ function imageTile(model, img) {
 }
 
 async function pageGenerate() {
-  const current = await setupModels();
+  const trunc = setupTruncation();
+  const current = await setupModels((m) => trunc.setModel(m));
   $("#gen-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const m = current();
@@ -122,6 +176,8 @@ async function pageGenerate() {
     if (seed !== "") body.seed = Number(seed);
     const cls = $("#class").value;
     if (m.classes.length && cls !== "") body.class = m.classes[Number(cls)];
+    const psi = trunc.json();
+    if (psi !== undefined) body.truncation = psi;
     $("#gen-error").textContent = "";
     for (const b of document.querySelectorAll("#gen-form button")) b.disabled = true;
     try {
@@ -140,10 +196,15 @@ async function pageGenerate() {
 async function pageExplore() {
   let model = null;
   const classParam = () => (model && model.classes.length ? "&class=" + encodeURIComponent($("#class").value || "0") : "");
+  let redraw = null; // redraws the direction preview at the current truncation
+  const trunc = setupTruncation(() => redraw && redraw());
+  const truncParam = () => (trunc.text() === "" ? "" : "&truncation=" + encodeURIComponent(trunc.text()));
   const showDirections = async () => {
     const box = $("#sliders");
     box.replaceChildren();
     $("#dir-out").replaceChildren();
+    $("#dir-error").textContent = "";
+    redraw = null;
     if (!model) return;
     let dirs = [];
     try {
@@ -154,30 +215,43 @@ async function pageExplore() {
     }
     $("#dir-info").textContent = dirs.length ? "Move a slider to push the face along a learned direction." : "No learned directions for this model yet.";
     const pic = el("img", { alt: "direction preview" });
+    // A refused request (a truncation out of range, say) shows the server's
+    // error instead of a broken image.
+    pic.addEventListener("load", () => { pic.hidden = false; $("#dir-error").textContent = ""; });
+    pic.addEventListener("error", async () => {
+      const url = pic.src;
+      pic.hidden = true;
+      try { await api(url); } catch (e) { if (pic.src === url) $("#dir-error").textContent = e.message; }
+    });
     $("#dir-out").append(pic);
     let timer = null;
     for (const d of dirs) {
       const id = "dir-" + d.replace(/[^a-z0-9_-]/gi, "_");
       const slider = el("input", { type: "range", id, min: "-3", max: "3", step: "0.25", value: "0" });
       box.append(el("label", { for: id, text: d }), slider);
-      slider.addEventListener("input", () => {
+      const draw = () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
           const seed = $("#dir-seed").value || "0";
-          pic.src = `/api/image?model=${encodeURIComponent(model.name)}&seed=${encodeURIComponent(seed)}${classParam()}&direction=${encodeURIComponent(d)}&amount=${slider.value}`;
+          pic.src = `/api/image?model=${encodeURIComponent(model.name)}&seed=${encodeURIComponent(seed)}${classParam()}${truncParam()}&direction=${encodeURIComponent(d)}&amount=${slider.value}`;
         }, 150);
-      });
+      };
+      slider.addEventListener("input", () => { redraw = draw; draw(); });
     }
   };
-  await setupModels((m) => { model = m; showDirections(); });
+  await setupModels((m) => { model = m; trunc.setModel(m); showDirections(); });
+  let morphs = 0; // morphs asked for: only the newest shows its error
   $("#morph-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     if (!model) return;
-    const url = `/api/morph?model=${encodeURIComponent(model.name)}&from=${encodeURIComponent($("#from").value)}&to=${encodeURIComponent($("#to").value)}&frames=${encodeURIComponent($("#frames").value)}${classParam()}`;
+    const url = `/api/morph?model=${encodeURIComponent(model.name)}&from=${encodeURIComponent($("#from").value)}&to=${encodeURIComponent($("#to").value)}&frames=${encodeURIComponent($("#frames").value)}${classParam()}${truncParam()}`;
     $("#morph-error").textContent = "";
     const pic = el("img", { src: url, alt: "morph animation" });
+    const n = ++morphs;
     pic.addEventListener("error", async () => {
-      try { await api(url); } catch (e) { $("#morph-error").textContent = e.message; }
+      if (n !== morphs) return; // a newer morph took its place
+      $("#morph-out").replaceChildren(); // no broken image, no link to an error
+      try { await api(url); } catch (e) { if (n === morphs) $("#morph-error").textContent = e.message; }
     });
     $("#morph-out").replaceChildren(pic, el("div", { class: "actions" }, el("a", { class: "button secondary", href: url, download: "forger-morph.gif", text: "Download" })));
   });
