@@ -99,16 +99,18 @@ type Options struct {
 	// error (Model gan.VAE; see VAEDefaults).
 	KLWeight float64 `json:"kl_weight,omitempty"`
 
-	// Given lists, for a resumed run, the options (by field name) its
-	// caller chose rather than left at their defaults. A resumed run
-	// continues its recipe: every option its checkpoints save except
-	// Epochs (the shape, loss, optimiser, penalties, augmentation, EMA,
-	// data, seed, …). Each given option of the recipe must have the run's
-	// value, or Run returns an *OptionError naming it that wraps
-	// ErrResumeRecipe (ErrNotUsed when the run's model does not use it).
-	// The options a resume may change are the length and the output:
-	// Epochs, Minutes, LogEvery, SampleMinutes and Keep. Options not
-	// given are the checkpoint's; a new run ignores Given.
+	// Given lists the options (by field name) the caller chose rather than
+	// left at their defaults; options not given take the defaults. A new
+	// run refuses a given option its model does not use (an *OptionError
+	// wrapping ErrNotUsed), whatever its value. A resumed run continues
+	// its recipe: every option its checkpoints save except Epochs (the
+	// shape, loss, optimiser, penalties, augmentation, EMA, data, seed, …).
+	// Each given option of the recipe must have the run's value, or Run
+	// returns an *OptionError naming it that wraps ErrResumeRecipe
+	// (ErrNotUsed when the run's model does not use it). The options a
+	// resume may change are the length and the output: Epochs, Minutes,
+	// LogEvery, SampleMinutes and Keep; those not given are the
+	// checkpoint's.
 	Given []string `json:"-"`
 }
 
@@ -361,8 +363,8 @@ var (
 	// ErrDataChanged: a resumed run's data set has a different number of
 	// images than the run was trained on.
 	ErrDataChanged = errors.New("the data set changed since the run began")
-	// ErrNotUsed: a new run sets an option its model does not use (a vae's
-	// discriminator settings, a stylegan's dcgan-only ones); the
+	// ErrNotUsed: a new run is given an option its model does not use (a
+	// vae's discriminator settings, a stylegan's dcgan-only ones); the
 	// *OptionError that wraps it names the option.
 	ErrNotUsed = errors.New("train: the model does not use this option")
 	// ErrResumeRecipe: a resumed run was given an option of its recipe
@@ -401,23 +403,20 @@ var (
 )
 
 // unused returns an *OptionError wrapping ErrNotUsed for the first option
-// of a new run that its model does not use yet is set: to a value other
-// than the model's recipe's (DefaultsFor) and, unless a bool, other than
-// zero (unset). A stylegan's NDF may also equal its NGF. A resumed run is
-// not checked: its options are its checkpoint's, perhaps saved before
-// this check.
+// its caller gave (Given) that the new run's model does not use, whatever
+// its value: a flag given to no effect is refused even at the recipe's
+// value. A resumed run is not checked here: sameRecipe checks what it is
+// given against the run's model.
 func (o *Options) unused() error {
 	if o.Resume {
 		return nil
 	}
-	v, rec := reflect.ValueOf(*o), reflect.ValueOf(DefaultsFor(o.Model, o.Size))
+	v := reflect.ValueOf(*o)
 	for _, u := range notUsed[o.Model] {
 		for _, name := range u.options {
-			f := v.FieldByName(name)
-			if f.Equal(rec.FieldByName(name)) || (f.Kind() != reflect.Bool && f.IsZero()) || (name == "NDF" && o.NDF == o.NGF) {
-				continue
+			if slices.Contains(o.Given, name) {
+				return &OptionError{Pkg: "train", Option: name, Value: valueOf(v.FieldByName(name).Interface()), Reason: fmt.Sprintf("does not apply to a %s: %s", o.Model, u.why), Err: ErrNotUsed}
 			}
-			return &OptionError{Pkg: "train", Option: name, Value: valueOf(f.Interface()), Reason: fmt.Sprintf("does not apply to a %s: %s", o.Model, u.why), Err: ErrNotUsed}
 		}
 	}
 	return nil

@@ -9,13 +9,14 @@ import (
 	"forger/gan"
 )
 
-// TestUnusedOptions: a new run that sets an option its model does not
-// read is an *OptionError naming it, wrapping ErrNotUsed; the options the
-// model reads, its recipe, a stylegan's NDF equal to its NGF and a
+// TestUnusedOptions: a new run given (Options.Given) an option its model
+// does not read is an *OptionError naming it, wrapping ErrNotUsed, even at
+// the recipe's value; the options the model reads, its recipe and a
 // resumed run's options are not refused.
 func TestUnusedOptions(t *testing.T) {
 	// set gives the option a value other than the recipe's and other than zero.
 	set := func(o *Options, name string) {
+		o.Given = append(o.Given, name)
 		f := reflect.ValueOf(o).Elem().FieldByName(name)
 		switch f.Kind() {
 		case reflect.Bool:
@@ -54,6 +55,11 @@ func TestUnusedOptions(t *testing.T) {
 			var oe *OptionError
 			if !errors.As(err, &oe) || oe.Option != name || !errors.Is(err, ErrNotUsed) || !strings.Contains(err.Error(), "does not apply to a "+c.model+": ") {
 				t.Errorf("%s with %s set: %v, want an option error for it wrapping ErrNotUsed", c.model, name, err)
+			}
+			atRecipe := rec
+			atRecipe.Given = []string{name}
+			if err := atRecipe.validate(); !errors.Is(err, ErrNotUsed) {
+				t.Errorf("%s given %s at the recipe's value: %v, want ErrNotUsed", c.model, name, err)
 			}
 			o.Resume = true
 			if err := o.validate(); errors.Is(err, ErrNotUsed) {

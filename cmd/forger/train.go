@@ -98,6 +98,7 @@ or --d-arch with --model stylegan, another model's own settings.`,
 				}
 				o.From = p
 			}
+			o.Given = givenOptions(cmd)
 			if !o.Resume {
 				if o.From != "" {
 					// The network's shape is the source's, unless given.
@@ -118,7 +119,7 @@ or --d-arch with --model stylegan, another model's own settings.`,
 				if size == 0 {
 					size = 64 // --from: the source's, most likely a face model
 				}
-				applyRecipe(cmd, &o, train.DefaultsFor(o.Model, size))
+				applyRecipe(&o, train.DefaultsFor(o.Model, size))
 				if o.Model == gan.StyleGAN {
 					applyStyleRecipe(cmd, &o, train.StyleGANDefaults(size))
 				} else if o.Size >= 128 && o.From == "" {
@@ -136,9 +137,6 @@ or --d-arch with --model stylegan, another model's own settings.`,
 				if o.Epochs == 0 && o.Minutes <= 0 {
 					o.Epochs = train.Defaults().Epochs
 				}
-			}
-			if o.Resume {
-				o.Given = givenOptions(cmd)
 			}
 			ui := newTrainUI(!asJSON || true)
 			res, err := train.Run(cmd.Context(), o, ui, os.Stderr)
@@ -301,63 +299,25 @@ func applyStyleRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
 	o.PLEvery = rec.PLEvery
 }
 
-// applyRecipe sets the recipe's settings (loss, normalisation, optimiser,
-// penalties, other models' settings) on o wherever the user did not give
-// the flag.
-func applyRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
-	given := cmd.Flags().Changed
-	if !given("loss") {
-		o.Loss = rec.Loss
-	}
-	if !given("spectral-norm") && !given("d-norm") {
-		o.SpectralNorm, o.DNoNorm = rec.SpectralNorm, rec.DNoNorm
-	}
-	if !given("mbstd") {
-		o.MinibatchStd = rec.MinibatchStd
-	}
-	if !given("d-arch") {
-		o.DArch = rec.DArch
-	}
-	if !given("r1") {
-		o.R1 = rec.R1
-		if !o.SpectralNorm && !o.DNoNorm {
-			o.R1 = 0 // the recipe's R1 is for its own D; --d-norm batch has none
+// recipeOptions are the options a model's recipe (train.DefaultsFor) sets
+// where their flags are not given: its loss, normalisation, optimiser and
+// penalties, and other models' settings (unset for most), so that a run's
+// checkpoints hold no flag defaults its model does not use.
+var recipeOptions = []string{"Loss", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "R1", "LRG", "LRD", "Beta1", "Beta2", "EMA",
+	"R1Every", "ADATarget", "MappingLayers", "StyleMixing", "PLWeight", "KLWeight"}
+
+// applyRecipe sets rec's value of each of recipeOptions that o.Given does
+// not list. The recipe's R1 is for its own discriminator: with batch norm
+// in D (--d-norm batch) the run has none.
+func applyRecipe(o *train.Options, rec train.Options) {
+	v, r := reflect.ValueOf(o).Elem(), reflect.ValueOf(rec)
+	for _, name := range recipeOptions {
+		if !slices.Contains(o.Given, name) {
+			v.FieldByName(name).Set(r.FieldByName(name))
 		}
 	}
-	if !given("lr-g") {
-		o.LRG = rec.LRG
-	}
-	if !given("lr-d") {
-		o.LRD = rec.LRD
-	}
-	if !given("beta1") {
-		o.Beta1 = rec.Beta1
-	}
-	if !given("beta2") {
-		o.Beta2 = rec.Beta2
-	}
-	if !given("ema") {
-		o.EMA = rec.EMA
-	}
-	// The flags of other models take this model's values (unset for most),
-	// so that train rejects only those given (train.ErrNotUsed).
-	if !given("r1-every") {
-		o.R1Every = rec.R1Every
-	}
-	if !given("ada-target") {
-		o.ADATarget = rec.ADATarget
-	}
-	if !given("mapping-layers") {
-		o.MappingLayers = rec.MappingLayers
-	}
-	if !given("style-mixing") {
-		o.StyleMixing = rec.StyleMixing
-	}
-	if !given("pl-weight") {
-		o.PLWeight = rec.PLWeight
-	}
-	if !given("kl-weight") {
-		o.KLWeight = rec.KLWeight
+	if !slices.Contains(o.Given, "R1") && !o.SpectralNorm && !o.DNoNorm {
+		o.R1 = 0
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,5 +66,28 @@ func TestResumeRecipeFlags(t *testing.T) {
 	out, stderr, code := forger(t, nil, append(tiny, "--resume", "--lr-g", "2e-4", "--minutes", "0.01")...)
 	if code != 0 || !strings.Contains(out, "stopped after --minutes") {
 		t.Fatalf("resume with the run's flags and --minutes: exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+}
+
+// A flag given that the model does not use is refused even at the value
+// its recipe has (--loss bce is a vae's, --mbstd a stylegan's), in the
+// same line as at any other value.
+func TestTrainRefusesUnusedFlagsAtRecipeValues(t *testing.T) {
+	data, dir := discFolder(t, 16), t.TempDir()
+	for i, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--model", "vae", "--loss", "bce"}, `forger: --loss "bce" does not apply to a vae: it has no discriminator`},
+		{[]string{"--model", "vae", "--d-norm", "batch"}, "forger: --d-norm does not apply to a vae: it has no discriminator"},
+		{[]string{"--model", "stylegan", "--mbstd"}, "forger: --mbstd does not apply to a stylegan: its discriminator always has minibatch stddev"},
+		{[]string{"--model", "dcgan", "--mapping-layers", "0"}, "forger: --mapping-layers 0 does not apply to a dcgan: it is a stylegan setting"},
+	} {
+		args := append([]string{"train", "--size", "32", "--data", data, "--out", filepath.Join(dir, fmt.Sprint(i)),
+			"--epochs", "1", "--batch", "8", "--ngf", "8", "--nz", "16"}, c.flags...)
+		_, stderr, code := forger(t, nil, args...)
+		if code == 0 || strings.TrimSpace(stderr) != c.want {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.flags, code, stderr, c.want)
+		}
 	}
 }
