@@ -7,6 +7,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,7 +72,9 @@ type Options struct {
 	// ADATarget is the r_t that ADA aims for (default 0.6).
 	Augment string `json:"augment,omitempty"`
 	// From is a checkpoint whose G, D and averaged G a new run starts from
-	// (transfer learning); the networks' shape is taken from it. FreezeD
+	// (transfer learning); the networks' shape (ShapeOptions) is taken
+	// from it, and a given option of the shape with another value than the
+	// source's is an *OptionError wrapping ErrFromShape. FreezeD
 	// freezes D's first FreezeD blocks (FreezeD, Mo et al. 2020).
 	From          string  `json:"from,omitempty"`
 	FreezeD       int     `json:"freeze_d,omitempty"`
@@ -367,6 +370,11 @@ var (
 	// vae's discriminator settings, a stylegan's dcgan-only ones); the
 	// *OptionError that wraps it names the option.
 	ErrNotUsed = errors.New("train: the model does not use this option")
+	// ErrFromShape: a new run From a checkpoint was given an option of the
+	// network's shape (ShapeOptions) with a value other than the source's;
+	// the *OptionError that wraps it names the option and the source's
+	// value.
+	ErrFromShape = errors.New("train: a run started from a model keeps its network")
 	// ErrResumeRecipe: a resumed run was given an option of its recipe
 	// (Options.Given) with a value other than the run's; the *OptionError
 	// that wraps it names the option and the run's value.
@@ -422,23 +430,21 @@ func (o *Options) unused() error {
 	return nil
 }
 
-// sameRecipe returns an *OptionError wrapping ErrResumeRecipe for the first
-// option of o.Given that is part of the recipe of run, the resumed run's
-// options, yet has another value in o: one that run's model does not use
-// wraps ErrNotUsed instead. Defaults that mean a value (R1Every 0 is 16,
-// ADATarget 0 is 0.6, a diffaugment's AugmentP 0 is 1) compare as it, Data
-// compares as the place it names, and SpectralNorm and DNoNorm as the
-// discriminator's normalisation they choose together.
-func (o *Options) sameRecipe(run Options) error {
-	a, b := o.effective(), run.effective()
+// changed returns the first option of o.Given that check accepts and
+// whose value in o differs from its value in other, with both values.
+// Defaults that mean a value (R1Every 0 is 16, ADATarget 0 is 0.6, a
+// diffaugment's AugmentP 0 is 1) compare as it, Data compares as the place
+// it names, and SpectralNorm and DNoNorm as the discriminator's
+// normalisation they choose together (its dNorm name).
+func (o *Options) changed(other Options, check func(reflect.StructField) bool) (name string, given, had any) {
+	a, b := o.effective(), other.effective()
 	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	for _, name := range o.Given {
 		sf, ok := va.Type().FieldByName(name)
-		if !ok || !inRecipe(sf) {
+		if !ok || !check(sf) {
 			continue
 		}
-		fa, fb := va.FieldByName(name), vb.FieldByName(name)
-		var given, had any = fa.Interface(), fb.Interface()
+		var given, had any = va.FieldByName(name).Interface(), vb.FieldByName(name).Interface()
 		switch name {
 		case "Data":
 			if sameData(a.Data, b.Data) {
@@ -447,33 +453,52 @@ func (o *Options) sameRecipe(run Options) error {
 		case "SpectralNorm", "DNoNorm":
 			given, had = a.dNorm(), b.dNorm()
 		}
-		if given == had {
-			continue
+		if given != had {
+			return name, given, had
 		}
-		for _, u := range notUsed[run.Model] {
-			if slices.Contains(u.options, name) {
-				return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: fmt.Sprintf("does not apply to the resumed %s: %s", run.Model, u.why), Err: ErrNotUsed}
-			}
-		}
-		reason := "differs from the resumed run's "
-		switch h := had.(type) {
-		case bool:
-			reason = "is off in the resumed run"
-			if h {
-				reason = "is on in the resumed run"
-			}
-		case string:
-			if h == "" {
-				reason = "differs from the resumed run, which has none"
-			} else {
-				reason += fmt.Sprintf("%q", h)
-			}
-		default:
-			reason += fmt.Sprint(h)
-		}
-		return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: reason, Err: ErrResumeRecipe}
 	}
-	return nil
+	return "", nil, nil
+}
+
+// unusedWhy says why a model does not use an option, or "" when it does.
+func unusedWhy(model, name string) string {
+	for _, u := range notUsed[model] {
+		if slices.Contains(u.options, name) {
+			return u.why
+		}
+	}
+	return ""
+}
+
+// sameRecipe returns an *OptionError wrapping ErrResumeRecipe for the first
+// option of o.Given that is part of the recipe of run, the resumed run's
+// options, yet has another value in o (see changed): one that run's model
+// does not use wraps ErrNotUsed instead.
+func (o *Options) sameRecipe(run Options) error {
+	name, given, had := o.changed(run, inRecipe)
+	if name == "" {
+		return nil
+	}
+	if why := unusedWhy(run.Model, name); why != "" {
+		return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: fmt.Sprintf("does not apply to the resumed %s: %s", run.Model, why), Err: ErrNotUsed}
+	}
+	reason := "differs from the resumed run's "
+	switch h := had.(type) {
+	case bool:
+		reason = "is off in the resumed run"
+		if h {
+			reason = "is on in the resumed run"
+		}
+	case string:
+		if h == "" {
+			reason = "differs from the resumed run, which has none"
+		} else {
+			reason += fmt.Sprintf("%q", h)
+		}
+	default:
+		reason += fmt.Sprint(h)
+	}
+	return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: reason, Err: ErrResumeRecipe}
 }
 
 // valueOf is an option's value as an *OptionError shows it: a bool's says
@@ -648,23 +673,23 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	} else if _, err := os.Stat(runfolder.Latest(o.Out)); err == nil {
 		return nil, fmt.Errorf("%s %w", o.Out, ErrHasCheckpoints)
 	}
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
-	if o.Resume && o.Epochs > 0 && st.Epoch >= o.Epochs {
-		return nil, &OptionError{Pkg: "train", Option: "Epochs", Value: o.Epochs, Reason: fmt.Sprintf("is reached: the run already did %d epochs (ask for more to continue it)", st.Epoch)}
-	}
-
+	// The source's network first, so that validate checks its model's.
 	var from *tensor.File
 	if o.From != "" && !o.Resume {
 		f, src, err := gan.Open(o.From)
 		if err != nil {
 			return nil, err
 		}
-		if err := takeShape(&o, src); err != nil {
+		if err := o.takeShape(src); err != nil {
 			return nil, err
 		}
 		from = f
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if o.Resume && o.Epochs > 0 && st.Epoch >= o.Epochs {
+		return nil, &OptionError{Pkg: "train", Option: "Epochs", Value: o.Epochs, Reason: fmt.Sprintf("is reached: the run already did %d epochs (ask for more to continue it)", st.Epoch)}
 	}
 	set, err := dataset.Open(o.Data, dataset.Options{Size: o.Size, Channels: o.Channels, Limit: o.Limit, Progress: log})
 	if err != nil {
@@ -796,30 +821,88 @@ func runVAE(ctx context.Context, o Options, cfg gan.Config, set *dataset.Set, in
 	return r.loop(ctx, rand.New(pcg))
 }
 
-// takeShape sets the networks' shape of a run started --from a checkpoint
-// of configuration src: sizes and widths that the caller left at 0 are the
-// source's; a different one is an error, since the weights would not fit.
-func takeShape(o *Options, src gan.Config) error {
-	if src.Arch != o.Model {
-		return &OptionError{Pkg: "train", Option: "From", Value: o.From, Reason: fmt.Sprintf("is a %s, not a %s", src.Arch, o.Model)}
+// ShapeOptions are the options that choose a run's networks: a run started
+// From a checkpoint takes them from it (they are its weights' shape).
+var ShapeOptions = []string{"Model", "Size", "Channels", "NZ", "NGF", "NDF", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "GCond", "DCond", "MappingLayers"}
+
+// shapeOf returns the ShapeOptions of a network's configuration, its
+// defaults ("") spelt as Options spell them.
+func shapeOf(c gan.Config) Options {
+	o := Options{Model: c.Arch, Size: c.Size, Channels: c.Channels, NZ: c.NZ, NGF: c.NGF, NDF: c.NDF,
+		SpectralNorm: c.SpectralNorm, DNoNorm: c.DNoNorm, MinibatchStd: c.MinibatchStd,
+		DArch: cmp.Or(c.DArch, gan.DArchDCGAN), GCond: cmp.Or(c.GCond, gan.GCondEmbed), DCond: cmp.Or(c.DCond, gan.DCondProjection)}
+	if c.StyleGAN != nil {
+		o.MappingLayers = c.StyleGAN.MappingLayers
 	}
-	for _, c := range []struct {
-		name      string
-		have, src int
-		field     *int
-	}{{"Size", o.Size, src.Size, &o.Size}, {"Channels", o.Channels, src.Channels, &o.Channels},
-		{"NZ", o.NZ, src.NZ, &o.NZ}, {"NGF", o.NGF, src.NGF, &o.NGF}, {"NDF", o.NDF, src.NDF, &o.NDF}} {
-		if c.have != 0 && c.have != c.src {
-			return &OptionError{Pkg: "train", Option: c.name, Value: c.have, Reason: fmt.Sprintf("differs from the %d of %s, the model the run starts from: a run started from a model keeps its shape", c.src, o.From)}
+	return o
+}
+
+// TakeShape gives o the network of the checkpoint o.From (its
+// ShapeOptions), as Run does for a new run From it: a caller that chooses
+// the rest of the recipe by model and size calls it first. An option of
+// the shape in o.Given with another value than the source's is an
+// *OptionError wrapping ErrFromShape; one the source's model does not use
+// is left to Run to refuse (ErrNotUsed).
+func (o *Options) TakeShape() error {
+	_, src, err := gan.Open(o.From)
+	if err != nil {
+		return err
+	}
+	return o.takeShape(src)
+}
+
+func (o *Options) takeShape(c gan.Config) error {
+	src := shapeOf(c)
+	used := func(name string) bool { return unusedWhy(src.Model, name) == "" }
+	name, given, had := o.changed(src, func(f reflect.StructField) bool { return slices.Contains(ShapeOptions, f.Name) && used(f.Name) })
+	if name != "" {
+		return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: ": the network of " + o.From + " " + hasShape(name, had), Err: ErrFromShape}
+	}
+	v, sv := reflect.ValueOf(o).Elem(), reflect.ValueOf(src)
+	for _, name := range ShapeOptions {
+		if used(name) || !slices.Contains(o.Given, name) { // a given one unused stays, for validate to refuse
+			v.FieldByName(name).Set(sv.FieldByName(name))
 		}
-		*c.field = c.src
 	}
-	o.SpectralNorm, o.MinibatchStd, o.DArch, o.DNoNorm = src.SpectralNorm, src.MinibatchStd, src.DArch, src.DNoNorm
-	if src.StyleGAN != nil {
-		o.MappingLayers = src.StyleGAN.MappingLayers
-	}
-	o.GCond, o.DCond = src.GCond, src.DCond
 	return nil
+}
+
+// hasShape says what a source network has for an option of its shape,
+// from its value there (SpectralNorm and DNoNorm: the dNorm name).
+func hasShape(name string, had any) string {
+	switch name {
+	case "Model":
+		return fmt.Sprintf("is a %s", had)
+	case "Size":
+		return fmt.Sprintf("makes %d×%d images", had, had)
+	case "Channels":
+		if had == 1 {
+			return "makes gray images (1 channel)"
+		}
+		return fmt.Sprintf("makes images of %d channels", had)
+	case "NZ":
+		return fmt.Sprintf("has a latent vector of %d", had)
+	case "NGF":
+		return fmt.Sprintf("has a generator width of %d", had)
+	case "NDF":
+		return fmt.Sprintf("has a discriminator width of %d", had)
+	case "SpectralNorm", "DNoNorm":
+		return map[any]string{"spectral": "has spectral norm in D", "none": "has no normalisation in D", "batch": "has batch norm in D"}[had]
+	case "MinibatchStd":
+		if had == true {
+			return "has minibatch stddev in D"
+		}
+		return "has no minibatch stddev in D"
+	case "DArch":
+		return fmt.Sprintf("has the %s discriminator", had)
+	case "GCond":
+		return fmt.Sprintf("conditions G on the class by %s", had)
+	case "DCond":
+		return fmt.Sprintf("conditions D on the class by %s", had)
+	case "MappingLayers":
+		return fmt.Sprintf("has %d mapping layers", had)
+	}
+	return fmt.Sprintf("has %v", had)
 }
 
 // startFrom loads the live G and D of a checkpoint into a new run's

@@ -539,7 +539,8 @@ func TestAugmentChoice(t *testing.T) {
 
 // TestFromAndFreezeD checks transfer: a run --from another starts from its
 // weights (with G's learning rate near 0 and all of D frozen, they come out
-// unchanged), takes its shape, and refuses a different one.
+// unchanged), takes its shape where not given, and refuses a different one
+// given (Given), naming it and the source's value.
 func TestFromAndFreezeD(t *testing.T) {
 	needFashion(t)
 	dir := t.TempDir()
@@ -549,7 +550,8 @@ func TestFromAndFreezeD(t *testing.T) {
 	}
 	o := small(filepath.Join(dir, "tuned"))
 	o.From, o.Epochs, o.Limit = filepath.Join(dir, "src"), 1, 128
-	o.Size, o.NGF, o.NDF, o.NZ = 0, 0, 0, 0 // the source's
+	o.Size, o.NGF, o.NDF, o.NZ = 0, 0, 0, 0       // the source's
+	o.MinibatchStd, o.DArch = true, gan.DArchDeep // not given: the source's
 	o.LRG, o.FreezeD = 1e-30, 2
 	res, err := Run(context.Background(), o, &quietUI{}, nil)
 	if err != nil {
@@ -564,13 +566,35 @@ func TestFromAndFreezeD(t *testing.T) {
 		sameTensors(t, a, b, prefix)
 	}
 
-	bad := small(filepath.Join(dir, "bad"))
-	bad.From, bad.Size = filepath.Join(dir, "src"), 32
-	var oe *OptionError
-	if _, err := Run(context.Background(), bad, &quietUI{}, nil); !errors.As(err, &oe) || oe.Option != "Size" || !strings.Contains(err.Error(), "keeps its shape") {
-		t.Errorf("--from with another size: %v", err)
+	if _, cfg, err := gan.Open(res.Checkpoint); err != nil || cfg.Arch != gan.CDCGAN || cfg.MinibatchStd || cfg.DArch == gan.DArchDeep {
+		t.Errorf("fine-tuned network %+v (%v), want the source's", cfg, err)
 	}
-	bad.From, bad.Size = filepath.Join(dir, "nope"), 0
+
+	for _, c := range []struct {
+		option string
+		change func(*Options)
+		text   string
+	}{
+		{"Size", func(o *Options) { o.Size = 32 }, `Size 32: the network of ` + src.Checkpoint + ` makes 28×28 images`},
+		{"NGF", func(o *Options) { o.NGF = 16 }, "NGF 16: the network of " + src.Checkpoint + " has a generator width of 8"},
+		{"Model", func(o *Options) { o.Model = gan.DCGAN }, `Model "dcgan": the network of ` + src.Checkpoint + " is a cdcgan"},
+		{"MinibatchStd", func(o *Options) { o.MinibatchStd = true }, "MinibatchStd: the network of " + src.Checkpoint + " has no minibatch stddev in D"},
+		{"SpectralNorm", func(o *Options) { o.SpectralNorm = true }, `SpectralNorm "spectral": the network of ` + src.Checkpoint + " has batch norm in D"},
+		{"DArch", func(o *Options) { o.DArch = gan.DArchDeep }, `DArch "deep": the network of ` + src.Checkpoint + " has the dcgan discriminator"},
+		{"GCond", func(o *Options) { o.GCond = gan.GCondEmbed }, `GCond "embed": the network of ` + src.Checkpoint + " conditions G on the class by onehot"},
+	} {
+		bad := small(filepath.Join(dir, "bad"))
+		bad.From = src.Checkpoint
+		c.change(&bad)
+		bad.Given = []string{"LRG", "Loss", c.option} // the schedule is free
+		bad.LRG, bad.Loss = 1e-4, gan.LossHinge
+		var oe *OptionError
+		if _, err := Run(context.Background(), bad, &quietUI{}, nil); !errors.As(err, &oe) || oe.Option != c.option || !errors.Is(err, ErrFromShape) || oe.Error() != "train: "+c.text {
+			t.Errorf("from a run, given %s: %v, want %q wrapping ErrFromShape", c.option, err, "train: "+c.text)
+		}
+	}
+	bad := small(filepath.Join(dir, "bad"))
+	bad.From = filepath.Join(dir, "nope")
 	if _, err := Run(context.Background(), bad, &quietUI{}, nil); err == nil {
 		t.Error("--from a missing checkpoint: no error")
 	}

@@ -39,7 +39,10 @@ with a checkpoint; --resume continues exactly where the run stopped, with
 the run's recipe: it takes --epochs, --minutes, --log-every,
 --sample-minutes, --keep and --json anew, and refuses any other flag (--lr-g,
 --batch, --data, …) given a value other than the run's. --from RUN starts a
-new run (in another --out) from a run's weights.
+new run (in another --out) from a run's weights: its network (--model,
+--size, --channels, --nz, --ngf, --ndf, --d-norm, --mbstd, --d-arch,
+--g-cond, --d-cond, --mapping-layers) is the source's, so such a flag given
+another value is refused, and the recipe is its model's at its size.
 With --minutes and no --epochs the run trains until the clock; with both,
 whichever comes first stops it (forger warns when the epochs will).
 
@@ -90,7 +93,6 @@ or --d-arch with --model stylegan, another model's own settings.`,
 			default:
 				return usagef("--d-norm %q: use batch, spectral or none", dNorm)
 			}
-			defSize, defChannels := dataset.DefaultShape(o.Data)
 			if o.From != "" {
 				p, err := modelArg("--from", o.From)
 				if err != nil {
@@ -100,39 +102,32 @@ or --d-arch with --model stylegan, another model's own settings.`,
 			}
 			o.Given = givenOptions(cmd)
 			if !o.Resume {
+				// The recipe fills what is not given; with --from the
+				// network and the recipe's model and size are the source's.
+				keep := o.Given
 				if o.From != "" {
-					// The network's shape is the source's, unless given.
-					for _, fl := range []struct {
-						name string
-						v    *int
-					}{{"size", &o.Size}, {"channels", &o.Channels}, {"nz", &o.NZ}, {"ngf", &o.NGF}, {"ndf", &o.NDF}} {
-						if !cmd.Flags().Changed(fl.name) {
-							*fl.v = 0
-						}
+					if err := o.TakeShape(); err != nil {
+						return recipeAdvice(err, o.Out)
+					}
+					keep = append(slices.Clone(o.Given), train.ShapeOptions...)
+				} else {
+					defSize, defChannels := dataset.DefaultShape(o.Data)
+					if o.Size == 0 {
+						o.Size = defSize
+					}
+					if o.Channels == 0 {
+						o.Channels = defChannels
 					}
 				}
-				if o.Size == 0 && o.From == "" {
-					o.Size = defSize
-				}
-				// The recipe for this model and size, where not given.
-				size := o.Size
-				if size == 0 {
-					size = 64 // --from: the source's, most likely a face model
-				}
-				applyRecipe(&o, train.DefaultsFor(o.Model, size))
-				if o.Model == gan.StyleGAN {
-					applyStyleRecipe(cmd, &o, train.StyleGANDefaults(size))
-				} else if o.Size >= 128 && o.From == "" {
+				applyRecipe(&o, train.DefaultsFor(o.Model, o.Size), keep)
+				if o.Size >= 128 && o.From == "" && o.Model != gan.StyleGAN {
 					// Widths that train at a usable pace on 2 cores.
-					if !cmd.Flags().Changed("ngf") {
+					if !slices.Contains(keep, "NGF") {
 						o.NGF = train.Wide128
 					}
-					if !cmd.Flags().Changed("ndf") {
+					if !slices.Contains(keep, "NDF") {
 						o.NDF = train.Wide128
 					}
-				}
-				if o.Channels == 0 && o.From == "" {
-					o.Channels = defChannels
 				}
 				if o.Epochs == 0 && o.Minutes <= 0 {
 					o.Epochs = train.Defaults().Epochs
@@ -141,7 +136,7 @@ or --d-arch with --model stylegan, another model's own settings.`,
 			ui := newTrainUI(!asJSON || true)
 			res, err := train.Run(cmd.Context(), o, ui, os.Stderr)
 			if err != nil {
-				return resumeAdvice(err, o.Out)
+				return recipeAdvice(err, o.Out)
 			}
 			if len(ui.warnings) > 0 {
 				res.Warnings = ui.warnings // worded with their advice
@@ -201,7 +196,7 @@ or --d-arch with --model stylegan, another model's own settings.`,
 	f.StringVar(&o.DArch, "d-arch", gan.DArchDCGAN, "discriminator shape: dcgan (a 4×4 stride-2 convolution per halving) or deep (plus a 3×3 convolution after each, as SN-GAN)")
 	f.Float64Var(&o.R1, "r1", o.R1, "γ of the R1 gradient penalty on real images, applied every --r1-every D steps (0 = none; needs --d-norm spectral or none)")
 	f.IntVar(&o.R1Every, "r1-every", 16, "D steps between R1 penalties (lazy regularisation)")
-	f.StringVar(&o.From, "from", "", "start G and D from this checkpoint, run folder or model name (fine-tuning; the network's shape is the checkpoint's)")
+	f.StringVar(&o.From, "from", "", "start G and D from this checkpoint, run folder or model name (fine-tuning; the network is the checkpoint's: shape flags must match it)")
 	f.IntVar(&o.FreezeD, "freeze-d", 0, "freeze the discriminator's first N blocks (with --from: FreezeD)")
 	f.StringVar(&o.Augment, "augment", "", "augment what D sees: none, diffaugment or ada (default: ada below 5,000 images, else none; the run says which)")
 	f.Float64Var(&o.AugmentP, "augment-p", 0, "probability of each augmentation: diffaugment's (default 1) or ada's start (default 0)")
@@ -251,16 +246,15 @@ func givenOptions(cmd *cobra.Command) []string {
 	return given
 }
 
-// shapeOptions are the options of a run's networks: a run started --from
-// a checkpoint takes them from it, so only a new run from scratch changes
-// them.
-var shapeOptions = []string{"Model", "Size", "Channels", "NZ", "NGF", "NDF", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "GCond", "DCond", "MappingLayers"}
-
-// resumeAdvice adds to a resumed run's refusal of a recipe flag
-// (train.ErrResumeRecipe) what to do instead: a new run in another folder,
-// from the run's weights (--from) where the flag is no network's shape and
-// the model is a GAN.
-func resumeAdvice(err error, out string) error {
+// recipeAdvice adds to a refusal of a flag what to do instead: for a
+// --from run's of a shape flag (train.ErrFromShape), leaving it out; for a
+// resumed run's of a recipe flag (train.ErrResumeRecipe), a new run in
+// another folder, from the run's weights (--from) where the flag is no
+// network's shape and the model is a GAN.
+func recipeAdvice(err error, out string) error {
+	if errors.Is(err, train.ErrFromShape) {
+		return fmt.Errorf("%w; --from keeps the source's network, so leave the flag out", err)
+	}
 	var oe *train.OptionError
 	if !errors.Is(err, train.ErrResumeRecipe) || !errors.As(err, &oe) {
 		return err
@@ -268,55 +262,36 @@ func resumeAdvice(err error, out string) error {
 	advice := "start a new run with another --out"
 	if oe.Option == "From" {
 		advice = "leave out --resume and give another --out to start a new run from it"
-	} else if _, cfg, cerr := gan.Open(runfolder.Latest(out)); cerr == nil && cfg.Arch != gan.VAE && !slices.Contains(shapeOptions, oe.Option) {
+	} else if _, cfg, cerr := gan.Open(runfolder.Latest(out)); cerr == nil && cfg.Arch != gan.VAE && !slices.Contains(train.ShapeOptions, oe.Option) {
 		advice = fmt.Sprintf("start a new run from its weights with --from %s and another --out", out)
 	}
 	return fmt.Errorf("%w: --resume continues the run's recipe (to change it, %s)", err, advice)
 }
 
-// applyStyleRecipe sets a stylegan's defaults (batch, latent size, widths,
-// R1's γ for the batch, PL period) wherever the user did not give the flag.
-func applyStyleRecipe(cmd *cobra.Command, o *train.Options, rec train.Options) {
-	given := cmd.Flags().Changed
-	if !given("batch") {
-		o.Batch = rec.Batch
-	}
-	if !given("nz") {
-		o.NZ = rec.NZ
-	}
-	if !given("ngf") {
-		o.NGF = rec.NGF
-	}
-	if !given("ndf") {
-		o.NDF = rec.NDF
-	}
-	if !given("r1") {
-		o.R1 = train.StyleGANR1(o.Size, o.Batch)
-	}
-	if !given("d-norm") && !given("spectral-norm") {
-		o.SpectralNorm, o.DNoNorm = false, true
-	}
-	o.PLEvery = rec.PLEvery
-}
-
 // recipeOptions are the options a model's recipe (train.DefaultsFor) sets
-// where their flags are not given: its loss, normalisation, optimiser and
-// penalties, and other models' settings (unset for most), so that a run's
-// checkpoints hold no flag defaults its model does not use.
-var recipeOptions = []string{"Loss", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "R1", "LRG", "LRD", "Beta1", "Beta2", "EMA",
-	"R1Every", "ADATarget", "MappingLayers", "StyleMixing", "PLWeight", "KLWeight"}
+// where not given: its batch, latent size and widths, loss, normalisation,
+// optimiser and penalties, and other models' settings (unset for most), so
+// that a run's checkpoints hold no flag defaults its model does not use.
+var recipeOptions = []string{"Batch", "NZ", "NGF", "NDF", "Loss", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "R1", "LRG", "LRD", "Beta1", "Beta2", "EMA",
+	"R1Every", "ADATarget", "MappingLayers", "StyleMixing", "PLWeight", "PLEvery", "KLWeight"}
 
-// applyRecipe sets rec's value of each of recipeOptions that o.Given does
-// not list. The recipe's R1 is for its own discriminator: with batch norm
-// in D (--d-norm batch) the run has none.
-func applyRecipe(o *train.Options, rec train.Options) {
+// applyRecipe sets rec's value of each of recipeOptions that keep does not
+// list. R1 is the recipe's for its own discriminator and batch: a
+// stylegan's γ follows the batch (StyleGANR1), and with batch norm in D
+// (--d-norm batch, or a source's) the run has none.
+func applyRecipe(o *train.Options, rec train.Options, keep []string) {
 	v, r := reflect.ValueOf(o).Elem(), reflect.ValueOf(rec)
 	for _, name := range recipeOptions {
-		if !slices.Contains(o.Given, name) {
+		if !slices.Contains(keep, name) {
 			v.FieldByName(name).Set(r.FieldByName(name))
 		}
 	}
-	if !slices.Contains(o.Given, "R1") && !o.SpectralNorm && !o.DNoNorm {
+	if slices.Contains(keep, "R1") {
+		return
+	}
+	if o.Model == gan.StyleGAN {
+		o.R1 = train.StyleGANR1(o.Size, o.Batch)
+	} else if !o.SpectralNorm && !o.DNoNorm {
 		o.R1 = 0
 	}
 }

@@ -91,3 +91,62 @@ func TestTrainRefusesUnusedFlagsAtRecipeValues(t *testing.T) {
 		}
 	}
 }
+
+// --from keeps the source's network: a shape flag given another value than
+// the source's is refused in one line naming the flag, the source's value
+// and what to do, one the source's model does not use as such; shape flags
+// not given, --model included, are the source's, and the schedule's
+// (--lr-g, --loss) are free.
+func TestTrainFromKeepsSourceNetwork(t *testing.T) {
+	needFashion(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	tiny := []string{"train", "--data", "fashion-mnist", "--limit", "64", "--batch", "32", "--minutes", "1e-9"}
+	if out, stderr, code := forger(t, nil, append(tiny, "--out", src, "--ngf", "8", "--ndf", "8", "--nz", "16", "--size", "28")...); code != 0 {
+		t.Fatalf("train: exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+	net := "the network of " + filepath.Join(src, "checkpoints", runfolder.LatestName)
+	const advice = "; --from keeps the source's network, so leave the flag out"
+	for i, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--d-norm", "batch"}, `forger: --d-norm "batch": ` + net + " has spectral norm in D" + advice},
+		{[]string{"--mbstd"}, "forger: --mbstd: " + net + " has no minibatch stddev in D" + advice},
+		{[]string{"--d-arch", "deep"}, `forger: --d-arch "deep": ` + net + " has the dcgan discriminator" + advice},
+		{[]string{"--ngf", "32"}, "forger: --ngf 32: " + net + " has a generator width of 8" + advice},
+		{[]string{"--size", "32"}, "forger: --size 32: " + net + " makes 28×28 images" + advice},
+		{[]string{"--model", "cdcgan"}, `forger: --model "cdcgan": ` + net + " is a dcgan" + advice},
+		{[]string{"--mapping-layers", "2"}, "forger: --mapping-layers 2 does not apply to a dcgan: it is a stylegan setting"},
+	} {
+		_, stderr, code := forger(t, nil, append(append(tiny, "--from", src, "--out", filepath.Join(dir, fmt.Sprint(i))), c.flags...)...)
+		if code == 0 || strings.TrimSpace(stderr) != c.want {
+			t.Errorf("--from with %v: exit %d, stderr %q, want %q", c.flags, code, stderr, c.want)
+		}
+	}
+	tuned := filepath.Join(dir, "tuned")
+	if out, stderr, code := forger(t, nil, append(tiny, "--from", src, "--out", tuned, "--ngf", "8", "--lr-g", "1e-4", "--loss", "bce")...); code != 0 {
+		t.Fatalf("--from with the source's --ngf and another schedule: exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+	if _, cfg, err := gan.Open(filepath.Join(tuned, "checkpoints", runfolder.LatestName)); err != nil || cfg.NZ != 16 || cfg.NDF != 8 || !cfg.SpectralNorm {
+		t.Errorf("fine-tuned network %+v (%v), want the source's", cfg, err)
+	}
+
+	// A stylegan's: --model, its mapping network and widths are the source's.
+	data := discFolder(t, 16)
+	sg := filepath.Join(dir, "sg")
+	styleTiny := []string{"train", "--data", data, "--batch", "8", "--minutes", "1e-9"}
+	if _, stderr, code := forger(t, nil, append(styleTiny, "--model", "stylegan", "--size", "32", "--out", sg, "--ngf", "8", "--nz", "16", "--mapping-layers", "2")...); code != 0 {
+		t.Fatalf("train stylegan: exit %d: %s", code, stderr)
+	}
+	if _, stderr, _ := forger(t, nil, append(styleTiny, "--from", sg, "--out", filepath.Join(dir, "sg-bad"), "--mapping-layers", "4")...); !strings.Contains(stderr, "--mapping-layers 4: the network of "+filepath.Join(sg, "checkpoints", runfolder.LatestName)+" has 2 mapping layers"+advice) {
+		t.Errorf("--from a stylegan with another --mapping-layers: %q", stderr)
+	}
+	sg2 := filepath.Join(dir, "sg2")
+	if _, stderr, code := forger(t, nil, append(styleTiny, "--from", sg, "--out", sg2)...); code != 0 {
+		t.Fatalf("--from a stylegan without --model: exit %d: %s", code, stderr)
+	}
+	if _, cfg, err := gan.Open(filepath.Join(sg2, "checkpoints", runfolder.LatestName)); err != nil || cfg.Arch != gan.StyleGAN || cfg.NZ != 16 || cfg.StyleGAN.MappingLayers != 2 {
+		t.Errorf("fine-tuned stylegan %+v (%v), want the source's network", cfg, err)
+	}
+}
