@@ -90,3 +90,42 @@ func TestSameRecipe(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeFromAnotherFolder: a run given its data as a relative path
+// saves it as an absolute one, so a resume from another working folder
+// trains on the same data; given again, the data compares as the place it
+// names, relative or absolute.
+func TestResumeFromAnotherFolder(t *testing.T) {
+	data := blobFolder(t, 16)
+	out := filepath.Join(t.TempDir(), "run")
+	t.Chdir(filepath.Dir(data))
+	rel := "./" + filepath.Base(data)
+	o := smallVAE(rel, out)
+	o.Epochs = 1
+	if _, err := Run(context.Background(), o, &quietUI{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, st, err := readState(out); err != nil || st.Options.Data != data {
+		t.Fatalf("saved data %q (%v), want %q", st.Options.Data, err, data)
+	}
+
+	t.Chdir(t.TempDir())
+	o.Resume, o.Epochs = true, 2
+	if res, err := Run(context.Background(), o, &quietUI{}, nil); err != nil || res.Epochs != 2 {
+		t.Fatalf("resumed from another folder: %+v %v", res, err)
+	}
+	o.Given, o.Epochs = []string{"Data", "Epochs"}, 3
+	var oe *OptionError
+	if _, err := Run(context.Background(), o, &quietUI{}, nil); !errors.As(err, &oe) || oe.Option != "Data" || !errors.Is(err, ErrResumeRecipe) {
+		t.Errorf("resumed from another folder given %q, another place there: %v, want it refused", rel, err)
+	}
+	o.Data = data
+	if res, err := Run(context.Background(), o, &quietUI{}, nil); err != nil || res.Epochs != 3 {
+		t.Fatalf("resumed from another folder given the data's absolute path: %+v %v", res, err)
+	}
+	t.Chdir(filepath.Dir(data))
+	o.Data, o.Epochs = rel, 4
+	if res, err := Run(context.Background(), o, &quietUI{}, nil); err != nil || res.Epochs != 4 {
+		t.Fatalf("resumed given the relative path where it names the data: %+v %v", res, err)
+	}
+}

@@ -40,6 +40,8 @@ import (
 // Options are the settings of a run; their JSON form is saved in every
 // checkpoint so that --resume continues with the same recipe.
 type Options struct {
+	// Data is a built-in data set's name or a folder or file of images;
+	// a new run saves a path as an absolute one (dataPlace).
 	Data           string  `json:"data"`
 	Out            string  `json:"-"`
 	Model          string  `json:"model"`
@@ -544,14 +546,41 @@ func (o Options) dNorm() string {
 }
 
 // sameData reports whether two data options name the same data set: the
-// same name or path, or the same file or folder.
+// same built-in name, or paths to the same place (dataPlace) or the same
+// file or folder.
 func sameData(a, b string) bool {
-	if a == b || filepath.Clean(a) == filepath.Clean(b) {
+	if dataPlace(a) == dataPlace(b) {
 		return true
+	}
+	if builtinData(a) || builtinData(b) {
+		return false
 	}
 	sa, errA := os.Stat(a)
 	sb, errB := os.Stat(b)
 	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+// builtinData reports whether data names one of package dataset's
+// built-in data sets rather than a path (dataset.Open's names).
+func builtinData(data string) bool {
+	switch data {
+	case dataset.FashionMNIST, dataset.MNIST, dataset.CartoonFaces, dataset.CartoonFacesMisaligned:
+		return true
+	}
+	return false
+}
+
+// dataPlace returns the data option as a run saves it: a folder's or
+// file's absolute path, so that a resume from another working folder
+// finds the same data; a built-in data set's name as it is.
+func dataPlace(data string) string {
+	if builtinData(data) {
+		return data
+	}
+	if abs, err := filepath.Abs(data); err == nil {
+		return abs
+	}
+	return data
 }
 
 func (o *Options) validate() error {
@@ -687,6 +716,9 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	}
 	if err := o.validate(); err != nil {
 		return nil, err
+	}
+	if !o.Resume {
+		o.Data = dataPlace(o.Data)
 	}
 	if o.Resume && o.Epochs > 0 && st.Epoch >= o.Epochs {
 		return nil, &OptionError{Pkg: "train", Option: "Epochs", Value: o.Epochs, Reason: fmt.Sprintf("is reached: the run already did %d epochs (ask for more to continue it)", st.Epoch)}

@@ -150,3 +150,21 @@ func TestTrainFromKeepsSourceNetwork(t *testing.T) {
 		t.Errorf("fine-tuned stylegan %+v (%v), want the source's network", cfg, err)
 	}
 }
+
+// A run given --data as a relative path resumes from another folder, given
+// the data's absolute path or not at all.
+func TestResumeFromAnotherFolder(t *testing.T) {
+	data := discFolder(t, 16)
+	run := filepath.Join(t.TempDir(), "run")
+	tiny := []string{"--batch", "8", "--ngf", "8", "--ndf", "8", "--nz", "16", "--size", "32"}
+	if out, stderr, code := forgerIn(t, filepath.Dir(data), append([]string{"train", "--data", "./" + filepath.Base(data), "--out", run, "--epochs", "1"}, tiny...)...); code != 0 {
+		t.Fatalf("train: exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+	elsewhere := t.TempDir()
+	if out, stderr, code := forgerIn(t, elsewhere, "train", "--resume", "--out", run, "--epochs", "2"); code != 0 || !strings.Contains(out, "done: 2 epochs") {
+		t.Fatalf("resume from another folder: exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+	if out, stderr, code := forgerIn(t, elsewhere, "train", "--resume", "--out", run, "--epochs", "3", "--data", data); code != 0 || !strings.Contains(out, "done: 3 epochs") {
+		t.Fatalf("resume from another folder with --data %s: exit %d, stdout %q, stderr %s", data, code, out, stderr)
+	}
+}
