@@ -123,6 +123,16 @@ func Open(spec string, o Options) (*Set, error) {
 	return s, nil
 }
 
+// Builtin reports whether spec names one of Open's built-in data sets
+// rather than a path.
+func Builtin(spec string) bool {
+	switch spec {
+	case FashionMNIST, MNIST, CartoonFaces, CartoonFacesMisaligned:
+		return true
+	}
+	return false
+}
+
 // An OptionError reports an option value dataset cannot use, by its Go
 // name (Options.Size is "Size"); a command line turns it into its flag.
 type OptionError = opterr.Error

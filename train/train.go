@@ -552,7 +552,7 @@ func sameData(a, b string) bool {
 	if dataPlace(a) == dataPlace(b) {
 		return true
 	}
-	if builtinData(a) || builtinData(b) {
+	if dataset.Builtin(a) || dataset.Builtin(b) {
 		return false
 	}
 	sa, errA := os.Stat(a)
@@ -560,21 +560,11 @@ func sameData(a, b string) bool {
 	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
-// builtinData reports whether data names one of package dataset's
-// built-in data sets rather than a path (dataset.Open's names).
-func builtinData(data string) bool {
-	switch data {
-	case dataset.FashionMNIST, dataset.MNIST, dataset.CartoonFaces, dataset.CartoonFacesMisaligned:
-		return true
-	}
-	return false
-}
-
 // dataPlace returns the data option as a run saves it: a folder's or
 // file's absolute path, so that a resume from another working folder
 // finds the same data; a built-in data set's name as it is.
 func dataPlace(data string) string {
-	if builtinData(data) {
+	if dataset.Builtin(data) {
 		return data
 	}
 	if abs, err := filepath.Abs(data); err == nil {
