@@ -322,6 +322,27 @@ func readCartoonManifest(dir string) (cartoonManifest, bool) {
 	return m, true
 }
 
+// renderedCartoon reports whether dir holds the manifest GetCartoonFaces
+// writes into every set it renders.
+func renderedCartoon(dir string) bool {
+	m, ok := readCartoonManifest(dir)
+	return ok && m.Format > 0 && m.N > 0 && m.Size > 0
+}
+
+// IsCartoon reports whether the data option spec is cartoon faces: one of
+// the names CartoonFaces and CartoonFacesMisaligned, or a folder
+// GetCartoonFaces rendered (known by its manifest.json, not by its name)
+// or that folder's images/.
+func IsCartoon(spec string) bool {
+	if spec == CartoonFaces || spec == CartoonFacesMisaligned {
+		return true
+	}
+	if filepath.Base(spec) == "images" && renderedCartoon(filepath.Dir(spec)) {
+		return true
+	}
+	return renderedCartoon(spec)
+}
+
 // cartoonComplete reports whether dir holds attributes.csv and exactly n
 // PNG files in images/.
 func cartoonComplete(dir string, n int) bool {
@@ -355,7 +376,7 @@ func checkReplaceable(dest string) error {
 	if !st.IsDir() {
 		return fmt.Errorf("cartoon-faces: %s exists and is not a folder", dest)
 	}
-	if m, ok := readCartoonManifest(dest); ok && m.Format > 0 && m.N > 0 && m.Size > 0 {
+	if renderedCartoon(dest) {
 		return nil
 	}
 	entries, err := os.ReadDir(dest)

@@ -255,6 +255,33 @@ func TestCartoonFaces(t *testing.T) {
 	}
 }
 
+// IsCartoon knows a rendered set by its manifest, wherever it lies and
+// whatever it is called, and a folder of other images by the lack of one,
+// even when its path contains "cartoon-faces".
+func TestIsCartoon(t *testing.T) {
+	needNode(t)
+	isolate(t)
+	rendered, err := GetCartoonFaces(context.Background(), CartoonOptions{N: 2, Size: minCartoonSize, Seed: 3, Dir: filepath.Join(t.TempDir(), "faces")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	photos := filepath.Join(t.TempDir(), "cartoon-faces-fans", "photos")
+	writeFile(t, filepath.Join(photos, "me.png"), []byte("not read"))
+	lookalike := filepath.Join(t.TempDir(), "cartoon-faces-64")
+	writeFile(t, filepath.Join(lookalike, "images", "000000.png"), []byte("not read"))
+	writeFile(t, filepath.Join(lookalike, "attributes.csv"), []byte("file,male\n000000.png,1\n"))
+	for spec, want := range map[string]bool{
+		CartoonFaces: true, CartoonFacesMisaligned: true,
+		rendered: true, filepath.Join(rendered, "images"): true,
+		MNIST: false, FashionMNIST: false, "cartoon-faces-64": false,
+		photos: false, lookalike: false, filepath.Join(lookalike, "images"): false,
+	} {
+		if got := IsCartoon(spec); got != want {
+			t.Errorf("IsCartoon(%q) = %v, want %v", spec, got, want)
+		}
+	}
+}
+
 func TestCartoonWithoutNode(t *testing.T) {
 	if findCartoonScript() == "" {
 		fixture.Missing(t, cartoonScript+" not found above the test's folder")

@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
+	"forger/dataset"
 	"forger/face"
 	"forger/gan"
 	"forger/internal/opterr"
@@ -69,7 +69,7 @@ func newRenderer(model string, steps, frames int, log *slog.Logger) (*renderer, 
 		} `json:"options"`
 	}
 	json.Unmarshal([]byte(f.Metadata[gan.MetaTrain]), &st)
-	if strings.Contains(st.Options.Data, "cartoon-faces") {
+	if dataset.IsCartoon(st.Options.Data) {
 		r.layout, r.layoutName = face.CartoonLayout, "cartoon-faces' layout"
 	}
 	if err := r.load(); err != nil {
