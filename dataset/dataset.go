@@ -133,6 +133,19 @@ func Builtin(spec string) bool {
 	return false
 }
 
+// Place returns the data option spec as a run or a judge saves it: a
+// built-in name as it is, a folder's or file's absolute path, so that the
+// data is found again from another working folder.
+func Place(spec string) string {
+	if Builtin(spec) {
+		return spec
+	}
+	if abs, err := filepath.Abs(spec); err == nil {
+		return abs
+	}
+	return spec
+}
+
 // An OptionError reports an option value dataset cannot use, by its Go
 // name (Options.Size is "Size"); a command line turns it into its flag.
 type OptionError = opterr.Error

@@ -200,3 +200,26 @@ func TestFolderProgress(t *testing.T) {
 		t.Errorf("progress output %q, want a finished bar", progress.String())
 	}
 }
+
+// Place keeps every built-in name (Open's: cartoon-faces-misaligned too)
+// and makes a path absolute against the working folder.
+func TestPlace(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for spec, want := range map[string]string{
+		FashionMNIST: FashionMNIST, MNIST: MNIST, CartoonFaces: CartoonFaces, CartoonFacesMisaligned: CartoonFacesMisaligned,
+		"faces":                 filepath.Join(wd, "faces"),
+		"./faces/../faces/":     filepath.Join(wd, "faces"),
+		"./" + CartoonFaces:     filepath.Join(wd, CartoonFaces),
+		"/data/faces/images":    "/data/faces/images",
+		"/data/faces/../photos": "/data/photos",
+	} {
+		if got := Place(spec); got != want {
+			t.Errorf("Place(%q) = %q, want %q", spec, got, want)
+		}
+	}
+}

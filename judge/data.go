@@ -24,7 +24,7 @@ const HeldOutMax = 10000
 // test split: their images are shuffled once with a fixed seed, and Test and
 // HeldOut are the first two slices of min(HeldOutMax, len/6) images.
 type Splits struct {
-	Name                 string // canonical data name (see DataName)
+	Name                 string // the data option as a judge saves it (dataset.Place)
 	Classes              []string
 	Train, HeldOut, Test *dataset.Set
 
@@ -34,18 +34,6 @@ type Splits struct {
 	// data.
 	Attributes                          []string
 	TrainAttrs, HeldOutAttrs, TestAttrs []uint8
-}
-
-// DataName is the canonical name of a data spec as stored in a judge:
-// built-in names unchanged, paths made absolute.
-func DataName(spec string) string {
-	if spec == dataset.FashionMNIST || spec == dataset.MNIST || spec == dataset.CartoonFaces {
-		return spec
-	}
-	if abs, err := filepath.Abs(spec); err == nil {
-		return abs
-	}
-	return filepath.Clean(spec)
 }
 
 // hasTestSplit reports whether spec has a separate test split.
@@ -76,7 +64,7 @@ func LoadSplits(spec string, size, channels int, progress io.Writer) (*Splits, e
 	if len(all.Classes) < 2 {
 		return nil, fmt.Errorf("%s has no classes: the judge is a classifier and needs labelled images (one sub-folder per class)", spec)
 	}
-	s := &Splits{Name: DataName(spec), Classes: all.Classes}
+	s := &Splits{Name: dataset.Place(spec), Classes: all.Classes}
 	if hasTestSplit(spec) {
 		o.Split = "test"
 		test, err := dataset.Open(spec, o)
@@ -179,7 +167,7 @@ func loadFaceSplits(spec string, size, channels int, progress io.Writer) (*Split
 		}
 		return out, f
 	}
-	s := &Splits{Name: DataName(spec), Classes: tones, Attributes: slices.Clone(FaceAttributes)}
+	s := &Splits{Name: dataset.Place(spec), Classes: tones, Attributes: slices.Clone(FaceAttributes)}
 	s.Test, s.TestAttrs = pick(perm[:t])
 	s.HeldOut, s.HeldOutAttrs = pick(perm[t : 2*t])
 	s.Train, s.TrainAttrs = pick(perm[2*t:])

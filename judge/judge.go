@@ -45,7 +45,7 @@ const (
 // Config describes a judge: the images it reads and how it was made. It is
 // stored in the judge file, so its JSON names are part of the format.
 type Config struct {
-	Data     string   `json:"data"` // "fashion-mnist", "mnist" or an absolute path
+	Data     string   `json:"data"` // a built-in data set's name or an absolute path (dataset.Place)
 	Size     int      `json:"size"`
 	Channels int      `json:"channels"`
 	Classes  []string `json:"classes"`

@@ -41,7 +41,7 @@ import (
 // checkpoint so that --resume continues with the same recipe.
 type Options struct {
 	// Data is a built-in data set's name or a folder or file of images;
-	// a new run saves a path as an absolute one (dataPlace).
+	// a new run saves a path as an absolute one (dataset.Place).
 	Data           string  `json:"data"`
 	Out            string  `json:"-"`
 	Model          string  `json:"model"`
@@ -546,10 +546,10 @@ func (o Options) dNorm() string {
 }
 
 // sameData reports whether two data options name the same data set: the
-// same built-in name, or paths to the same place (dataPlace) or the same
+// same built-in name, or paths to the same place (dataset.Place) or the same
 // file or folder.
 func sameData(a, b string) bool {
-	if dataPlace(a) == dataPlace(b) {
+	if dataset.Place(a) == dataset.Place(b) {
 		return true
 	}
 	if dataset.Builtin(a) || dataset.Builtin(b) {
@@ -558,19 +558,6 @@ func sameData(a, b string) bool {
 	sa, errA := os.Stat(a)
 	sb, errB := os.Stat(b)
 	return errA == nil && errB == nil && os.SameFile(sa, sb)
-}
-
-// dataPlace returns the data option as a run saves it: a folder's or
-// file's absolute path, so that a resume from another working folder
-// finds the same data; a built-in data set's name as it is.
-func dataPlace(data string) string {
-	if dataset.Builtin(data) {
-		return data
-	}
-	if abs, err := filepath.Abs(data); err == nil {
-		return abs
-	}
-	return data
 }
 
 func (o *Options) validate() error {
@@ -708,7 +695,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		return nil, err
 	}
 	if !o.Resume {
-		o.Data = dataPlace(o.Data)
+		o.Data = dataset.Place(o.Data)
 	}
 	if o.Resume && o.Epochs > 0 && st.Epoch >= o.Epochs {
 		return nil, &OptionError{Pkg: "train", Option: "Epochs", Value: o.Epochs, Reason: fmt.Sprintf("is reached: the run already did %d epochs (ask for more to continue it)", st.Epoch)}
