@@ -372,9 +372,18 @@ func TestBrowserTruncation(t *testing.T) {
 	if msg := refused("#gen-1"); !strings.Contains(msg, "truncation must be a number in (0, 2] for a dcgan") {
 		t.Errorf("a dcgan at truncation 0: the page says %q", msg)
 	}
+	// Text that is no number: the page's own plain words, not the API's
+	// (a JSON body would carry it as a string: "bad JSON: … cannot
+	// unmarshal string …").
+	const notNumber = `Truncation ψ must be a number, such as 0.7 ("lots" is not one).`
 	run("type junk", typeIn("lots"))
-	if msg := refused("#gen-1"); !strings.Contains(msg, "truncation") {
-		t.Errorf("truncation \"lots\": the page says %q", msg)
+	if msg := refused("#gen-1"); msg != notNumber {
+		t.Errorf("truncation \"lots\": the page says %q, want %q", msg, notNumber)
+	}
+	// A number is sent as one, however it is typed.
+	run("type 5e-1, then the stylegan", pick("sg"), typeIn(" 5e-1"))
+	if urls, caps := generate("#gen-1", 1); !strings.Contains(urls[0], "truncation=0.5") || caps[0] != "seed 5 · ψ 0.5" {
+		t.Errorf("typed 5e-1: %s, %q", urls[0], caps[0])
 	}
 
 	// Explore: the stylegan's morph and its direction's preview.
@@ -423,8 +432,20 @@ func TestBrowserTruncation(t *testing.T) {
 	if !strings.Contains(morphErr, "truncation must be a number in [0, 2]") || left != 0 {
 		t.Errorf("morph at truncation 3: the page says %q, %d images left", morphErr, left)
 	}
-	// The direction's preview: at 3 the server's error, no image; moving
-	// the truncation slider back redraws it.
+	var junkErr string
+	run("a morph at junk",
+		typeIn("lots"),
+		chromedp.Click(`#morph-form button[type=submit]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('#morph-error').textContent.includes('lots')`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Text(`#morph-error`, &junkErr, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#morph-out img').length`, &left),
+		typeIn("3"),
+	)
+	if junkErr != notNumber || left != 0 {
+		t.Errorf("morph at truncation \"lots\": the page says %q, %d images left; want %q", junkErr, left, notNumber)
+	}
+	// The direction's preview: at 3 the server's error, no image; at text
+	// the page's; moving the truncation slider back redraws it.
 	var dirErr, src string
 	var shown bool
 	run("a refused preview",
@@ -435,6 +456,15 @@ func TestBrowserTruncation(t *testing.T) {
 	)
 	if !strings.Contains(dirErr, "truncation must be") || shown {
 		t.Errorf("direction preview at truncation 3: the page says %q, image shown %v", dirErr, shown)
+	}
+	run("a preview at junk",
+		typeIn("lots"),
+		chromedp.Poll(`document.querySelector('#dir-error').textContent.includes('lots')`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Text(`#dir-error`, &dirErr, chromedp.ByQuery),
+		chromedp.Evaluate(`!document.querySelector('#dir-out img').hidden`, &shown),
+	)
+	if dirErr != notNumber || shown {
+		t.Errorf("direction preview at truncation \"lots\": the page says %q, image shown %v; want %q", dirErr, shown, notNumber)
 	}
 	run("the preview redrawn",
 		slide("0.5"),

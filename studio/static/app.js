@@ -88,8 +88,10 @@ async function setupModels(onChange) {
 // Truncation ψ, shared by Generate and Explore: a slider bounded by the
 // server's rule for the model (/api/generate, /api/image, /api/morph: 0 to
 // 2, default 1 = off; 0, the average image, for stylegans only) and a box
-// showing its value. The box is sent as typed: the server judges what the
-// slider cannot show, and the page shows the server's error.
+// showing its value. A number in the box is sent as it is, in range or
+// not: the server judges what the slider cannot show, and the page shows
+// the server's error. Text that is no number is never sent (the API would
+// answer in its own terms): the page says so itself.
 function setupTruncation(onChange) {
   const range = $("#truncation-range"), box = $("#truncation"), info = $("#truncation-info");
   const number = (t) => (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(t) && Number.isFinite(Number(t)) ? Number(t) : null);
@@ -117,15 +119,15 @@ function setupTruncation(onChange) {
       const v = number(box.value.trim());
       if (v !== null && v >= 0 && v < Number(range.min)) box.value = range.value = range.min;
     },
-    // text is the box's value ("": the API's default, 1).
-    text: () => box.value.trim(),
-    // json is the value for a JSON body: a number, the text when it is not
-    // one (the server refuses it), undefined for the default.
-    json() {
+    // value is the box's number, undefined when the box is empty (the
+    // API's default, 1); it throws an Error with a plain message when the
+    // box holds text that is no number.
+    value() {
       const t = box.value.trim();
       if (t === "") return undefined;
       const v = number(t);
-      return v === null ? t : v;
+      if (v === null) throw new Error(`Truncation ψ must be a number, such as 0.7 ("${t}" is not one).`);
+      return v;
     },
   };
 }
@@ -171,12 +173,18 @@ async function pageGenerate() {
     const m = current();
     if (!m) return;
     const n = Number((ev.submitter && ev.submitter.dataset.n) || 1);
+    let psi;
+    try {
+      psi = trunc.value();
+    } catch (e) {
+      $("#gen-error").textContent = e.message;
+      return;
+    }
     const body = { model: m.name, n };
     const seed = $("#seed").value.trim();
     if (seed !== "") body.seed = Number(seed);
     const cls = $("#class").value;
     if (m.classes.length && cls !== "") body.class = m.classes[Number(cls)];
-    const psi = trunc.json();
     if (psi !== undefined) body.truncation = psi;
     $("#gen-error").textContent = "";
     for (const b of document.querySelectorAll("#gen-form button")) b.disabled = true;
@@ -198,7 +206,12 @@ async function pageExplore() {
   const classParam = () => (model && model.classes.length ? "&class=" + encodeURIComponent($("#class").value || "0") : "");
   let redraw = null; // redraws the direction preview at the current truncation
   const trunc = setupTruncation(() => redraw && redraw());
-  const truncParam = () => (trunc.text() === "" ? "" : "&truncation=" + encodeURIComponent(trunc.text()));
+  // truncParam is the truncation's query parameter; it throws, as
+  // trunc.value does, for text that is no number.
+  const truncParam = () => {
+    const v = trunc.value();
+    return v === undefined ? "" : "&truncation=" + encodeURIComponent(String(v));
+  };
   const showDirections = async () => {
     const box = $("#sliders");
     box.replaceChildren();
@@ -233,7 +246,15 @@ async function pageExplore() {
         clearTimeout(timer);
         timer = setTimeout(() => {
           const seed = $("#dir-seed").value || "0";
-          pic.src = `/api/image?model=${encodeURIComponent(model.name)}&seed=${encodeURIComponent(seed)}${classParam()}${truncParam()}&direction=${encodeURIComponent(d)}&amount=${slider.value}`;
+          let psi;
+          try {
+            psi = truncParam();
+          } catch (e) {
+            pic.hidden = true;
+            $("#dir-error").textContent = e.message;
+            return;
+          }
+          pic.src = `/api/image?model=${encodeURIComponent(model.name)}&seed=${encodeURIComponent(seed)}${classParam()}${psi}&direction=${encodeURIComponent(d)}&amount=${slider.value}`;
         }, 150);
       };
       slider.addEventListener("input", () => { redraw = draw; draw(); });
@@ -244,7 +265,16 @@ async function pageExplore() {
   $("#morph-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     if (!model) return;
-    const url = `/api/morph?model=${encodeURIComponent(model.name)}&from=${encodeURIComponent($("#from").value)}&to=${encodeURIComponent($("#to").value)}&frames=${encodeURIComponent($("#frames").value)}${classParam()}${truncParam()}`;
+    let psi;
+    try {
+      psi = truncParam();
+    } catch (e) {
+      morphs++; // an earlier morph's error no longer applies
+      $("#morph-out").replaceChildren();
+      $("#morph-error").textContent = e.message;
+      return;
+    }
+    const url = `/api/morph?model=${encodeURIComponent(model.name)}&from=${encodeURIComponent($("#from").value)}&to=${encodeURIComponent($("#to").value)}&frames=${encodeURIComponent($("#frames").value)}${classParam()}${psi}`;
     $("#morph-error").textContent = "";
     const pic = el("img", { src: url, alt: "morph animation" });
     const n = ++morphs;
