@@ -105,9 +105,10 @@ type Options struct {
 	KLWeight float64 `json:"kl_weight,omitempty"`
 
 	// Given lists the options (by field name) the caller chose rather than
-	// left at their defaults; options not given take the defaults. A new
-	// run refuses a given option its model does not use (an *OptionError
-	// wrapping ErrNotUsed), whatever its value. A resumed run continues
+	// left at their defaults; options not given take the defaults (for a
+	// new run, Complete fills them with the recipe). A new run refuses a
+	// given option its model does not use (an *OptionError wrapping
+	// ErrNotUsed), whatever its value. A resumed run continues
 	// its recipe: every option its checkpoints save except Epochs (the
 	// shape, loss, optimiser, penalties, augmentation, EMA, data, seed, …).
 	// Each given option of the recipe must have the run's value, or Run
@@ -135,8 +136,8 @@ func Defaults() Options {
 		LogEvery: 50, SampleMinutes: 1, Keep: 3}
 }
 
-// DefaultsFor returns forger's recipe for a model at an image size: the
-// recipe flags of the command line take their defaults from it. An
+// DefaultsFor returns forger's recipe for a model at an image size:
+// Complete fills the options a new run was not given from it. An
 // unconditional dcgan of 64×64 trains with FaceDefaults, of 128×128 and
 // above with LargeFaceDefaults.
 func DefaultsFor(model string, size int) Options {
@@ -847,8 +848,8 @@ func shapeOf(c gan.Config) Options {
 }
 
 // TakeShape gives o the network of the checkpoint o.From (its
-// ShapeOptions), as Run does for a new run From it: a caller that chooses
-// the rest of the recipe by model and size calls it first. An option of
+// ShapeOptions), as Run does for a new run From it: Complete calls it
+// before it chooses the rest of the recipe by model and size. An option of
 // the shape in o.Given with another value than the source's is an
 // *OptionError wrapping ErrFromShape; one the source's model does not use
 // is left to Run to refuse (ErrNotUsed).

@@ -13,7 +13,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"forger/dataset"
 	"forger/gan"
 	"forger/runfolder"
 	"forger/train"
@@ -101,37 +100,8 @@ or --d-arch with --model stylegan, another model's own settings.`,
 				o.From = p
 			}
 			o.Given = givenOptions(cmd)
-			if !o.Resume {
-				// The recipe fills what is not given; with --from the
-				// network and the recipe's model and size are the source's.
-				keep := o.Given
-				if o.From != "" {
-					if err := o.TakeShape(); err != nil {
-						return recipeAdvice(err, o.Out)
-					}
-					keep = append(slices.Clone(o.Given), train.ShapeOptions...)
-				} else {
-					defSize, defChannels := dataset.DefaultShape(o.Data)
-					if o.Size == 0 {
-						o.Size = defSize
-					}
-					if o.Channels == 0 {
-						o.Channels = defChannels
-					}
-				}
-				applyRecipe(&o, train.DefaultsFor(o.Model, o.Size), keep)
-				if o.Size >= 128 && o.From == "" && o.Model != gan.StyleGAN {
-					// Widths that train at a usable pace on 2 cores.
-					if !slices.Contains(keep, "NGF") {
-						o.NGF = train.Wide128
-					}
-					if !slices.Contains(keep, "NDF") {
-						o.NDF = train.Wide128
-					}
-				}
-				if o.Epochs == 0 && o.Minutes <= 0 {
-					o.Epochs = train.Defaults().Epochs
-				}
+			if err := o.Complete(); err != nil {
+				return recipeAdvice(err, o.Out)
 			}
 			ui := newTrainUI(!asJSON || true)
 			res, err := train.Run(cmd.Context(), o, ui, os.Stderr)
@@ -266,34 +236,6 @@ func recipeAdvice(err error, out string) error {
 		advice = fmt.Sprintf("start a new run from its weights with --from %s and another --out", out)
 	}
 	return fmt.Errorf("%w: --resume continues the run's recipe (to change it, %s)", err, advice)
-}
-
-// recipeOptions are the options a model's recipe (train.DefaultsFor) sets
-// where not given: its batch, latent size and widths, loss, normalisation,
-// optimiser and penalties, and other models' settings (unset for most), so
-// that a run's checkpoints hold no flag defaults its model does not use.
-var recipeOptions = []string{"Batch", "NZ", "NGF", "NDF", "Loss", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "R1", "LRG", "LRD", "Beta1", "Beta2", "EMA",
-	"R1Every", "ADATarget", "MappingLayers", "StyleMixing", "PLWeight", "PLEvery", "KLWeight"}
-
-// applyRecipe sets rec's value of each of recipeOptions that keep does not
-// list. R1 is the recipe's for its own discriminator and batch: a
-// stylegan's γ follows the batch (StyleGANR1), and with batch norm in D
-// (--d-norm batch, or a source's) the run has none.
-func applyRecipe(o *train.Options, rec train.Options, keep []string) {
-	v, r := reflect.ValueOf(o).Elem(), reflect.ValueOf(rec)
-	for _, name := range recipeOptions {
-		if !slices.Contains(keep, name) {
-			v.FieldByName(name).Set(r.FieldByName(name))
-		}
-	}
-	if slices.Contains(keep, "R1") {
-		return
-	}
-	if o.Model == gan.StyleGAN {
-		o.R1 = train.StyleGANR1(o.Size, o.Batch)
-	} else if !o.SpectralNorm && !o.DNoNorm {
-		o.R1 = 0
-	}
 }
 
 // trainUI shows a progress bar in images with the losses as description.

@@ -1,0 +1,92 @@
+package train
+
+import (
+	"reflect"
+	"slices"
+
+	"forger/dataset"
+	"forger/gan"
+)
+
+// Complete fills in what a new run was not given (o.Given) with forger's
+// recipe, as forger train does, so that a Go caller that lists what it
+// chose trains the command line's run:
+//
+//   - Size and Channels are the data's (dataset.DefaultShape), or with From
+//     the source's whole network (TakeShape);
+//   - the options of the recipe (batch, widths, loss, normalisation,
+//     optimiser, penalties) are DefaultsFor's for the model at its size. R1
+//     follows the discriminator: a stylegan's from its batch (StyleGANR1),
+//     none for batch norm in D;
+//   - a dcgan, cdcgan or vae of 128×128 and above, not From a source, has
+//     widths of Wide128 (steps at a usable pace on 2 cores);
+//   - without Epochs, a run trains Defaults' epochs, or with Minutes until
+//     the clock.
+//
+// A resumed run is left as it is: its recipe is its checkpoint's. Its
+// errors are TakeShape's.
+func (o *Options) Complete() error {
+	if o.Resume {
+		return nil
+	}
+	given := func(name string) bool { return slices.Contains(o.Given, name) }
+	keep := o.Given
+	if o.From != "" {
+		if err := o.TakeShape(); err != nil {
+			return err
+		}
+		keep = append(slices.Clone(o.Given), ShapeOptions...)
+	} else {
+		size, channels := dataset.DefaultShape(o.Data)
+		if !given("Size") || o.Size == 0 {
+			o.Size = size
+		}
+		if !given("Channels") || o.Channels == 0 {
+			o.Channels = channels
+		}
+	}
+	o.applyRecipe(DefaultsFor(o.Model, o.Size), keep)
+	if o.Size >= 128 && o.From == "" && o.Model != gan.StyleGAN {
+		if !slices.Contains(keep, "NGF") {
+			o.NGF = Wide128
+		}
+		if !slices.Contains(keep, "NDF") {
+			o.NDF = Wide128
+		}
+	}
+	if !given("Epochs") || o.Epochs == 0 {
+		o.Epochs = 0
+		if o.Minutes <= 0 {
+			o.Epochs = Defaults().Epochs
+		}
+	}
+	return nil
+}
+
+// recipeOptions are the options a model's recipe (DefaultsFor) sets where
+// not given: its batch, latent size and widths, loss, normalisation,
+// optimiser and penalties, and other models' settings (unset for most), so
+// that a run's checkpoints hold no defaults its model does not use.
+var recipeOptions = []string{"Batch", "NZ", "NGF", "NDF", "Loss", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "R1", "LRG", "LRD", "Beta1", "Beta2", "EMA",
+	"R1Every", "ADATarget", "MappingLayers", "StyleMixing", "PLWeight", "PLEvery", "KLWeight"}
+
+// applyRecipe sets rec's value of each of recipeOptions that keep does not
+// list. R1 is the recipe's for its own discriminator and batch: a
+// stylegan's γ follows the batch (StyleGANR1), and with batch norm in D
+// (given, or a source's) the run has none.
+func (o *Options) applyRecipe(rec Options, keep []string) {
+	v, r := reflect.ValueOf(o).Elem(), reflect.ValueOf(rec)
+	for _, name := range recipeOptions {
+		if !slices.Contains(keep, name) {
+			v.FieldByName(name).Set(r.FieldByName(name))
+		}
+	}
+	if slices.Contains(keep, "R1") {
+		return
+	}
+	if o.Model == gan.StyleGAN {
+		o.R1 = StyleGANR1(o.Size, o.Batch)
+	} else if !o.SpectralNorm && !o.DNoNorm {
+		o.R1 = 0
+	}
+}

@@ -1,0 +1,192 @@
+package train
+
+import (
+	"errors"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+
+	"forger/gan"
+)
+
+// cliStart is Options as forger train starts them before its flags: no
+// size, channels or epochs, so that Complete chooses them.
+func cliStart() Options {
+	o := Defaults()
+	o.Size, o.Channels, o.Epochs = 0, 0, 0
+	o.Data, o.Out = "faces", "run"
+	return o
+}
+
+// TestComplete: what Complete fills in for a new run, and what it keeps
+// because the caller gave it (Given).
+func TestComplete(t *testing.T) {
+	cases := []struct {
+		name  string
+		set   func(*Options)
+		given []string
+		check func(t *testing.T, o Options)
+	}{
+		{"the data's shape and the 64×64 face recipe", func(*Options) {}, nil, func(t *testing.T, o Options) {
+			if o.Size != 64 || o.Channels != 3 || o.Loss != gan.LossBCE || o.SpectralNorm || o.DNoNorm || !o.MinibatchStd || o.NGF != 64 || o.R1 != 0 || o.Epochs != Defaults().Epochs {
+				t.Errorf("%+v, want 64×64 RGB, BCE, batch norm and mbstd in D, width 64, no R1, %d epochs", o, Defaults().Epochs)
+			}
+		}},
+		{"a built-in set's shape and the hinge recipe", func(o *Options) { o.Data = "fashion-mnist" }, nil, func(t *testing.T, o Options) {
+			if o.Size != 28 || o.Channels != 1 || o.Loss != gan.LossHinge || !o.SpectralNorm || o.MinibatchStd {
+				t.Errorf("%+v, want 28×28 gray, hinge with spectral norm and no mbstd", o)
+			}
+		}},
+		{"a size given 0 is the data's", func(o *Options) { o.Size = 0 }, []string{"Size"}, func(t *testing.T, o Options) {
+			if o.Size != 64 {
+				t.Errorf("size %d, want the data's 64", o.Size)
+			}
+		}},
+		{"a size not given is the data's", func(o *Options) { o.Size = 32 }, nil, func(t *testing.T, o Options) {
+			if o.Size != 64 {
+				t.Errorf("size %d, want the data's 64", o.Size)
+			}
+		}},
+		{"128×128 without widths", func(o *Options) { o.Size = 128 }, []string{"Size"}, func(t *testing.T, o Options) {
+			if o.NGF != Wide128 || o.NDF != Wide128 || !o.DNoNorm || o.SpectralNorm || o.R1 != 10 {
+				t.Errorf("%+v, want widths %d, no normalisation in D and R1 10", o, Wide128)
+			}
+		}},
+		{"128×128 with --ngf", func(o *Options) { o.Size, o.NGF = 128, 64 }, []string{"Size", "NGF"}, func(t *testing.T, o Options) {
+			if o.NGF != 64 || o.NDF != Wide128 {
+				t.Errorf("ngf %d, ndf %d, want 64 as given and %d", o.NGF, o.NDF, Wide128)
+			}
+		}},
+		{"a stylegan at 128×128 keeps its widths", func(o *Options) { o.Model, o.Size = gan.StyleGAN, 128 }, []string{"Model", "Size"}, func(t *testing.T, o Options) {
+			if o.NGF != 256 || o.Batch != StyleGANBatch || o.R1 != StyleGANR1(128, StyleGANBatch) {
+				t.Errorf("%+v, want width 256, batch %d and its R1", o, StyleGANBatch)
+			}
+		}},
+		{"a stylegan's R1 follows its batch", func(o *Options) { o.Model, o.Batch = gan.StyleGAN, 32 }, []string{"Model", "Batch"}, func(t *testing.T, o Options) {
+			if want := StyleGANR1(64, 32); o.Batch != 32 || o.R1 != want || want == StyleGANDefaults(64).R1 {
+				t.Errorf("batch %d, R1 %v, want 32 and %v", o.Batch, o.R1, want)
+			}
+		}},
+		{"a given R1 is kept", func(o *Options) { o.Model, o.Batch, o.R1 = gan.StyleGAN, 32, 0.5 }, []string{"Model", "Batch", "R1"}, func(t *testing.T, o Options) {
+			if o.R1 != 0.5 {
+				t.Errorf("R1 %v, want 0.5 as given", o.R1)
+			}
+		}},
+		{"a given R1 with batch norm is kept, for Run to refuse", func(o *Options) { o.Size, o.SpectralNorm, o.R1 = 128, false, 5 }, []string{"Size", "SpectralNorm", "DNoNorm", "R1"}, func(t *testing.T, o Options) {
+			if o.R1 != 5 || o.DNoNorm || o.SpectralNorm {
+				t.Errorf("%+v, want R1 5 and batch norm as given", o)
+			}
+			if err := o.validate(); !errors.Is(err, ErrR1BatchNorm) {
+				t.Errorf("validate: %v, want ErrR1BatchNorm", err)
+			}
+		}},
+		{"batch norm given at 128×128 drops the recipe's R1", func(o *Options) { o.Size, o.SpectralNorm = 128, false }, []string{"Size", "SpectralNorm", "DNoNorm"}, func(t *testing.T, o Options) {
+			if o.R1 != 0 || o.DNoNorm || o.SpectralNorm || o.Loss != gan.LossBCE {
+				t.Errorf("%+v, want batch norm in D, no R1, BCE", o)
+			}
+		}},
+		{"spectral norm given at 128×128 keeps the recipe's R1", func(o *Options) { o.Size, o.SpectralNorm = 128, true }, []string{"Size", "SpectralNorm", "DNoNorm"}, func(t *testing.T, o Options) {
+			if o.R1 != 10 || !o.SpectralNorm || o.DNoNorm {
+				t.Errorf("%+v, want spectral norm in D and R1 10", o)
+			}
+		}},
+		{"a given recipe option is kept", func(o *Options) { o.Loss, o.LRG = gan.LossLSGAN, 1e-3 }, []string{"Loss", "LRG"}, func(t *testing.T, o Options) {
+			if o.Loss != gan.LossLSGAN || o.LRG != 1e-3 || o.LRD != 2e-4 {
+				t.Errorf("loss %q, lr %v/%v, want lsgan and 0.001 as given, D's 0.0002", o.Loss, o.LRG, o.LRD)
+			}
+		}},
+		{"a recipe option set but not given is the recipe's", func(o *Options) { o.Loss = gan.LossLSGAN }, nil, func(t *testing.T, o Options) {
+			if o.Loss != gan.LossBCE {
+				t.Errorf("loss %q, want the recipe's bce", o.Loss)
+			}
+		}},
+		{"until the clock", func(o *Options) { o.Minutes = 5 }, []string{"Minutes"}, func(t *testing.T, o Options) {
+			if o.Epochs != 0 {
+				t.Errorf("epochs %d, want 0 (until the clock)", o.Epochs)
+			}
+		}},
+		{"epochs not given with a clock", func(o *Options) { o.Epochs, o.Minutes = 9, 5 }, []string{"Minutes"}, func(t *testing.T, o Options) {
+			if o.Epochs != 0 {
+				t.Errorf("epochs %d, want 0 (until the clock)", o.Epochs)
+			}
+		}},
+		{"epochs and a clock", func(o *Options) { o.Epochs, o.Minutes = 3, 5 }, []string{"Epochs", "Minutes"}, func(t *testing.T, o Options) {
+			if o.Epochs != 3 {
+				t.Errorf("epochs %d, want 3 as given", o.Epochs)
+			}
+		}},
+		{"epochs given 0 without a clock", func(o *Options) { o.Epochs = 0 }, []string{"Epochs"}, func(t *testing.T, o Options) {
+			if o.Epochs != Defaults().Epochs {
+				t.Errorf("epochs %d, want the default %d", o.Epochs, Defaults().Epochs)
+			}
+		}},
+		{"a vae drops the GAN recipe", func(o *Options) { o.Model = gan.VAE }, []string{"Model"}, func(t *testing.T, o Options) {
+			if o.KLWeight != 1 || o.EMA != 0 || o.MinibatchStd || o.LRG != 1e-3 {
+				t.Errorf("%+v, want the vae recipe", o)
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := cliStart()
+			c.set(&o)
+			o.Given = slices.Clone(c.given)
+			if err := o.Complete(); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(o.Given, c.given) {
+				t.Errorf("Given %v, want it unchanged %v", o.Given, c.given)
+			}
+			c.check(t, o)
+		})
+	}
+}
+
+// TestCompleteResume: a resumed run's options are left as they are.
+func TestCompleteResume(t *testing.T) {
+	o := cliStart()
+	o.Resume, o.Out, o.Data = true, "run", ""
+	want := o
+	if err := o.Complete(); err != nil || !reflect.DeepEqual(o, want) {
+		t.Errorf("resumed: %v, %+v, want the options unchanged %+v", err, o, want)
+	}
+}
+
+// TestCompleteFrom: a run From a checkpoint has its network and the
+// recipe of its model at its size, and no Wide128 widths; a shape option
+// given with another value than the source's is refused.
+func TestCompleteFrom(t *testing.T) {
+	cfg := gan.Config{Arch: gan.DCGAN, Size: 128, Channels: 3, NZ: 16, NGF: 8, NDF: 8, MinibatchStd: true}
+	g, err := gan.NewGenerator(cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "src.safetensors")
+	if err := (&gan.Checkpoint{Config: cfg, G: g}).Save(src); err != nil {
+		t.Fatal(err)
+	}
+
+	o := cliStart()
+	o.From, o.Given = src, []string{"From", "LRG"}
+	o.LRG = 1e-5
+	if err := o.Complete(); err != nil {
+		t.Fatal(err)
+	}
+	// The source's batch norm in D: no R1, though the 128×128 recipe has it.
+	if o.Size != 128 || o.NGF != 8 || o.NDF != 8 || o.NZ != 16 || o.DNoNorm || o.SpectralNorm || o.R1 != 0 || o.Loss != gan.LossBCE || o.LRG != 1e-5 {
+		t.Errorf("from a 128×128 dcgan of width 8 with batch norm in D: %+v", o)
+	}
+	if !slices.Equal(o.Given, []string{"From", "LRG"}) {
+		t.Errorf("Given %v, want it unchanged", o.Given)
+	}
+
+	o = cliStart()
+	o.From, o.Size, o.Given = src, 64, []string{"From", "Size"}
+	var oe *OptionError
+	want := "train: Size 64: the network of " + src + " makes 128×128 images"
+	if err := o.Complete(); !errors.As(err, &oe) || oe.Option != "Size" || !errors.Is(err, ErrFromShape) || err.Error() != want {
+		t.Errorf("from a 128×128 source given Size 64: %v, want %q wrapping ErrFromShape", err, want)
+	}
+}
