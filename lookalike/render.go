@@ -353,11 +353,11 @@ func ChooseModel(modelsDir, want string) (path, why string, err error) {
 		}
 		if _, err := os.Stat(want); err == nil {
 			if _, _, err := gan.Open(want); err != nil {
-				return "", "", &OptionError{Pkg: "lookalike", Option: "FaceModel", Value: want, Reason: ": " + err.Error(), Err: err}
+				return "", "", &OptionError{Pkg: "lookalike", Option: "FaceModel", Value: want, Reason: err.Error(), Colon: true, Err: err}
 			}
 			return runfolder.Resolve(want), WhyNamed, nil
 		}
-		return "", "", &OptionError{Pkg: "lookalike", Option: "FaceModel", Value: want, Reason: fmt.Sprintf(": no model of that name in %s, and no such file (forger models list %s)", modelsDir, modelsDir)}
+		return "", "", &OptionError{Pkg: "lookalike", Option: "FaceModel", Value: want, Reason: fmt.Sprintf("no model of that name in %s, and no such file (forger models list %s)", modelsDir, modelsDir), Colon: true}
 	}
 	type scored struct {
 		mi    gan.ModelInfo

@@ -129,3 +129,35 @@ func TestResumeFromAnotherFolder(t *testing.T) {
 		t.Fatalf("resumed given the relative path where it names the data: %+v %v", res, err)
 	}
 }
+
+// TestResumeRecipeFromWeights: a refused resume says whether a new run
+// From the run's weights could take the option instead: for a GAN's
+// recipe, not for its network's shape, From itself or a vae (no source).
+func TestResumeRecipeFromWeights(t *testing.T) {
+	ganRun := small("run")
+	vaeRun := smallVAE("faces", "run")
+	for _, c := range []struct {
+		name   string
+		run    Options
+		change func(*Options)
+		option string
+		want   bool
+	}{
+		{"a GAN's learning rate", ganRun, func(o *Options) { o.LRG = 1 }, "LRG", true},
+		{"a GAN's loss", ganRun, func(o *Options) { o.Loss = gan.LossHinge }, "Loss", true},
+		{"a GAN's width", ganRun, func(o *Options) { o.NGF = 16 }, "NGF", false},
+		{"a GAN's source", ganRun, func(o *Options) { o.From = "x.safetensors" }, "From", false},
+		{"a vae's learning rate", vaeRun, func(o *Options) { o.LRG = 1 }, "LRG", false},
+	} {
+		o := c.run
+		o.Resume = true
+		c.change(&o)
+		o.Given = []string{c.option}
+		err := o.sameRecipe(c.run)
+		var re *ResumeRecipeError
+		var oe *OptionError
+		if !errors.As(err, &re) || !errors.As(err, &oe) || oe.Option != c.option || !errors.Is(err, ErrResumeRecipe) || re.FromWeights != c.want {
+			t.Errorf("%s: %v (%+v), want a *ResumeRecipeError with FromWeights %v under an option error for %s", c.name, err, re, c.want, c.option)
+		}
+	}
+}

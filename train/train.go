@@ -380,7 +380,8 @@ var (
 	ErrFromShape = errors.New("train: a run started from a model keeps its network")
 	// ErrResumeRecipe: a resumed run was given an option of its recipe
 	// (Options.Given) with a value other than the run's; the *OptionError
-	// that wraps it names the option and the run's value.
+	// that wraps it (through a *ResumeRecipeError) names the option and the
+	// run's value.
 	ErrResumeRecipe = errors.New("train: a resumed run continues its recipe")
 )
 
@@ -501,8 +502,23 @@ func (o *Options) sameRecipe(run Options) error {
 	default:
 		reason += fmt.Sprint(h)
 	}
-	return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: reason, Err: ErrResumeRecipe}
+	fromWeights := run.Model != gan.VAE && name != "From" && !slices.Contains(ShapeOptions, name)
+	return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: reason, Err: &ResumeRecipeError{FromWeights: fromWeights}}
 }
+
+// A ResumeRecipeError is what the *OptionError of a resumed run given
+// another value of its recipe wraps; it wraps ErrResumeRecipe. FromWeights
+// says whether a new run From the run's weights could take the value: the
+// run is a GAN (a vae is no source) and the option is neither of its
+// network's shape (ShapeOptions) nor From itself.
+type ResumeRecipeError struct {
+	FromWeights bool
+}
+
+func (e *ResumeRecipeError) Error() string { return ErrResumeRecipe.Error() }
+
+// Unwrap returns ErrResumeRecipe.
+func (e *ResumeRecipeError) Unwrap() error { return ErrResumeRecipe }
 
 // valueOf is an option's value as an *OptionError shows it: a bool's says
 // nothing its name does not.
@@ -866,7 +882,7 @@ func (o *Options) takeShape(c gan.Config) error {
 	used := func(name string) bool { return unusedWhy(src.Model, name) == "" }
 	name, given, had := o.changed(src, func(f reflect.StructField) bool { return slices.Contains(ShapeOptions, f.Name) && used(f.Name) })
 	if name != "" {
-		return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: ": the network of " + o.From + " " + hasShape(name, had), Err: ErrFromShape}
+		return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: "the network of " + o.From + " " + hasShape(name, had), Colon: true, Err: ErrFromShape}
 	}
 	v, sv := reflect.ValueOf(o).Elem(), reflect.ValueOf(src)
 	for _, name := range ShapeOptions {

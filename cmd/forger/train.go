@@ -8,13 +8,11 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"slices"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"forger/gan"
-	"forger/runfolder"
 	"forger/train"
 )
 
@@ -218,21 +216,22 @@ func givenOptions(cmd *cobra.Command) []string {
 
 // recipeAdvice adds to a refusal of a flag what to do instead: for a
 // --from run's of a shape flag (train.ErrFromShape), leaving it out; for a
-// resumed run's of a recipe flag (train.ErrResumeRecipe), a new run in
-// another folder, from the run's weights (--from) where the flag is no
-// network's shape and the model is a GAN.
+// resumed run's of a recipe flag (train.ResumeRecipeError), a new run in
+// another folder, from the run's weights (--from) where train says one
+// could take the flag (FromWeights).
 func recipeAdvice(err error, out string) error {
 	if errors.Is(err, train.ErrFromShape) {
 		return fmt.Errorf("%w; --from keeps the source's network, so leave the flag out", err)
 	}
 	var oe *train.OptionError
-	if !errors.Is(err, train.ErrResumeRecipe) || !errors.As(err, &oe) {
+	var re *train.ResumeRecipeError
+	if !errors.As(err, &re) || !errors.As(err, &oe) {
 		return err
 	}
 	advice := "start a new run with another --out"
 	if oe.Option == "From" {
 		advice = "leave out --resume and give another --out to start a new run from it"
-	} else if _, cfg, cerr := gan.Open(runfolder.Latest(out)); cerr == nil && cfg.Arch != gan.VAE && !slices.Contains(train.ShapeOptions, oe.Option) {
+	} else if re.FromWeights {
 		advice = fmt.Sprintf("start a new run from its weights with --from %s and another --out", out)
 	}
 	return fmt.Errorf("%w: --resume continues the run's recipe (to change it, %s)", err, advice)

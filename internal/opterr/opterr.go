@@ -11,10 +11,7 @@
 // The package's test also checks that no library error message names a flag.
 package opterr
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // An Error reports an option value a library cannot use.
 type Error struct {
@@ -22,6 +19,7 @@ type Error struct {
 	Option string // the option's Go name, e.g. "Steps"
 	Value  any    // the value given; nil when Reason says all
 	Reason string // what is wrong, e.g. "must be ≥ 1" or "is not supported (use 1 or 3)"
+	Colon  bool   // Reason is a clause of its own, after a colon: `FaceModel "x": no such model`
 	Err    error  // the error underneath, if any (Unwrap returns it)
 }
 
@@ -36,12 +34,12 @@ func (e *Error) Error() string { return e.Pkg + ": " + e.Text(e.Option) }
 func (e *Error) Unwrap() error { return e.Err }
 
 // Text is the message with the option called name (a flag, say), without
-// the package. A Reason that starts with a colon follows the value
-// directly: `FaceModel "x": no such model`.
+// the package: the name, the value and the Reason, after a space or (Colon)
+// a colon.
 func (e *Error) Text(name string) string {
 	sep := " "
-	if strings.HasPrefix(e.Reason, ":") {
-		sep = ""
+	if e.Colon {
+		sep = ": "
 	}
 	switch v := e.Value.(type) {
 	case nil:
