@@ -120,14 +120,14 @@ type Options struct {
 	Given []string `json:"-"`
 }
 
-// Defaults returns forger's recipe for an unconditional dcgan: the DCGAN
-// networks and Adam settings of the DCGAN paper, with the hinge loss and a
-// spectrally normalised discriminator (Miyato et al. 2018) instead of BCE
-// and batch norm in D, and samples from an exponential moving average of G.
 // tinyEpochSteps is the epoch length, in generator steps, below which the
 // per-epoch grid and checkpoint wait for the sample clock (SampleMinutes).
 const tinyEpochSteps = 10
 
+// Defaults returns forger's recipe for an unconditional dcgan: the DCGAN
+// networks and Adam settings of the DCGAN paper, with the hinge loss and a
+// spectrally normalised discriminator (Miyato et al. 2018) instead of BCE
+// and batch norm in D, and samples from an exponential moving average of G.
 // A cdcgan trains with ConditionalDefaults instead.
 func Defaults() Options {
 	return Options{Model: gan.DCGAN, Size: 64, Channels: 3, Epochs: 25, Batch: 64, NZ: 100, NGF: 64, NDF: 64,

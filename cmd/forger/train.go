@@ -101,7 +101,7 @@ or --d-arch with --model stylegan, another model's own settings.`,
 			if err := o.Complete(); err != nil {
 				return recipeAdvice(err, o.Out)
 			}
-			ui := newTrainUI(!asJSON || true)
+			ui := newTrainUI() // on stderr, so --json's stdout stays one object
 			res, err := train.Run(cmd.Context(), o, ui, os.Stderr)
 			if err != nil {
 				return recipeAdvice(err, o.Out)
@@ -244,12 +244,8 @@ type trainUI struct {
 	warnings []string // as shown, advice included
 }
 
-func newTrainUI(show bool) *trainUI {
-	var w io.Writer = os.Stderr
-	if !show {
-		w = io.Discard
-	}
-	return &trainUI{w: w}
+func newTrainUI() *trainUI {
+	return &trainUI{w: os.Stderr}
 }
 
 func (u *trainUI) Start(total, done int64) {
