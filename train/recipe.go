@@ -54,6 +54,11 @@ func (o *Options) Complete() error {
 			o.NDF = Wide128
 		}
 	}
+	if o.Model == gan.StyleGAN {
+		// Its discriminator is as wide as its generator (NDF is not one of
+		// its options): the run's options say so, as its checkpoint does.
+		o.NDF = o.NGF
+	}
 	if !given("Epochs") || o.Epochs == 0 {
 		o.Epochs = 0
 		if o.Minutes <= 0 {

@@ -64,6 +64,11 @@ func TestComplete(t *testing.T) {
 				t.Errorf("%+v, want width 256, batch %d and its R1", o, StyleGANBatch)
 			}
 		}},
+		{"a stylegan's discriminator is as wide as its --ngf", func(o *Options) { o.Model, o.NGF = gan.StyleGAN, 128 }, []string{"Model", "NGF"}, func(t *testing.T, o Options) {
+			if o.NGF != 128 || o.NDF != 128 {
+				t.Errorf("ngf %d, ndf %d, want 128 and 128", o.NGF, o.NDF)
+			}
+		}},
 		{"a stylegan's R1 follows its batch", func(o *Options) { o.Model, o.Batch = gan.StyleGAN, 32 }, []string{"Model", "Batch"}, func(t *testing.T, o Options) {
 			if want := StyleGANR1(64, 32); o.Batch != 32 || o.R1 != want || want == StyleGANDefaults(64).R1 {
 				t.Errorf("batch %d, R1 %v, want 32 and %v", o.Batch, o.R1, want)
