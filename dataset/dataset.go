@@ -146,6 +146,21 @@ func Place(spec string) string {
 	return spec
 }
 
+// Same reports whether two data options name the same data set: the same
+// built-in name, or paths to the same place (Place) or to the same file or
+// folder (through links, from other working folders).
+func Same(a, b string) bool {
+	if Place(a) == Place(b) {
+		return true
+	}
+	if Builtin(a) || Builtin(b) {
+		return false
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
 // An OptionError reports an option value dataset cannot use, by its Go
 // name (Options.Size is "Size"); a command line turns it into its flag.
 type OptionError = opterr.Error

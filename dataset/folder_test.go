@@ -223,3 +223,36 @@ func TestPlace(t *testing.T) {
 		}
 	}
 }
+
+// Same: a relative and an absolute path to one folder, and a link to it,
+// are the same data; another folder, a built-in name against a folder of
+// that name, and a missing path are not.
+func TestSame(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, d := range []string{"faces", "photos", CartoonFaces} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "faces"), "link"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"faces", filepath.Join(dir, "faces"), true},
+		{"faces", "link", true},
+		{"./faces/", "faces", true},
+		{CartoonFaces, CartoonFaces, true},
+		{"faces", "photos", false},
+		{CartoonFaces, "./" + CartoonFaces, false},
+		{"missing", "faces", false},
+		{FashionMNIST, MNIST, false},
+	} {
+		if got := Same(c.a, c.b); got != c.want {
+			t.Errorf("Same(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}

@@ -451,7 +451,7 @@ func (o *Options) changed(other Options, check func(reflect.StructField) bool) (
 		var given, had any = va.FieldByName(name).Interface(), vb.FieldByName(name).Interface()
 		switch name {
 		case "Data":
-			if sameData(a.Data, b.Data) {
+			if dataset.Same(a.Data, b.Data) {
 				continue
 			}
 		case "SpectralNorm", "DNoNorm":
@@ -560,21 +560,6 @@ func (o Options) dNorm() string {
 		return "none"
 	}
 	return "batch"
-}
-
-// sameData reports whether two data options name the same data set: the
-// same built-in name, or paths to the same place (dataset.Place) or the same
-// file or folder.
-func sameData(a, b string) bool {
-	if dataset.Place(a) == dataset.Place(b) {
-		return true
-	}
-	if dataset.Builtin(a) || dataset.Builtin(b) {
-		return false
-	}
-	sa, errA := os.Stat(a)
-	sb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 func (o *Options) validate() error {

@@ -210,7 +210,7 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			}
 			if data == "" {
 				data = j.Cfg.Data
-			} else if dataset.Place(data) != j.Cfg.Data {
+			} else if !dataset.Same(data, j.Cfg.Data) {
 				return usagef("the judge %s was trained on %s, not %s: use a judge of %s (forger judge train --data %s)", judgePath, j.Cfg.Data, data, data, data)
 			}
 			var g gan.GeneratorNet
