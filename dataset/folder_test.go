@@ -256,3 +256,24 @@ func TestSame(t *testing.T) {
 		}
 	}
 }
+
+// HasTestSplit: the built-in IDX sets and a folder with MNIST's t10k images
+// have a test split; a folder of images, the cartoon faces and a folder
+// whose t10k name is a folder do not.
+func TestHasTestSplit(t *testing.T) {
+	dir := t.TempDir()
+	idx, imgs, odd := filepath.Join(dir, "idx"), filepath.Join(dir, "images"), filepath.Join(dir, "odd")
+	for _, d := range []string{idx, imgs, filepath.Join(odd, "t10k-images-idx3-ubyte")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(idx, "t10k-images-idx3-ubyte.gz"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for spec, want := range map[string]bool{FashionMNIST: true, MNIST: true, idx: true, imgs: false, odd: false, CartoonFaces: false} {
+		if got := HasTestSplit(spec); got != want {
+			t.Errorf("HasTestSplit(%q) = %v, want %v", spec, got, want)
+		}
+	}
+}

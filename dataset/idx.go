@@ -106,6 +106,16 @@ func idxKind(magic uint32) string {
 	return "labels"
 }
 
+// HasTestSplit reports whether the data set spec has a separate test split
+// that Options.Split "test" opens: the built-in Fashion-MNIST and MNIST, or
+// a folder with MNIST's t10k files.
+func HasTestSplit(spec string) bool {
+	if spec == FashionMNIST || spec == MNIST {
+		return true
+	}
+	return findIDX(spec, "test") != ""
+}
+
 // findIDX returns the images file of split ("train" or "test") in dir, in
 // the names of the MNIST distribution, or "" if there is none.
 func findIDX(dir, split string) string {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"forger/dataset"
@@ -36,19 +34,6 @@ type Splits struct {
 	TrainAttrs, HeldOutAttrs, TestAttrs []uint8
 }
 
-// hasTestSplit reports whether spec has a separate test split.
-func hasTestSplit(spec string) bool {
-	if spec == dataset.FashionMNIST || spec == dataset.MNIST {
-		return true
-	}
-	for _, name := range []string{"t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"} {
-		if fi, err := os.Stat(filepath.Join(spec, name)); err == nil && fi.Mode().IsRegular() {
-			return true
-		}
-	}
-	return false
-}
-
 // LoadSplits opens the data set spec at the given size and channels and
 // splits it. progress, if not nil, receives the loader's progress bar for
 // large image folders.
@@ -65,7 +50,7 @@ func LoadSplits(spec string, size, channels int, progress io.Writer) (*Splits, e
 		return nil, fmt.Errorf("%s has no classes: the judge is a classifier and needs labelled images (one sub-folder per class)", spec)
 	}
 	s := &Splits{Name: dataset.Place(spec), Classes: all.Classes}
-	if hasTestSplit(spec) {
+	if dataset.HasTestSplit(spec) {
 		o.Split = "test"
 		test, err := dataset.Open(spec, o)
 		if err != nil {
