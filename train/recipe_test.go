@@ -30,13 +30,13 @@ func TestComplete(t *testing.T) {
 		check func(t *testing.T, o Options)
 	}{
 		{"the data's shape and the 64×64 face recipe", func(*Options) {}, nil, func(t *testing.T, o Options) {
-			if o.Size != 64 || o.Channels != 3 || o.Loss != gan.LossBCE || o.SpectralNorm || o.DNoNorm || !o.MinibatchStd || o.NGF != 64 || o.R1 != 0 || o.Epochs != Defaults().Epochs {
-				t.Errorf("%+v, want 64×64 RGB, BCE, batch norm and mbstd in D, width 64, no R1, %d epochs", o, Defaults().Epochs)
+			if o.Size != 64 || o.Channels != 3 || o.Loss != gan.LossBCE || o.SpectralNorm || o.DNoNorm || !o.MinibatchStd || o.NGF != 64 || o.R1 != 0 || o.Epochs != Defaults().Epochs || o.Batch != FaceBatch {
+				t.Errorf("%+v, want 64×64 RGB, BCE, batch norm and mbstd in D, width 64, no R1, %d epochs, batch %d", o, Defaults().Epochs, FaceBatch)
 			}
 		}},
 		{"a built-in set's shape and the hinge recipe", func(o *Options) { o.Data = "fashion-mnist" }, nil, func(t *testing.T, o Options) {
-			if o.Size != 28 || o.Channels != 1 || o.Loss != gan.LossHinge || !o.SpectralNorm || o.MinibatchStd {
-				t.Errorf("%+v, want 28×28 gray, hinge with spectral norm and no mbstd", o)
+			if o.Size != 28 || o.Channels != 1 || o.Loss != gan.LossHinge || !o.SpectralNorm || o.MinibatchStd || o.Batch != 64 {
+				t.Errorf("%+v, want 28×28 gray, hinge with spectral norm, no mbstd and batch 64", o)
 			}
 		}},
 		{"a size given 0 is the data's", func(o *Options) { o.Size = 0 }, []string{"Size"}, func(t *testing.T, o Options) {
@@ -50,8 +50,8 @@ func TestComplete(t *testing.T) {
 			}
 		}},
 		{"128×128 without widths", func(o *Options) { o.Size = 128 }, []string{"Size"}, func(t *testing.T, o Options) {
-			if o.NGF != Wide128 || o.NDF != Wide128 || !o.DNoNorm || o.SpectralNorm || o.R1 != 10 {
-				t.Errorf("%+v, want widths %d, no normalisation in D and R1 10", o, Wide128)
+			if o.NGF != Wide128 || o.NDF != Wide128 || !o.DNoNorm || o.SpectralNorm || o.R1 != 10 || o.Batch != 64 {
+				t.Errorf("%+v, want widths %d, no normalisation in D, R1 10 and batch 64", o, Wide128)
 			}
 		}},
 		{"128×128 with --ngf", func(o *Options) { o.Size, o.NGF = 128, 64 }, []string{"Size", "NGF"}, func(t *testing.T, o Options) {

@@ -45,10 +45,11 @@ whichever comes first stops it (forger warns when the epochs will).
 
 The recipe (loss, normalisation, penalties) depends on the model and size:
 a dcgan below 64×64 trains with the hinge loss and spectral norm in D; at
-64×64 with BCE, batch norm and --mbstd in D (the recipe that kept faces'
-tones and variety, docs/results/faces-64.md); at 128×128 with BCE, no
-normalisation in D, --r1 10 and --mbstd (a batch-normalised D wins outright
-there); a cdcgan with BCE and batch norm in D. Flags given always win.
+64×64 with BCE, batch norm and --mbstd in D and batches of 32 (the recipe
+that kept faces' tones and variety, docs/results/faces-64.md); at 128×128
+with BCE, no normalisation in D, --r1 10 and --mbstd and batches of 64 (a
+batch-normalised D wins outright there); a cdcgan with BCE and batch norm in
+D. Flags given always win.
 
 --model stylegan trains StyleGAN2 (--size 32, 64 or 128) with StyleGAN2-ADA's
 recipe scaled for a CPU: the non-saturating logistic loss, Adam 0.0025 with
@@ -184,7 +185,7 @@ or --d-arch with --model stylegan, another model's own settings.`,
 	f.Float64Var(&o.KLWeight, "kl-weight", train.VAEDefaults(64).KLWeight, "vae: weight of the KL divergence beside the reconstruction error")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
 	cmd.Flags().Lookup("ngf").Usage = "generator width (stylegan: the widest feature maps, at 4×4 and 8×8, halving at each larger size; default 256; its discriminator is as wide, so it takes no --ndf)"
-	cmd.Flags().Lookup("batch").Usage = fmt.Sprintf("batch size (default %d for dcgan and cdcgan, %d for stylegan)", train.Defaults().Batch, train.StyleGANBatch)
+	cmd.Flags().Lookup("batch").Usage = fmt.Sprintf("batch size (default %d for dcgan and cdcgan, %d for a dcgan of 64×64, %d for stylegan)", train.Defaults().Batch, train.FaceBatch, train.StyleGANBatch)
 	return cmd
 }
 
