@@ -54,9 +54,9 @@ func (o *Options) Complete() error {
 			o.NDF = Wide128
 		}
 	}
-	if o.Model == gan.StyleGAN {
-		// Its discriminator is as wide as its generator (NDF is not one of
-		// its options): the run's options say so, as its checkpoint does.
+	if o.Model == gan.StyleGAN && !given("NDF") {
+		// Its discriminator is as wide as its generator (a given NDF is
+		// refused by Run): the run's options say so, as its checkpoint does.
 		o.NDF = o.NGF
 	}
 	if !given("Epochs") || o.Epochs == 0 {
