@@ -128,18 +128,51 @@ func Open(path string) (*tensor.File, Config, error) {
 	if err != nil {
 		return nil, Config{}, fmt.Errorf("%s: %w: %v", path, ErrNotCheckpoint, err)
 	}
-	raw, ok := f.Metadata[MetaConfig]
+	cfg, err := configOf(path, f.Metadata)
+	if err != nil {
+		return nil, Config{}, err
+	}
+	return f, cfg, nil
+}
+
+// ReadConfig reads only the configuration of a checkpoint (or of the latest
+// checkpoint of a run folder): the file's header, not its tensors. Its
+// errors are Open's.
+func ReadConfig(path string) (Config, error) {
+	_, cfg, err := readHeader(path)
+	return cfg, err
+}
+
+// readHeader is the metadata and Config of a checkpoint's header.
+func readHeader(path string) (map[string]string, Config, error) {
+	path = runfolder.Resolve(path)
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, Config{}, fmt.Errorf("opening model: %w", err)
+	}
+	defer fh.Close()
+	meta, err := tensor.ReadSafetensorsMetadata(fh)
+	if err != nil {
+		return nil, Config{}, fmt.Errorf("%s: %w: %v", path, ErrNotCheckpoint, err)
+	}
+	cfg, err := configOf(path, meta)
+	return meta, cfg, err
+}
+
+// configOf is the valid Config in a checkpoint's metadata.
+func configOf(path string, meta map[string]string) (Config, error) {
+	raw, ok := meta[MetaConfig]
 	if !ok {
-		return nil, Config{}, fmt.Errorf("%s: %w (a safetensors file without forger's %q metadata)", path, ErrNotCheckpoint, MetaConfig)
+		return Config{}, fmt.Errorf("%s: %w (a safetensors file without forger's %q metadata)", path, ErrNotCheckpoint, MetaConfig)
 	}
 	var cfg Config
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-		return nil, Config{}, fmt.Errorf("%s: %w: bad config: %v", path, ErrNotCheckpoint, err)
+		return Config{}, fmt.Errorf("%s: %w: bad config: %v", path, ErrNotCheckpoint, err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, Config{}, fmt.Errorf("%s: %w: %v", path, ErrNotCheckpoint, err)
+		return Config{}, fmt.Errorf("%s: %w: %v", path, ErrNotCheckpoint, err)
 	}
-	return f, cfg, nil
+	return cfg, nil
 }
 
 // LoadGenerator builds the generator stored in a checkpoint, in inference

@@ -2,8 +2,11 @@ package gan
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -212,6 +215,28 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 	if _, err := LoadGenerator(other); err == nil {
 		t.Fatal("a foreign safetensors file loaded as a model")
+	}
+	if _, err := ReadConfig(other); !errors.Is(err, ErrNotCheckpoint) {
+		t.Fatalf("ReadConfig of a foreign safetensors file: %v, want ErrNotCheckpoint", err)
+	}
+	// The header alone is enough for ReadConfig and ReadInfo: the model
+	// cut after it still tells its network, though Open refuses it.
+	whole, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.safetensors")
+	if err := writeFile(cut, whole[:8+binary.LittleEndian.Uint64(whole)]); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Open(cut); !errors.Is(err, ErrNotCheckpoint) {
+		t.Fatalf("Open of a model without its tensors: %v, want ErrNotCheckpoint", err)
+	}
+	if got, err := ReadConfig(cut); err != nil || got.JSON() != g.Cfg.JSON() {
+		t.Fatalf("ReadConfig: %v, %v; want %v", got.JSON(), err, g.Cfg.JSON())
+	}
+	if got, err := ReadInfo(cut); err != nil || got.Images != 4000 {
+		t.Fatalf("ReadInfo of the header: %+v, %v", got, err)
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"forger/runfolder"
-	"forger/tensor"
 )
 
 // ModelInfo describes a checkpoint for listings (`forger models list`, the
@@ -27,22 +26,22 @@ type ModelInfo struct {
 	Images   int64    `json:"images"`
 }
 
-// ReadInfo reads a checkpoint's description without loading its tensors
-// into a network.
+// ReadInfo reads a checkpoint's description from its header alone, without
+// reading its tensors (listing a folder of models stays quick).
 func ReadInfo(path string) (ModelInfo, error) {
-	f, cfg, err := Open(path)
+	meta, cfg, err := readHeader(path)
 	if err != nil {
 		return ModelInfo{}, err
 	}
-	return info(path, f, cfg), nil
+	return info(path, meta, cfg), nil
 }
 
-func info(path string, f *tensor.File, cfg Config) ModelInfo {
+func info(path string, meta map[string]string, cfg Config) ModelInfo {
 	var st struct {
 		Epoch  int   `json:"epoch"`
 		Images int64 `json:"images"`
 	}
-	json.Unmarshal([]byte(f.Metadata[MetaTrain]), &st)
+	json.Unmarshal([]byte(meta[MetaTrain]), &st)
 	name, run := runfolder.ModelName(path)
 	classes := cfg.Classes
 	if classes == nil {

@@ -208,7 +208,7 @@ func LoadTest(ctx context.Context, o LoadTestOptions) (LoadTestResult, error) {
 	if err := errors.Join(warm...); err != nil {
 		return r, fmt.Errorf("warming up: %w", err)
 	}
-	if _, cfg, err := gan.Open(path); err == nil {
+	if cfg, err := gan.ReadConfig(path); err == nil {
 		r.NGF = cfg.NGF
 	}
 	seed := int64(1_000_000)

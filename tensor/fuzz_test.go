@@ -3,6 +3,7 @@ package tensor
 import (
 	"bytes"
 	"encoding/binary"
+	"maps"
 	"runtime"
 	"testing"
 )
@@ -47,6 +48,9 @@ func FuzzReadSafetensors(f *testing.F) {
 		file, err := ReadSafetensors(bytes.NewReader(data))
 		if err != nil {
 			return
+		}
+		if meta, err := ReadSafetensorsMetadata(bytes.NewReader(data)); err != nil || !maps.Equal(meta, file.Metadata) {
+			t.Fatalf("metadata alone: %v, %v; the whole file's: %v", meta, err, file.Metadata)
 		}
 		var named []Named
 		for _, name := range file.Names {

@@ -99,26 +99,9 @@ func WriteSafetensors(w io.Writer, tensors []Named, meta map[string]string) erro
 // ReadSafetensors reads a whole safetensors file. It accepts F32, F16, BF16
 // and F64 tensors (converted to float32) and checks every offset.
 func ReadSafetensors(r io.Reader) (*File, error) {
-	var lenBuf [8]byte
-	if _, err := io.ReadFull(r, lenBuf[:]); err != nil {
-		return nil, fmt.Errorf("safetensors: reading header length: %w", err)
-	}
-	hlen := binary.LittleEndian.Uint64(lenBuf[:])
-	if hlen == 0 || hlen > maxHeader {
-		return nil, fmt.Errorf("safetensors: header length %d is not plausible (not a safetensors file?)", hlen)
-	}
-	// io.ReadAll grows its buffer as bytes arrive, so a length that
-	// promises more than the file holds costs no large allocation.
-	hdr, err := io.ReadAll(io.LimitReader(r, int64(hlen)))
+	raw, err := readHeader(r)
 	if err != nil {
-		return nil, fmt.Errorf("safetensors: reading header: %w", err)
-	}
-	if uint64(len(hdr)) < hlen {
-		return nil, fmt.Errorf("safetensors: truncated header: %w", io.ErrUnexpectedEOF)
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(bytes.TrimRight(hdr, " "), &raw); err != nil {
-		return nil, fmt.Errorf("safetensors: header is not JSON: %w", err)
+		return nil, err
 	}
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -158,6 +141,50 @@ func ReadSafetensors(r io.Reader) (*File, error) {
 		f.Names = append(f.Names, p.name)
 	}
 	return f, nil
+}
+
+// ReadSafetensorsMetadata reads only the header of a safetensors file and
+// returns its string metadata (empty when it has none), so that a caller
+// that needs a file's settings does not read its tensors.
+func ReadSafetensorsMetadata(r io.Reader) (map[string]string, error) {
+	raw, err := readHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	meta := map[string]string{}
+	if msg, ok := raw["__metadata__"]; ok {
+		if err := json.Unmarshal(msg, &meta); err != nil {
+			return nil, fmt.Errorf("safetensors: metadata: %w", err)
+		}
+	}
+	return meta, nil
+}
+
+// readHeader reads the header length and the JSON header, size-checked
+// before anything is allocated for it.
+func readHeader(r io.Reader) (map[string]json.RawMessage, error) {
+	var lenBuf [8]byte
+	if _, err := io.ReadFull(r, lenBuf[:]); err != nil {
+		return nil, fmt.Errorf("safetensors: reading header length: %w", err)
+	}
+	hlen := binary.LittleEndian.Uint64(lenBuf[:])
+	if hlen == 0 || hlen > maxHeader {
+		return nil, fmt.Errorf("safetensors: header length %d is not plausible (not a safetensors file?)", hlen)
+	}
+	// io.ReadAll grows its buffer as bytes arrive, so a length that
+	// promises more than the file holds costs no large allocation.
+	hdr, err := io.ReadAll(io.LimitReader(r, int64(hlen)))
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: reading header: %w", err)
+	}
+	if uint64(len(hdr)) < hlen {
+		return nil, fmt.Errorf("safetensors: truncated header: %w", io.ErrUnexpectedEOF)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(bytes.TrimRight(hdr, " "), &raw); err != nil {
+		return nil, fmt.Errorf("safetensors: header is not JSON: %w", err)
+	}
+	return raw, nil
 }
 
 func decodeTensor(name string, e entry, data []byte) (*Tensor, error) {

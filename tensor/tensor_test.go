@@ -3,6 +3,7 @@ package tensor
 import (
 	"bytes"
 	"encoding/binary"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -64,6 +65,36 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	}
 	if f.Tensors["step"].Data[0] != 42 {
 		t.Fatal("scalar lost")
+	}
+}
+
+// TestReadSafetensorsMetadata: the metadata comes from the header alone,
+// so it reads even when the tensors after it are cut off, and a file
+// without metadata gives an empty map.
+func TestReadSafetensorsMetadata(t *testing.T) {
+	var buf bytes.Buffer
+	meta := map[string]string{"arch": "dcgan", "nz": "100"}
+	if err := WriteSafetensors(&buf, []Named{{"x", New(1000)}}, meta); err != nil {
+		t.Fatal(err)
+	}
+	hlen := binary.LittleEndian.Uint64(buf.Bytes()[:8])
+	headerOnly := buf.Bytes()[:8+hlen]
+	if _, err := ReadSafetensors(bytes.NewReader(headerOnly)); err == nil {
+		t.Fatal("ReadSafetensors accepted a file without its tensors")
+	}
+	got, err := ReadSafetensorsMetadata(bytes.NewReader(headerOnly))
+	if err != nil || !maps.Equal(got, meta) {
+		t.Fatalf("metadata %v, %v; want %v", got, err, meta)
+	}
+	buf.Reset()
+	if err := WriteSafetensors(&buf, []Named{{"x", New(1)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadSafetensorsMetadata(&buf); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("no metadata: %v, %v; want an empty map", got, err)
+	}
+	if _, err := ReadSafetensorsMetadata(bytes.NewReader([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})); err == nil {
+		t.Fatal("a huge header length accepted")
 	}
 }
 

@@ -861,7 +861,7 @@ func shapeOf(c gan.Config) Options {
 // *OptionError wrapping ErrFromShape; one the source's model does not use
 // is left to Run to refuse (ErrNotUsed).
 func (o *Options) TakeShape() error {
-	_, src, err := gan.Open(o.From)
+	src, err := gan.ReadConfig(o.From)
 	if err != nil {
 		return err
 	}
