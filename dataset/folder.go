@@ -40,14 +40,20 @@ func isImage(name string) bool {
 }
 
 // openFolder loads the images below dir. Hidden files and folders (names
-// starting with ".") are ignored.
+// starting with ".") are ignored. A dir that is a symbolic link is read as
+// the folder it points to (WalkDir alone would not enter it); links below
+// it are not followed.
 func openFolder(dir string, o Options) (*Set, error) {
+	root := dir // messages name the folder as given
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		root = real
+	}
 	var paths []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if p != dir && strings.HasPrefix(d.Name(), ".") {
+		if p != root && strings.HasPrefix(d.Name(), ".") {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -66,7 +72,7 @@ func openFolder(dir string, o Options) (*Set, error) {
 	}
 	slices.Sort(paths)
 
-	classes, labels := folderClasses(dir, paths)
+	classes, labels := folderClasses(root, paths)
 	want := len(paths)
 	if o.Limit > 0 {
 		want = min(want, o.Limit)

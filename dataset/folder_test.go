@@ -159,6 +159,28 @@ func TestFolderFlat(t *testing.T) {
 	allNear(t, s, 1, blue, 0.01)
 }
 
+// A folder given through a symbolic link (a folder of photos linked
+// elsewhere) is read as the folder it points to, classes and all.
+func TestFolderThroughLink(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	encode(t, filepath.Join(dir, "real", "cats", "a.png"), solid(10, 10, red))
+	encode(t, filepath.Join(dir, "real", "dogs", "b.png"), solid(10, 10, blue))
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(filepath.Join(dir, "real"), link); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(link, Options{Size: 32, Channels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShape(t, s, 2, 32, 3)
+	if !slices.Equal(s.Classes, []string{"cats", "dogs"}) || !slices.Equal(s.Labels, []int32{0, 1}) {
+		t.Errorf("classes %q, labels %v; want cats and dogs", s.Classes, s.Labels)
+	}
+	allNear(t, s, 1, blue, 0.01)
+}
+
 func TestFolderErrors(t *testing.T) {
 	isolate(t)
 	empty := t.TempDir()

@@ -18,6 +18,7 @@ import (
 	"forger/gan"
 	"forger/internal/opterr"
 	"forger/latent"
+	"forger/metrics"
 	"forger/train"
 )
 
@@ -77,6 +78,7 @@ var sentences = []struct {
 	{gan.ErrNoDiscriminator, "", ": use --features judge with --features-judge JUDGE, or --loss pixel"},
 	{dataset.ErrNotCartoonSet, "", " (--dir)"},
 	{facedb.ErrNoIndex, "", " (build one with 'forger face index GALLERY --db FILE')"},
+	{metrics.ErrNotJudgesData, "", " (make one with: forger judge train --data DATA --out JUDGE)"},
 }
 
 // makeOne adds to the error of a file that does not exist the command that

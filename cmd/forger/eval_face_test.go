@@ -37,10 +37,10 @@ func TestEvalFaceJudge(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.N != 100 || rep.AttrGap == nil || len(rep.AttrGen) != 7 || !strings.Contains(stderr, "-n 100") {
+	if rep.N != 100 || rep.AttrGap == nil || len(rep.AttrGen) != 7 || !strings.Contains(stderr, "n = 100,") {
 		t.Fatalf("eval without -n: n %d, attr_gap %v, rates %v, stderr %q", rep.N, rep.AttrGap, rep.AttrGen, stderr)
 	}
-	if _, stderr, code := forger(t, nil, "eval", "--images", filepath.Join(faces, "images"), "--judge", judgePath, "--data", faces, "-n", "500"); code == 0 || !strings.Contains(stderr, "-n 100 or less") {
+	if _, stderr, code := forger(t, nil, "eval", "--images", filepath.Join(faces, "images"), "--judge", judgePath, "--data", faces, "-n", "500"); code == 0 || !strings.Contains(stderr, "-n 500 is more than") || !strings.Contains(stderr, "100 or less") {
 		t.Fatalf("eval -n 500 of 100 held out: exit %d, %q", code, stderr)
 	}
 }

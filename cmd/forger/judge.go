@@ -4,17 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"forger/dataset"
-	"forger/gan"
 	"forger/judge"
-	"forger/picture"
+	"forger/metrics"
 	"forger/ppl"
 )
 
@@ -208,108 +205,26 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			if err != nil {
 				return makeOne(err, "forger judge train --data fashion-mnist --out "+judgePath)
 			}
-			if data == "" {
-				data = j.Cfg.Data
-			} else if !dataset.Same(data, j.Cfg.Data) {
-				return usagef("the judge %s was trained on %s, not %s: use a judge of %s (forger judge train --data %s)", judgePath, j.Cfg.Data, data, data, data)
-			}
-			var g gan.GeneratorNet
-			var fake judge.Fake
+			o := metrics.Options{Judge: j, Images: images, Data: data, N: n, NGiven: cmd.Flags().Changed("n"),
+				PPL: withPPL, PPLPairs: pplN, Nearest: nearest, NearestOut: nearestOut, Log: os.Stderr}
 			if model != "" {
-				if g, err = loadGeneratorNet("--model", &model); err != nil {
+				if o.Model, err = loadGeneratorNet("--model", &model); err != nil {
 					return err
 				}
-				if cfg := g.ModelConfig(); cfg.Conditional() && !slices.Equal(cfg.Classes, j.Cfg.Classes) {
-					return fmt.Errorf("the model's classes (%s) are not the judge's (%s)", strings.Join(cfg.Classes, ", "), strings.Join(j.Cfg.Classes, ", "))
-				}
-				if cfg := g.ModelConfig(); withPPL && cfg.Size != j.Cfg.Size {
-					return usagef("--ppl: the model makes %d×%d images and the judge reads %d×%d: the path length needs a judge of the model's size", cfg.Size, cfg.Size, j.Cfg.Size, j.Cfg.Size)
-				}
 			}
-			splits, err := judge.LoadSplits(data, j.Cfg.Size, j.Cfg.Channels, os.Stderr)
+			bar := &evalBar{}
+			res, err := metrics.Run(cmd.Context(), o, bar)
+			bar.finish()
 			if err != nil {
 				return err
-			}
-			if !slices.Equal(splits.Classes, j.Cfg.Classes) {
-				return fmt.Errorf("%s's classes are not the judge's: was it trained on another version of the data?", data)
-			}
-			if m := min(splits.Test.Len(), splits.HeldOut.Len()); n > m {
-				if cmd.Flags().Changed("n") {
-					return usagef("-n %d: %s has %d test and %d held-out images: use -n %d or less", n, data, splits.Test.Len(), splits.HeldOut.Len(), m)
-				}
-				// The default is what the data has (a face judge of
-				// 20,000 faces holds 5,000 out): say so, as fd depends on n.
-				n = m
-				fmt.Fprintf(os.Stderr, "eval: -n %d, the real images %s holds out (fd depends on n: compare at equal n)\n", n, data)
-			}
-			if model == "" {
-				if fake, err = judge.LoadFolder(images, j, n, os.Stderr); err != nil {
-					return err
-				}
-				if fake.Skipped > 0 {
-					fmt.Fprintf(os.Stderr, "warning: skipped %d files that could not be decoded (first: %s)\n", fake.Skipped, fake.SkipExamples[0])
-				}
-			}
-			total := 5 * n
-			if g != nil {
-				total += n
-			}
-			if withPPL {
-				total += pplN
-			}
-			bar := newBar(total, "eval", true)
-			step := func(d int) { bar.Add(d) }
-			if g != nil {
-				bar.Describe("generating")
-				if fake, err = judge.Generate(cmd.Context(), g, j, n, step); err != nil {
-					return err
-				}
-			}
-			bar.Describe("judging")
-			rep, err := judge.Evaluate(cmd.Context(), j, splits, fake, step)
-			if err != nil {
-				bar.Finish()
-				return err
-			}
-			var pl *ppl.Result
-			if withPPL {
-				bar.Describe("path length")
-				space := "the judge's features"
-				if len(j.Cfg.Attributes) > 0 {
-					space = "the face judge's features"
-				}
-				r, err := ppl.Measure(cmd.Context(), g, ppl.NewJudgeSpace(j, space), ppl.Options{Pairs: pplN}, step)
-				if err != nil {
-					bar.Finish()
-					return err
-				}
-				pl = &r
-			}
-			bar.Finish()
-			if nearest != "" {
-				train, err := dataset.Open(nearest, dataset.Options{Size: j.Cfg.Size, Channels: j.Cfg.Channels, Progress: os.Stderr})
-				if err != nil {
-					return fmt.Errorf("--nearest: %w", err)
-				}
-				held := judge.First(splits.HeldOut, n).Images
-				if rep.Memorisation, err = judge.Nearest(cmd.Context(), j, fake.Images, train.Images, held); err != nil {
-					return err
-				}
-				if err := picture.WritePNG(nearestOut, judge.NearestSheet(j, rep.Memorisation, fake.Images, train.Images, 32)); err != nil {
-					return err
-				}
-				fmt.Fprintf(os.Stderr, "nearest training images: %s (each sample, then its nearest image of %s)\n", nearestOut, nearest)
 			}
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(struct {
-					*judge.Report
-					*ppl.Result
-				}{rep, pl})
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 			}
-			if err := rep.WriteTable(cmd.OutOrStdout()); err != nil {
+			if err := res.Report.WriteTable(cmd.OutOrStdout()); err != nil {
 				return err
 			}
-			if pl != nil {
+			if pl := res.Result; pl != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "ppl %.1f: perceptual path length over %d pairs, %s (lower is smoother)\n", pl.PPL, pl.Pairs, pl.Space)
 			}
 			return nil
@@ -327,4 +242,17 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 	f.IntVar(&pplN, "ppl-n", ppl.DefaultPairs, "with --ppl: latent pairs to measure")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
+}
+
+// evalBar shows metrics.Run as one progress bar over its stages.
+type evalBar struct{ bar *progressbar.ProgressBar }
+
+func (b *evalBar) Start(total int)   { b.bar = newBar(total, "eval", true) }
+func (b *evalBar) Stage(name string) { b.bar.Describe(name) }
+func (b *evalBar) Add(delta int)     { b.bar.Add(delta) }
+
+func (b *evalBar) finish() {
+	if b.bar != nil {
+		b.bar.Finish()
+	}
 }

@@ -1,0 +1,163 @@
+package metrics
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"forger/gan"
+	"forger/judge"
+)
+
+// writeClasses writes per class of greys n textured 28×28 images (a grey
+// with noise of ±amp) to dir/<class>/i.png.
+func writeClasses(t *testing.T, dir string, greys map[string]uint8, n int, amp int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for class, grey := range greys {
+		for i := range n {
+			m := image.NewGray(image.Rect(0, 0, 28, 28))
+			for p := range m.Pix {
+				m.Pix[p] = uint8(min(max(int(grey)+rng.IntN(2*amp+1)-amp, 0), 255))
+			}
+			writePNG(t, filepath.Join(dir, class, fmt.Sprintf("%03d.png", i)), m)
+		}
+	}
+}
+
+func writePNG(t *testing.T, path string, m image.Image) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// smallJudge trains a judge for one epoch on 2 classes of 60 textured
+// images and returns it with its data folder and how many real images it
+// holds out for eval.
+func smallJudge(t *testing.T) (*judge.Judge, string, int) {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	writeClasses(t, data, map[string]uint8{"dark": 60, "light": 190}, 60, 40, 1)
+	s, err := judge.LoadSplits(data, 28, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := judge.Train(context.Background(), s, judge.TrainOptions{Epochs: 1, Batch: 8, LR: 1e-3, Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, data, min(s.Test.Len(), s.HeldOut.Len())
+}
+
+// steps records a Run's progress.
+type steps struct {
+	total, done int
+	stages      []string
+}
+
+func (s *steps) Start(total int)   { s.total = total }
+func (s *steps) Stage(name string) { s.stages = append(s.stages, name) }
+func (s *steps) Add(delta int)     { s.done += delta }
+
+func TestRun(t *testing.T) {
+	j, data, held := smallJudge(t)
+	dir := t.TempDir()
+	// Images like the real ones, and flat grey noise: the judge tells them
+	// apart.
+	like := filepath.Join(dir, "like")
+	writeClasses(t, like, map[string]uint8{"dark": 60, "light": 190}, 30, 40, 2)
+	noise := filepath.Join(dir, "noise")
+	writeClasses(t, noise, map[string]uint8{"0": 128, "1": 128}, 30, 127, 3)
+
+	var log strings.Builder
+	var p steps
+	good, err := Run(context.Background(), Options{Judge: j, Images: like, Log: &log}, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The default n is lowered to what the data holds out, and the log
+	// says so.
+	if good.N != held || !strings.Contains(log.String(), fmt.Sprintf("n = %d,", held)) {
+		t.Fatalf("n %d, log %q; want %d, said", good.N, log.String(), held)
+	}
+	if p.total == 0 || p.done != p.total || strings.Join(p.stages, ",") != "judging" {
+		t.Errorf("progress %+v: want every step done, and the judging stage only", p)
+	}
+	bad, err := Run(context.Background(), Options{Judge: j, Images: noise}, &steps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(good.FD < bad.FD) || good.Result != nil || good.Memorisation != nil {
+		t.Errorf("fd %.1f for images like the data, %.1f for noise; ppl %v, memorisation %v: want the first lower, neither measured", good.FD, bad.FD, good.Result, good.Memorisation)
+	}
+
+	// The judge's folder by another name is the judge's data.
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(data, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), Options{Judge: j, Images: like, Data: link}, &steps{}); err != nil {
+		t.Errorf("the judge's data through a link: %v", err)
+	}
+
+	// Copies of training images are memorised; the sheet is written.
+	sheet := filepath.Join(dir, "sheet.png")
+	copies, err := Run(context.Background(), Options{Judge: j, Images: like, Nearest: like, NearestOut: sheet}, &steps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := copies.Memorisation; m == nil || m.Share < 0.9 || !(m.Share > m.SharePeer) {
+		t.Errorf("memorisation of copies: %+v, want ≥ 90%% and above the real images'", m)
+	}
+	if _, err := os.Stat(sheet); err != nil {
+		t.Errorf("no sheet: %v", err)
+	}
+}
+
+func TestRunRefuses(t *testing.T) {
+	j, _, held := smallJudge(t)
+	dir := t.TempDir()
+	like := filepath.Join(dir, "like")
+	writeClasses(t, like, map[string]uint8{"dark": 60, "light": 190}, 30, 40, 2)
+	other := filepath.Join(dir, "other")
+	writeClasses(t, other, map[string]uint8{"dark": 60, "light": 190}, 30, 40, 4)
+	g, _, err := gan.NewNets(gan.Config{Arch: gan.CDCGAN, Size: 28, Channels: 1, NZ: 8, NGF: 4, NDF: 4, Classes: []string{"cat", "dog"}}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		o      Options
+		option string
+		is     error
+	}{
+		{"another data set", Options{Images: like, Data: other}, "Data", ErrNotJudgesData},
+		{"more images than the data holds", Options{Images: like, N: held + 1, NGiven: true}, "N", nil},
+		{"a path length without a generator", Options{Images: like, PPL: true}, "PPL", nil},
+		{"a generator of other classes", Options{Model: g}, "Model", nil},
+		{"training images that are not there", Options{Images: like, Nearest: filepath.Join(dir, "nowhere")}, "Nearest", nil},
+	} {
+		c.o.Judge = j
+		_, err := Run(context.Background(), c.o, &steps{})
+		var oe *OptionError
+		if !errors.As(err, &oe) || oe.Option != c.option || (c.is != nil && !errors.Is(err, c.is)) {
+			t.Errorf("%s: %v, want an *OptionError for %s", c.name, err, c.option)
+		}
+	}
+}
