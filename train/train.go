@@ -327,6 +327,12 @@ type UI interface {
 type Warning struct {
 	Kind    WarningKind
 	Message string
+	// Run is the run's recipe as it trains (a resumed run's is its
+	// checkpoint's), so that advice fits it: what to try against grey
+	// samples depends on the loss and the discriminator's normalisation.
+	// Warnings before the run is set up (WarnSkipped) have the options
+	// given.
+	Run Options
 }
 
 func (w Warning) String() string { return w.Message }
@@ -713,7 +719,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		return nil, err
 	}
 	if set.Skipped > 0 {
-		ui.Warn(Warning{WarnSkipped, fmt.Sprintf("skipped %d files that could not be decoded (first: %s)", set.Skipped, strings.Join(set.SkipExamples, "; "))})
+		ui.Warn(Warning{Kind: WarnSkipped, Run: o, Message: fmt.Sprintf("skipped %d files that could not be decoded (first: %s)", set.Skipped, strings.Join(set.SkipExamples, "; "))})
 	}
 	if set.Len() < o.Batch {
 		return nil, &OptionError{Pkg: "train", Option: "Batch", Value: o.Batch, Reason: fmt.Sprintf("is more than the data set's %d images (one batch must fit)", set.Len())}
@@ -1000,7 +1006,7 @@ func (r *run) warn(kind WarningKind, msg string) {
 	}
 	r.warned[kind] = true
 	r.warnings = append(r.warnings, msg)
-	r.ui.Warn(Warning{kind, msg})
+	r.ui.Warn(Warning{Kind: kind, Message: msg, Run: r.o})
 }
 
 func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {

@@ -290,9 +290,21 @@ var trainAdvice = map[train.WarningKind]string{
 	train.WarnGrey:     "Hinge loss with spectral norm drifts this way at 64×64; try --loss bce --d-norm batch --mbstd, or resume from an earlier checkpoint",
 }
 
-// trainWarning words a training warning with its advice.
+// greyAdvice is what to try against grey samples when the run already has
+// BCE without spectral norm (forger's face recipes), by what holds D.
+var greyAdvice = map[bool]string{
+	true:  "Its R1 penalty may hold the discriminator too hard: try a weaker --r1, or resume from an earlier checkpoint",                          // R1
+	false: "The discriminator may be memorising the images: with a few thousand or fewer try --augment ada (if it is not on), or resume from an earlier checkpoint", // batch norm
+}
+
+// trainWarning words a training warning with its advice, fitted to the
+// run's recipe.
 func trainWarning(w train.Warning) string {
-	if a, ok := trainAdvice[w.Kind]; ok {
+	a, ok := trainAdvice[w.Kind]
+	if w.Kind == train.WarnGrey && w.Run.Loss == gan.LossBCE && !w.Run.SpectralNorm {
+		a, ok = greyAdvice[w.Run.R1 > 0], true
+	}
+	if ok {
 		return w.Message + ". " + a
 	}
 	return w.Message

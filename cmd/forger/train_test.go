@@ -120,6 +120,20 @@ func TestTrainWarningAdvice(t *testing.T) {
 			t.Errorf("%s: %q, want the message and advice naming %s", kind, got, flag)
 		}
 	}
+	// Grey samples: the advice fits the recipe that drifted.
+	for _, c := range []struct {
+		recipe train.Options
+		flag   string
+	}{
+		{train.Defaults(), "--d-norm batch"},
+		{train.FaceDefaults(), "--augment ada"},
+		{train.LargeFaceDefaults(), "--r1"},
+	} {
+		got := trainWarning(train.Warning{Kind: train.WarnGrey, Message: "grey", Run: c.recipe})
+		if !strings.Contains(got, c.flag) {
+			t.Errorf("grey with loss %s, spectral norm %v, R1 %v: %q, want advice naming %s", c.recipe.Loss, c.recipe.SpectralNorm, c.recipe.R1, got, c.flag)
+		}
+	}
 	if got := trainWarning(train.Warning{Kind: train.WarnSkipped, Message: "skipped 2 files"}); got != "skipped 2 files" {
 		t.Errorf("a warning without advice is worded %q", got)
 	}
