@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"forger/augment"
 	"forger/gan"
 	"forger/train"
 )
@@ -282,32 +284,57 @@ func (u *trainUI) Warn(w train.Warning) {
 	fmt.Fprintln(u.w, "\nwarning:", msg)
 }
 
-// trainAdvice is what to try about each kind of training warning, in
-// forger train's flags.
-var trainAdvice = map[train.WarningKind]string{
-	train.WarnDWins:    "Try --label-smoothing 0.1, --spectral-norm, --loss hinge or a lower --lr-d",
-	train.WarnCollapse: "Try --spectral-norm, --loss hinge, a lower --lr-g, or resume from an earlier checkpoint",
-	train.WarnGrey:     "Hinge loss with spectral norm drifts this way at 64×64; try --loss bce --d-norm batch --mbstd, or resume from an earlier checkpoint",
-}
-
-// greyAdvice is what to try against grey samples when the run already has
-// BCE without spectral norm (forger's face recipes), by what holds D.
-var greyAdvice = map[bool]string{
-	true:  "Its R1 penalty may hold the discriminator too hard: try a weaker --r1, or resume from an earlier checkpoint",                          // R1
-	false: "The discriminator may be memorising the images: with a few thousand or fewer try --augment ada (if it is not on), or resume from an earlier checkpoint", // batch norm
-}
-
-// trainWarning words a training warning with its advice, fitted to the
-// run's recipe.
+// trainWarning words a training warning with what to try about it, in
+// forger train's flags, fitted to the run's recipe: it names only flags
+// that would change the run (the face recipe is not told to use the face
+// recipe). Warnings of other kinds keep their message alone.
 func trainWarning(w train.Warning) string {
-	a, ok := trainAdvice[w.Kind]
-	if w.Kind == train.WarnGrey && w.Run.Loss == gan.LossBCE && !w.Run.SpectralNorm {
-		a, ok = greyAdvice[w.Run.R1 > 0], true
+	o := w.Run
+	batchNorm := !o.SpectralNorm && !o.DNoNorm
+	noAugment := o.Augment == "" || o.Augment == augment.None
+	var try []string
+	add := func(ok bool, flag string) {
+		if ok {
+			try = append(try, flag)
+		}
 	}
-	if ok {
-		return w.Message + ". " + a
+	why := ""
+	switch w.Kind {
+	case train.WarnDWins:
+		add(o.Loss == gan.LossBCE && o.LabelSmoothing == 0, "--label-smoothing 0.1")
+		add(noAugment, "--augment ada (a discriminator that wins outright may be memorising the images)")
+		add(o.R1 == 0 && batchNorm, "--d-norm none --r1 10")
+		add(o.R1 == 0 && !batchNorm, "--r1 10")
+		try = append(try, fmt.Sprintf("a lower --lr-d than %g", o.LRD))
+	case train.WarnCollapse:
+		add(!o.MinibatchStd, "--mbstd")
+		add(noAugment, "--augment ada")
+		try = append(try, fmt.Sprintf("a lower --lr-g than %g", o.LRG))
+		try = append(try, "resume from an earlier checkpoint")
+	case train.WarnGrey:
+		switch {
+		case o.Loss != gan.LossBCE || o.SpectralNorm:
+			why = "Hinge loss or spectral norm drifts this way at 64×64 and above. "
+			try = append(try, "the face recipe (--loss bce --d-norm batch --mbstd)")
+		case o.R1 > 0:
+			why = "Its R1 penalty may hold the discriminator too hard. "
+			try = append(try, fmt.Sprintf("a weaker --r1 than %g", o.R1))
+		case noAugment:
+			why = "The discriminator may be memorising the images. "
+			try = append(try, "--augment ada")
+		case o.Augment == augment.ADA:
+			why = "The discriminator may be memorising the images. "
+			try = append(try, "a lower --ada-target (more augmentation)")
+		}
+		try = append(try, "resume from an earlier checkpoint")
+	default:
+		return w.Message
 	}
-	return w.Message
+	a := try[0]
+	if n := len(try); n > 1 {
+		a = strings.Join(try[:n-1], ", ") + " or " + try[n-1]
+	}
+	return w.Message + ". " + why + "Try " + a
 }
 
 // Finish leaves the bar where the run stopped (a run stopped early must not

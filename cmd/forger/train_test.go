@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"forger/augment"
 	"forger/gan"
 	"forger/train"
 )
@@ -114,24 +115,40 @@ func TestTrainFaceRecipe(t *testing.T) {
 
 // train's warnings name no flag; forger train adds the advice in its flags.
 func TestTrainWarningAdvice(t *testing.T) {
-	for kind, flag := range map[train.WarningKind]string{train.WarnDWins: "--label-smoothing", train.WarnCollapse: "--spectral-norm", train.WarnGrey: "--mbstd"} {
-		got := trainWarning(train.Warning{Kind: kind, Message: "what happened"})
-		if !strings.HasPrefix(got, "what happened. ") || !strings.Contains(got, flag) {
-			t.Errorf("%s: %q, want the message and advice naming %s", kind, got, flag)
-		}
-	}
-	// Grey samples: the advice fits the recipe that drifted.
+	face, large, hinge := train.FaceDefaults(), train.LargeFaceDefaults(), train.Defaults()
+	faceADA := face
+	faceADA.Augment = augment.ADA
+	faceNone := face
+	faceNone.Augment = augment.None
 	for _, c := range []struct {
-		recipe train.Options
-		flag   string
+		name      string
+		kind      train.WarningKind
+		recipe    train.Options
+		want, not []string // flags the advice names, and must not
 	}{
-		{train.Defaults(), "--d-norm batch"},
-		{train.FaceDefaults(), "--augment ada"},
-		{train.LargeFaceDefaults(), "--r1"},
+		{"hinge, D wins", train.WarnDWins, hinge, []string{"--r1 10", "--lr-d than 0.0002"}, []string{"--label-smoothing", "--d-norm none"}},
+		{"face, D wins", train.WarnDWins, face, []string{"--label-smoothing 0.1", "--d-norm none --r1 10", "--augment ada"}, nil},
+		{"large face, D wins", train.WarnDWins, large, []string{"--lr-d"}, []string{"--r1 10"}},
+		{"hinge, collapse", train.WarnCollapse, hinge, []string{"--lr-g", "earlier checkpoint"}, nil},
+		{"face, collapse", train.WarnCollapse, face, []string{"--lr-g"}, []string{"--mbstd"}},
+		{"hinge, grey", train.WarnGrey, hinge, []string{"--loss bce --d-norm batch --mbstd"}, nil},
+		{"face without augmentation, grey", train.WarnGrey, faceNone, []string{"--augment ada"}, []string{"--d-norm batch", "--r1"}},
+		{"face with ADA, grey", train.WarnGrey, faceADA, []string{"--ada-target"}, []string{"--augment ada", "--d-norm batch"}},
+		{"large face, grey", train.WarnGrey, large, []string{"weaker --r1 than 10"}, []string{"--d-norm batch"}},
 	} {
-		got := trainWarning(train.Warning{Kind: train.WarnGrey, Message: "grey", Run: c.recipe})
-		if !strings.Contains(got, c.flag) {
-			t.Errorf("grey with loss %s, spectral norm %v, R1 %v: %q, want advice naming %s", c.recipe.Loss, c.recipe.SpectralNorm, c.recipe.R1, got, c.flag)
+		got := trainWarning(train.Warning{Kind: c.kind, Message: "what happened", Run: c.recipe})
+		if !strings.HasPrefix(got, "what happened. ") {
+			t.Errorf("%s: %q, want the message first", c.name, got)
+		}
+		for _, f := range c.want {
+			if !strings.Contains(got, f) {
+				t.Errorf("%s: %q, want advice naming %s", c.name, got, f)
+			}
+		}
+		for _, f := range c.not {
+			if strings.Contains(got, f) {
+				t.Errorf("%s: %q names %s, which the recipe has or cannot take", c.name, got, f)
+			}
 		}
 	}
 	if got := trainWarning(train.Warning{Kind: train.WarnSkipped, Message: "skipped 2 files"}); got != "skipped 2 files" {
