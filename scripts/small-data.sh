@@ -2,7 +2,8 @@
 # forger on small data sets (the issue "Small data"): fixed subsets of 300
 # and 1,000 cartoon faces at 64×64 (the first faces of the 20,000-face set,
 # rendered by `forger data get cartoon-faces --n N --size 64 --dir ...`),
-# trained for MINUTES each without and with ADA, then fine-tuned for
+# trained for MINUTES each without and with augmentation (AUGMENT: ADA unless
+# told otherwise), then fine-tuned for
 # FROM_MINUTES from a model of the 20,000 faces (--from), all scored by the
 # face judge against the full set's test faces and checked for copies
 # (forger eval --nearest). Writes RESULTS/small-data.md with the table and
@@ -10,9 +11,11 @@
 #
 #   scripts/small-data.sh                                     # 30 + 5 minutes per run
 #   MINUTES=1 FROM_MINUTES=0.5 N=500 RUN=/tmp/sd RESULTS=/tmp/sd-results scripts/small-data.sh
+#   AUGMENT=diffaugment FROM_MINUTES=0 SUBSETS=300 RUN=runs/small-data-diffaugment \
+#     RESULTS=docs/results/small-data-diffaugment scripts/small-data.sh      # DiffAugment, no fine-tuning
 #
 # The runs of a pair train at the same time, one core each (GOMAXPROCS=1),
-# so that both see the same machine: the pair (none, ada) for each subset,
+# so that both see the same machine: the pair (none, AUGMENT) for each subset,
 # then the pair (--from with ada on the subset of 300, --from with ada on the
 # one-person set PERSON), so a pair's figures compare with each other and
 # with the other pairs' (every run had one core). Evaluations run one at a
@@ -20,7 +23,8 @@
 #
 # Environment:
 #   MINUTES       training minutes of the from-scratch runs (default 30)
-#   FROM_MINUTES  training minutes of the fine-tuning runs (default 5)
+#   FROM_MINUTES  training minutes of the fine-tuning runs (default 5; 0 skips them)
+#   AUGMENT       the augmentation set against none: ada (default) or diffaugment
 #   SUBSETS       subset sizes (default "300 1000")
 #   N             images on each side of forger eval (default 5000)
 #   FROM          the 20,000-face model to fine-tune (default
@@ -37,6 +41,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 MINUTES=${MINUTES:-30}
 FROM_MINUTES=${FROM_MINUTES:-5}
+AUGMENT=${AUGMENT:-ada}
 SUBSETS=${SUBSETS:-300 1000}
 N=${N:-5000}
 FROM=${FROM:-runs/quality-faces-64}
@@ -53,10 +58,15 @@ for v in MINUTES FROM_MINUTES; do
 	[[ ${!v} =~ ^[0-9]+([.][0-9]+)?$ ]] || die "$v must be a positive number, got '${!v}'"
 done
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$N'"
+[[ $AUGMENT == ada || $AUGMENT == diffaugment ]] || die "AUGMENT must be ada or diffaugment, got '$AUGMENT'"
+finetune=1
+[[ $FROM_MINUTES =~ ^0*([.]0*)?$ ]] && finetune=0
 command -v jq >/dev/null || die "jq is needed to write the results (apt-get install jq)"
 [[ -f $JUDGE ]] || die "no face judge at $JUDGE: forger judge train --data cartoon-faces --size 64 --out $JUDGE"
-[[ -e $FROM/checkpoints/latest.safetensors || -f $FROM ]] || die "no 20,000-face model at $FROM: make quality-faces (or set FROM)"
+[[ $finetune == 0 || -e $FROM/checkpoints/latest.safetensors || -f $FROM ]] || die "no 20,000-face model at $FROM: make quality-faces (or set FROM, or FROM_MINUTES=0)"
 mkdir -p "$RUN" "$RESULTS"
+# Links from the results file to faces-64.md, wherever RESULTS is.
+faces64=$(realpath --relative-to="$RESULTS" docs/results/faces-64.md)
 
 if [[ -n ${FORGER:-} ]]; then
 	forger=$FORGER
@@ -75,9 +85,11 @@ trap stop_sampler EXIT
 for n in $SUBSETS; do
 	"$forger" data get cartoon-faces --n "$n" --size "$SIZE" --dir "$RUN/faces-$n" >/dev/null
 done
-person=$("$forger" data get cartoon-faces --person "$PERSON" --size "$SIZE" | tail -n 1)
-person=${person##* is in }
-[[ -d $person/images ]] || die "the person set was not made (forger data get cartoon-faces --person $PERSON said '$person')"
+if [[ $finetune == 1 ]]; then
+	person=$("$forger" data get cartoon-faces --person "$PERSON" --size "$SIZE" | tail -n 1)
+	person=${person##* is in }
+	[[ -d $person/images ]] || die "the person set was not made (forger data get cartoon-faces --person $PERSON said '$person')"
+fi
 
 # train NAME DATA MINUTES FLAGS...: one run on one core, in the background.
 pids=()
@@ -113,20 +125,22 @@ score() {
 
 for n in $SUBSETS; do
 	train "$n-none" "$RUN/faces-$n" "$MINUTES" --augment none
-	train "$n-ada" "$RUN/faces-$n" "$MINUTES" --augment ada
+	train "$n-$AUGMENT" "$RUN/faces-$n" "$MINUTES" --augment "$AUGMENT"
 	pair "$n"
 	score "$n-none" "$RUN/faces-$n"
-	score "$n-ada" "$RUN/faces-$n"
-	"$forger" augment preview --data "$RUN/faces-$n" --augment ada --p "$(jq -r '.augment_p // 0.5' "$RUN/$n-ada.train.json")" \
+	score "$n-$AUGMENT" "$RUN/faces-$n"
+	"$forger" augment preview --data "$RUN/faces-$n" --augment "$AUGMENT" --p "$(jq -r '.augment_p // 0.5' "$RUN/$n-$AUGMENT.train.json")" \
 		--out "$RESULTS/small-data-$n-training-set.png" >/dev/null
 done
 first=${SUBSETS%% *}
-train "$first-from" "$RUN/faces-$first" "$FROM_MINUTES" --from "$FROM" --augment ada
-train "person-from" "$person" "$FROM_MINUTES" --from "$FROM" --augment ada
-pair from
-score "$first-from" "$RUN/faces-$first"
-score "person-from" "$person"
-"$forger" augment preview --data "$person" --augment none --n 8 --out "$RESULTS/small-data-person-training-set.png" >/dev/null
+if [[ $finetune == 1 ]]; then
+	train "$first-from" "$RUN/faces-$first" "$FROM_MINUTES" --from "$FROM" --augment ada
+	train "person-from" "$person" "$FROM_MINUTES" --from "$FROM" --augment ada
+	pair from
+	score "$first-from" "$RUN/faces-$first"
+	score "person-from" "$person"
+	"$forger" augment preview --data "$person" --augment none --n 8 --out "$RESULTS/small-data-person-training-set.png" >/dev/null
+fi
 
 # --- small-data.md ------------------------------------------------------------
 row() { # NAME SET WHAT
@@ -141,44 +155,48 @@ row() { # NAME SET WHAT
 }
 md=$RESULTS/small-data.md
 {
-	echo "# Small data: 300 and 1,000 faces, with and without augmentation, and fine-tuning"
+	title="Small data: $(echo "$SUBSETS" | sed 's/ / and /g') faces, without and with $AUGMENT"
+	if [[ $finetune == 1 ]]; then title+=", and fine-tuning"; fi
+	echo "# $title"
 	echo
-	echo "Written by \`scripts/small-data.sh\` (\`make small-data\`) on $(date -u +%Y-%m-%d). The subsets are the first 300 and 1,000"
+	echo "Written by \`scripts/small-data.sh\` (\`make small-data\`) on $(date -u +%Y-%m-%d). The subsets are the first $(echo "$SUBSETS" | sed 's/ / and /g')"
 	echo "faces of the 20,000-face set (\`forger data get cartoon-faces --n 300 --size 64 --dir ...\`). Every run trained on"
-	echo "one core (GOMAXPROCS=1), two runs at a time on the 2-core machine: each subset's pair (none, ada) together, then the two"
-	echo "fine-tuning runs together. Each run's last checkpoint is scored by \`forger eval\` against the face judge's"
-	echo "$N real test faces of the full 20,000-face set (the same judge and test faces as [faces-64.md](faces-64.md))."
-	echo "The fine-tuning runs start from \`$FROM\` (\`make quality-faces\`: $(jq -r '"\(.minutes) minutes on 20,000 faces, fd \(.eval.fd * 10 | round / 10)"' "$RESULTS/faces-64-forger.json" 2>/dev/null || echo "a 20,000-face model"))."
+	echo "one core (GOMAXPROCS=1), two runs at a time on the 2-core machine: each subset's pair (none, $AUGMENT) together."
+	if [[ $finetune == 1 ]]; then echo "Then the two fine-tuning runs together."; fi
+	echo "Each run's last checkpoint is scored by \`forger eval\` against the face judge's"
+	echo "$N real test faces of the full 20,000-face set (the same judge and test faces as [faces-64.md]($faces64))."
+	[[ $finetune == 0 ]] || echo "The fine-tuning runs start from \`$FROM\` (\`make quality-faces\`: $(jq -r '"\(.minutes) minutes on 20,000 faces, fd \(.eval.fd * 10 | round / 10)"' "$RESULTS/faces-64-forger.json" 2>/dev/null || echo "a 20,000-face model"))."
 	echo
-	echo "| data | run | training | ADA p | fd ↓ | precision ↑ | recall ↑ | attr_gap ↓ | memorised ↓ | memorised_real | load average |"
+	echo "| data | run | training | p | fd ↓ | precision ↑ | recall ↑ | attr_gap ↓ | memorised ↓ | memorised_real | load average |"
 	echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for n in $SUBSETS; do
 		row "$n-none" "$n faces" "from scratch, \`--augment none\`" "$n"
-		row "$n-ada" "$n faces" "from scratch, \`--augment ada\`" "$n"
+		row "$n-$AUGMENT" "$n faces" "from scratch, \`--augment $AUGMENT\`" "$n"
 	done
-	row "$first-from" "$first faces" "\`--from\` the 20,000-face model, \`--augment ada\`" from
+	[[ $finetune == 0 ]] || row "$first-from" "$first faces" "\`--from\` the 20,000-face model, \`--augment ada\`" from
 	echo
 	echo "- **memorised**: the share of generated faces closer (in the judge's features) to their nearest training face than"
 	echo "  that face is to any other training face: copies. **memorised_real**: the same for held-out real faces, what"
-	echo "  new faces score. **ADA p**: the augmentation probability ADA reached at the end (- without augmentation)."
-	echo "- fd, precision, recall and attr_gap as in [faces-64.md](faces-64.md): against the full set's test faces, so"
+	echo "  new faces score. **p**: the augmentation probability (ADA's at the end of the run, DiffAugment's is 1; - without augmentation)."
+	echo "- fd, precision, recall and attr_gap as in [faces-64.md]($faces64): against the full set's test faces, so"
 	echo "  a generator that only reproduces its 300 faces scores a high fd and a low recall."
 	echo
 	for n in $SUBSETS; do
 		echo "## $n faces"
 		echo
-		echo "What D sees (first row: training faces; other rows: ADA at the p it reached), no augmentation, ADA:"
+		echo "What D sees (first row: training faces; other rows: $AUGMENT$([[ $AUGMENT == ada ]] && echo " at the p it reached")), no augmentation, $AUGMENT:"
 		echo
-		echo "| training set | \`--augment none\` | \`--augment ada\` |"
+		echo "| training set | \`--augment none\` | \`--augment $AUGMENT\` |"
 		echo "| --- | --- | --- |"
-		echo "| ![training set](small-data-$n-training-set.png) | ![none](small-data-$n-none-samples.png) | ![ada](small-data-$n-ada-samples.png) |"
+		echo "| ![training set](small-data-$n-training-set.png) | ![none](small-data-$n-none-samples.png) | ![$AUGMENT](small-data-$n-$AUGMENT-samples.png) |"
 		echo
-		echo "Each sample beside its nearest training face (\`forger eval --nearest\`), none then ADA:"
+		echo "Each sample beside its nearest training face (\`forger eval --nearest\`), none then $AUGMENT:"
 		echo
 		echo "![nearest, none](small-data-$n-none-nearest.png)"
-		echo "![nearest, ada](small-data-$n-ada-nearest.png)"
+		echo "![nearest, $AUGMENT](small-data-$n-$AUGMENT-nearest.png)"
 		echo
 	done
+	if [[ $finetune == 1 ]]; then
 	echo "## Fine-tuning: $FROM_MINUTES minutes from the 20,000-face model"
 	echo
 	echo "| $first faces, \`--from\` | nearest training faces |"
@@ -193,6 +211,7 @@ md=$RESULTS/small-data.md
 	echo "| training photos | $FROM_MINUTES minutes of fine-tuning | nearest training photos |"
 	echo "| --- | --- | --- |"
 	echo "| ![person](small-data-person-training-set.png) | ![from](small-data-person-from-samples.png) | ![nearest](small-data-person-from-nearest.png) |"
+	fi
 } >"$md.tmp"
 mv "$md.tmp" "$md"
 log "wrote $md"
