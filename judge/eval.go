@@ -156,10 +156,7 @@ func Evaluate(ctx context.Context, j *Judge, s *Splits, fake Fake, progress func
 	}
 	if len(j.Cfg.Attributes) > 0 {
 		r.AttrGen, r.AttrReal = j.attrRates(fakePred), j.attrRates(testPred)
-		gap := 0.0
-		for name, v := range r.AttrGen {
-			gap = max(gap, math.Abs(v-r.AttrReal[name]))
-		}
+		gap := attrGap(r.AttrGen, r.AttrReal)
 		r.AttrGap = &gap
 	}
 	if fake.Labels != nil {
@@ -184,6 +181,54 @@ func Evaluate(ctx context.Context, j *Judge, s *Splits, fake Fake, progress func
 		return nil, err
 	}
 	return r, nil
+}
+
+// Attributes reads the attributes of fake (n images of j's size) and of
+// the first n test images of s with the face judge j, for a report whose
+// features came from another judge (metrics.Options.AttrJudge): it sets
+// r's AttrGen, AttrReal and AttrGap. progress is as Evaluate's (2n images).
+func (j *Judge) Attributes(ctx context.Context, s *Splits, fake Fake, r *Report, progress func(delta int)) error {
+	if len(j.Cfg.Attributes) == 0 {
+		return errors.New("judge: not a face judge: it reads no attributes")
+	}
+	sz := j.ImageSize()
+	n := len(fake.Images) / sz
+	if n == 0 || n*sz != len(fake.Images) {
+		return fmt.Errorf("judge: %d values are not images of %d×%d×%d", len(fake.Images), j.Cfg.Size, j.Cfg.Size, j.Cfg.Channels)
+	}
+	if s.Test.Len() < n {
+		return &OptionError{Pkg: "judge", Option: "N", Value: n, Reason: fmt.Sprintf("is too many images: %s has %d test images", s.Name, s.Test.Len())}
+	}
+	if s.Test.Size != j.Cfg.Size || s.Test.Channels != j.Cfg.Channels {
+		return fmt.Errorf("the real images are %d×%d×%d, the judge reads %d×%d×%d", s.Test.Size, s.Test.Size, s.Test.Channels, j.Cfg.Size, j.Cfg.Size, j.Cfg.Channels)
+	}
+	var preds [2]Prediction
+	for i, images := range [][]float32{First(s.Test, n).Images, fake.Images} {
+		last := 0
+		p, err := j.Predict(ctx, images, func(done int) {
+			if progress != nil {
+				progress(done - last)
+			}
+			last = done
+		})
+		if err != nil {
+			return err
+		}
+		preds[i] = p
+	}
+	r.AttrReal, r.AttrGen = j.attrRates(preds[0]), j.attrRates(preds[1])
+	gap := attrGap(r.AttrGen, r.AttrReal)
+	r.AttrGap = &gap
+	return nil
+}
+
+// attrGap is the largest difference between an attribute's rates.
+func attrGap(gen, real map[string]float64) float64 {
+	gap := 0.0
+	for name, v := range gen {
+		gap = max(gap, math.Abs(v-real[name]))
+	}
+	return gap
 }
 
 // attrRates returns the share of images with each attribute (probability

@@ -2,6 +2,7 @@ package judge
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os/exec"
 	"path/filepath"
@@ -128,5 +129,52 @@ func TestFaceJudge(t *testing.T) {
 	}
 	if sheet := NearestSheet(j2, mem, copies, train, 16); sheet.Bounds().Dx() < 8*2*size {
 		t.Fatalf("sheet %v too small for 8 pairs", sheet.Bounds())
+	}
+}
+
+// TestGaussianBlur: a point spreads into a symmetric bell that keeps its
+// sum and falls off from the centre; σ 0 leaves the image alone.
+func TestGaussianBlur(t *testing.T) {
+	const side = 15
+	point := func() []float32 {
+		img := make([]float32, side*side)
+		img[(side/2)*side+side/2] = 1
+		return img
+	}
+	img, tmp := point(), make([]float32, side*side)
+	gaussianBlur(img, tmp, side, side, 1, 0)
+	if !slices.Equal(img, point()) {
+		t.Fatal("σ 0 changed the image")
+	}
+	gaussianBlur(img, tmp, side, side, 1, 1)
+	var sum float64
+	for _, v := range img {
+		sum += float64(v)
+	}
+	at := func(y, x int) float32 { return img[y*side+x] }
+	c := side / 2
+	if math.Abs(sum-1) > 1e-5 {
+		t.Errorf("sum %v after the blur, want 1", sum)
+	}
+	// A unit Gaussian sampled at the centre: 1/(2π) ≈ 0.159.
+	if v := at(c, c); v < 0.14 || v > 0.18 {
+		t.Errorf("centre %v, want about 0.159", v)
+	}
+	for d := 1; d <= 3; d++ {
+		if at(c, c+d) >= at(c, c+d-1) || at(c+d, c) != at(c, c+d) || at(c-d, c) != at(c+d, c) {
+			t.Errorf("at distance %d: %v, %v, %v: want falling and symmetric", d, at(c, c+d), at(c+d, c), at(c-d, c))
+		}
+	}
+}
+
+// TestTrainBlurRefused: a blur is for face judges, within 0..MaxBlur.
+func TestTrainBlurRefused(t *testing.T) {
+	_, s := trainedJudge(t)
+	for _, blur := range []float64{1, -1, MaxBlur + 1} {
+		_, err := Train(context.Background(), s, TrainOptions{Blur: blur, Limit: 100}, nil)
+		var oe *OptionError
+		if !errors.As(err, &oe) || oe.Option != "Blur" {
+			t.Errorf("blur %v on fashion-mnist: %v, want an *OptionError for Blur", blur, err)
+		}
 	}
 }

@@ -64,7 +64,10 @@ type Config struct {
 	TrainImages  int                `json:"train_images"`
 	Epochs       int                `json:"epochs"`
 	Seed         uint64             `json:"seed"`
-	Seconds      float64            `json:"seconds"` // training time
+	// Blur is the largest σ, in pixels, of the blur its training images
+	// were jittered with (TrainOptions.Blur; 0 = none).
+	Blur    float64 `json:"blur,omitempty"`
+	Seconds float64 `json:"seconds"` // training time
 }
 
 // FeatureDim is the size of the judge's feature vector.

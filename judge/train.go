@@ -18,6 +18,12 @@ type TrainOptions struct {
 	LR     float64 // Adam's peak learning rate, decayed to 0 on a cosine (default 2e-3)
 	Limit  int     // if > 0, train on the first Limit training images only
 	Seed   uint64  // initial weights and data order
+	// Blur, if > 0, also blurs half of a face judge's training images by a
+	// Gaussian of σ up to Blur pixels, so that its attributes read a soft
+	// face as they read a sharp one (by default a smile under a blur of
+	// σ 1 is lost to it). Its features then tell soft from sharp less well:
+	// such a judge is for eval's attributes (metrics.Options.AttrJudge).
+	Blur float64
 }
 
 // DefaultTrainOptions is the recipe that reaches ≥ 91% on Fashion-MNIST.
@@ -54,6 +60,10 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 		return nil, &OptionError{Pkg: "judge", Option: "LR", Value: o.LR, Reason: "must be positive"}
 	case o.Limit < 0:
 		return nil, &OptionError{Pkg: "judge", Option: "Limit", Value: o.Limit, Reason: "must be ≥ 0"}
+	case o.Blur < 0 || o.Blur > MaxBlur:
+		return nil, &OptionError{Pkg: "judge", Option: "Blur", Value: o.Blur, Reason: fmt.Sprintf("must be between 0 and %g pixels", float64(MaxBlur))}
+	case o.Blur > 0 && len(s.Attributes) == 0:
+		return nil, &OptionError{Pkg: "judge", Option: "Blur", Value: o.Blur, Reason: "is for a face judge: only its training images are jittered"}
 	}
 	train, trainAttrs := s.Train, s.TrainAttrs
 	if o.Limit > 0 {
@@ -65,7 +75,7 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 	}
 	batch := min(o.Batch, train.Len())
 	cfg := Config{Data: s.Name, Size: train.Size, Channels: train.Channels, Classes: s.Classes,
-		Attributes: s.Attributes, TrainImages: train.Len(), Epochs: o.Epochs, Seed: o.Seed}
+		Attributes: s.Attributes, TrainImages: train.Len(), Epochs: o.Epochs, Seed: o.Seed, Blur: o.Blur}
 	j, err := New(cfg, o.Seed)
 	if err != nil {
 		return nil, err
@@ -100,7 +110,7 @@ func Train(ctx context.Context, s *Splits, o TrainOptions, ui Progress) (*Judge,
 				copy(attrs[r*na:(r+1)*na], trainAttrs[i*na:(i+1)*na])
 			}
 			if na > 0 {
-				jitter(x, jrng)
+				jitter(x, jrng, o.Blur)
 			}
 			feats := j.Body.Forward(x)
 			logits := j.Head.Forward(feats)
@@ -219,8 +229,9 @@ func classAttrLoss(logits *tensor.Tensor, labels []int32, attrs []uint8, k int, 
 // changing what it shows. Faces rendered without any variation of these
 // would otherwise teach the judge features that leap at the smallest
 // change of colour or position, and generated faces would all look equally
-// foreign to it.
-func jitter(x *tensor.Tensor, rng *rand.Rand) {
+// foreign to it. With blur > 0, half the images are also blurred by a
+// Gaussian of σ drawn up to blur pixels.
+func jitter(x *tensor.Tensor, rng *rand.Rand, blur float64) {
 	n, h, w, c := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 	per := h * w * c
 	tmp := make([]float32, per)
@@ -247,6 +258,58 @@ func jitter(x *tensor.Tensor, rng *rand.Rand) {
 		for k, v := range img {
 			v = (v-mean)*contrast + mean + bright + float32(sigma*rng.NormFloat64())
 			img[k] = min(max(v, -1), 1)
+		}
+		if blur > 0 && rng.IntN(2) == 0 {
+			gaussianBlur(img, tmp, h, w, c, blur*rng.Float64())
+		}
+	}
+}
+
+// MaxBlur is the largest TrainOptions.Blur, in pixels.
+const MaxBlur = 4
+
+// gaussianBlur blurs the h×w×c image img in place by a Gaussian of σ
+// pixels (edges repeated), as two passes of a 1-D kernel; tmp holds h·w·c
+// values.
+func gaussianBlur(img, tmp []float32, h, w, c int, sigma float64) {
+	r := int(math.Ceil(3 * sigma))
+	if r == 0 {
+		return
+	}
+	k := make([]float32, 2*r+1)
+	var sum float64
+	for i := range k {
+		d := float64(i - r)
+		v := math.Exp(-d * d / (2 * sigma * sigma))
+		k[i] = float32(v)
+		sum += v
+	}
+	for i := range k {
+		k[i] /= float32(sum)
+	}
+	// Rows into tmp, then columns back into img.
+	for y := range h {
+		for x := range w {
+			for ch := range c {
+				var v float32
+				for i, kv := range k {
+					sx := min(max(x+i-r, 0), w-1)
+					v += kv * img[(y*w+sx)*c+ch]
+				}
+				tmp[(y*w+x)*c+ch] = v
+			}
+		}
+	}
+	for y := range h {
+		for x := range w {
+			for ch := range c {
+				var v float32
+				for i, kv := range k {
+					sy := min(max(y+i-r, 0), h-1)
+					v += kv * tmp[(sy*w+x)*c+ch]
+				}
+				img[(y*w+x)*c+ch] = v
+			}
 		}
 	}
 }

@@ -36,6 +36,11 @@ var ErrNotJudgesData = errors.New("not the judge's data")
 // field means its default.
 type Options struct {
 	Judge *judge.Judge
+	// AttrJudge, a face judge of the same data and size, reads the
+	// attributes (attr_gen, attr_real, attr_gap) instead of Judge: one
+	// trained with judge.TrainOptions.Blur reads a soft face's smile as it
+	// reads a sharp one's, while Judge's features keep telling them apart.
+	AttrJudge *judge.Judge
 	// Model is the generator to score (image i from seed i, class i mod
 	// the classes), or nil to score the images in Images.
 	Model  gan.GeneratorNet
@@ -67,6 +72,9 @@ type Options struct {
 type Result struct {
 	*judge.Report
 	*ppl.Result
+	// AttrJudgeBlur is the training blur of the judge that read the
+	// attributes, when it was Options.AttrJudge (nil otherwise).
+	AttrJudgeBlur *float64 `json:"attr_judge_blur,omitempty"`
 }
 
 // Progress follows Run: Start with the total steps (images generated,
@@ -111,6 +119,16 @@ func Run(ctx context.Context, o Options, p Progress) (Result, error) {
 	} else if o.PPL {
 		return Result{}, &OptionError{Pkg: "metrics", Option: "PPL", Reason: "needs a generator: the path length is measured along its latent paths", Colon: true}
 	}
+	if a := o.AttrJudge; a != nil {
+		switch {
+		case len(a.Cfg.Attributes) == 0:
+			return Result{}, &OptionError{Pkg: "metrics", Option: "AttrJudge", Reason: "is not a face judge: it reads no attributes", Colon: true}
+		case !dataset.Same(a.Cfg.Data, j.Cfg.Data):
+			return Result{}, &OptionError{Pkg: "metrics", Option: "AttrJudge", Reason: fmt.Sprintf("was trained on %s, the judge on %s", a.Cfg.Data, j.Cfg.Data), Colon: true, Err: ErrNotJudgesData}
+		case a.Cfg.Size != j.Cfg.Size || a.Cfg.Channels != j.Cfg.Channels:
+			return Result{}, &OptionError{Pkg: "metrics", Option: "AttrJudge", Reason: fmt.Sprintf("reads %d×%d×%d images, the judge %d×%d×%d", a.Cfg.Size, a.Cfg.Size, a.Cfg.Channels, j.Cfg.Size, j.Cfg.Size, j.Cfg.Channels), Colon: true}
+		}
+	}
 	splits, err := judge.LoadSplits(o.Data, j.Cfg.Size, j.Cfg.Channels, o.Log)
 	if err != nil {
 		return Result{}, err
@@ -143,6 +161,9 @@ func Run(ctx context.Context, o Options, p Progress) (Result, error) {
 	if o.PPL {
 		total += o.PPLPairs
 	}
+	if o.AttrJudge != nil {
+		total += 2 * o.N
+	}
 	p.Start(total)
 	if o.Model != nil {
 		p.Stage("generating")
@@ -154,6 +175,14 @@ func Run(ctx context.Context, o Options, p Progress) (Result, error) {
 	var res Result
 	if res.Report, err = judge.Evaluate(ctx, j, splits, fake, p.Add); err != nil {
 		return Result{}, err
+	}
+	if o.AttrJudge != nil {
+		p.Stage("attributes")
+		if err := o.AttrJudge.Attributes(ctx, splits, fake, res.Report, p.Add); err != nil {
+			return Result{}, err
+		}
+		blur := o.AttrJudge.Cfg.Blur
+		res.AttrJudgeBlur = &blur
 	}
 	if o.PPL {
 		p.Stage("path length")

@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"forger/dataset"
 	"forger/gan"
 	"forger/judge"
 )
@@ -158,6 +162,75 @@ func TestRunRefuses(t *testing.T) {
 		var oe *OptionError
 		if !errors.As(err, &oe) || oe.Option != c.option || (c.is != nil && !errors.Is(err, c.is)) {
 			t.Errorf("%s: %v, want an *OptionError for %s", c.name, err, c.option)
+		}
+	}
+}
+
+// TestRunAttrJudge: with an AttrJudge the attributes are that judge's
+// reading of the same images, and a judge that is not a face judge, or of
+// other data, is refused.
+func TestRunAttrJudge(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node not found: this test renders cartoon faces (apt-get install nodejs npm)")
+	}
+	faces, err := dataset.GetCartoonFaces(context.Background(), dataset.CartoonOptions{N: 240, Size: 32, Seed: 5, Dir: filepath.Join(t.TempDir(), "faces")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := judge.LoadSplits(faces, 32, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := func(o judge.TrainOptions) *judge.Judge {
+		j, err := judge.Train(context.Background(), s, o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	j := train(judge.TrainOptions{Epochs: 2, Batch: 16, Seed: 1})
+	soft := train(judge.TrainOptions{Epochs: 2, Batch: 16, Seed: 2, Blur: 1.5})
+	if soft.Cfg.Blur != 1.5 {
+		t.Fatalf("the judge records blur %v, want 1.5", soft.Cfg.Blur)
+	}
+	images := filepath.Join(faces, "images")
+	var p steps
+	res, err := Run(context.Background(), Options{Judge: j, AttrJudge: soft, Images: images, N: 40}, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := Run(context.Background(), Options{Judge: soft, Images: images, N: 40}, &steps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := Run(context.Background(), Options{Judge: j, Images: images, N: 40}, &steps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(res.AttrGen, alone.AttrGen) || !maps.Equal(res.AttrReal, alone.AttrReal) || *res.AttrGap != *alone.AttrGap {
+		t.Errorf("attributes %v / %v, want the attribute judge's own reading %v / %v", res.AttrGen, res.AttrReal, alone.AttrGen, alone.AttrReal)
+	}
+	if res.FD != own.FD || res.AttrJudgeBlur == nil || *res.AttrJudgeBlur != 1.5 || own.AttrJudgeBlur != nil {
+		t.Errorf("fd %v, want the judge's %v; attr_judge_blur %v and %v, want 1.5 and none", res.FD, own.FD, res.AttrJudgeBlur, own.AttrJudgeBlur)
+	}
+	if p.done != p.total || !slices.Contains(p.stages, "attributes") {
+		t.Errorf("progress %+v: want every step done and an attributes stage", p)
+	}
+
+	plain, _, _ := smallJudge(t)
+	for _, c := range []struct {
+		name string
+		o    Options
+		is   error
+	}{
+		{"an attribute judge that reads no attributes", Options{Judge: j, AttrJudge: plain}, nil},
+		{"an attribute judge of other data", Options{Judge: plain, AttrJudge: soft}, ErrNotJudgesData},
+	} {
+		c.o.Images = images
+		_, err := Run(context.Background(), c.o, &steps{})
+		var oe *OptionError
+		if !errors.As(err, &oe) || oe.Option != "AttrJudge" || (c.is != nil && !errors.Is(err, c.is)) {
+			t.Errorf("%s: %v, want an *OptionError for AttrJudge", c.name, err)
 		}
 	}
 }

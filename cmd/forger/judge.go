@@ -46,7 +46,11 @@ also predicts each 0/1 attribute (male, mustache, beard, glasses, smiling,
 hat), whose held-out accuracy is printed. A fixed quarter of the faces is
 the test split and another quarter is held out; it trains on the other
 half. eval then also reports each attribute's rate in generated and real
-faces (attr_gen, attr_real) and the largest difference (attr_gap).`,
+faces (attr_gen, attr_real) and the largest difference (attr_gap).
+
+--blur SIGMA (a face judge only) also blurs half of its training images by
+up to SIGMA pixels, so that its attributes read a soft face as they read a
+sharp one; give such a judge to forger eval --attr-judge.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if data == "" {
@@ -57,6 +61,9 @@ faces (attr_gen, attr_real) and the largest difference (attr_gap).`,
 			}
 			if o.Epochs < 1 || o.Batch < 2 || o.LR <= 0 || o.Limit < 0 {
 				return usagef("--epochs must be ≥ 1, --batch ≥ 2, --lr positive and --limit ≥ 0")
+			}
+			if o.Blur < 0 || o.Blur > judge.MaxBlur {
+				return usagef("--blur must be between 0 and %d pixels", judge.MaxBlur)
 			}
 			defSize, defChannels := dataset.DefaultShape(data)
 			if size == 0 {
@@ -111,6 +118,7 @@ faces (attr_gen, attr_real) and the largest difference (attr_gap).`,
 	f.Float64Var(&o.LR, "lr", o.LR, "Adam's peak learning rate (cosine decay to 0)")
 	f.IntVar(&o.Limit, "limit", 0, "train on the first N training images only (for quick tests)")
 	f.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initial weights, data order)")
+	f.Float64Var(&o.Blur, "blur", 0, "a face judge: also blur half the training images by a Gaussian of σ up to this many pixels (for eval --attr-judge)")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
 	cmd.AddCommand(train)
 	return cmd
@@ -140,7 +148,7 @@ func (u *judgeTrainUI) Update(done int64, desc string) {
 func (u *judgeTrainUI) Finish() { u.bar.Finish() }
 
 func evalCmd() *cobra.Command {
-	var model, images, judgePath, data, nearest, nearestOut string
+	var model, images, judgePath, attrJudgePath, data, nearest, nearestOut string
 	var n, pplN int
 	var asJSON, withPPL bool
 	cmd := &cobra.Command{
@@ -162,7 +170,11 @@ features and predictions of a judge (see forger judge train):
   judge_test_accuracy  the judge on the real test images
   attr_gen,       a face judge only: the share of generated and of real
   attr_real,      faces with each attribute (and dark_skin), and the largest
-  attr_gap        difference between the two
+  attr_gap        difference between the two; with --attr-judge, read by
+                  that face judge (one trained with --blur, which reads a
+                  soft face's smile as a sharp one's: the default judge
+                  loses smiles under a blur of σ 1) and attr_judge_blur
+                  says its blur
   memorised       with --nearest DATA: the share of samples closer to their
                   nearest training image than it is to any other training
                   image (copies), beside memorised_real, the share of the
@@ -205,7 +217,13 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			if err != nil {
 				return makeOne(err, "forger judge train --data fashion-mnist --out "+judgePath)
 			}
-			o := metrics.Options{Judge: j, Images: images, Data: data, N: n, NGiven: cmd.Flags().Changed("n"),
+			var aj *judge.Judge
+			if attrJudgePath != "" {
+				if aj, err = judge.Load(attrJudgePath); err != nil {
+					return makeOne(err, "forger judge train --data cartoon-faces --size 64 --blur 1.5 --out "+attrJudgePath)
+				}
+			}
+			o := metrics.Options{Judge: j, AttrJudge: aj, Images: images, Data: data, N: n, NGiven: cmd.Flags().Changed("n"),
 				PPL: withPPL, PPLPairs: pplN, Nearest: nearest, NearestOut: nearestOut, Log: os.Stderr}
 			if model != "" {
 				if o.Model, err = loadGeneratorNet("--model", &model); err != nil {
@@ -234,6 +252,7 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 	f.StringVar(&model, "model", "", "checkpoint (.safetensors), run folder or model name to generate from")
 	f.StringVar(&images, "images", "", "folder of generated images: DIR/<class index>/*.png, or DIR/*.png")
 	f.StringVar(&judgePath, "judge", "", "judge file (forger judge train)")
+	f.StringVar(&attrJudgePath, "attr-judge", "", "a face judge to read the attributes with (forger judge train --blur)")
 	f.StringVar(&data, "data", "", "the real data set (default: the judge's)")
 	f.IntVarP(&n, "n", "n", judge.DefaultN, "images on each side")
 	f.StringVar(&nearest, "nearest", "", "the training images (folder or data set): also measure memorisation and draw each sample beside its nearest training image")
