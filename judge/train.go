@@ -287,28 +287,22 @@ func gaussianBlur(img, tmp []float32, h, w, c int, sigma float64) {
 	for i := range k {
 		k[i] /= float32(sum)
 	}
-	// Rows into tmp, then columns back into img.
-	for y := range h {
-		for x := range w {
-			for ch := range c {
-				var v float32
-				for i, kv := range k {
-					sx := min(max(x+i-r, 0), w-1)
-					v += kv * img[(y*w+sx)*c+ch]
+	// Along rows into tmp, then along columns back into img.
+	for _, p := range []struct {
+		from, to []float32
+		dy, dx   int
+	}{{img, tmp, 0, 1}, {tmp, img, 1, 0}} {
+		for y := range h {
+			for x := range w {
+				for ch := range c {
+					var v float32
+					for i, kv := range k {
+						sy := min(max(y+(i-r)*p.dy, 0), h-1)
+						sx := min(max(x+(i-r)*p.dx, 0), w-1)
+						v += kv * p.from[(sy*w+sx)*c+ch]
+					}
+					p.to[(y*w+x)*c+ch] = v
 				}
-				tmp[(y*w+x)*c+ch] = v
-			}
-		}
-	}
-	for y := range h {
-		for x := range w {
-			for ch := range c {
-				var v float32
-				for i, kv := range k {
-					sy := min(max(y+i-r, 0), h-1)
-					v += kv * tmp[(sy*w+x)*c+ch]
-				}
-				img[(y*w+x)*c+ch] = v
 			}
 		}
 	}
