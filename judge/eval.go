@@ -58,6 +58,10 @@ type Report struct {
 	Recall                float64            `json:"recall"`
 	JudgeTestAccuracy     float64            `json:"judge_test_accuracy"`
 	N                     int                `json:"n"`
+	// Sharpness is the generated images' Sharpness over the real test
+	// images': below 1 they are softer than real ones, above 1 noisier or
+	// harder-edged.
+	Sharpness float64 `json:"sharpness"`
 
 	// AttrGen and AttrReal are, for a face judge, the share of generated
 	// and of real test images that the judge says show each attribute
@@ -153,6 +157,9 @@ func Evaluate(ctx context.Context, j *Judge, s *Splits, fake Fake, progress func
 	}
 	if r.FD, err = FrechetDistance(g, testFit); err != nil {
 		return nil, err
+	}
+	if rs := Sharpness(test.Images, j.Cfg.Size, j.Cfg.Channels); rs > 0 {
+		r.Sharpness = Sharpness(fake.Images, j.Cfg.Size, j.Cfg.Channels) / rs
 	}
 	if len(j.Cfg.Attributes) > 0 {
 		r.AttrGen, r.AttrReal = j.attrRates(fakePred), j.attrRates(testPred)
@@ -461,6 +468,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			row("  "+name, fmt.Sprintf("%s vs %s", pct(r.AttrGen[name]), pct(r.AttrReal[name])), "generated vs real")
 		}
 	}
+	row("sharpness", fmt.Sprintf("%.2f", r.Sharpness), "generated images' edges over real ones' at equal contrast: below 1 softer, above 1 noisier")
 	row("precision", pct(r.Precision), fmt.Sprintf("generated images inside the real manifold (k=%d): quality", NeighbourK))
 	row("recall", pct(r.Recall), fmt.Sprintf("real images inside the generated manifold (k=%d): variety", NeighbourK))
 	if m := r.Memorisation; m != nil {

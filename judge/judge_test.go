@@ -122,6 +122,9 @@ func TestEvaluate(t *testing.T) {
 	if r.Precision < 0.6 || r.Recall < 0.6 {
 		t.Errorf("real vs real: precision %v recall %v", r.Precision, r.Recall)
 	}
+	if math.Abs(r.Sharpness-1) > 0.05 {
+		t.Errorf("sharpness of real vs real images %v, want about 1", r.Sharpness)
+	}
 	var table bytes.Buffer
 	if err := r.WriteTable(&table); err != nil || !strings.Contains(table.String(), "fd_noise_0.05") || !strings.Contains(table.String(), "Ankle boot") {
 		t.Errorf("table: %v\n%s", err, table.String())

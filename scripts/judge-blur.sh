@@ -5,7 +5,8 @@
 # --images against the real test faces with JUDGE, and with ATTR_JUDGE
 # reading the attributes (forger judge train --blur; skipped when it does
 # not exist). A judge whose attributes hold under a blur reads about the
-# real faces' rates on every row. Prints the table of docs/results/faces-64.md
+# real faces' rates on every row; sharpness (forger eval's) places a
+# generator's softness among the rows. Prints the table of docs/results/faces-64.md
 # and draws OUT/smiling.png: eight smiling faces (columns) as each row saw them.
 #
 #   scripts/judge-blur.sh
@@ -58,14 +59,14 @@ sheet.save(os.path.join(out, 'smiling.png'))
 PY
 judges=("$JUDGE")
 [[ -f $ATTR_JUDGE ]] && judges+=("$ATTR_JUDGE")
-echo "| real faces | attributes read by | fd | smiling | mustache | beard | glasses | attr_gap |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| real faces | attributes read by | fd | sharpness | smiling | mustache | beard | glasses | attr_gap |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for way in as-rendered blur-0.5 blur-1 half-size; do
 	for aj in "${judges[@]}"; do
 		"$F" eval --images "$OUT/$way" --judge "$JUDGE" --attr-judge "$aj" --data cartoon-faces -n "$N" --json 2>/dev/null >"$OUT/$way.$(basename "$aj" .safetensors).json"
 		jq -r --arg way "$way" --arg aj "$(basename "$aj")" '
 			def pct(k): "\((.attr_gen[k] * 1000 | round) / 10)% (\((.attr_real[k] * 1000 | round) / 10)%)";
-			"| \($way) | \($aj) | \(.fd * 10 | round / 10) | \(pct("smiling")) | \(pct("mustache")) | \(pct("beard")) | \(pct("glasses")) | \(.attr_gap * 1000 | round / 1000) |"' \
+			"| \($way) | \($aj) | \(.fd * 10 | round / 10) | \(.sharpness * 100 | round / 100) | \(pct("smiling")) | \(pct("mustache")) | \(pct("beard")) | \(pct("glasses")) | \(.attr_gap * 1000 | round / 1000) |"' \
 			"$OUT/$way.$(basename "$aj" .safetensors).json"
 	done
 done

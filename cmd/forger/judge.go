@@ -168,6 +168,10 @@ features and predictions of a judge (see forger judge train):
   precision,      Kynkäänniemi et al. 2019 with k=3 in the judge's features:
   recall          quality and variety
   judge_test_accuracy  the judge on the real test images
+  sharpness       the generated images' edges over the real ones' at equal
+                  contrast (mean neighbour difference over the image's
+                  standard deviation): below 1 softer than real images,
+                  above 1 noisier or harder-edged; grey images are not soft
   attr_gen,       a face judge only: the share of generated and of real
   attr_real,      faces with each attribute (and dark_skin), and the largest
   attr_gap        difference between the two; with --attr-judge, read by

@@ -66,7 +66,7 @@ func TestJudgeTrainAndEval(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"class_accuracy", "class_accuracy_per_class", "fd", "fd_noise_0.05", "fd_noise_0.1", "fd_real", "judge_test_accuracy", "n", "precision", "recall"}
+	want := []string{"class_accuracy", "class_accuracy_per_class", "fd", "fd_noise_0.05", "fd_noise_0.1", "fd_real", "judge_test_accuracy", "n", "precision", "recall", "sharpness"}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("eval JSON keys %v, want %v", keys, want)
 	}
