@@ -200,6 +200,46 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	g, _ := NewGenerator(c, rng)
 	d, _ := NewDiscriminator(c, rng)
 	path := saveAndCompare(t, g, d, `{"epoch":3,"images":4000}`, rng)
+	// A D without normalisation, with biases (DBias): one per convolution.
+	for _, spectral := range []bool{false, true} {
+		cb := cfg(DCGAN, 32, 3)
+		cb.SpectralNorm, cb.DNoNorm, cb.DBias = spectral, !spectral, true
+		gb, _ := NewGenerator(cb, rng)
+		db, err := NewDiscriminator(cb, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		biases := 0
+		for _, p := range db.Params() {
+			if strings.HasSuffix(p.Name, ".bias") {
+				biases++
+			}
+		}
+		if want := 4; biases != want { // 32×32: three halvings and the head
+			t.Errorf("spectral norm %v: %d biases in D, want %d", spectral, biases, want)
+		}
+		for _, p := range db.Params() {
+			if strings.HasSuffix(p.Name, ".bias") {
+				p.Value.FillNormal(rng, 0, 0.5) // as training leaves them
+			}
+		}
+		path := saveAndCompare(t, gb, db, `{}`, rng)
+		f, _, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, _ := NewDiscriminator(cb, rand.New(rand.NewPCG(9, 9)))
+		if err := d2.Load(f, "d"); err != nil {
+			t.Fatal(err)
+		}
+		x := tensor.New(4, 32, 32, 3)
+		x.FillNormal(rng, 0, 0.5)
+		db.SetTraining(false)
+		d2.SetTraining(false)
+		if diff := tensor.MaxAbsDiff(db.Forward(x, nil).Clone(), d2.Forward(x, nil)); diff != 0 {
+			t.Errorf("spectral norm %v: the loaded D with biases differs by %g", spectral, diff)
+		}
+	}
 	info, err := ReadInfo(path)
 	if err != nil || info.Epochs != 3 || info.Images != 4000 || info.Arch != CDCGAN || len(info.Classes) != 3 {
 		t.Fatalf("info %+v %v", info, err)

@@ -66,6 +66,14 @@ type Config struct {
 	// (when SpectralNorm is off), as StyleGAN's is: a discriminator kept in
 	// check by a gradient penalty instead (R1).
 	DNoNorm bool `json:"d_no_norm,omitempty"`
+	// DBias gives the convolutions of a discriminator without batch norm
+	// (SpectralNorm or DNoNorm) a bias each. Without them such a D — convolutions
+	// without bias, leaky ReLUs, minibatch stddev — is positively homogeneous,
+	// D(a·x) = a·D(x) for a ≥ 0: mid-grey scores a logit of exactly 0 and a
+	// faint copy of a face the sign of the face, so D cannot push a
+	// generator's fading images down and the generator drifts to grey.
+	// Checkpoints written before it have none and load as they were.
+	DBias bool `json:"d_bias,omitempty"`
 	// StyleGAN is the shape of a stylegan model (Arch StyleGAN); Size,
 	// Channels and NZ repeat its own, NGF and NDF its ChannelMax.
 	StyleGAN *stylegan.Config `json:"stylegan,omitempty"`
@@ -283,6 +291,9 @@ func dcganInit(s *nn.Sequential, rng *rand.Rand) {
 		switch l := l.(type) {
 		case *nn.Conv2d:
 			l.Weight.Value.FillNormal(rng, 0, 0.02)
+			if l.Bias != nil {
+				l.Bias.Value.Zero()
+			}
 		case *nn.ConvTranspose2d:
 			l.Weight.Value.FillNormal(rng, 0, 0.02)
 		case *nn.BatchNorm:
@@ -376,7 +387,8 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 		return l
 	}
 	ch := cfg.NDF
-	d.first = nn.NewConv2d(cfg.Channels, ch, 4, 2, 1, false, rng)
+	bias := cfg.DBias && (cfg.SpectralNorm || cfg.DNoNorm) // batch norm has its own shift
+	d.first = nn.NewConv2d(cfg.Channels, ch, 4, 2, 1, bias, rng)
 	layers := []nn.Layer{wrap(d.first)}
 	inputCond := cfg.Conditional() && cfg.DCond == DCondInput
 	if inputCond {
@@ -389,7 +401,7 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 	layers = append(layers, nn.NewLeakyReLU(0.2))
 	// conv adds a convolution and its normalisation and leaky ReLU.
 	conv := func(in, out, k, stride, pad int) {
-		layers = append(layers, wrap(nn.NewConv2d(in, out, k, stride, pad, false, rng)))
+		layers = append(layers, wrap(nn.NewConv2d(in, out, k, stride, pad, bias, rng)))
 		if cfg.SpectralNorm || cfg.DNoNorm {
 			layers = append(layers, nn.NewLeakyReLU(0.2))
 		} else {
@@ -416,8 +428,11 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 	nn.Prefix("main", d.Trunk.Buffers())
 	dcganInit(d.Trunk, rng)
 	// The final base×base convolution of DCGAN to one logit.
-	head := nn.NewConv2d(ch, 1, base, 1, 0, false, rng)
+	head := nn.NewConv2d(ch, 1, base, 1, 0, bias, rng)
 	head.Weight.Value.FillNormal(rng, 0, 0.02)
+	if head.Bias != nil {
+		head.Bias.Value.Zero()
+	}
 	d.Head = wrap(head)
 	if sn, ok := d.Head.(*nn.SpectralNorm); ok {
 		sn.Orig.Value.CopyFrom(head.Weight.Value)

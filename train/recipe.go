@@ -54,6 +54,14 @@ func (o *Options) Complete() error {
 			o.NDF = Wide128
 		}
 	}
+	if o.From == "" {
+		// A new dcgan's or cdcgan's D without normalisation gets biases
+		// (gan.Config.DBias); one From a checkpoint has the source's.
+		// Spectral norm's D is as homogeneous, but its recipe (the default
+		// below 64×64) keeps the D it was measured with until it is
+		// measured with biases.
+		o.DBias = (o.Model == gan.DCGAN || o.Model == gan.CDCGAN) && o.DNoNorm && !o.SpectralNorm
+	}
 	if o.Model == gan.StyleGAN && !given("NDF") {
 		// Its discriminator is as wide as its generator (a given NDF is
 		// refused by Run): the run's options say so, as its checkpoint does.

@@ -127,6 +127,26 @@ func TestComplete(t *testing.T) {
 				t.Errorf("epochs %d, want the default %d", o.Epochs, Defaults().Epochs)
 			}
 		}},
+		{"a D without normalisation has biases", func(o *Options) { o.Size, o.SpectralNorm, o.DNoNorm = 64, false, true }, []string{"Size", "SpectralNorm", "DNoNorm"}, func(t *testing.T, o Options) {
+			if !o.DBias {
+				t.Errorf("--d-norm none: DBias false, want biases in D")
+			}
+		}},
+		{"the 128×128 recipe's D has biases", func(o *Options) { o.Size = 128 }, []string{"Size"}, func(t *testing.T, o Options) {
+			if !o.DNoNorm || !o.DBias {
+				t.Errorf("128×128: DNoNorm %v DBias %v, want both", o.DNoNorm, o.DBias)
+			}
+		}},
+		{"batch norm and spectral norm keep their D", func(o *Options) { o.Size = 64 }, []string{"Size"}, func(t *testing.T, o Options) {
+			if o.DBias {
+				t.Errorf("64×64 with batch norm in D: DBias true")
+			}
+			o32 := cliStart()
+			o32.Size, o32.Given = 32, []string{"Size"}
+			if err := o32.Complete(); err != nil || !o32.SpectralNorm || o32.DBias {
+				t.Errorf("32×32: %v, spectral norm %v, DBias %v, want spectral norm without biases", err, o32.SpectralNorm, o32.DBias)
+			}
+		}},
 		{"a vae drops the GAN recipe", func(o *Options) { o.Model = gan.VAE }, []string{"Model"}, func(t *testing.T, o Options) {
 			if o.KLWeight != 1 || o.EMA != 0 || o.MinibatchStd || o.LRG != 1e-3 {
 				t.Errorf("%+v, want the vae recipe", o)
@@ -180,11 +200,30 @@ func TestCompleteFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The source's batch norm in D: no R1, though the 128×128 recipe has it.
-	if o.Size != 128 || o.NGF != 8 || o.NDF != 8 || o.NZ != 16 || o.DNoNorm || o.SpectralNorm || o.R1 != 0 || o.Loss != gan.LossBCE || o.LRG != 1e-5 {
+	if o.Size != 128 || o.NGF != 8 || o.NDF != 8 || o.NZ != 16 || o.DNoNorm || o.DBias || o.SpectralNorm || o.R1 != 0 || o.Loss != gan.LossBCE || o.LRG != 1e-5 {
 		t.Errorf("from a 128×128 dcgan of width 8 with batch norm in D: %+v", o)
 	}
 	if !slices.Equal(o.Given, []string{"From", "LRG"}) {
 		t.Errorf("Given %v, want it unchanged", o.Given)
+	}
+
+	// A source without normalisation in D keeps the D it has: none of the
+	// biases a new run's would get when its checkpoint has none.
+	for _, bias := range []bool{false, true} {
+		cfg := gan.Config{Arch: gan.DCGAN, Size: 64, Channels: 3, NZ: 16, NGF: 8, NDF: 8, DNoNorm: true, DBias: bias}
+		g, err := gan.NewGenerator(cfg, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := filepath.Join(t.TempDir(), "nonorm.safetensors")
+		if err := (&gan.Checkpoint{Config: cfg, G: g}).Save(src); err != nil {
+			t.Fatal(err)
+		}
+		o := cliStart()
+		o.From, o.Given = src, []string{"From"}
+		if err := o.Complete(); err != nil || !o.DNoNorm || o.DBias != bias {
+			t.Errorf("from a D without norm, biases %v: %v, DNoNorm %v DBias %v", bias, err, o.DNoNorm, o.DBias)
+		}
 	}
 
 	o = cliStart()

@@ -65,8 +65,11 @@ type Options struct {
 	DCond          string  `json:"d_cond,omitempty"`    // how a conditional D sees the class (gan.DCond*)
 	DArch          string  `json:"d_arch,omitempty"`    // the discriminator's shape (gan.DArch*)
 	DNoNorm        bool    `json:"d_no_norm,omitempty"` // no batch norm in D (without spectral norm)
-	R1             float64 `json:"r1,omitempty"`        // γ of the R1 penalty on real images; 0 = none
-	R1Every        int     `json:"r1_every,omitempty"`  // D steps between R1 penalties (lazy; 0 = 16)
+	// DBias gives a D without batch norm biases (gan.Config.DBias): every
+	// new run's, while runs started before it resume without.
+	DBias   bool    `json:"d_bias,omitempty"`
+	R1      float64 `json:"r1,omitempty"`       // γ of the R1 penalty on real images; 0 = none
+	R1Every int     `json:"r1_every,omitempty"` // D steps between R1 penalties (lazy; 0 = 16)
 	// Augment is the augmentation policy (augment.None, DiffAugment or ADA);
 	// "" chooses: ADA for data sets of fewer than AutoAugmentBelow images,
 	// none otherwise. AugmentP is the probability of each operation
@@ -742,7 +745,8 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		}
 	}
 	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
-		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond, DArch: o.DArch, DNoNorm: o.DNoNorm}
+		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond, DArch: o.DArch, DNoNorm: o.DNoNorm,
+		DBias: o.DBias && (o.SpectralNorm || o.DNoNorm)}
 	if cfg.Arch == gan.StyleGAN {
 		cfg = gan.StyleConfig(styleShape(o))
 	} else if cfg.Arch == gan.DCGAN || cfg.Arch == gan.VAE {
@@ -846,13 +850,13 @@ func runVAE(ctx context.Context, o Options, cfg gan.Config, set *dataset.Set, in
 
 // ShapeOptions are the options that choose a run's networks: a run started
 // From a checkpoint takes them from it (they are its weights' shape).
-var ShapeOptions = []string{"Model", "Size", "Channels", "NZ", "NGF", "NDF", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "GCond", "DCond", "MappingLayers"}
+var ShapeOptions = []string{"Model", "Size", "Channels", "NZ", "NGF", "NDF", "SpectralNorm", "DNoNorm", "DBias", "MinibatchStd", "DArch", "GCond", "DCond", "MappingLayers"}
 
 // shapeOf returns the ShapeOptions of a network's configuration, its
 // defaults ("") spelt as Options spell them.
 func shapeOf(c gan.Config) Options {
 	o := Options{Model: c.Arch, Size: c.Size, Channels: c.Channels, NZ: c.NZ, NGF: c.NGF, NDF: c.NDF,
-		SpectralNorm: c.SpectralNorm, DNoNorm: c.DNoNorm, MinibatchStd: c.MinibatchStd,
+		SpectralNorm: c.SpectralNorm, DNoNorm: c.DNoNorm, DBias: c.DBias, MinibatchStd: c.MinibatchStd,
 		DArch: cmp.Or(c.DArch, gan.DArchDCGAN), GCond: cmp.Or(c.GCond, gan.GCondEmbed), DCond: cmp.Or(c.DCond, gan.DCondProjection)}
 	if c.StyleGAN != nil {
 		o.MappingLayers = c.StyleGAN.MappingLayers
