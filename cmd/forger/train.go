@@ -316,6 +316,9 @@ func trainWarning(w train.Warning) string {
 		case o.Loss != gan.LossBCE || o.SpectralNorm:
 			why = "Hinge loss or spectral norm drifts this way at 64×64 and above. "
 			try = append(try, "the face recipe (--loss bce --d-norm batch --mbstd)")
+		case o.DNoNorm && !o.SpectralNorm && !o.DBias:
+			why = "Its discriminator has no biases (the run began before forger gave them to a discriminator without normalisation), so it cannot tell a faded face from a face. "
+			try = append(try, "a new run, whose discriminator gets them")
 		case o.R1 > 0:
 			why = "Its R1 penalty may hold the discriminator too hard. "
 			try = append(try, fmt.Sprintf("a weaker --r1 than %g", o.R1))

@@ -116,6 +116,8 @@ func TestTrainFaceRecipe(t *testing.T) {
 // train's warnings name no flag; forger train adds the advice in its flags.
 func TestTrainWarningAdvice(t *testing.T) {
 	face, large, hinge := train.FaceDefaults(), train.LargeFaceDefaults(), train.Defaults()
+	old := large // a run begun before D without normalisation had biases
+	large.DBias = true
 	faceADA := face
 	faceADA.Augment = augment.ADA
 	faceNone := face
@@ -134,7 +136,8 @@ func TestTrainWarningAdvice(t *testing.T) {
 		{"hinge, grey", train.WarnGrey, hinge, []string{"--loss bce --d-norm batch --mbstd"}, nil},
 		{"face without augmentation, grey", train.WarnGrey, faceNone, []string{"--augment ada"}, []string{"--d-norm batch", "--r1"}},
 		{"face with ADA, grey", train.WarnGrey, faceADA, []string{"--ada-target"}, []string{"--augment ada", "--d-norm batch"}},
-		{"large face, grey", train.WarnGrey, large, []string{"weaker --r1 than 10"}, []string{"--d-norm batch"}},
+		{"large face, grey", train.WarnGrey, large, []string{"weaker --r1 than 10"}, []string{"--d-norm batch", "new run"}},
+		{"large face without biases in D, grey", train.WarnGrey, old, []string{"no biases", "a new run"}, []string{"--r1"}},
 	} {
 		got := trainWarning(train.Warning{Kind: c.kind, Message: "what happened", Run: c.recipe})
 		if !strings.HasPrefix(got, "what happened. ") {
