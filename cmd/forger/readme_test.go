@@ -84,10 +84,10 @@ func TestREADMECommands(t *testing.T) {
 	}
 
 	// The judge and a score.
-	step("forger judge train --data fashion-mnist\\|cartoon-faces\\|DIR [--size 64] --out JUDGE.safetensors",
+	step("forger judge train --data fashion-mnist\\|cartoon-faces\\|DIR [--size 64] [--blur SIGMA] --out JUDGE.safetensors",
 		"judge", "train", "--data", "fashion-mnist", "--out", judgeFile, "--epochs", "1", "--limit", "3000")
 	var ev map[string]any
-	out = step("forger eval (--model CKPT \\| --images DIR) --judge JUDGE [-n 10000] [--nearest DATA] [--json]",
+	out = step("forger eval (--model CKPT \\| --images DIR) --judge JUDGE [-n 10000] [--nearest DATA] [--attr-judge JUDGE] [--json]",
 		"eval", "--model", ckpt, "--judge", judgeFile, "-n", "500", "--json")
 	if err := json.Unmarshal([]byte(out), &ev); err != nil || ev["fd"] == nil {
 		t.Errorf("eval: %q %v", out, err)

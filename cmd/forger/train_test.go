@@ -167,7 +167,9 @@ func TestGivenOptions(t *testing.T) {
 	typ := reflect.TypeFor[train.Options]()
 	for i := range typ.NumField() {
 		f := typ.Field(i)
-		if f.Tag.Get("json") == "-" || f.Name == "PLEvery" { // PLEvery: the recipe's alone
+		// PLEvery: the recipe's alone; DBias: follows --d-norm in a new run
+		// and the checkpoint in a resumed one, never given.
+		if f.Tag.Get("json") == "-" || f.Name == "PLEvery" || f.Name == "DBias" {
 			continue
 		}
 		if flagFor(cmd, f.Name) == "" {
