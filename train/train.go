@@ -745,8 +745,7 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		}
 	}
 	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
-		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond, DArch: o.DArch, DNoNorm: o.DNoNorm,
-		DBias: o.DBias && (o.SpectralNorm || o.DNoNorm)}
+		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond, DArch: o.DArch, DNoNorm: o.DNoNorm, DBias: o.DBias}
 	if cfg.Arch == gan.StyleGAN {
 		cfg = gan.StyleConfig(styleShape(o))
 	} else if cfg.Arch == gan.DCGAN || cfg.Arch == gan.VAE {
