@@ -91,10 +91,42 @@ func openBuiltin(name string, o Options) (*Set, error) {
 		}
 		return openIDX(images, labels, classes, o)
 	}
+	return nil, notInstalled(name)
+}
+
+// ErrNotInstalled is wrapped by the error of a built-in data set that is
+// not on this machine (Open's and Installed's); Get installs it.
+var ErrNotInstalled = errors.New("is not installed")
+
+// notInstalled is the error of a missing built-in data set: its name, and
+// the command that gets it.
+func notInstalled(name string) error {
 	if name == MNIST {
-		return nil, errors.New("mnist is not installed: run 'forger data get mnist'")
+		return fmt.Errorf("%s %w: run 'forger data get %s'", name, ErrNotInstalled, MNIST)
 	}
-	return nil, fmt.Errorf("fashion-mnist is not installed: run 'forger data get fashion-mnist' (or: sudo apt-get install %s)", fashionPackage)
+	return fmt.Errorf("%s %w: run 'forger data get %s' (or: sudo apt-get install %s)", name, ErrNotInstalled, FashionMNIST, fashionPackage)
+}
+
+// Installed reports whether the built-in data set name (FashionMNIST or
+// MNIST) has both its splits on this machine, where Open looks for them:
+// nil, or an error wrapping ErrNotInstalled that names the command to run.
+// Tests call it to say which fixture they lack.
+func Installed(name string) error {
+	dirs := fashionDirs()
+	switch name {
+	case MNIST:
+		dirs = []string{filepath.Join(home.DataDir(), MNIST)}
+	case FashionMNIST:
+	default:
+		return fmt.Errorf("unknown data set %q (known: %s, %s)", name, FashionMNIST, MNIST)
+	}
+	for _, dir := range dirs {
+		train, test := findIDX(dir, "train"), findIDX(dir, "test")
+		if train != "" && test != "" && labelsFor(train) != "" && labelsFor(test) != "" {
+			return nil
+		}
+	}
+	return notInstalled(name)
 }
 
 // Get makes the built-in data set name ("fashion-mnist" or "mnist")

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,5 +125,43 @@ func TestCopyFileChecksum(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(dst); string(b) != "not MNIST" {
 		t.Errorf("dst holds %q, want the source", b)
+	}
+}
+
+// TestInstalled: Installed finds Fashion-MNIST where Open does, and says
+// what is missing, with the command, for MNIST in an empty home (as Open
+// does) and once its test split is gone.
+func TestInstalled(t *testing.T) {
+	needFashion(t)
+	isolate(t)
+	if err := Installed(FashionMNIST); err != nil {
+		t.Fatalf("Installed(fashion-mnist) with the Debian package: %v", err)
+	}
+	err := Installed(MNIST)
+	if !errors.Is(err, ErrNotInstalled) || !strings.Contains(err.Error(), "forger data get mnist") {
+		t.Errorf("Installed(mnist) in an empty home: %v; want ErrNotInstalled naming 'forger data get mnist'", err)
+	}
+	if _, openErr := Open(MNIST, Options{Size: 28, Channels: 1, Limit: 1}); !errors.Is(openErr, ErrNotInstalled) || openErr.Error() != err.Error() {
+		t.Errorf("Open(mnist) in an empty home: %v; want Installed's error %v", openErr, err)
+	}
+	// Only the training split in the home's mnist folder: not installed.
+	dir := filepath.Join(home.DataDir(), MNIST)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"} {
+		data, err := os.ReadFile(filepath.Join(fashionSystemDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Installed(MNIST); !errors.Is(err, ErrNotInstalled) {
+		t.Errorf("Installed(mnist) without its test split: %v; want ErrNotInstalled", err)
+	}
+	if err := Installed("cifar-10"); err == nil || errors.Is(err, ErrNotInstalled) {
+		t.Errorf("Installed(cifar-10): %v; want an unknown-data-set error", err)
 	}
 }

@@ -3,7 +3,6 @@ package gan
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 
@@ -20,8 +19,8 @@ import (
 // sign of its image and D can never pass one half; with DBias it learns
 // the task.
 func TestDBiasTellsFaintCopies(t *testing.T) {
-	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"); err != nil {
-		fixture.Missing(t, "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+	if err := dataset.Installed(dataset.FashionMNIST); err != nil {
+		fixture.Missing(t, err)
 	}
 	const n, size = 32, 32
 	set, err := dataset.Open(dataset.FashionMNIST, dataset.Options{Size: size, Channels: 1, Limit: 8 * n})

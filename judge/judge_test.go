@@ -30,8 +30,8 @@ var shared struct {
 // on Fashion-MNIST, shared by the tests, and the data's splits.
 func trainedJudge(t *testing.T) (*Judge, *Splits) {
 	t.Helper()
-	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"); err != nil {
-		fixture.Missing(t, "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+	if err := dataset.Installed(dataset.FashionMNIST); err != nil {
+		fixture.Missing(t, err)
 	}
 	shared.once.Do(func() {
 		s, err := LoadSplits(dataset.FashionMNIST, 28, 1, nil)

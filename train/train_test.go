@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"forger/dataset"
 	"forger/gan"
 	"forger/internal/fixture"
 	"forger/runfolder"
@@ -50,8 +51,9 @@ func (u *quietUI) Warn(w Warning) {
 func (u *quietUI) Finish() {}
 
 func needFashion(t *testing.T) {
-	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"); err != nil {
-		fixture.Missing(t, "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+	t.Helper()
+	if err := dataset.Installed(dataset.FashionMNIST); err != nil {
+		fixture.Missing(t, err)
 	}
 }
 

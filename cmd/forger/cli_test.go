@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"forger/dataset"
 	"forger/gan"
 	"forger/internal/fixture"
 )
@@ -47,8 +48,9 @@ func forger(t *testing.T, env []string, args ...string) (string, string, int) {
 }
 
 func needFashion(t *testing.T) {
-	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"); err != nil {
-		fixture.Missing(t, "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+	t.Helper()
+	if err := dataset.Installed(dataset.FashionMNIST); err != nil {
+		fixture.Missing(t, err)
 	}
 }
 
