@@ -30,8 +30,8 @@ func TestComplete(t *testing.T) {
 		check func(t *testing.T, o Options)
 	}{
 		{"the data's shape and the 64×64 face recipe", func(*Options) {}, nil, func(t *testing.T, o Options) {
-			if o.Size != 64 || o.Channels != 3 || o.Loss != gan.LossBCE || o.SpectralNorm || o.DNoNorm || !o.MinibatchStd || o.NGF != 64 || o.R1 != 0 || o.Epochs != Defaults().Epochs || o.Batch != FaceBatch {
-				t.Errorf("%+v, want 64×64 RGB, BCE, batch norm and mbstd in D, width 64, no R1, %d epochs, batch %d", o, Defaults().Epochs, FaceBatch)
+			if o.Size != 64 || o.Channels != 3 || o.Loss != gan.LossBCE || o.SpectralNorm || !o.DNoNorm || !o.DBias || !o.MinibatchStd || o.NGF != 64 || o.R1 != FaceR1 || o.Epochs != Defaults().Epochs || o.Batch != FaceBatch {
+				t.Errorf("%+v, want 64×64 RGB, BCE, no normalisation in D but biases and mbstd, width 64, R1 %d, %d epochs, batch %d", o, FaceR1, Defaults().Epochs, FaceBatch)
 			}
 		}},
 		{"a built-in set's shape and the hinge recipe", func(o *Options) { o.Data = "fashion-mnist" }, nil, func(t *testing.T, o Options) {
@@ -137,9 +137,9 @@ func TestComplete(t *testing.T) {
 				t.Errorf("128×128: DNoNorm %v DBias %v, want both", o.DNoNorm, o.DBias)
 			}
 		}},
-		{"batch norm and spectral norm keep their D", func(o *Options) { o.Size = 64 }, []string{"Size"}, func(t *testing.T, o Options) {
-			if o.DBias {
-				t.Errorf("64×64 with batch norm in D: DBias true")
+		{"batch norm and spectral norm keep their D", func(o *Options) { o.Size, o.SpectralNorm, o.DNoNorm = 64, false, false }, []string{"Size", "SpectralNorm", "DNoNorm"}, func(t *testing.T, o Options) {
+			if o.DBias || o.R1 != 0 {
+				t.Errorf("64×64 with batch norm in D given: DBias %v, R1 %v; want neither", o.DBias, o.R1)
 			}
 			o32 := cliStart()
 			o32.Size, o32.Given = 32, []string{"Size"}

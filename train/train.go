@@ -159,33 +159,39 @@ func DefaultsFor(model string, size int) Options {
 	return Defaults()
 }
 
-// FaceDefaults is forger's recipe for a dcgan of 64×64: BCE with batch
-// norm in D (pytorch/examples' recipe), minibatch stddev in D, the EMA of G
-// and batches of FaceBatch. It scored best of the recipes compared on
-// cartoon faces at 64×64, where Defaults' hinge loss with spectral norm
-// drifted to grey and the same recipe without minibatch stddev collapsed to
-// one face; at equal minutes batches of 32 train as many images per second
-// as batches of 64 on 2 cores and take twice the steps, which a GAN's first
-// hours need more than larger batches (docs/results/faces-64.md).
+// FaceDefaults is forger's recipe for a dcgan of 64×64: StyleGAN2's
+// discriminator recipe on DCGAN's networks — BCE, no normalisation in D
+// (with a bias per convolution, gan.Config.DBias, which Complete gives a
+// new run), held in check by a lazy R1 penalty of γ 10 — with minibatch
+// stddev in D, the EMA of G and batches of FaceBatch. Of the recipes
+// compared on cartoon faces at 64×64 it scored best at equal minutes:
+// pytorch/examples' batch norm in D (with minibatch stddev, the default
+// before it) trained fewer images per second and swung between mixes of
+// thin features such as smiles, Defaults' hinge loss with spectral norm
+// drifted to grey, and at equal minutes batches of 32 beat 64 on 2 cores
+// (docs/results/faces-64.md).
 func FaceDefaults() Options {
 	o := Defaults()
 	o.Loss, o.SpectralNorm, o.MinibatchStd, o.Batch = gan.LossBCE, false, true, FaceBatch
+	o.DNoNorm, o.R1 = true, FaceR1
 	return o
 }
 
 // FaceBatch is the batch of a dcgan of 64×64 (FaceDefaults).
 const FaceBatch = 32
 
+// FaceR1 is γ of the R1 penalty of a dcgan of 64×64 and above
+// (FaceDefaults, LargeFaceDefaults).
+const FaceR1 = 10
+
 // LargeFaceDefaults is forger's recipe for a dcgan of 128×128 and above:
-// StyleGAN2's discriminator recipe on DCGAN's networks — BCE, no
-// normalisation in D, held in check by an R1 penalty (γ 10, lazy) and
-// minibatch stddev. At 128×128 a batch-normalised D (FaceDefaults) wins
-// outright within the first thousand images and G never leaves noise, at
-// either width (docs/results/faces-64.md).
+// FaceDefaults with batches of 64 (FaceBatch with γ 10 is not measured at
+// 128×128 yet). A batch-normalised D wins outright there within the first
+// thousand images and G never leaves noise, at either width
+// (docs/results/faces-64.md).
 func LargeFaceDefaults() Options {
 	o := FaceDefaults()
-	o.DNoNorm, o.R1 = true, 10
-	o.Batch = Defaults().Batch // measured at 64; FaceBatch is not tried at 128 yet
+	o.Batch = Defaults().Batch
 	return o
 }
 

@@ -303,8 +303,8 @@ func trainWarning(w train.Warning) string {
 	case train.WarnDWins:
 		add(o.Loss == gan.LossBCE && o.LabelSmoothing == 0, "--label-smoothing 0.1")
 		add(noAugment, "--augment ada (a discriminator that wins outright may be memorising the images)")
-		add(o.R1 == 0 && batchNorm, "--d-norm none --r1 10")
-		add(o.R1 == 0 && !batchNorm, "--r1 10")
+		add(o.R1 == 0 && batchNorm, fmt.Sprintf("--d-norm none --r1 %d", train.FaceR1))
+		add(o.R1 == 0 && !batchNorm, fmt.Sprintf("--r1 %d", train.FaceR1))
 		try = append(try, fmt.Sprintf("a lower --lr-d than %g", o.LRD))
 	case train.WarnCollapse:
 		add(!o.MinibatchStd, "--mbstd")
@@ -315,7 +315,7 @@ func trainWarning(w train.Warning) string {
 		switch {
 		case o.Loss != gan.LossBCE || o.SpectralNorm:
 			why = "Hinge loss or spectral norm drifts this way at 64×64 and above. "
-			try = append(try, "the face recipe (--loss bce --d-norm batch --mbstd)")
+			try = append(try, fmt.Sprintf("the face recipe (--loss bce --d-norm none --r1 %d --mbstd)", train.FaceR1))
 		case o.DNoNorm && !o.SpectralNorm && !o.DBias:
 			why = "Its discriminator has no biases (the run began before forger gave them to a discriminator without normalisation), so it cannot tell a faded face from a face. "
 			try = append(try, "a new run, whose discriminator gets them")

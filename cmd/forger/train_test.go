@@ -56,10 +56,10 @@ func TestTrainRecipeFlags(t *testing.T) {
 }
 
 // TestTrainFaceRecipe checks that a dcgan of 64×64 takes the face recipe
-// (BCE, batch norm and minibatch stddev in D) when no recipe flag is given,
-// one of 128×128 the large-face recipe (BCE, no normalisation, R1 10,
-// minibatch stddev) — and batch norm without the recipe's R1 when asked for
-// with --d-norm batch — and that a 32×32 one keeps the small-image recipe.
+// (BCE, no normalisation in D but biases, R1 10, minibatch stddev) when no
+// recipe flag is given, one of 128×128 the same large-face recipe — and
+// batch norm without the recipe's R1 when asked for with --d-norm batch —
+// and that a 32×32 one keeps the small-image recipe.
 func TestTrainFaceRecipe(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "faces")
@@ -102,9 +102,9 @@ func TestTrainFaceRecipe(t *testing.T) {
 		json.Unmarshal([]byte(f.Metadata[gan.MetaTrain]), &st)
 		bce := st.Options.Loss == "bce" && cfg.MinibatchStd && !cfg.SpectralNorm
 		got := map[string]bool{
-			"face":  bce && !cfg.DNoNorm && st.Options.R1 == 0,
+			"face":  bce && cfg.DNoNorm && cfg.DBias && st.Options.R1 == 10,
 			"batch": bce && !cfg.DNoNorm && st.Options.R1 == 0,
-			"large": bce && cfg.DNoNorm && st.Options.R1 == 10,
+			"large": bce && cfg.DNoNorm && cfg.DBias && st.Options.R1 == 10,
 			"small": cfg.SpectralNorm && !cfg.DNoNorm && st.Options.Loss == "hinge" && st.Options.R1 == 0,
 		}
 		if !got[c.recipe] {
@@ -116,12 +116,15 @@ func TestTrainFaceRecipe(t *testing.T) {
 // train's warnings name no flag; forger train adds the advice in its flags.
 func TestTrainWarningAdvice(t *testing.T) {
 	face, large, hinge := train.FaceDefaults(), train.LargeFaceDefaults(), train.Defaults()
-	old := large // a run begun before D without normalisation had biases
-	large.DBias = true
-	faceADA := face
-	faceADA.Augment = augment.ADA
-	faceNone := face
-	faceNone.Augment = augment.None
+	face.DBias, large.DBias = true, true // as Complete gives a new run
+	old := large                         // a run begun before D without normalisation had biases
+	old.DBias = false
+	bn := face // --d-norm batch: pytorch/examples' D, without R1
+	bn.DNoNorm, bn.DBias, bn.R1 = false, false, 0
+	bnADA := bn
+	bnADA.Augment = augment.ADA
+	bnNone := bn
+	bnNone.Augment = augment.None
 	for _, c := range []struct {
 		name      string
 		kind      train.WarningKind
@@ -129,13 +132,15 @@ func TestTrainWarningAdvice(t *testing.T) {
 		want, not []string // flags the advice names, and must not
 	}{
 		{"hinge, D wins", train.WarnDWins, hinge, []string{"--r1 10", "--lr-d than 0.0002"}, []string{"--label-smoothing", "--d-norm none"}},
-		{"face, D wins", train.WarnDWins, face, []string{"--label-smoothing 0.1", "--d-norm none --r1 10", "--augment ada"}, nil},
+		{"face, D wins", train.WarnDWins, face, []string{"--label-smoothing 0.1", "--augment ada", "--lr-d"}, []string{"--r1 10", "--d-norm"}},
+		{"batch norm, D wins", train.WarnDWins, bn, []string{"--label-smoothing 0.1", "--d-norm none --r1 10", "--augment ada"}, nil},
 		{"large face, D wins", train.WarnDWins, large, []string{"--lr-d"}, []string{"--r1 10"}},
 		{"hinge, collapse", train.WarnCollapse, hinge, []string{"--lr-g", "earlier checkpoint"}, nil},
 		{"face, collapse", train.WarnCollapse, face, []string{"--lr-g"}, []string{"--mbstd"}},
-		{"hinge, grey", train.WarnGrey, hinge, []string{"--loss bce --d-norm batch --mbstd"}, nil},
-		{"face without augmentation, grey", train.WarnGrey, faceNone, []string{"--augment ada"}, []string{"--d-norm batch", "--r1"}},
-		{"face with ADA, grey", train.WarnGrey, faceADA, []string{"--ada-target"}, []string{"--augment ada", "--d-norm batch"}},
+		{"hinge, grey", train.WarnGrey, hinge, []string{"--loss bce --d-norm none --r1 10 --mbstd"}, nil},
+		{"face, grey", train.WarnGrey, face, []string{"weaker --r1 than 10"}, []string{"--d-norm", "new run"}},
+		{"batch norm without augmentation, grey", train.WarnGrey, bnNone, []string{"--augment ada"}, []string{"--d-norm batch", "--r1"}},
+		{"batch norm with ADA, grey", train.WarnGrey, bnADA, []string{"--ada-target"}, []string{"--augment ada", "--d-norm batch"}},
 		{"large face, grey", train.WarnGrey, large, []string{"weaker --r1 than 10"}, []string{"--d-norm batch", "new run"}},
 		{"large face without biases in D, grey", train.WarnGrey, old, []string{"no biases", "a new run"}, []string{"--r1"}},
 	} {
