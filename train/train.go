@@ -166,10 +166,9 @@ func DefaultsFor(model string, size int) Options {
 // stddev in D, the EMA of G and batches of FaceBatch. Of the recipes
 // compared on cartoon faces at 64×64 it scored best at equal minutes:
 // pytorch/examples' batch norm in D (with minibatch stddev, the default
-// before it) trained fewer images per second and swung between mixes of
-// thin features such as smiles, Defaults' hinge loss with spectral norm
-// drifted to grey, and at equal minutes batches of 32 beat 64 on 2 cores
-// (docs/results/faces-64.md).
+// before it) trained as fast but lost thin features such as smiles,
+// Defaults' hinge loss with spectral norm drifted to grey, and at equal
+// minutes batches of 32 beat 64 on 2 cores (docs/results/faces-64.md).
 func FaceDefaults() Options {
 	o := Defaults()
 	o.Loss, o.SpectralNorm, o.MinibatchStd, o.Batch = gan.LossBCE, false, true, FaceBatch
