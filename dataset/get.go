@@ -73,14 +73,22 @@ func fashionDirs() []string {
 	return []string{filepath.Join(home.DataDir(), FashionMNIST), fashionSystemDir}
 }
 
+// builtinDirs returns the folders searched for the built-in data set name
+// (fashion-mnist or mnist), in order.
+func builtinDirs(name string) []string {
+	if name == MNIST {
+		return []string{filepath.Join(home.DataDir(), MNIST)}
+	}
+	return fashionDirs()
+}
+
 // openBuiltin opens fashion-mnist or mnist.
 func openBuiltin(name string, o Options) (*Set, error) {
-	dirs, classes := fashionDirs(), fashionClasses()
+	classes := fashionClasses()
 	if name == MNIST {
-		dirs = []string{filepath.Join(home.DataDir(), MNIST)}
 		classes = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 	}
-	for _, dir := range dirs {
+	for _, dir := range builtinDirs(name) {
 		images := findIDX(dir, o.Split)
 		if images == "" {
 			continue
@@ -112,15 +120,10 @@ func notInstalled(name string) error {
 // nil, or an error wrapping ErrNotInstalled that names the command to run.
 // Tests call it to say which fixture they lack.
 func Installed(name string) error {
-	dirs := fashionDirs()
-	switch name {
-	case MNIST:
-		dirs = []string{filepath.Join(home.DataDir(), MNIST)}
-	case FashionMNIST:
-	default:
+	if name != FashionMNIST && name != MNIST {
 		return fmt.Errorf("unknown data set %q (known: %s, %s)", name, FashionMNIST, MNIST)
 	}
-	for _, dir := range dirs {
+	for _, dir := range builtinDirs(name) {
 		train, test := findIDX(dir, "train"), findIDX(dir, "test")
 		if train != "" && test != "" && labelsFor(train) != "" && labelsFor(test) != "" {
 			return nil

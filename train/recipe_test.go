@@ -179,11 +179,9 @@ func TestCompleteResume(t *testing.T) {
 	}
 }
 
-// TestCompleteFrom: a run From a checkpoint has its network and the
-// recipe of its model at its size, and no Wide128 widths; a shape option
-// given with another value than the source's is refused.
-func TestCompleteFrom(t *testing.T) {
-	cfg := gan.Config{Arch: gan.DCGAN, Size: 128, Channels: 3, NZ: 16, NGF: 8, NDF: 8, MinibatchStd: true}
+// saveSource writes a checkpoint holding a generator of cfg, for From.
+func saveSource(t *testing.T, cfg gan.Config) string {
+	t.Helper()
 	g, err := gan.NewGenerator(cfg, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +190,14 @@ func TestCompleteFrom(t *testing.T) {
 	if err := (&gan.Checkpoint{Config: cfg, G: g}).Save(src); err != nil {
 		t.Fatal(err)
 	}
+	return src
+}
+
+// TestCompleteFrom: a run From a checkpoint has its network and the
+// recipe of its model at its size, and no Wide128 widths; a shape option
+// given with another value than the source's is refused.
+func TestCompleteFrom(t *testing.T) {
+	src := saveSource(t, gan.Config{Arch: gan.DCGAN, Size: 128, Channels: 3, NZ: 16, NGF: 8, NDF: 8, MinibatchStd: true})
 
 	o := cliStart()
 	o.From, o.Given = src, []string{"From", "LRG"}
@@ -210,15 +216,7 @@ func TestCompleteFrom(t *testing.T) {
 	// A source without normalisation in D keeps the D it has: none of the
 	// biases a new run's would get when its checkpoint has none.
 	for _, bias := range []bool{false, true} {
-		cfg := gan.Config{Arch: gan.DCGAN, Size: 64, Channels: 3, NZ: 16, NGF: 8, NDF: 8, DNoNorm: true, DBias: bias}
-		g, err := gan.NewGenerator(cfg, rand.New(rand.NewPCG(1, 2)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		src := filepath.Join(t.TempDir(), "nonorm.safetensors")
-		if err := (&gan.Checkpoint{Config: cfg, G: g}).Save(src); err != nil {
-			t.Fatal(err)
-		}
+		src := saveSource(t, gan.Config{Arch: gan.DCGAN, Size: 64, Channels: 3, NZ: 16, NGF: 8, NDF: 8, DNoNorm: true, DBias: bias})
 		o := cliStart()
 		o.From, o.Given = src, []string{"From"}
 		if err := o.Complete(); err != nil || !o.DNoNorm || o.DBias != bias {
