@@ -49,8 +49,8 @@ The recipe (loss, normalisation, penalties) depends on the model and size:
 a dcgan below 64×64 trains with the hinge loss and spectral norm in D; at
 64×64 with BCE, no normalisation in D, --r1 10, --mbstd and batches of 16
 (the recipe that scored best on faces, docs/results/faces-64.md); at 128×128
-the same with batches of 64; a cdcgan with BCE and batch norm in D. Flags
-given always win.
+the same with batches of 64 and --ngf = --ndf = 32; a cdcgan with BCE and
+batch norm in D. Flags given always win.
 
 --model stylegan trains StyleGAN2 (--size 32, 64 or 128) with StyleGAN2-ADA's
 recipe scaled for a CPU: the non-saturating logistic loss, Adam 0.0025 with
