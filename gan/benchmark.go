@@ -19,8 +19,13 @@ type BenchOptions struct {
 	// VAE (whose training step vae.BenchTrain times).
 	Model                               string
 	Size, Channels, Batch, NZ, NGF, NDF int
-	Steps, Warmup                       int
-	Progress                            func(step int) // called after each timed step; may be nil
+	// DArch is the discriminator's shape (Config.DArch): for a stylegan
+	// DArchDCGAN or DArchDeep time DCGAN's discriminator of NDF without
+	// normalisation, with biases and minibatch stddev (train's recipe for
+	// it) instead of StyleGAN2's residual one.
+	DArch         string
+	Steps, Warmup int
+	Progress      func(step int) // called after each timed step; may be nil
 }
 
 // BenchResult is what `forger bench` prints; its JSON names are a contract
@@ -47,12 +52,16 @@ func (o BenchOptions) config() Config {
 	if o.Model == StyleGAN {
 		sc := stylegan.DefaultConfig(o.Size, o.Channels)
 		sc.ZDim, sc.WDim, sc.ChannelMax, sc.ChannelBase = o.NZ, o.NZ, o.NGF, 8*o.NGF
-		return StyleConfig(sc)
+		c := StyleConfig(sc)
+		if o.DArch == DArchDCGAN || o.DArch == DArchDeep {
+			c.DArch, c.NDF, c.DNoNorm, c.DBias, c.MinibatchStd = o.DArch, o.NDF, true, true, true
+		}
+		return c
 	}
 	if o.Model == VAE {
 		return Config{Arch: VAE, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF}
 	}
-	return Config{Arch: DCGAN, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF}
+	return Config{Arch: DCGAN, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF, DArch: o.DArch}
 }
 
 // BenchTrain times the standard DCGAN training step (D on real and fake,

@@ -60,7 +60,9 @@ type Config struct {
 	// DCondProjection (the default, "") or DCondInput.
 	DCond string `json:"d_cond,omitempty"`
 	// DArch is the discriminator's shape: DArchDCGAN (the default, "") or
-	// DArchDeep.
+	// DArchDeep. A stylegan's is DArchResidual (its default, "") or, for
+	// DCGAN's discriminator of NDF, SpectralNorm, DNoNorm, DBias and
+	// MinibatchStd beside StyleGAN2's generator, DArchDCGAN or DArchDeep.
 	DArch string `json:"d_arch,omitempty"`
 	// DNoNorm leaves the discriminator's hidden layers without batch norm
 	// (when SpectralNorm is off), as StyleGAN's is: a discriminator kept in
@@ -88,7 +90,41 @@ const (
 	// each halving, as SN-GAN's "standard CNN" discriminator does: twice
 	// the depth, about twice the cost.
 	DArchDeep = "deep"
+	// DArchResidual is StyleGAN2's residual discriminator
+	// (stylegan.Discriminator), a stylegan's only.
+	DArchResidual = "residual"
 )
+
+// CheckDArch returns an *OptionError naming DArch when darch ("" is the
+// default) is not a discriminator shape of the architecture arch.
+func CheckDArch(arch, darch string) error {
+	switch darch {
+	case "", DArchDCGAN, DArchDeep:
+		return nil
+	case DArchResidual:
+		if arch == StyleGAN {
+			return nil
+		}
+		return &OptionError{Pkg: "gan", Option: "DArch", Value: darch, Reason: "is a stylegan's discriminator (use dcgan or deep)"}
+	}
+	if arch == StyleGAN {
+		return &OptionError{Pkg: "gan", Option: "DArch", Value: darch, Reason: "is unknown for a stylegan (use residual, StyleGAN2's, or dcgan or deep, DCGAN's)"}
+	}
+	return &OptionError{Pkg: "gan", Option: "DArch", Value: darch, Reason: "is unknown (use dcgan or deep)"}
+}
+
+// DCGANDiscriminator reports whether the discriminator of c is DCGAN's
+// (Discriminator): a dcgan's and a cdcgan's, and a stylegan's of DArch
+// DArchDCGAN or DArchDeep. A stylegan's residual one is StyleDiscriminator.
+func (c Config) DCGANDiscriminator() bool {
+	switch c.Arch {
+	case StyleGAN:
+		return c.DArch == DArchDCGAN || c.DArch == DArchDeep
+	case VAE:
+		return false
+	}
+	return true
+}
 
 // How a conditional generator sees the class.
 const (
@@ -166,7 +202,17 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w (got %d): use the unconditional dcgan, or a data set with classes", ErrFewClasses, len(c.Classes))
 		}
 	case StyleGAN:
-		return c.validateStyle()
+		if err := c.validateStyle(); err != nil {
+			return err
+		}
+		if err := CheckDArch(c.Arch, c.DArch); err != nil || !c.DCGANDiscriminator() {
+			return err
+		}
+		if c.NDF < 1 {
+			return &OptionError{Pkg: "gan", Option: "NDF", Value: c.NDF, Reason: "must be positive"}
+		}
+		_, _, err := levels(c.Size)
+		return err
 	default:
 		return &OptionError{Pkg: "gan", Option: "Arch", Value: c.Arch, Reason: "is unknown (use dcgan, cdcgan, stylegan or vae)"}
 	}
@@ -180,10 +226,8 @@ func (c Config) Validate() error {
 	default:
 		return &OptionError{Pkg: "gan", Option: "DCond", Value: c.DCond, Reason: "is unknown (use projection or input)"}
 	}
-	switch c.DArch {
-	case "", DArchDCGAN, DArchDeep:
-	default:
-		return &OptionError{Pkg: "gan", Option: "DArch", Value: c.DArch, Reason: "is unknown (use dcgan or deep)"}
+	if err := CheckDArch(c.Arch, c.DArch); err != nil {
+		return err
 	}
 	if _, _, err := levels(c.Size); err != nil {
 		return err
@@ -372,11 +416,11 @@ func NewDiscriminator(cfg Config, rng *rand.Rand) (*Discriminator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Arch == StyleGAN {
-		return nil, fmt.Errorf("%w, and this model is a stylegan", ErrNotDCGAN)
-	}
 	if cfg.Arch == VAE {
 		return nil, ErrNoDiscriminator
+	}
+	if !cfg.DCGANDiscriminator() {
+		return nil, fmt.Errorf("%w, and this model is a stylegan with StyleGAN2's discriminator", ErrNotDCGAN)
 	}
 	base, ups, _ := levels(cfg.Size)
 	d := &Discriminator{Cfg: cfg}

@@ -100,6 +100,9 @@ func NewStyleDiscriminator(cfg Config, rng *rand.Rand) (*StyleDiscriminator, err
 	if cfg.Arch != StyleGAN {
 		return nil, &OptionError{Pkg: "gan", Option: "Arch", Value: cfg.Arch, Reason: "is not a stylegan"}
 	}
+	if cfg.DCGANDiscriminator() {
+		return nil, &OptionError{Pkg: "gan", Option: "DArch", Value: cfg.DArch, Reason: "is DCGAN's discriminator (NewDiscriminator builds it), not StyleGAN2's"}
+	}
 	d, err := stylegan.NewDiscriminator(*cfg.StyleGAN, rng)
 	if err != nil {
 		return nil, err
@@ -107,12 +110,21 @@ func NewStyleDiscriminator(cfg Config, rng *rand.Rand) (*StyleDiscriminator, err
 	return &StyleDiscriminator{Discriminator: d, Cfg: cfg}, nil
 }
 
-// NewNets builds the generator and discriminator of any architecture.
+// NewNets builds the generator and discriminator of any architecture: a
+// stylegan's discriminator is StyleGAN2's residual one or, with DArch
+// DArchDCGAN or DArchDeep, DCGAN's (Config.DCGANDiscriminator).
 func NewNets(cfg Config, rng *rand.Rand) (GeneratorNet, DiscriminatorNet, error) {
 	if cfg.Arch == StyleGAN {
 		g, err := NewStyleGenerator(cfg, rng)
 		if err != nil {
 			return nil, nil, err
+		}
+		if cfg.DCGANDiscriminator() {
+			d, err := NewDiscriminator(cfg, rng)
+			if err != nil {
+				return nil, nil, err
+			}
+			return g, d, nil
 		}
 		d, err := NewStyleDiscriminator(cfg, rng)
 		if err != nil {

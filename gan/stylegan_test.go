@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -167,5 +168,63 @@ func TestStyleGANCheckpointAndGenerate(t *testing.T) {
 	mid := g.MixGrid(zr, zc, 2, 1)
 	if tensor.MaxAbsDiff(mid, a) == 0 || tensor.MaxAbsDiff(mid, fine) == 0 {
 		t.Fatal("a crossover in the middle gives one of its sources")
+	}
+}
+
+// TestStyleGANDiscriminatorChoice: a stylegan's DArch chooses its
+// discriminator — StyleGAN2's residual one by default, DCGAN's for dcgan
+// and deep — and each builder refuses the other's; an unknown DArch, and
+// DCGAN's at a size DCGAN's networks do not have, are refused.
+func TestStyleGANDiscriminatorChoice(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, darch := range []string{"", DArchResidual} {
+		cfg := smallStyle()
+		cfg.DArch = darch
+		if _, d, err := NewNets(cfg, rng); err != nil {
+			t.Fatalf("DArch %q: %v", darch, err)
+		} else if _, ok := d.(*StyleDiscriminator); !ok {
+			t.Fatalf("DArch %q: %T, want StyleGAN2's discriminator", darch, d)
+		}
+		if _, err := NewDiscriminator(cfg, rng); !errors.Is(err, ErrNotDCGAN) {
+			t.Fatalf("DArch %q: NewDiscriminator %v, want ErrNotDCGAN", darch, err)
+		}
+	}
+	sc := stylegan.DefaultConfig(32, 3)
+	sc.ZDim, sc.WDim, sc.MappingLayers, sc.ChannelBase, sc.ChannelMax = 16, 16, 2, 64, 16
+	cfg := StyleConfig(sc)
+	cfg.DArch, cfg.NDF, cfg.DNoNorm, cfg.DBias, cfg.MinibatchStd = DArchDCGAN, 8, true, true, true
+	_, d, err := NewNets(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dd, ok := d.(*Discriminator)
+	if !ok {
+		t.Fatalf("%T, want DCGAN's discriminator", d)
+	}
+	if c := dd.first; c.Out != 8 || c.Bias == nil {
+		t.Fatalf("first convolution %d wide, bias %v: want ndf 8 with a bias", c.Out, c.Bias != nil)
+	}
+	img := tensor.New(4, 32, 32, 3)
+	img.FillUniform(rng, -1, 1)
+	if y := d.Forward(img, nil); y.Len() != 4 {
+		t.Fatalf("logits %v, want 4", y.Shape)
+	}
+	if _, err := NewStyleDiscriminator(cfg, rng); err == nil {
+		t.Fatal("NewStyleDiscriminator built StyleGAN2's discriminator for DArch dcgan")
+	}
+	bad := cfg
+	bad.DArch = "bogus"
+	var oe *OptionError
+	if err := bad.Validate(); !errors.As(err, &oe) || oe.Option != "DArch" {
+		t.Fatalf("DArch bogus: %v, want an *OptionError naming DArch", err)
+	}
+	small := smallStyle() // 16×16: no DCGAN networks of that size
+	small.DArch, small.NDF = DArchDCGAN, 8
+	if err := small.Validate(); !errors.As(err, &oe) || oe.Option != "Size" {
+		t.Fatalf("16×16 with DCGAN's D: %v, want an *OptionError naming Size", err)
+	}
+	dc := Config{Arch: DCGAN, Size: 32, Channels: 3, NZ: 16, NGF: 8, NDF: 8, DArch: DArchResidual}
+	if err := dc.Validate(); !errors.As(err, &oe) || oe.Option != "DArch" {
+		t.Fatalf("a dcgan with the residual D: %v, want an *OptionError naming DArch", err)
 	}
 }

@@ -41,7 +41,7 @@ func LoadFeatures(name string, cfg gan.Config, src FeatureSource) (Features, err
 	}
 	switch name {
 	case FeatDisc:
-		if cfg.Arch == gan.StyleGAN {
+		if cfg.Arch == gan.StyleGAN && !cfg.DCGANDiscriminator() {
 			d, err := LoadStyleDisc(src.Model)
 			if err != nil {
 				return nil, err

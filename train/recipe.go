@@ -15,9 +15,10 @@ import (
 //   - Size and Channels are the data's (dataset.DefaultShape), or with From
 //     the source's whole network (TakeShape);
 //   - the options of the recipe (batch, widths, loss, normalisation,
-//     optimiser, penalties) are DefaultsFor's for the model at its size. R1
-//     follows the discriminator: a stylegan's from its batch (StyleGANR1),
-//     none for batch norm in D;
+//     optimiser, penalties) are DefaultsFor's for the model at its size, a
+//     stylegan's for the discriminator given or its source's (withStyleD).
+//     R1 follows the discriminator: a stylegan's residual one's from its
+//     batch (StyleGANR1), none for batch norm in D;
 //   - a dcgan, cdcgan or vae of 128×128 and above, not From a source, has
 //     widths of Wide128 (steps at a usable pace on 2 cores);
 //   - without Epochs, a run trains Defaults' epochs, or with Minutes until
@@ -45,7 +46,11 @@ func (o *Options) Complete() error {
 			o.Channels = channels
 		}
 	}
-	o.applyRecipe(DefaultsFor(o.Model, o.Size), keep)
+	rec := DefaultsFor(o.Model, o.Size)
+	if o.Model == gan.StyleGAN && slices.Contains(keep, "DArch") {
+		rec = rec.withStyleD(o.DArch)
+	}
+	o.applyRecipe(rec, keep)
 	if o.Size >= 128 && o.From == "" && o.Model != gan.StyleGAN {
 		if !slices.Contains(keep, "NGF") {
 			o.NGF = Wide128
@@ -60,11 +65,12 @@ func (o *Options) Complete() error {
 		// Spectral norm's D is as homogeneous, but its recipe (the default
 		// below 64×64) keeps the D it was measured with until it is
 		// measured with biases.
-		o.DBias = (o.Model == gan.DCGAN || o.Model == gan.CDCGAN) && o.DNoNorm && !o.SpectralNorm
+		o.DBias = (o.Model == gan.DCGAN || o.Model == gan.CDCGAN || o.dcganD()) && o.DNoNorm && !o.SpectralNorm
 	}
-	if o.Model == gan.StyleGAN && !given("NDF") {
-		// Its discriminator is as wide as its generator (a given NDF is
-		// refused by Run): the run's options say so, as its checkpoint does.
+	if o.Model == gan.StyleGAN && !o.dcganD() && !given("NDF") {
+		// Its residual discriminator is as wide as its generator (a given
+		// NDF is refused by Run): the run's options say so, as its
+		// checkpoint does.
 		o.NDF = o.NGF
 	}
 	if !given("Epochs") || o.Epochs == 0 {
@@ -97,9 +103,25 @@ func (o *Options) applyRecipe(rec Options, keep []string) {
 	if slices.Contains(keep, "R1") {
 		return
 	}
-	if o.Model == gan.StyleGAN {
+	if o.Model == gan.StyleGAN && !o.dcganD() {
 		o.R1 = StyleGANR1(o.Size, o.Batch)
 	} else if !o.SpectralNorm && !o.DNoNorm {
 		o.R1 = 0
 	}
+}
+
+// withStyleD returns a stylegan's recipe o with the discriminator darch.
+// DCGAN's (dcgan or deep) is FaceDefaults' — width 64, no normalisation
+// (with biases), minibatch stddev, R1 γ FaceR1 and its learning rate —
+// beside the generator's Adam betas. StyleGAN2's residual one is as wide
+// as G, learns at G's rate and has StyleGAN2-ADA's R1 (StyleGANR1).
+func (o Options) withStyleD(darch string) Options {
+	o.DArch, o.SpectralNorm, o.DNoNorm, o.MinibatchStd = darch, false, true, true
+	if o.dcganD() {
+		f := FaceDefaults()
+		o.NDF, o.R1, o.LRD = f.NDF, f.R1, f.LRD
+		return o
+	}
+	o.NDF, o.LRD, o.R1 = o.NGF, o.LRG, StyleGANR1(o.Size, o.Batch)
+	return o
 }

@@ -60,17 +60,58 @@ func TestComplete(t *testing.T) {
 			}
 		}},
 		{"a stylegan at 128×128 keeps its widths", func(o *Options) { o.Model, o.Size = gan.StyleGAN, 128 }, []string{"Model", "Size"}, func(t *testing.T, o Options) {
-			if o.NGF != 256 || o.Batch != StyleGANBatch || o.R1 != StyleGANR1(128, StyleGANBatch) {
-				t.Errorf("%+v, want width 256, batch %d and its R1", o, StyleGANBatch)
+			if o.NGF != 256 || o.Batch != StyleGANBatch || o.R1 != FaceR1 || o.NDF != FaceDefaults().NDF {
+				t.Errorf("%+v, want width 256, batch %d and its D's R1 and width", o, StyleGANBatch)
 			}
 		}},
-		{"a stylegan's discriminator is as wide as its --ngf", func(o *Options) { o.Model, o.NGF = gan.StyleGAN, 128 }, []string{"Model", "NGF"}, func(t *testing.T, o Options) {
+		{"a stylegan's residual discriminator is as wide as its --ngf", func(o *Options) { o.Model, o.NGF, o.DArch = gan.StyleGAN, 128, gan.DArchResidual }, []string{"Model", "NGF", "DArch"}, func(t *testing.T, o Options) {
 			if o.NGF != 128 || o.NDF != 128 {
 				t.Errorf("ngf %d, ndf %d, want 128 and 128", o.NGF, o.NDF)
 			}
 		}},
-		{"a stylegan's R1 follows its batch", func(o *Options) { o.Model, o.Batch = gan.StyleGAN, 32 }, []string{"Model", "Batch"}, func(t *testing.T, o Options) {
-			if want := StyleGANR1(64, 32); o.Batch != 32 || o.R1 != want || want == StyleGANDefaults(64).R1 {
+		{"a stylegan's residual discriminator when asked", func(o *Options) { o.Model, o.DArch = gan.StyleGAN, gan.DArchResidual }, []string{"Model", "DArch"}, func(t *testing.T, o Options) {
+			if o.DArch != gan.DArchResidual || o.NDF != o.NGF || o.DBias || o.LRD != o.LRG || o.R1 != StyleGANR1(64, StyleGANBatch) || o.MappingLayers != 2 {
+				t.Errorf("%+v, want the residual D as wide as G, no biases, G's lr, StyleGANR1 and 2 mapping layers", o)
+			}
+			if err := o.validate(); err != nil {
+				t.Errorf("validate: %v", err)
+			}
+		}},
+		{"a stylegan has DCGAN's discriminator of the face recipe by default", func(o *Options) { o.Model = gan.StyleGAN }, []string{"Model"}, func(t *testing.T, o Options) {
+			if o.DArch != gan.DArchDCGAN || o.MappingLayers != 2 {
+				t.Errorf("%+v, want DCGAN's D and 2 mapping layers", o)
+			}
+		}},
+		{"a stylegan with DCGAN's discriminator takes the face recipe's D", func(o *Options) { o.Model, o.DArch = gan.StyleGAN, gan.DArchDCGAN }, []string{"Model", "DArch"}, func(t *testing.T, o Options) {
+			f := FaceDefaults()
+			if o.NDF != f.NDF || !o.DNoNorm || o.SpectralNorm || !o.DBias || !o.MinibatchStd || o.R1 != FaceR1 || o.LRD != f.LRD || o.LRG != StyleGANDefaults(64).LRG || o.NGF != 256 {
+				t.Errorf("%+v, want D width %d without normalisation but biases, mbstd, R1 %d, D's lr %v beside the stylegan's G", o, f.NDF, FaceR1, f.LRD)
+			}
+			if err := o.validate(); err != nil {
+				t.Errorf("validate: %v", err)
+			}
+		}},
+		{"a stylegan with DCGAN's discriminator keeps a given --ndf and --r1", func(o *Options) { o.Model, o.DArch, o.NDF, o.R1 = gan.StyleGAN, gan.DArchDeep, 32, 2 }, []string{"Model", "DArch", "NDF", "R1"}, func(t *testing.T, o Options) {
+			if o.NDF != 32 || o.R1 != 2 || o.DArch != gan.DArchDeep {
+				t.Errorf("%+v, want deep, ndf 32 and R1 2 as given", o)
+			}
+			if err := o.validate(); err != nil {
+				t.Errorf("validate: %v", err)
+			}
+		}},
+		{"a stylegan's residual discriminator refuses --ndf", func(o *Options) { o.Model, o.NDF, o.DArch = gan.StyleGAN, 32, gan.DArchResidual }, []string{"Model", "NDF", "DArch"}, func(t *testing.T, o Options) {
+			if err := o.validate(); !errors.Is(err, ErrNotUsed) {
+				t.Errorf("validate: %v, want ErrNotUsed", err)
+			}
+		}},
+		{"a dcgan refuses the residual discriminator", func(o *Options) { o.DArch = gan.DArchResidual }, []string{"DArch"}, func(t *testing.T, o Options) {
+			var oe *OptionError
+			if err := o.validate(); !errors.As(err, &oe) || oe.Option != "DArch" {
+				t.Errorf("validate: %v, want an *OptionError naming DArch", err)
+			}
+		}},
+		{"a residual stylegan's R1 follows its batch", func(o *Options) { o.Model, o.Batch, o.DArch = gan.StyleGAN, 32, gan.DArchResidual }, []string{"Model", "Batch", "DArch"}, func(t *testing.T, o Options) {
+			if want := StyleGANR1(64, 32); o.Batch != 32 || o.R1 != want || want == StyleGANR1(64, StyleGANBatch) {
 				t.Errorf("batch %d, R1 %v, want 32 and %v", o.Batch, o.R1, want)
 			}
 		}},

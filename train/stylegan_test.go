@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"forger/gan"
+	"forger/latent"
+	"forger/tensor"
 )
 
 // blobFolder writes n 16×16 images of coloured discs on a background: a
@@ -45,12 +47,13 @@ func blobFolder(t *testing.T, n int) string {
 	return dir
 }
 
-// smallStyle is StyleGANDefaults at 32×32 with tiny widths, the
-// regularisers every other step so that a short run uses them.
+// smallStyle is StyleGANDefaults at 32×32 with tiny widths and StyleGAN2's
+// residual discriminator, the regularisers every other step so that a
+// short run uses them.
 func smallStyle(data, out string) Options {
-	o := StyleGANDefaults(32)
+	o := StyleGANDefaults(32).withStyleD(gan.DArchResidual)
 	o.Data, o.Out, o.Channels, o.Epochs, o.Batch = data, out, 3, 2, 8
-	o.NZ, o.NGF, o.MappingLayers = 16, 8, 2
+	o.NZ, o.NGF, o.NDF, o.MappingLayers = 16, 8, 8, 2
 	o.R1, o.R1Every, o.PLEvery = StyleGANR1(32, 8), 2, 2
 	o.LogEvery, o.SampleMinutes, o.Augment = 1, 0, "ada"
 	return o
@@ -103,5 +106,65 @@ func TestStyleGANResumeEqualsUninterrupted(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "a", "samples", "epoch_002.png")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStyleGANWithDCGANDiscriminator: a stylegan with DCGAN's discriminator
+// (DArch dcgan) trains with R1 on it, saves a checkpoint whose
+// configuration and tensors are of that discriminator, resumes bit for bit
+// like the run that was not stopped, and its discriminator loads as
+// DCGAN's (latent's disc features read it).
+func TestStyleGANWithDCGANDiscriminator(t *testing.T) {
+	data := blobFolder(t, 32)
+	dir := t.TempDir()
+	small := func(out string) Options {
+		o := smallStyle(data, out)
+		o.DArch, o.NDF, o.DNoNorm, o.DBias, o.MinibatchStd, o.R1 = gan.DArchDCGAN, 8, true, true, true, 10
+		return o
+	}
+	straight, err := Run(context.Background(), small(filepath.Join(dir, "a")), &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cfg, err := gan.Open(straight.Checkpoint)
+	if err != nil || cfg.Arch != gan.StyleGAN || cfg.DArch != gan.DArchDCGAN || cfg.NDF != 8 || !cfg.DBias || !cfg.MinibatchStd || !cfg.DCGANDiscriminator() {
+		t.Fatalf("checkpoint config %+v, %v", cfg, err)
+	}
+	feat, err := latent.LoadFeatures(latent.FeatDisc, cfg, latent.FeatureSource{Model: straight.Checkpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := tensor.New(2, 32, 32, 3)
+	img.FillUniform(rand.New(rand.NewPCG(1, 1)), -1, 1)
+	if fs := feat.Forward(img); len(fs) == 0 || fs[0].Shape[0] != 2 {
+		t.Fatalf("disc features of a stylegan with DCGAN's D: %v", fs)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := small(filepath.Join(dir, "b"))
+	if _, err := Run(ctx, o, &quietUI{cancelAt: 3, cancel: cancel}, nil); err != nil {
+		t.Fatal(err)
+	}
+	o.Resume = true
+	end, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := readG(t, straight.Checkpoint), readG(t, end.Checkpoint)
+	for _, p := range []string{"g.", "g_ema.", "d.", "opt_g.", "opt_d."} {
+		sameTensors(t, a, b, p)
+	}
+	if _, ok := a.Tensors["d.head.weight"]; !ok {
+		t.Fatal("no d.head.weight: the discriminator saved is not DCGAN's")
+	}
+	ms, err := ReadMetrics(filepath.Join(dir, "a", "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seenR1 := false
+	for _, m := range ms {
+		seenR1 = seenR1 || m.R1 > 0
+	}
+	if !seenR1 {
+		t.Fatalf("no R1 in the metrics: %+v", ms)
 	}
 }

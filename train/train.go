@@ -195,23 +195,27 @@ func LargeFaceDefaults() Options {
 	return o
 }
 
-// StyleGANDefaults is StyleGAN2-ADA's recipe scaled for a CPU: the
-// non-saturating logistic loss, Adam with lr 0.0025 and betas (0, 0.99) for
-// G and D, lazy R1 on reals every 16 D steps with γ = 0.0002·size²/batch,
-// lazy path length every 4 G steps (weight 2), style mixing 0.9, the
-// mapping network at lr ×0.01 (stylegan.DefaultConfig) and G's EMA with
+// StyleGANDefaults is forger's stylegan recipe: StyleGAN2-ADA's generator
+// recipe scaled for a CPU beside the discriminator of the 64×64 dcgan
+// (withDCGAND). G: the non-saturating logistic loss, Adam with lr 0.0025
+// and betas (0, 0.99), lazy path length every 4 G steps (weight 2), style
+// mixing 0.9, 2 mapping layers of 256 at lr ×0.01 (StyleGAN2-ADA's depth
+// below 512×512), feature maps min(2048/res, 256), G's EMA with
 // StyleGAN2-ADA's half-life (ema_kimg = batch·10/32, so a decay of
-// 0.5^(32/10000) per step whatever the batch). The CPU's share: a batch of
-// StyleGANBatch, 8 mapping layers of 256, feature maps min(2048/res, 256).
+// 0.5^(32/10000) per step whatever the batch) and batches of StyleGANBatch.
+// D: DCGAN's, as FaceDefaults has it, with lazy R1 every 16 D steps. On 2
+// cores StyleGAN2's residual discriminator (DArch residual: as wide as G,
+// its lr 0.0025, γ = 0.0002·size²/batch) trained at half the images per
+// second and kept G at one average face for 30 minutes, where this one lets
+// it draw varied faces (docs/results/stylegan-64.md).
 func StyleGANDefaults(size int) Options {
 	o := Defaults()
-	o.Model, o.Size, o.Batch, o.NZ, o.NGF, o.NDF = gan.StyleGAN, size, StyleGANBatch, 256, 256, 256
-	o.LRG, o.LRD, o.Beta1, o.Beta2 = 0.0025, 0.0025, 0, 0.99
-	o.Loss, o.SpectralNorm, o.DNoNorm, o.MinibatchStd = gan.LossBCE, false, true, true
-	o.R1, o.R1Every = StyleGANR1(size, o.Batch), 16
+	o.Model, o.Size, o.Batch, o.NZ, o.NGF = gan.StyleGAN, size, StyleGANBatch, 256, 256
+	o.LRG, o.Beta1, o.Beta2 = 0.0025, 0, 0.99
+	o.Loss, o.R1Every = gan.LossBCE, 16
 	o.EMA = math.Pow(0.5, 32.0/10000)
-	o.MappingLayers, o.StyleMixing, o.PLWeight, o.PLEvery = 8, 0.9, 2, 4
-	return o
+	o.MappingLayers, o.StyleMixing, o.PLWeight, o.PLEvery = 2, 0.9, 2, 4
+	return o.withStyleD(gan.DArchDCGAN)
 }
 
 // VAEDefaults is forger's recipe for a vae at an image size: DCGAN's
@@ -418,15 +422,9 @@ var (
 	condOnly  = unusedGroup{[]string{"GCond", "DCond"}, "it is a cdcgan setting"}
 	// notUsed are the options each model's training does not read.
 	notUsed = map[string][]unusedGroup{
-		gan.DCGAN:  {styleOnly, vaeOnly, condOnly},
-		gan.CDCGAN: {styleOnly, vaeOnly},
-		gan.StyleGAN: {
-			{[]string{"NDF"}, "its discriminator is as wide as its generator"},
-			{[]string{"SpectralNorm", "DNoNorm"}, "its discriminator has no normalisation"},
-			{[]string{"MinibatchStd"}, "its discriminator always has minibatch stddev"},
-			{[]string{"DArch"}, "its discriminator is StyleGAN2's"},
-			condOnly, vaeOnly,
-		},
+		gan.DCGAN:    {styleOnly, vaeOnly, condOnly},
+		gan.CDCGAN:   {styleOnly, vaeOnly},
+		gan.StyleGAN: {condOnly, vaeOnly},
 		gan.VAE: {
 			{[]string{"LRD"}, "it has no discriminator, and both its networks learn at the generator's rate"},
 			{[]string{"Loss", "DSteps", "LabelSmoothing", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "R1", "R1Every", "AugmentP", "ADATarget"}, "it has no discriminator"},
@@ -434,6 +432,30 @@ var (
 		},
 	}
 )
+
+// residualOnly are the options StyleGAN2's residual discriminator (a
+// stylegan's default, gan.DArchResidual) does not read; DCGAN's beside a
+// stylegan's generator (--d-arch dcgan or deep) reads them.
+var residualOnly = []unusedGroup{
+	{[]string{"NDF"}, "its residual discriminator is as wide as its generator"},
+	{[]string{"SpectralNorm", "DNoNorm"}, "its residual discriminator has no normalisation"},
+	{[]string{"MinibatchStd"}, "its residual discriminator always has minibatch stddev"},
+}
+
+// unusedGroups are the options o's model, with o's discriminator, does not
+// read.
+func (o Options) unusedGroups() []unusedGroup {
+	if o.Model == gan.StyleGAN && !o.dcganD() {
+		return append(slices.Clone(notUsed[o.Model]), residualOnly...)
+	}
+	return notUsed[o.Model]
+}
+
+// dcganD reports whether a stylegan's discriminator is DCGAN's (DArch dcgan
+// or deep) rather than StyleGAN2's residual one.
+func (o Options) dcganD() bool {
+	return o.Model == gan.StyleGAN && (o.DArch == gan.DArchDCGAN || o.DArch == gan.DArchDeep)
+}
 
 // unused returns an *OptionError wrapping ErrNotUsed for the first option
 // its caller gave (Given) that the new run's model does not use, whatever
@@ -445,7 +467,7 @@ func (o *Options) unused() error {
 		return nil
 	}
 	v := reflect.ValueOf(*o)
-	for _, u := range notUsed[o.Model] {
+	for _, u := range o.unusedGroups() {
 		for _, name := range u.options {
 			if slices.Contains(o.Given, name) {
 				return &OptionError{Pkg: "train", Option: name, Value: valueOf(v.FieldByName(name).Interface()), Reason: fmt.Sprintf("does not apply to a %s: %s", o.Model, u.why), Err: ErrNotUsed}
@@ -458,9 +480,10 @@ func (o *Options) unused() error {
 // changed returns the first option of o.Given that check accepts and
 // whose value in o differs from its value in other, with both values.
 // Defaults that mean a value (R1Every 0 is 16, ADATarget 0 is 0.6, a
-// diffaugment's AugmentP 0 is 1) compare as it, Data compares as the place
-// it names, and SpectralNorm and DNoNorm as the discriminator's
-// normalisation they choose together (its dNorm name).
+// diffaugment's AugmentP 0 is 1, DArch "" is the model's discriminator)
+// compare as it, Data compares as the place it names, and SpectralNorm and
+// DNoNorm as the discriminator's normalisation they choose together (its
+// dNorm name).
 func (o *Options) changed(other Options, check func(reflect.StructField) bool) (name string, given, had any) {
 	a, b := o.effective(), other.effective()
 	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
@@ -485,9 +508,10 @@ func (o *Options) changed(other Options, check func(reflect.StructField) bool) (
 	return "", nil, nil
 }
 
-// unusedWhy says why a model does not use an option, or "" when it does.
-func unusedWhy(model, name string) string {
-	for _, u := range notUsed[model] {
+// unusedWhy says why the model of o, with its discriminator, does not use
+// an option, or "" when it does.
+func unusedWhy(o Options, name string) string {
+	for _, u := range o.unusedGroups() {
 		if slices.Contains(u.options, name) {
 			return u.why
 		}
@@ -504,7 +528,7 @@ func (o *Options) sameRecipe(run Options) error {
 	if name == "" {
 		return nil
 	}
-	if why := unusedWhy(run.Model, name); why != "" {
+	if why := unusedWhy(run, name); why != "" {
 		return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: fmt.Sprintf("does not apply to the resumed %s: %s", run.Model, why), Err: ErrNotUsed}
 	}
 	reason := "differs from the resumed run's "
@@ -565,6 +589,7 @@ func (o Options) effective() Options {
 	if o.ADATarget == 0 {
 		o.ADATarget = 0.6
 	}
+	o.DArch = cmp.Or(o.DArch, defaultDArch(o.Model))
 	if o.Augment == augment.DiffAugment && o.AugmentP == 0 {
 		o.AugmentP = 1
 	}
@@ -652,7 +677,10 @@ func (o *Options) validate() error {
 	if err := o.unused(); err != nil {
 		return err
 	}
-	if o.R1 > 0 && !o.SpectralNorm && !o.DNoNorm && o.Model != gan.StyleGAN {
+	if err := gan.CheckDArch(o.Model, o.DArch); err != nil {
+		return err
+	}
+	if o.R1 > 0 && !o.SpectralNorm && !o.DNoNorm && (o.Model != gan.StyleGAN || o.dcganD()) {
 		return ErrR1BatchNorm
 	}
 	return gan.CheckLoss(o.Loss)
@@ -753,7 +781,11 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	cfg := gan.Config{Arch: o.Model, Size: o.Size, Channels: o.Channels, NZ: o.NZ, NGF: o.NGF, NDF: o.NDF,
 		Classes: set.Classes, SpectralNorm: o.SpectralNorm, MinibatchStd: o.MinibatchStd, GCond: o.GCond, DCond: o.DCond, DArch: o.DArch, DNoNorm: o.DNoNorm, DBias: o.DBias}
 	if cfg.Arch == gan.StyleGAN {
+		d := cfg
 		cfg = gan.StyleConfig(styleShape(o))
+		if o.dcganD() {
+			cfg.DArch, cfg.NDF, cfg.SpectralNorm, cfg.MinibatchStd, cfg.DNoNorm, cfg.DBias = d.DArch, d.NDF, d.SpectralNorm, d.MinibatchStd, d.DNoNorm, d.DBias
+		}
 	} else if cfg.Arch == gan.DCGAN || cfg.Arch == gan.VAE {
 		cfg.Classes = nil
 	} else if len(set.Classes) == 0 {
@@ -862,11 +894,20 @@ var ShapeOptions = []string{"Model", "Size", "Channels", "NZ", "NGF", "NDF", "Sp
 func shapeOf(c gan.Config) Options {
 	o := Options{Model: c.Arch, Size: c.Size, Channels: c.Channels, NZ: c.NZ, NGF: c.NGF, NDF: c.NDF,
 		SpectralNorm: c.SpectralNorm, DNoNorm: c.DNoNorm, DBias: c.DBias, MinibatchStd: c.MinibatchStd,
-		DArch: cmp.Or(c.DArch, gan.DArchDCGAN), GCond: cmp.Or(c.GCond, gan.GCondEmbed), DCond: cmp.Or(c.DCond, gan.DCondProjection)}
+		DArch: cmp.Or(c.DArch, defaultDArch(c.Arch)), GCond: cmp.Or(c.GCond, gan.GCondEmbed), DCond: cmp.Or(c.DCond, gan.DCondProjection)}
 	if c.StyleGAN != nil {
 		o.MappingLayers = c.StyleGAN.MappingLayers
 	}
 	return o
+}
+
+// defaultDArch is the discriminator a model's configuration without DArch
+// has: StyleGAN2's residual one for a stylegan, DCGAN's for the others.
+func defaultDArch(arch string) string {
+	if arch == gan.StyleGAN {
+		return gan.DArchResidual
+	}
+	return gan.DArchDCGAN
 }
 
 // TakeShape gives o the network of the checkpoint o.From (its
@@ -885,7 +926,7 @@ func (o *Options) TakeShape() error {
 
 func (o *Options) takeShape(c gan.Config) error {
 	src := shapeOf(c)
-	used := func(name string) bool { return unusedWhy(src.Model, name) == "" }
+	used := func(name string) bool { return unusedWhy(src, name) == "" }
 	name, given, had := o.changed(src, func(f reflect.StructField) bool { return slices.Contains(ShapeOptions, f.Name) && used(f.Name) })
 	if name != "" {
 		return &OptionError{Pkg: "train", Option: name, Value: valueOf(given), Reason: "the network of " + o.From + " " + hasShape(name, had), Colon: true, Err: ErrFromShape}

@@ -33,17 +33,23 @@ func TestUnusedOptions(t *testing.T) {
 	}
 	for _, c := range []struct {
 		model        string
+		darch        string // a stylegan's discriminator ("": the recipe's)
 		unused, used []string
 	}{
-		{gan.VAE, []string{"LRD", "Loss", "DSteps", "LabelSmoothing", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "R1", "R1Every",
+		{gan.VAE, "", []string{"LRD", "Loss", "DSteps", "LabelSmoothing", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "R1", "R1Every",
 			"AugmentP", "ADATarget", "GCond", "DCond", "MappingLayers", "StyleMixing", "PLWeight"}, []string{"NGF", "NDF", "NZ", "LRG", "Beta1", "EMA", "KLWeight"}},
-		{gan.StyleGAN, []string{"NDF", "SpectralNorm", "DNoNorm", "MinibatchStd", "DArch", "GCond", "DCond", "KLWeight"},
+		{gan.StyleGAN, gan.DArchResidual, []string{"NDF", "SpectralNorm", "DNoNorm", "MinibatchStd", "GCond", "DCond", "KLWeight"},
 			[]string{"NGF", "LRD", "DSteps", "LabelSmoothing", "R1", "R1Every", "StyleMixing", "PLWeight", "MappingLayers"}},
-		{gan.DCGAN, []string{"MappingLayers", "StyleMixing", "PLWeight", "KLWeight", "GCond", "DCond"},
+		{gan.StyleGAN, "", []string{"GCond", "DCond", "KLWeight"},
+			[]string{"NGF", "NDF", "SpectralNorm", "DNoNorm", "MinibatchStd", "LRD", "DSteps", "R1", "R1Every", "StyleMixing", "PLWeight", "MappingLayers"}},
+		{gan.DCGAN, "", []string{"MappingLayers", "StyleMixing", "PLWeight", "KLWeight", "GCond", "DCond"},
 			[]string{"NDF", "SpectralNorm", "MinibatchStd", "DSteps", "LRD"}},
-		{gan.CDCGAN, []string{"MappingLayers", "KLWeight"}, []string{"GCond", "NDF"}},
+		{gan.CDCGAN, "", []string{"MappingLayers", "KLWeight"}, []string{"GCond", "NDF"}},
 	} {
 		rec := DefaultsFor(c.model, 32)
+		if c.darch != "" {
+			rec = rec.withStyleD(c.darch)
+		}
 		rec.Data, rec.Out = "data", "out"
 		if err := rec.validate(); err != nil {
 			t.Errorf("%s's recipe: %v", c.model, err)

@@ -30,6 +30,9 @@ func benchCmd() *cobra.Command {
 				case gan.DCGAN:
 					o.Model = ""
 				case gan.StyleGAN:
+					if o.DArch == gan.DArchResidual {
+						o.DArch = ""
+					}
 					// train's stylegan defaults, where not given.
 					for _, d := range []struct {
 						name string
@@ -75,6 +78,7 @@ func benchCmd() *cobra.Command {
 		f.IntVar(&o.NZ, "nz", 100, "latent size")
 		f.IntVar(&o.NGF, "ngf", 64, "generator width")
 		f.IntVar(&o.NDF, "ndf", 64, "discriminator width")
+		f.StringVar(&o.DArch, "d-arch", "", "discriminator shape: dcgan or deep; a stylegan's residual (StyleGAN2's, the bench's default: the network bench/compare-stylegan.sh times in PyTorch too) or dcgan/deep (DCGAN's of --ndf, forger train --model stylegan's default)")
 		f.StringVar(&o.Model, "model", gan.DCGAN, "dcgan, stylegan (forger train --model stylegan's networks; defaults then --size 32 --batch 16 --nz 256 --ngf 256, the widest feature maps; no mixing or regularisers) or vae (its encoder, reparameterisation and DCGAN's generator as decoder; generate times the decoder)")
 		f.BoolVar(&asJSON, "json", false, "print one JSON object")
 		cmd.AddCommand(sub)

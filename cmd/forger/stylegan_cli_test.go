@@ -119,3 +119,37 @@ func TestStyleGANTrainGenerateMix(t *testing.T) {
 		}
 	}
 }
+
+// TestStyleGANWithDCGANDiscriminatorCLI: forger train --model stylegan
+// --d-arch dcgan takes --ndf, saves a checkpoint of DCGAN's discriminator
+// beside the stylegan's generator, and the commands that read a stylegan's
+// discriminator (project --features disc, in W+) read this one; resuming
+// with another --d-arch is refused in one line.
+func TestStyleGANWithDCGANDiscriminatorCLI(t *testing.T) {
+	data, dir := discFolder(t, 16), t.TempDir()
+	run := filepath.Join(dir, "sg")
+	_, errOut, code := forger(t, nil, "train", "--model", "stylegan", "--d-arch", "dcgan", "--ndf", "8", "--size", "32", "--data", data, "--out", run,
+		"--epochs", "1", "--batch", "8", "--ngf", "8", "--nz", "16", "--mapping-layers", "2", "--json")
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errOut)
+	}
+	out, _, code := forger(t, nil, "models", "list", dir, "--json")
+	if code != 0 || !strings.Contains(out, `"arch":"stylegan"`) {
+		t.Fatalf("models list: %s (exit %d)", out, code)
+	}
+	if _, e, code := forger(t, nil, "generate", "--model", run, "--seeds", "1", "--out", filepath.Join(dir, "g")); code != 0 {
+		t.Fatalf("generate: %s", e)
+	}
+	target := filepath.Join(dir, "g", "seed0001.png")
+	pout, e, code := forger(t, nil, "project", "--model", run, "--features", "disc", "--steps", "3", "--json", "--out", filepath.Join(dir, "p"), target)
+	if code != 0 {
+		t.Fatalf("project --features disc: exit %d: %s", code, e)
+	}
+	if !strings.Contains(pout, `"w+"`) {
+		t.Fatalf("project: %s, want a W+ projection", pout)
+	}
+	_, e, code = forger(t, nil, "train", "--out", run, "--resume", "--epochs", "2", "--d-arch", "residual")
+	if code == 0 || strings.Count(strings.TrimSpace(e), "\n") != 0 || !strings.Contains(e, "--d-arch") {
+		t.Fatalf("resume with --d-arch residual: exit %d, stderr %q, want one line naming --d-arch", code, e)
+	}
+}

@@ -163,7 +163,7 @@ or --d-arch with --model stylegan, another model's own settings.`,
 	f.StringVar(&o.GCond, "g-cond", o.GCond, "how the cdcgan generator sees the class: onehot (beside z) or embed (a learned embedding beside z)")
 	f.StringVar(&o.DCond, "d-cond", o.DCond, "how the cdcgan discriminator sees the class: projection (on its last features) or input (one-hot maps beside the image)")
 	f.StringVar(&dNorm, "d-norm", "", "normalisation in the discriminator: batch, spectral or none (none: keep it in check with --r1); overrides --spectral-norm")
-	f.StringVar(&o.DArch, "d-arch", gan.DArchDCGAN, "discriminator shape: dcgan (a 4×4 stride-2 convolution per halving) or deep (plus a 3×3 convolution after each, as SN-GAN)")
+	f.StringVar(&o.DArch, "d-arch", gan.DArchDCGAN, "discriminator shape: dcgan (a 4×4 stride-2 convolution per halving) or deep (plus a 3×3 convolution after each, as SN-GAN); a stylegan's: dcgan/deep (DCGAN's, as the 64×64 dcgan has it: width 64, no normalisation, minibatch stddev, R1 10, D learning rate 0.0002; its default) or residual (StyleGAN2's: as wide as G, its learning rate, R1 0.0002·size²/batch)")
 	f.Float64Var(&o.R1, "r1", o.R1, "γ of the R1 gradient penalty on real images, applied every --r1-every D steps (0 = none; needs --d-norm spectral or none)")
 	f.IntVar(&o.R1Every, "r1-every", 16, "D steps between R1 penalties (lazy regularisation)")
 	f.StringVar(&o.From, "from", "", "start G and D from this checkpoint, run folder or model name (fine-tuning; the network is the checkpoint's: shape flags must match it)")
@@ -185,7 +185,7 @@ or --d-arch with --model stylegan, another model's own settings.`,
 	f.Float64Var(&o.PLWeight, "pl-weight", 2, "stylegan: weight of the path-length regulariser, applied every 4 G steps (0 = none)")
 	f.Float64Var(&o.KLWeight, "kl-weight", train.VAEDefaults(64).KLWeight, "vae: weight of the KL divergence beside the reconstruction error")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
-	cmd.Flags().Lookup("ngf").Usage = "generator width (stylegan: the widest feature maps, at 4×4 and 8×8, halving at each larger size; default 256; its discriminator is as wide, so it takes no --ndf)"
+	cmd.Flags().Lookup("ngf").Usage = "generator width (stylegan: the widest feature maps, at 4×4 and 8×8, halving at each larger size; default 256; with --d-arch residual its discriminator is as wide and it takes no --ndf)"
 	cmd.Flags().Lookup("batch").Usage = fmt.Sprintf("batch size (default %d for dcgan and cdcgan, %d for a dcgan of 64×64, %d for stylegan)", train.Defaults().Batch, train.FaceBatch, train.StyleGANBatch)
 	return cmd
 }

@@ -80,7 +80,7 @@ func TestTrainRefusesUnusedFlagsAtRecipeValues(t *testing.T) {
 	}{
 		{[]string{"--model", "vae", "--loss", "bce"}, `forger: --loss "bce" does not apply to a vae: it has no discriminator`},
 		{[]string{"--model", "vae", "--d-norm", "batch"}, "forger: --d-norm does not apply to a vae: it has no discriminator"},
-		{[]string{"--model", "stylegan", "--mbstd"}, "forger: --mbstd does not apply to a stylegan: its discriminator always has minibatch stddev"},
+		{[]string{"--model", "stylegan", "--d-arch", "residual", "--mbstd"}, "forger: --mbstd does not apply to a stylegan: its residual discriminator always has minibatch stddev"},
 		{[]string{"--model", "dcgan", "--mapping-layers", "0"}, "forger: --mapping-layers 0 does not apply to a dcgan: it is a stylegan setting"},
 	} {
 		args := append([]string{"train", "--size", "32", "--data", data, "--out", filepath.Join(dir, fmt.Sprint(i)),

@@ -192,8 +192,8 @@ var styleGAN struct {
 }
 
 // StyleFaceGAN returns a tiny stylegan of faces: 32×32, z and w of 32, 2
-// mapping layers, feature maps of at most 32, trained (StyleGAN2's recipe,
-// train.StyleGANDefaults) for 2 epochs of 16 on the 320 cartoon faces
+// mapping layers, feature maps of at most 32, trained (forger's stylegan recipe,
+// train.StyleGANDefaults: DCGAN's discriminator) for 2 epochs of 16 on the 320 cartoon faces
 // FaceGAN renders for itself, in a run folder (.../runs/style/) of its own.
 func StyleFaceGAN(t testing.TB) string {
 	t.Helper()
