@@ -52,13 +52,17 @@ a dcgan below 64×64 trains with the hinge loss and spectral norm in D; at
 the same with batches of 64 and --ngf = --ndf = 32; a cdcgan with BCE and
 batch norm in D. Flags given always win.
 
---model stylegan trains StyleGAN2 (--size 32, 64 or 128) with StyleGAN2-ADA's
-recipe scaled for a CPU: the non-saturating logistic loss, Adam 0.0025 with
-betas (0, 0.99), lazy R1 every 16 D steps with γ = 0.0002·size²/batch, path
-length every 4 G steps, style mixing 0.9, the mapping network at lr ×0.01,
-G's EMA (half-life 10k images), batch 16, 8 mapping layers of 256 and feature
-maps min(2048/res, 256). forger generate --truncation works in W for it, and
-forger mix draws its style-mixing grid.
+--model stylegan trains StyleGAN2's generator (--size 32, 64 or 128) with
+StyleGAN2-ADA's recipe scaled for a CPU: the non-saturating logistic loss,
+Adam 0.0025 with betas (0, 0.99), path length every 4 G steps, style mixing
+0.9, the mapping network at lr ×0.01, G's EMA (half-life 5k images), batch
+16, 2 mapping layers of 256 and feature maps min(2048/res, 256); beside it
+the 64×64 dcgan's discriminator (--d-arch dcgan: width 64, no normalisation,
+biases, minibatch stddev, lazy R1 γ 10 every 16 D steps, lr 0.0002), which
+let it draw varied faces where StyleGAN2's residual one (--d-arch residual,
+γ = 0.0002·size²/batch) kept one average face for 30 minutes
+(docs/results/stylegan-64.md). forger generate --truncation works in W for
+it, and forger mix draws its style-mixing grid.
 
 --model vae trains a variational autoencoder, the baseline to compare GANs
 with: an encoder that mirrors DCGAN's discriminator (batch norm, no
