@@ -72,16 +72,7 @@ func TestStyleGANResumeEqualsUninterrupted(t *testing.T) {
 	if straight.Stopped != "done" || straight.Images != 2*32 {
 		t.Fatalf("uninterrupted run: %+v", straight)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	o := smallStyle(data, filepath.Join(dir, "b"))
-	if _, err := Run(ctx, o, &quietUI{cancelAt: 3, cancel: cancel}, nil); err != nil {
-		t.Fatal(err)
-	}
-	o.Resume = true
-	end, err := Run(context.Background(), o, &quietUI{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	end := stoppedAndResumed(t, smallStyle(data, filepath.Join(dir, "b")), 3)
 	a, b := readG(t, straight.Checkpoint), readG(t, end.Checkpoint)
 	for _, p := range []string{"g.", "g_ema.", "d.", "opt_g.", "opt_d.", "g." + gan.PLMeanName} {
 		sameTensors(t, a, b, p)
@@ -139,16 +130,7 @@ func TestStyleGANWithDCGANDiscriminator(t *testing.T) {
 	if fs := feat.Forward(img); len(fs) == 0 || fs[0].Shape[0] != 2 {
 		t.Fatalf("disc features of a stylegan with DCGAN's D: %v", fs)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	o := small(filepath.Join(dir, "b"))
-	if _, err := Run(ctx, o, &quietUI{cancelAt: 3, cancel: cancel}, nil); err != nil {
-		t.Fatal(err)
-	}
-	o.Resume = true
-	end, err := Run(context.Background(), o, &quietUI{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	end := stoppedAndResumed(t, small(filepath.Join(dir, "b")), 3)
 	a, b := readG(t, straight.Checkpoint), readG(t, end.Checkpoint)
 	for _, p := range []string{"g.", "g_ema.", "d.", "opt_g.", "opt_d."} {
 		sameTensors(t, a, b, p)

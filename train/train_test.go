@@ -67,6 +67,22 @@ func small(out string) Options {
 	return o
 }
 
+// stoppedAndResumed runs o until the UI cancels it after cancelAt steps,
+// then resumes it to its end, and returns the end's result.
+func stoppedAndResumed(t *testing.T, o Options, cancelAt int) *Result {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := Run(ctx, o, &quietUI{cancelAt: cancelAt, cancel: cancel}, nil); err != nil {
+		t.Fatal(err)
+	}
+	o.Resume = true
+	end, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return end
+}
+
 func readG(t *testing.T, path string) *tensor.File {
 	t.Helper()
 	f, _, err := gan.Open(path)
@@ -379,16 +395,7 @@ func TestResumeWithR1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	o := r1(filepath.Join(dir, "b"))
-	if _, err := Run(ctx, o, &quietUI{cancelAt: 4, cancel: cancel}, nil); err != nil {
-		t.Fatal(err)
-	}
-	o.Resume = true
-	end, err := Run(context.Background(), o, &quietUI{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	end := stoppedAndResumed(t, r1(filepath.Join(dir, "b")), 4)
 	a, b := readG(t, straight.Checkpoint), readG(t, end.Checkpoint)
 	for _, p := range []string{"g.", "d.", "opt_d."} {
 		sameTensors(t, a, b, p)

@@ -36,16 +36,7 @@ func TestVAEResumeEqualsUninterrupted(t *testing.T) {
 	if straight.Stopped != "done" || straight.Images != 2*32 {
 		t.Fatalf("uninterrupted run: %+v", straight)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	o := smallVAE(data, filepath.Join(dir, "b"))
-	if _, err := Run(ctx, o, &quietUI{cancelAt: 3, cancel: cancel}, nil); err != nil {
-		t.Fatal(err)
-	}
-	o.Resume = true
-	end, err := Run(context.Background(), o, &quietUI{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	end := stoppedAndResumed(t, smallVAE(data, filepath.Join(dir, "b")), 3)
 	a, b := readG(t, straight.Checkpoint), readG(t, end.Checkpoint)
 	for _, p := range []string{"g.", "opt_g.", "enc.", "opt_e."} {
 		sameTensors(t, a, b, p)
