@@ -53,8 +53,8 @@ func (o BenchOptions) config() Config {
 		sc := stylegan.DefaultConfig(o.Size, o.Channels)
 		sc.ZDim, sc.WDim, sc.ChannelMax, sc.ChannelBase = o.NZ, o.NZ, o.NGF, 8*o.NGF
 		c := StyleConfig(sc)
-		if o.DArch == DArchDCGAN || o.DArch == DArchDeep {
-			c.DArch, c.NDF, c.DNoNorm, c.DBias, c.MinibatchStd = o.DArch, o.NDF, true, true, true
+		if c.DArch = o.DArch; c.DCGANDiscriminator() {
+			c.NDF, c.DNoNorm, c.DBias, c.MinibatchStd = o.NDF, true, true, true
 		}
 		return c
 	}

@@ -454,7 +454,7 @@ func (o Options) unusedGroups() []unusedGroup {
 // dcganD reports whether a stylegan's discriminator is DCGAN's (DArch dcgan
 // or deep) rather than StyleGAN2's residual one.
 func (o Options) dcganD() bool {
-	return o.Model == gan.StyleGAN && (o.DArch == gan.DArchDCGAN || o.DArch == gan.DArchDeep)
+	return o.Model == gan.StyleGAN && gan.Config{Arch: o.Model, DArch: o.DArch}.DCGANDiscriminator()
 }
 
 // unused returns an *OptionError wrapping ErrNotUsed for the first option

@@ -30,9 +30,6 @@ func benchCmd() *cobra.Command {
 				case gan.DCGAN:
 					o.Model = ""
 				case gan.StyleGAN:
-					if o.DArch == gan.DArchResidual {
-						o.DArch = ""
-					}
 					// train's stylegan defaults, where not given.
 					for _, d := range []struct {
 						name string
