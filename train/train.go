@@ -168,8 +168,8 @@ func DefaultsFor(model string, size int) Options {
 // pytorch/examples' batch norm in D (with minibatch stddev, the default
 // before it) trained as fast but lost thin features such as smiles,
 // Defaults' hinge loss with spectral norm drifted to grey, and at equal
-// minutes smaller batches won on 2 cores, 32 over 64 and 16 over 32:
-// twice the steps for a few per cent fewer images (docs/results/faces-64.md).
+// minutes smaller batches won on 2 cores, 32 over 64, 16 over 32 and 8
+// over 16: more steps for fewer images (docs/results/faces-64.md).
 func FaceDefaults() Options {
 	o := Defaults()
 	o.Loss, o.SpectralNorm, o.MinibatchStd, o.Batch = gan.LossBCE, false, true, FaceBatch
@@ -178,7 +178,7 @@ func FaceDefaults() Options {
 }
 
 // FaceBatch is the batch of a dcgan of 64×64 (FaceDefaults).
-const FaceBatch = 16
+const FaceBatch = 8
 
 // FaceR1 is γ of the R1 penalty of a dcgan of 64×64 and above
 // (FaceDefaults, LargeFaceDefaults).

@@ -47,7 +47,7 @@ whichever comes first stops it (forger warns when the epochs will).
 
 The recipe (loss, normalisation, penalties) depends on the model and size:
 a dcgan below 64×64 trains with the hinge loss and spectral norm in D; at
-64×64 with BCE, no normalisation in D, --r1 10, --mbstd and batches of 16
+64×64 with BCE, no normalisation in D, --r1 10, --mbstd and batches of 8
 (the recipe that scored best on faces, docs/results/faces-64.md); at 128×128
 the same with batches of 64 and --ngf = --ndf = 32; a cdcgan with BCE and
 batch norm in D. Flags given always win.
@@ -184,9 +184,10 @@ or --d-arch with --model stylegan, another model's own settings.`,
 	f.IntVar(&o.LogEvery, "log-every", o.LogEvery, "generator steps between lines of metrics.jsonl")
 	f.Float64Var(&o.SampleMinutes, "sample-minutes", o.SampleMinutes, "minutes between extra sample grids within an epoch (0 = only per epoch)")
 	f.IntVar(&o.Keep, "keep", o.Keep, "checkpoints to keep (0 = all)")
-	f.IntVar(&o.MappingLayers, "mapping-layers", 8, "stylegan: fully connected layers of the mapping network z → w (StyleGAN2's 8; --nz sets the size of z and w, default 256 for stylegan)")
-	f.Float64Var(&o.StyleMixing, "style-mixing", 0.9, "stylegan: probability of style mixing in a training step")
-	f.Float64Var(&o.PLWeight, "pl-weight", 2, "stylegan: weight of the path-length regulariser, applied every 4 G steps (0 = none)")
+	sg := train.StyleGANDefaults(64)
+	f.IntVar(&o.MappingLayers, "mapping-layers", sg.MappingLayers, "stylegan: fully connected layers of the mapping network z → w (StyleGAN2-ADA's depth below 512×512; StyleGAN2's is 8; --nz sets the size of z and w, default 256 for stylegan)")
+	f.Float64Var(&o.StyleMixing, "style-mixing", sg.StyleMixing, "stylegan: probability of style mixing in a training step")
+	f.Float64Var(&o.PLWeight, "pl-weight", sg.PLWeight, fmt.Sprintf("stylegan: weight of the path-length regulariser, applied every %d G steps (0 = none)", sg.PLEvery))
 	f.Float64Var(&o.KLWeight, "kl-weight", train.VAEDefaults(64).KLWeight, "vae: weight of the KL divergence beside the reconstruction error")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
 	cmd.Flags().Lookup("ngf").Usage = "generator width (stylegan: the widest feature maps, at 4×4 and 8×8, halving at each larger size; default 256; with --d-arch residual its discriminator is as wide and it takes no --ndf)"
