@@ -48,13 +48,14 @@ func blobFolder(t *testing.T, n int) string {
 }
 
 // smallStyle is StyleGANDefaults at 32×32 with tiny widths and StyleGAN2's
-// residual discriminator, the regularisers every other step so that a
-// short run uses them.
+// residual discriminator, with StyleGAN2's path length and style mixing
+// (off by default), the regularisers every other step so that a short run
+// uses them.
 func smallStyle(data, out string) Options {
 	o := StyleGANDefaults(32).withStyleD(gan.DArchResidual)
 	o.Data, o.Out, o.Channels, o.Epochs, o.Batch = data, out, 3, 2, 8
 	o.NZ, o.NGF, o.NDF, o.MappingLayers = 16, 8, 8, 2
-	o.R1, o.R1Every, o.PLEvery = StyleGANR1(32, 8), 2, 2
+	o.R1, o.R1Every, o.PLEvery, o.PLWeight, o.StyleMixing = StyleGANR1(32, 8), 2, 2, 2, 0.9
 	o.LogEvery, o.SampleMinutes, o.Augment = 1, 0, "ada"
 	return o
 }
