@@ -48,9 +48,8 @@ func blobFolder(t *testing.T, n int) string {
 }
 
 // smallStyle is StyleGANDefaults at 32×32 with tiny widths and StyleGAN2's
-// residual discriminator, with StyleGAN2's path length and style mixing
-// (off by default), the regularisers every other step so that a short run
-// uses them.
+// residual discriminator, with StyleGAN2's path length and style mixing,
+// the regularisers every other step so that a short run uses them.
 func smallStyle(data, out string) Options {
 	o := StyleGANDefaults(32).withStyleD(gan.DArchResidual)
 	o.Data, o.Out, o.Channels, o.Epochs, o.Batch = data, out, 3, 2, 8

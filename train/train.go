@@ -198,11 +198,11 @@ func LargeFaceDefaults() Options {
 // StyleGANDefaults is forger's stylegan recipe: StyleGAN2-ADA's generator
 // recipe scaled for a CPU beside the discriminator of the 64×64 dcgan
 // (withDCGAND). G: the non-saturating logistic loss, Adam with lr 0.0025
-// and betas (0, 0.99), no path-length regulariser and no style mixing (as
-// StyleGAN2-ADA's small-image config; PLWeight 2 applies it every 4 G
-// steps, StyleMixing 0.9 is StyleGAN2's: with both, a 30-minute run saw a
-// fifth fewer images and ended at twice the fd), 2 mapping layers of 256
-// at lr ×0.01 (StyleGAN2-ADA's depth below 512×512), feature maps min(2048/res, 256), G's EMA with
+// and betas (0, 0.99), lazy path length every 4 G steps (weight 2), style
+// mixing 0.9 (without both a 30-minute run sees more images and halves its
+// fd, but its W separates smiles and mustaches far worse, and W is what a
+// stylegan is for here: docs/results/stylegan-64.md), 2 mapping layers of
+// 256 at lr ×0.01 (StyleGAN2-ADA's depth below 512×512), feature maps min(2048/res, 256), G's EMA with
 // StyleGAN2-ADA's half-life (ema_kimg = batch·10/32, so a decay of
 // 0.5^(32/10000) per step whatever the batch) and batches of StyleGANBatch.
 // D: DCGAN's, as FaceDefaults has it, with lazy R1 every 16 D steps. On 2
@@ -216,7 +216,7 @@ func StyleGANDefaults(size int) Options {
 	o.LRG, o.Beta1, o.Beta2 = 0.0025, 0, 0.99
 	o.Loss, o.R1Every = gan.LossBCE, 16
 	o.EMA = math.Pow(0.5, 32.0/10000)
-	o.MappingLayers, o.StyleMixing, o.PLWeight, o.PLEvery = 2, 0, 0, 4
+	o.MappingLayers, o.StyleMixing, o.PLWeight, o.PLEvery = 2, 0.9, 2, 4
 	return o.withStyleD(gan.DArchDCGAN)
 }
 
