@@ -46,14 +46,15 @@ facemodels=$($F models path)
 #    run folder where forger serve looks for them (studio/README.md).
 faces=$runs/faces-64
 face_minutes=${FACE_MINUTES:-4}
+face_set=(--n 20000 --size 64) # the cartoon-faces set of make quality-faces: another --n would render over it
 if [ ! -e "$faces/checkpoints/latest.safetensors" ]; then
   log "cartoon faces: 20000 at 64x64 (Node.js renders them)"
-  data=$($F data get cartoon-faces --n 20000 --size 64 | tail -1)
+  data=$($F data get cartoon-faces "${face_set[@]}" | tail -1)
   log "training a face DCGAN for $face_minutes minutes"
   $F train --data "$data" --size 64 --out "$faces" --epochs 1000 --minutes "$face_minutes"
 fi
 if [ ! -e "$faces/attr/smiling.safetensors" ]; then
-  data=$($F data get cartoon-faces --n 20000 --size 64 | tail -1)
+  data=$($F data get cartoon-faces "${face_set[@]}" | tail -1)
   log "smiling classifier (it labels the generated faces)"
   mkdir -p "$faces/attr"
   # --lr 5e-4 (the default since issue 23): at 32 px the old 2e-3 never left "nobody smiles".
