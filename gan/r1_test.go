@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"forger/augment"
 	"forger/nn"
 	"forger/optim"
 	"forger/tensor"
@@ -234,5 +235,34 @@ func TestR1MatchesPyTorch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestR1OnAugmentedImages checks that with augmentation the penalty is
+// taken at the real images as D saw them in that step, not as they were.
+func TestR1OnAugmentedImages(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	c := Config{Arch: DCGAN, Size: 32, Channels: 3, NZ: 8, NGF: 4, NDF: 4, DNoNorm: true, MinibatchStd: true}
+	g, _ := NewGenerator(c, rng)
+	d, _ := NewDiscriminator(c, rng)
+	x := tensor.New(4, 32, 32, 3)
+	x.FillUniform(rng, -1, 1)
+
+	// Replay StepD's draws: z, then the real batch's augmentation.
+	replay := rand.New(rand.NewPCG(9, 10))
+	SampleZ(tensor.New(4, c.NZ), replay)
+	seen := augment.New(1).Forward(x, replay)
+	want := r1Value(d, seen, nil, 2)
+	plain := r1Value(d, x, nil, 2)
+
+	tr := &Trainer{G: g, D: d, Loss: LossHinge, R1: 1, R1Every: 1, Augment: augment.New(1),
+		OptG: optim.NewAdam(g.Params(), 2e-4, 0.5, 0.999), OptD: optim.NewAdam(d.Params(), 2e-4, 0.5, 0.999)}
+	var st Stats
+	tr.StepD(x, nil, rand.New(rand.NewPCG(9, 10)), &st)
+	if math.Abs(st.R1-want) > 1e-4*want {
+		t.Fatalf("R1 %g; want %g, its value at the augmented images (at the images as they are: %g)", st.R1, want, plain)
+	}
+	if math.Abs(plain-want) < 1e-3*want {
+		t.Fatalf("the augmentation left the penalty unchanged (%g): the test cannot tell the two apart", want)
 	}
 }

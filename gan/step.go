@@ -40,8 +40,10 @@ type Trainer struct {
 	LabelSmoothing float64 // real target 1-LabelSmoothing (bce only)
 
 	// R1 is the weight γ of the R1 gradient penalty (γ/2)·E‖∇ₓD(x)‖² on
-	// real images (Mescheder et al. 2018), taken on the images as they are,
-	// before any augmentation; 0 turns it off. It is applied
+	// real images (Mescheder et al. 2018), taken at the real images as D
+	// saw them in that step, after augmentation: D is regularised where it
+	// is trained (with DiffAugment, D never sees an image as it is). 0 turns
+	// it off. It is applied
 	// lazily, as StyleGAN2 does: on every R1Every-th D step (default 16),
 	// multiplied by R1Every.
 	R1      float64
@@ -57,6 +59,7 @@ type Trainer struct {
 	GStepsDone int
 
 	r1x, r1g, r1ones *tensor.Tensor
+	r1real           *tensor.Tensor // the augmented real batch, kept for R1
 
 	// Augment, if not nil, transforms every image D sees, real and
 	// generated, in both steps; G's gradient flows back through it. ADA, if
@@ -162,7 +165,15 @@ func (t *Trainer) StepD(real *tensor.Tensor, labels []int32, rng *rand.Rand, st 
 	t.rng = rng
 	t.D.SetInputGrad(false)
 	defer t.D.SetInputGrad(true)
-	logits := t.D.Forward(t.augmented(real), labels)
+	r1Due := t.R1 > 0 && (t.DStepsDone+1)%t.r1Every() == 0
+	seen := t.augmented(real)
+	if r1Due && seen != real {
+		// The augmenter owns seen until its next call, the fake batch's.
+		t.r1real = tensor.Ensure(t.r1real, seen.Shape...)
+		t.r1real.CopyFrom(seen)
+		seen = t.r1real
+	}
+	logits := t.D.Forward(seen, labels)
 	st.DReal = meanSigmoid(logits)
 	if t.ADA != nil {
 		t.ADA.Observe(t.Augment, logits.Data)
@@ -177,8 +188,8 @@ func (t *Trainer) StepD(real *tensor.Tensor, labels []int32, rng *rand.Rand, st 
 	st.LossD += t.dLoss(logits, false)
 	t.D.Backward(t.grad)
 	t.DStepsDone++
-	if t.R1 > 0 && t.DStepsDone%t.r1Every() == 0 {
-		st.R1 = t.addR1Grad(real, labels, t.R1*float64(t.r1Every()))
+	if r1Due {
+		st.R1 = t.addR1Grad(seen, labels, t.R1*float64(t.r1Every()))
 	}
 	t.OptD.Step()
 	if t.Augment != nil {
