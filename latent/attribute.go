@@ -105,7 +105,10 @@ type CheckOptions struct {
 	MaxTries int // latents tried at most (default 50·N)
 	// Space is the space of d ("" is z): the seeds are taken there
 	// (ToSpace) before they are edited.
-	Space    Space
+	Space Space
+	// Layers, for d in W, are the layers the edit moves (Direction.Layers);
+	// none moves every layer.
+	Layers   []int
 	Progress func(found, tried int)
 }
 
@@ -161,6 +164,14 @@ func Check(ctx context.Context, g gan.GeneratorNet, d []float32, target *Classif
 	}
 	if err := checkDirectionSize(len(d), dim, o.Space); err != nil {
 		return nil, err
+	}
+	if len(o.Layers) > 0 {
+		if o.Space.norm() != SpaceW {
+			return nil, &OptionError{Pkg: "latent", Option: "Layers", Value: o.Layers, Reason: "are for directions in w"}
+		}
+		if d, err = LayerVector(cfg, d, o.Layers); err != nil {
+			return nil, err
+		}
 	}
 	for name := range o.Where {
 		if _, ok := others[name]; !ok && name != target.Attribute {
@@ -235,7 +246,13 @@ func Check(ctx context.Context, g gan.GeneratorNet, d []float32, target *Classif
 		hi := min(res.N, lo+renderBatch)
 		edited := make([]Code, hi-lo)
 		for i := range edited {
-			edited[i] = Edit(picked[lo+i], d, []float64{o.Strength})[0]
+			c := picked[lo+i]
+			if len(o.Layers) > 0 {
+				if c, err = ToSpace(g, c, SpaceWPlus); err != nil {
+					return nil, err
+				}
+			}
+			edited[i] = Edit(c, d, []float64{o.Strength})[0]
 		}
 		imgs := Render(g, edited).Clone()
 		res.After = append(res.After, imgs.Data...)

@@ -12,6 +12,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"forger/gan"
 	"forger/internal/atomicfile"
 )
 
@@ -46,6 +47,13 @@ type Direction struct {
 	// classifier's scores, when too few latents had one of the labels).
 	Method        string  `json:"method,omitempty"`
 	ScoreFraction float64 `json:"score_fraction,omitempty"`
+	// Layers, for a direction in W, are the stylegan layers (0 the
+	// coarsest; W+ has one w per layer) that an edit moves; none moves
+	// every layer. A stylegan's coarse layers set pose, face shape and sex,
+	// its middle ones features such as the mouth, its fine ones colour: an
+	// edit kept to some layers changes less of the rest (GANSpace and
+	// InterFaceGAN edit StyleGAN layer by layer for this).
+	Layers []int `json:"layers,omitempty"`
 }
 
 // Methods of Direction.Method.
@@ -89,6 +97,14 @@ func ReadDirection(path string) (*Direction, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(d.Layers) > 0 && d.Space.norm() != SpaceW {
+		return nil, fmt.Errorf("%s: \"layers\" are for directions in w, this one is in %s", path, d.Space.norm())
+	}
+	for _, l := range d.Layers {
+		if l < 0 {
+			return nil, fmt.Errorf("%s: layer %d is not a layer", path, l)
+		}
 	}
 	if d.Scale < 0 || math.IsNaN(d.Scale) || math.IsInf(d.Scale, 0) {
 		return nil, fmt.Errorf("%s: \"scale\" %g is not a spread", path, d.Scale)
@@ -457,6 +473,103 @@ func Edit(c Code, d []float32, strengths []float64) []Code {
 		out[k] = e
 	}
 	return out
+}
+
+// Prepare returns c in the space an edit along d needs and the vector that
+// an edit of strength 1 adds to it (for Edit). A seed's z goes to d's
+// space; a W+ code takes a W direction on every layer; with d.Layers the
+// code goes to W+ and the vector moves those layers only.
+func (d *Direction) Prepare(g gan.GeneratorNet, c Code) (Code, []float32, error) {
+	if len(d.Layers) == 0 {
+		if c.Space.norm() == SpaceWPlus && d.Space.norm() == SpaceW {
+			return c, d.Scaled(), nil
+		}
+		c, err := ToSpace(g, c, d.Space)
+		return c, d.Scaled(), err
+	}
+	c, err := ToSpace(g, c, SpaceWPlus)
+	if err != nil {
+		return Code{}, nil, err
+	}
+	v, err := LayerVector(g.ModelConfig(), d.Scaled(), d.Layers)
+	return c, v, err
+}
+
+// LayerVector returns the W+ vector that moves the layers of a stylegan cfg
+// by w (a vector in W) and leaves the others. Its errors are *LayerError.
+func LayerVector(cfg gan.Config, w []float32, layers []int) ([]float32, error) {
+	if err := CheckLayers(cfg, layers); err != nil {
+		return nil, err
+	}
+	v := make([]float32, cfg.StyleGAN.NumWs()*len(w))
+	for _, l := range layers {
+		copy(v[l*len(w):(l+1)*len(w)], w)
+	}
+	return v, nil
+}
+
+// A LayerError reports a layer that the model does not have.
+type LayerError struct {
+	Layer, NumWs int // NumWs 0: the model is not a stylegan
+}
+
+func (e *LayerError) Error() string {
+	if e.NumWs == 0 {
+		return "layers are a stylegan's: this model has none"
+	}
+	return fmt.Sprintf("layer %d: the model has layers 0–%d", e.Layer, e.NumWs-1)
+}
+
+// CheckLayers returns a *LayerError unless every layer is one of cfg's.
+func CheckLayers(cfg gan.Config, layers []int) error {
+	if len(layers) == 0 {
+		return nil
+	}
+	if cfg.StyleGAN == nil {
+		return &LayerError{}
+	}
+	for _, l := range layers {
+		if l < 0 || l >= cfg.StyleGAN.NumWs() {
+			return &LayerError{Layer: l, NumWs: cfg.StyleGAN.NumWs()}
+		}
+	}
+	return nil
+}
+
+// ParseLayers parses a list of layers and ranges, "4-7" or "2,3,6-9".
+// Its errors are *OptionError (Option "Layers").
+func ParseLayers(spec string) ([]int, error) {
+	if strings.TrimSpace(spec) == "" {
+		return nil, nil
+	}
+	bad := func(why string) error {
+		return &OptionError{Pkg: "latent", Option: "Layers", Value: spec, Reason: why}
+	}
+	var out []int
+	seen := map[int]bool{}
+	for _, part := range strings.Split(spec, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return nil, bad("must be layers or ranges of layers, like 4-7 or 2,3,6-9")
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, bad("must be layers or ranges of layers, like 4-7 or 2,3,6-9")
+			}
+		}
+		if b-a > 1024 {
+			return nil, bad("has more layers than a stylegan")
+		}
+		for l := a; l <= b; l++ {
+			if !seen[l] {
+				seen[l] = true
+				out = append(out, l)
+			}
+		}
+	}
+	return out, nil
 }
 
 // ParseStrengths parses "start:end:count" (count ≥ 1 evenly spaced values

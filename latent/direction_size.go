@@ -35,12 +35,16 @@ func checkDirectionSize(values, dim int, s Space) error {
 func (d *Direction) CheckModel(nz int) error { return CheckDirectionSize(len(d.Direction), nz) }
 
 // CheckFor checks that d fits the model cfg: that the model has d's space
-// (a *SpaceError) and that d is as long as its codes there (a
-// *DirectionSizeError naming the space).
+// (a *SpaceError), that d is as long as its codes there (a
+// *DirectionSizeError naming the space) and that it has d's layers (a
+// *LayerError).
 func (d *Direction) CheckFor(cfg gan.Config) error {
 	dim, err := d.Space.Dim(cfg)
 	if err != nil {
 		return err
 	}
-	return checkDirectionSize(len(d.Direction), dim, d.Space)
+	if err := checkDirectionSize(len(d.Direction), dim, d.Space); err != nil {
+		return err
+	}
+	return CheckLayers(cfg, d.Layers)
 }

@@ -176,6 +176,14 @@ func (r *renderer) smile() ([]float32, string) {
 	if latent.DefaultSpace(r.cfg).IsW() && d.Space != latent.SpaceW {
 		return nil, "the stylegan's smiling direction is in z, not W (learn it in w)"
 	}
+	if len(d.Layers) > 0 {
+		// Projections are in W+, where the direction moves its layers only.
+		v, err := latent.LayerVector(r.cfg, d.Scaled(), d.Layers)
+		if err != nil {
+			return nil, "the model's smiling direction names layers the model does not have"
+		}
+		return v, ""
+	}
 	return d.Scaled(), ""
 }
 

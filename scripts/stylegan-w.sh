@@ -23,7 +23,8 @@
 # male, glasses, hat, dark_skin, mustache, smiling .safetensors, at that
 # size. JUDGE=the judge (or attribute classifier) of the perceptual loss;
 # default $CLF/male.safetensors. Optional: N=10 STEPS=300 SAMPLES=20000
-# NCHECK=200 STRENGTHS="3 4 5 6 8" HELD_SEED=777 PHOTOS=folder of photos (default
+# NCHECK=200 STRENGTHS="3 4 5 6 8" W_LAYERS="all" (the layer sets of the W
+# edits, each "all" or forger's --layers, e.g. "all 2-5") HELD_SEED=777 PHOTOS=folder of photos (default
 # face-api's demo photos, $FORGER_HOME/models/face/sample*.jpg)
 # WORK=runs/stylegan-w OUT=docs/results/stylegan-w.md FORGER=bin/forger.
 # Each step's output in $WORK is kept, so a rerun resumes; delete $WORK to
@@ -40,6 +41,7 @@ STEPS=${STEPS:-300}
 SAMPLES=${SAMPLES:-20000}
 NCHECK=${NCHECK:-200}
 STRENGTHS=${STRENGTHS:-${STRENGTH:-3 4 5 6 8}} # STRENGTH, the one strength of before, still works
+W_LAYERS=${W_LAYERS:-all}
 HELD_SEED=${HELD_SEED:-777}
 PHOTOS=${PHOTOS:-${FORGER_HOME:-$HOME/.forger}/models/face}
 WORK=${WORK:-runs/stylegan-w}
@@ -104,15 +106,17 @@ learn() { # model space name [extra flags…]
 			--samples "$SAMPLES" "$@" --out "$f" >/dev/null
 	fi
 }
-check() { # model space name where tag strength
-	local model=$1 space=$2 a=$3 where=$4 tag=$5 strength=$6
-	local res=$WORK/check/$space/$a$tag-s$strength.json
+check() { # model space name where tag strength [layers]
+	local model=$1 space=$2 a=$3 where=$4 tag=$5 strength=$6 layers=${7:-all}
+	local lt=""
+	[ "$layers" = all ] || lt=-l$layers
+	local res=$WORK/check/$space/$a$tag$lt-s$strength.json
 	if [ ! -e "$res" ]; then
-		log "check in $space: $a ${where:+(where $where)} at strength $strength"
+		log "check in $space: $a ${where:+(where $where)} at strength $strength, layers $layers"
 		mkdir -p "$(dirname "$res")"
 		"$F" direction check --model "$model" --direction "$WORK/directions/$space/$a.json" --classifier-dir "$CLF" \
 			--preserve male,glasses,hat,dark_skin -n "$NCHECK" --strength "$strength" ${where:+--where "$where"} \
-			--out "$PICS/check-$space-$a$tag-s$strength.png" --json >"$res.tmp" 2>"$res.err" ||
+			--layers "$layers" --out "$PICS/check-$space-$a$tag$lt-s$strength.png" --json >"$res.tmp" 2>"$res.err" ||
 			# A check that cannot run (a model that draws no face to edit, say)
 			# is a row of the table with forger's reason, not the end of the script.
 			jq -n --arg e "$(tr '\r' '\n' <"$res.err" | grep -v '^[[:space:]]*$' | tail -n 1)" '{error: $e}' >"$res.tmp"
@@ -126,14 +130,18 @@ for pair in "$DCGAN z" "$STYLEGAN w"; do
 	d=$WORK/directions/$space
 	for a in male glasses hat dark_skin; do learn "$model" "$space" "$a"; done
 	for a in mustache smiling; do learn "$model" "$space" "$a" --orthogonal-to "$d/male.json,$d/glasses.json,$d/hat.json,$d/dark_skin.json"; done
-	for s in $STRENGTHS; do
-		check "$model" "$space" mustache male=1 -men "$s"
-		check "$model" "$space" smiling "" "" "$s"
+	layer_sets=all
+	[ "$space" = w ] && layer_sets=$W_LAYERS
+	for l in $layer_sets; do
+		for s in $STRENGTHS; do
+			check "$model" "$space" mustache male=1 -men "$s" "$l"
+			check "$model" "$space" smiling "" "" "$s" "$l"
+		done
 	done
 done
 
 log "writing $OUT"
-WORK=$WORK OUT=$OUT PICS=$PICS DCGAN=$DCGAN STYLEGAN=$STYLEGAN JUDGE=$JUDGE STEPS=$STEPS N=$N \
+WORK=$WORK OUT=$OUT PICS=$PICS W_LAYERS=$W_LAYERS DCGAN=$DCGAN STYLEGAN=$STYLEGAN JUDGE=$JUDGE STEPS=$STEPS N=$N \
 	SAMPLES=$SAMPLES NCHECK=$NCHECK STRENGTHS="$STRENGTHS" SIZE=$size python3 - <<'EOF'
 import glob, json, os, shutil
 e = os.environ
@@ -163,27 +171,29 @@ L += ["", f"## (c) Edits: strengths {', '.join(strengths)}, {e['NCHECK']} faces,
       "Mustache and smiling directions are orthogonal to the male, glasses, hat and dark_skin directions. "
       "Bars: success ≥ 90%, each other attribute kept for ≥ 95%, each edit at its own strength.", ""]
 summary = []
-table = ["| model | edit | strength | success | male kept | glasses kept | hat kept | dark_skin kept | passes (c) |",
-         "| --- | --- | ---: | --- | --- | --- | --- | --- | --- |"]
+table = ["| model | edit | layers | strength | success | male kept | glasses kept | hat kept | dark_skin kept | passes (c) |",
+         "| --- | --- | --- | ---: | --- | --- | --- | --- | --- | --- |"]
 for space, model in (("z", "DCGAN (z)"), ("w", "stylegan (W)")):
     for edit, tag in (("mustache on men", "mustache-men"), ("smiling", "smiling")):
-        passing = None
-        for st in strengths:
-            p = f"{work}/check/{space}/{tag}-s{st}.json"
-            if not os.path.exists(p):
-                continue
-            r = json.load(open(p))
-            if "error" in r:
-                table.append(f"| {model} | {edit} | {st} | could not run: {r['error']} | | | | | no |")
-                continue
-            kept = r["preserved"]
-            ok = r["success_rate"] >= 0.9 and all(v >= 0.95 for v in kept.values())
-            if ok and passing is None:
-                passing = st
-            table.append(f"| {model} | {edit} | {st} | {100*r['success_rate']:.1f}% | " +
-                         " | ".join(f"{100*kept.get(k, float('nan')):.1f}%" for k in ("male", "glasses", "hat", "dark_skin")) +
-                         f" | {'yes' if ok else 'no'} |")
-        summary.append(f"- {model}, {edit}: " + (f"passes at strength {passing}" if passing is not None else "passes at none of them"))
+        for layers in (e["W_LAYERS"].split() if space == "w" else ["all"]):
+            lt = "" if layers == "all" else f"-l{layers}"
+            passing = None
+            for st in strengths:
+                p = f"{work}/check/{space}/{tag}{lt}-s{st}.json"
+                if not os.path.exists(p):
+                    continue
+                r = json.load(open(p))
+                if "error" in r:
+                    table.append(f"| {model} | {edit} | {layers} | {st} | could not run: {r['error']} | | | | | no |")
+                    continue
+                kept = r["preserved"]
+                ok = r["success_rate"] >= 0.9 and all(v >= 0.95 for v in kept.values())
+                if ok and passing is None:
+                    passing = st
+                table.append(f"| {model} | {edit} | {layers} | {st} | {100*r['success_rate']:.1f}% | " +
+                             " | ".join(f"{100*kept.get(k, float('nan')):.1f}%" for k in ("male", "glasses", "hat", "dark_skin")) +
+                             f" | {'yes' if ok else 'no'} |")
+            summary.append(f"- {model}, {edit}, layers {layers}: " + (f"passes at strength {passing}" if passing is not None else "passes at none of them"))
 L += summary + [""] + table
 L += ["", "Before/after grids (first 16 faces): " + ", ".join(f"[{os.path.basename(p)}]({rel}/{os.path.basename(p)})"
       for p in sorted(glob.glob(f"{pics}/check-*.png"))), ""]

@@ -477,11 +477,11 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		}
 		codes := []latent.Code{c}
 		if dir != nil {
-			c, err := latent.ToSpace(g, c, dir.Space)
+			c, v, err := dir.Prepare(g, c)
 			if err != nil {
 				return nil, err
 			}
-			codes = latent.Edit(c, dir.Scaled(), []float64{iq.amount})
+			codes = latent.Edit(c, v, []float64{iq.amount})
 		}
 		return truncatedInW(g, codes, psi)
 	})

@@ -27,7 +27,7 @@ func directionCmd() *cobra.Command {
 func directionLearnCmd() *cobra.Command {
 	var (
 		model, attr, labelsCSV, clfPath, positive, out, class string
-		space                                                 string
+		space, layers                                         string
 		orth                                                  []string
 		samples                                               int
 		seed                                                  int64
@@ -166,6 +166,9 @@ step of an edit of strength 1 (in z the step is 1).`,
 			if sp.IsW() {
 				d.SetScale(z)
 			}
+			if err := latLayers(cmd, layers, d, cfg); err != nil {
+				return err
+			}
 			if err := d.CheckFor(cfg); err != nil {
 				return err
 			}
@@ -199,10 +202,38 @@ step of an edit of strength 1 (in z the step is 1).`,
 	f.StringSliceVar(&orth, "orthogonal-to", nil, "direction files to project out of the result")
 	f.Float64Var(&lambda, "lambda", 1, "L2 penalty of the logistic regression")
 	f.StringVar(&space, "space", "", "space of the direction: z, or w for a stylegan (default: z, w for a stylegan)")
+	f.StringVar(&layers, "layers", "", layersHelp+"; kept in the direction file")
 	f.StringVar(&out, "out", "", "direction file to write (.json)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	pf.register(cmd, "project-")
 	return cmd
+}
+
+// layersHelp is the help of --layers.
+const layersHelp = "w: the stylegan layers an edit moves, e.g. 2-5 (0 the coarsest; all: every layer; default: the direction file's)"
+
+// latLayers sets d.Layers from --layers when it was given ("all": every
+// layer), checked against the model cfg.
+func latLayers(cmd *cobra.Command, spec string, d *latent.Direction, cfg gan.Config) error {
+	if !cmd.Flags().Changed("layers") {
+		return nil
+	}
+	if spec == "all" {
+		d.Layers = nil
+		return nil
+	}
+	if d.Space != latent.SpaceW {
+		return usagef("--layers: the direction is in %s; layers are a stylegan's, for directions in w", d.Space)
+	}
+	l, err := latent.ParseLayers(spec)
+	if err != nil {
+		return usageError{err}
+	}
+	if err := latent.CheckLayers(cfg, l); err != nil {
+		return usagef("--layers %s: %v", spec, err)
+	}
+	d.Layers = l
+	return nil
 }
 
 // latDirectionSpace parses direction learn's --space: z, or w for a
@@ -240,7 +271,7 @@ func latParseWhere(spec string) (map[string]bool, error) {
 func directionCheckCmd() *cobra.Command {
 	var (
 		model, dirPath, clfDir, clfPath, where, out, class string
-		space                                              string
+		space, layers                                      string
 		preserve                                           []string
 		n, maxTries                                        int
 		strength                                           float64
@@ -293,6 +324,9 @@ train); the direction's attribute is the target, --preserve picks the others
 			if space != "" && space != d.Space.String() {
 				return usagef("--space %s: the direction %s is in %s", space, dirPath, d.Space)
 			}
+			if err := latLayers(cmd, layers, d, g.ModelConfig()); err != nil {
+				return err
+			}
 			if err := d.CheckFor(g.ModelConfig()); err != nil {
 				return usagef("%s: %v", dirPath, err)
 			}
@@ -310,7 +344,7 @@ train); the direction's attribute is the target, --preserve picks the others
 			target, others, names := clfs.Target, clfs.Others, clfs.Names
 			bar := newBar(n, "finding faces", true)
 			res, err := latent.Check(cmd.Context(), g, d.Scaled(), target, others, latent.CheckOptions{N: n, Strength: strength, Seed: seed, Class: k,
-				Where: wh, MaxTries: maxTries, Space: d.Space, Progress: func(found, tried int) { bar.Set(found) }})
+				Where: wh, MaxTries: maxTries, Space: d.Space, Layers: d.Layers, Progress: func(found, tried int) { bar.Set(found) }})
 			bar.Finish()
 			if err != nil {
 				return err
@@ -349,6 +383,7 @@ train); the direction's attribute is the target, --preserve picks the others
 	f.StringVar(&where, "where", "", "only faces with these labels, e.g. male=1")
 	f.Float64Var(&strength, "strength", 3, "edit strength s in z + s·d (in W, w + s·scale·d)")
 	f.StringVar(&space, "space", "", "the direction's space, z or w, if you want it checked (the direction file says which)")
+	f.StringVar(&layers, "layers", "", layersHelp)
 	f.IntVarP(&n, "n", "n", 200, "faces to edit")
 	f.IntVar(&maxTries, "max-tries", 0, "latents to try at most (default 50·n)")
 	f.Int64Var(&seed, "seed", 1_000_000, "first seed (the default is apart from direction learn's)")

@@ -17,6 +17,7 @@ import (
 func editCmd() *cobra.Command {
 	var (
 		model, latentPath, dirPath, strengths, out, class string
+		layers                                            string
 		seed                                              int64
 		fps                                               int
 		asJSON                                            bool
@@ -77,17 +78,20 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 					return usagef("%s: %v", latentPath, err)
 				}
 			}
+			if err := latLayers(cmd, layers, d, cfg); err != nil {
+				return err
+			}
 			if err := d.CheckFor(cfg); err != nil {
 				return usagef("%s: %v", dirPath, err)
 			}
-			// A W direction moves every layer of a W+ code; other codes
-			// are taken to the direction's space (a seed's z to its w).
-			if !(code.Space == latent.SpaceWPlus && d.Space == latent.SpaceW) {
-				if code, err = latent.ToSpace(g, code, d.Space); err != nil {
-					return usagef("the direction %s is in %s: %v", dirPath, d.Space, err)
-				}
+			// A W direction moves every layer of a W+ code (or its
+			// --layers); other codes are taken to the direction's space (a
+			// seed's z to its w).
+			code, v, err := d.Prepare(g, code)
+			if err != nil {
+				return usagef("the direction %s is in %s: %v", dirPath, d.Space, err)
 			}
-			edits := latent.Edit(code, d.Scaled(), ss)
+			edits := latent.Edit(code, v, ss)
 			rendered, err := latent.RenderAll(cmd.Context(), g, edits)
 			if err != nil {
 				return err
@@ -116,6 +120,7 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 	f.StringVar(&class, "class", "", "class name or index (conditional models)")
 	f.StringVar(&dirPath, "direction", "", "direction file (forger direction learn)")
 	f.StringVar(&strengths, "strengths", "-3:3:7", "strengths START:END:COUNT, or one number")
+	f.StringVar(&layers, "layers", "", layersHelp)
 	f.IntVar(&fps, "fps", 4, "frames per second of an animation")
 	f.StringVar(&out, "out", "", "FILE.png (a strip) or FILE.gif/.mp4 (an animation)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")

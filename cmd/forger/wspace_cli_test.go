@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -184,6 +185,26 @@ func TestWDirectionsEditMorph(t *testing.T) {
 	if bytes.Equal(tile("--latent", lat, "--strengths", "-3"), tile("--latent", lat, "--strengths", "3")) {
 		t.Fatal("edits of a W+ latent along a W direction are one image")
 	}
+	// Layer-wise: the file keeps --layers, an edit moves those layers only
+	// (so differs from one of every layer), layers the model lacks are
+	// refused naming the flag.
+	layered := filepath.Join(dir, "a-layers.json")
+	if _, e, code := forger(t, nil, "direction", "learn", "--model", sg, "--attribute", "a", "--labels", labels, "--out", layered, "--lambda", "0.01", "--layers", "1-2"); code != 0 {
+		t.Fatalf("direction learn --layers: %s", e)
+	}
+	if ld, err := latent.ReadDirection(layered); err != nil || !slices.Equal(ld.Layers, []int{1, 2}) {
+		t.Fatalf("direction learn --layers 1-2 wrote layers %v (%v)", ld.Layers, err)
+	}
+	dirFile = layered
+	if bytes.Equal(tile("--seed", "4", "--strengths", "3"), tile("--seed", "4", "--strengths", "3", "--layers", "all")) {
+		t.Fatal("an edit of layers 1-2 is the edit of every layer")
+	}
+	if bytes.Equal(tile("--seed", "4", "--strengths", "0"), tile("--seed", "4", "--strengths", "3")) {
+		t.Fatal("an edit of layers 1-2 leaves the seed's image as it was")
+	}
+	dirFile = filepath.Join(dir, "a.json")
+	oneLineFailure(t, "--layers 99", "edit", "--model", sg, "--seed", "1", "--direction", layered, "--layers", "99", "--out", filepath.Join(dir, "x.png"))
+	oneLineFailure(t, "--layers", "edit", "--model", sg, "--seed", "1", "--direction", layered, "--layers", "2-1", "--out", filepath.Join(dir, "x.png"))
 	short := filepath.Join(dir, "short.json")
 	(&latent.Direction{Attribute: "s", Direction: []float64{1, 0, 0}, Space: latent.SpaceW, Scale: 1}).Write(short)
 	oneLineFailure(t, "w has 16", "edit", "--model", sg, "--seed", "1", "--direction", short, "--out", filepath.Join(dir, "x.png"))
