@@ -108,7 +108,11 @@ type CheckOptions struct {
 	Space Space
 	// Layers, for d in W, are the layers the edit moves (Direction.Layers);
 	// none moves every layer.
-	Layers   []int
+	Layers []int
+	// Absolute moves every face to the signed distance Strength·|d| from
+	// the boundary u·x + Bias = 0 (EditTo) instead of by Strength·d.
+	Absolute bool
+	Bias     float64
 	Progress func(found, tried int)
 }
 
@@ -252,7 +256,11 @@ func Check(ctx context.Context, g gan.GeneratorNet, d []float32, target *Classif
 					return nil, err
 				}
 			}
-			edited[i] = Edit(c, d, []float64{o.Strength})[0]
+			if o.Absolute {
+				edited[i] = EditTo(c, d, dim, o.Bias, []float64{o.Strength})[0]
+			} else {
+				edited[i] = Edit(c, d, []float64{o.Strength})[0]
+			}
 		}
 		imgs := Render(g, edited).Clone()
 		res.After = append(res.After, imgs.Data...)

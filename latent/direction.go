@@ -572,6 +572,68 @@ func ParseLayers(spec string) ([]int, error) {
 	return out, nil
 }
 
+// EditTo returns c moved along v so that, for each target t, its signed
+// distance from the boundary is t·|v|: InterFaceGAN's edit, in which a face
+// far from the attribute moves further than one near it and every face
+// ends at the same distance. v is an edit of strength 1 (Direction.Scaled,
+// or the vector of Prepare), bias the boundary's offset (Direction.Bias,
+// with the distance u·x + bias for u = v/|v|), dim the length of one code
+// of v's space: in W+ each layer that v moves is placed on its own.
+func EditTo(c Code, v []float32, dim int, bias float64, targets []float64) []Code {
+	out := make([]Code, len(targets))
+	for k, t := range targets {
+		e := c.Clone()
+		for off := 0; off+dim <= len(e.Z); off += dim {
+			seg := v[off%len(v) : off%len(v)+dim]
+			var n2, dist float64
+			for j, x := range seg {
+				n2 += float64(x) * float64(x)
+				dist += float64(x) * float64(e.Z[off+j])
+			}
+			if n2 == 0 {
+				continue // a layer the edit leaves
+			}
+			step := math.Sqrt(n2)
+			dist = dist/step + bias
+			move := float32((t*step - dist) / step)
+			for j, x := range seg {
+				e.Z[off+j] += move * x
+			}
+		}
+		out[k] = e
+	}
+	return out
+}
+
+// PlaceBoundary sets d.Bias so that the boundary u·x + Bias = 0 along d's
+// direction as it now is (after Orthogonalize, which leaves the bias of the
+// direction it was fitted as) best separates the latents x (rows of
+// len(d.Direction)) labelled y: a logistic regression on their projections.
+func (d *Direction) PlaceBoundary(x []float32, y []bool) error {
+	u := d.Unit()
+	n := len(x) / len(u)
+	if n != len(y) {
+		return fmt.Errorf("latent: %d latents and %d labels", n, len(y))
+	}
+	p := make([]float32, n)
+	for i := range p {
+		var s float64
+		for j, v := range u {
+			s += float64(v) * float64(x[i*len(u)+j])
+		}
+		p[i] = float32(s)
+	}
+	l, err := FitLogistic(p, y, 1)
+	if err != nil {
+		return err
+	}
+	if !(l.W[0] > 0) {
+		return errors.New("latent: the attribute does not grow along its direction: no boundary to place")
+	}
+	d.Bias = l.B / l.W[0]
+	return nil
+}
+
 // ParseStrengths parses "start:end:count" (count ≥ 1 evenly spaced values
 // from start to end; count 1 gives start) or a single number. Its errors
 // are *OptionError (Option "Strengths").

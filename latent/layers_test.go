@@ -127,3 +127,51 @@ func TestCheckLayers(t *testing.T) {
 		t.Fatal("Layers of a z direction were taken")
 	}
 }
+
+// TestEditTo: InterFaceGAN's edit puts a code at signed distance t·|v| from
+// the boundary, whatever its distance before; in W+ each moved layer is
+// placed on its own and the others are left.
+func TestEditTo(t *testing.T) {
+	v := []float32{0, 0.6, 0.8} // |v| = 1: u = v
+	bias := -0.5
+	dist := func(x []float32) float64 { return 0.6*float64(x[1]) + 0.8*float64(x[2]) + bias }
+	for _, start := range [][]float32{{1, -3, -2}, {0, 4, 4}} {
+		for _, tgt := range []float64{-1, 0, 2.5} {
+			e := EditTo(Code{Z: start}, v, 3, bias, []float64{tgt})[0]
+			if math.Abs(dist(e.Z)-tgt) > 1e-5 || e.Z[0] != start[0] {
+				t.Fatalf("from %v to %g: %v at distance %g", start, tgt, e.Z, dist(e.Z))
+			}
+		}
+	}
+	// W+ of two layers, the first moved (v doubled: distances in |v|).
+	wp := Code{Z: []float32{1, -3, -2, 0, 4, 4}, Space: SpaceWPlus}
+	e := EditTo(wp, []float32{0, 1.2, 1.6, 0, 0, 0}, 3, bias, []float64{1})[0]
+	if math.Abs(dist(e.Z[:3])-2) > 1e-5 || !slices.Equal(e.Z[3:], wp.Z[3:]) {
+		t.Fatalf("layered: %v", e.Z)
+	}
+}
+
+// TestPlaceBoundary: after Orthogonalize the fitted bias no longer places
+// the boundary; PlaceBoundary puts it where the labels change along the
+// direction as it is.
+func TestPlaceBoundary(t *testing.T) {
+	n := 2000
+	x := make([]float32, 2*n)
+	y := make([]bool, n)
+	for i := range n {
+		a, b := float32(math.Sin(float64(i)*1.7)*2), float32(math.Cos(float64(i)*0.37)*2)
+		x[2*i], x[2*i+1] = a, b
+		y[i] = a > 0.7 // the attribute's boundary: x0 = 0.7
+	}
+	d := &Direction{Direction: []float64{1, 0}, Bias: 5}
+	if err := d.PlaceBoundary(x, y); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(d.Bias+0.7) > 0.05 {
+		t.Fatalf("bias %g; want about -0.7", d.Bias)
+	}
+	d.Direction = []float64{-1, 0}
+	if err := d.PlaceBoundary(x, y); err == nil {
+		t.Fatal("a direction along which the attribute shrinks got a boundary")
+	}
+}

@@ -166,6 +166,19 @@ step of an edit of strength 1 (in z the step is 1).`,
 			if sp.IsW() {
 				d.SetScale(z)
 			}
+			if len(others) > 0 {
+				// The fitted bias was the boundary's before the projection.
+				side := y
+				if probs != nil {
+					side = make([]bool, len(probs))
+					for i, p := range probs {
+						side[i] = p > 0.5
+					}
+				}
+				if err := d.PlaceBoundary(z, side); err != nil {
+					return err
+				}
+			}
 			if err := latLayers(cmd, layers, d, cfg); err != nil {
 				return err
 			}
@@ -211,6 +224,9 @@ step of an edit of strength 1 (in z the step is 1).`,
 
 // layersHelp is the help of --layers.
 const layersHelp = "w: the stylegan layers an edit moves, e.g. 2-5 (0 the coarsest; all: every layer; default: the direction file's)"
+
+// absoluteHelp is the help of --absolute.
+const absoluteHelp = "a strength is the distance from the direction's boundary that each face is moved to (InterFaceGAN's edit), not a step"
 
 // latLayers sets d.Layers from --layers when it was given ("all": every
 // layer), checked against the model cfg.
@@ -276,7 +292,7 @@ func directionCheckCmd() *cobra.Command {
 		n, maxTries                                        int
 		strength                                           float64
 		seed                                               int64
-		asJSON                                             bool
+		asJSON, absolute                                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "check --model CKPT --direction DIR.json --classifier-dir DIR [--strength 3] [-n 200]",
@@ -344,7 +360,7 @@ train); the direction's attribute is the target, --preserve picks the others
 			target, others, names := clfs.Target, clfs.Others, clfs.Names
 			bar := newBar(n, "finding faces", true)
 			res, err := latent.Check(cmd.Context(), g, d.Scaled(), target, others, latent.CheckOptions{N: n, Strength: strength, Seed: seed, Class: k,
-				Where: wh, MaxTries: maxTries, Space: d.Space, Layers: d.Layers, Progress: func(found, tried int) { bar.Set(found) }})
+				Where: wh, MaxTries: maxTries, Space: d.Space, Layers: d.Layers, Absolute: absolute, Bias: d.Bias, Progress: func(found, tried int) { bar.Set(found) }})
 			bar.Finish()
 			if err != nil {
 				return err
@@ -384,6 +400,7 @@ train); the direction's attribute is the target, --preserve picks the others
 	f.Float64Var(&strength, "strength", 3, "edit strength s in z + s·d (in W, w + s·scale·d)")
 	f.StringVar(&space, "space", "", "the direction's space, z or w, if you want it checked (the direction file says which)")
 	f.StringVar(&layers, "layers", "", layersHelp)
+	f.BoolVar(&absolute, "absolute", false, absoluteHelp)
 	f.IntVarP(&n, "n", "n", 200, "faces to edit")
 	f.IntVar(&maxTries, "max-tries", 0, "latents to try at most (default 50·n)")
 	f.Int64Var(&seed, "seed", 1_000_000, "first seed (the default is apart from direction learn's)")

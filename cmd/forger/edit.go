@@ -20,7 +20,7 @@ func editCmd() *cobra.Command {
 		layers                                            string
 		seed                                              int64
 		fps                                               int
-		asJSON                                            bool
+		asJSON, absolute                                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "edit --model CKPT (--latent FILE | --seed S) --direction DIR.json [--strengths -3:3:7] --out FILE.png|FILE.gif",
@@ -92,6 +92,13 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 				return usagef("the direction %s is in %s: %v", dirPath, d.Space, err)
 			}
 			edits := latent.Edit(code, v, ss)
+			if absolute {
+				dim, err := d.Space.Dim(cfg)
+				if err != nil {
+					return err
+				}
+				edits = latent.EditTo(code, v, dim, d.Bias, ss)
+			}
 			rendered, err := latent.RenderAll(cmd.Context(), g, edits)
 			if err != nil {
 				return err
@@ -121,6 +128,7 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 	f.StringVar(&dirPath, "direction", "", "direction file (forger direction learn)")
 	f.StringVar(&strengths, "strengths", "-3:3:7", "strengths START:END:COUNT, or one number")
 	f.StringVar(&layers, "layers", "", layersHelp)
+	f.BoolVar(&absolute, "absolute", false, absoluteHelp)
 	f.IntVar(&fps, "fps", 4, "frames per second of an animation")
 	f.StringVar(&out, "out", "", "FILE.png (a strip) or FILE.gif/.mp4 (an animation)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")

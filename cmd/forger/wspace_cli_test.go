@@ -202,6 +202,10 @@ func TestWDirectionsEditMorph(t *testing.T) {
 	if bytes.Equal(tile("--seed", "4", "--strengths", "0"), tile("--seed", "4", "--strengths", "3")) {
 		t.Fatal("an edit of layers 1-2 leaves the seed's image as it was")
 	}
+	// --absolute: strength 0 puts the face on the boundary, which moves it.
+	if bytes.Equal(tile("--seed", "4", "--strengths", "0"), tile("--seed", "4", "--strengths", "0", "--absolute")) {
+		t.Fatal("an absolute edit of strength 0 left the seed where it was (on the boundary?)")
+	}
 	dirFile = filepath.Join(dir, "a.json")
 	oneLineFailure(t, "--layers 99", "edit", "--model", sg, "--seed", "1", "--direction", layered, "--layers", "99", "--out", filepath.Join(dir, "x.png"))
 	oneLineFailure(t, "--layers", "edit", "--model", sg, "--seed", "1", "--direction", layered, "--layers", "2-1", "--out", filepath.Join(dir, "x.png"))
