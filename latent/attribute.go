@@ -131,8 +131,10 @@ func (e *TooFewError) Error() string {
 type CheckResult struct {
 	Attribute   string             `json:"attribute"`
 	Strength    float64            `json:"strength"`
-	N           int                `json:"n"`     // faces edited
-	Tried       int                `json:"tried"` // latents generated to find them
+	Layers      []int              `json:"layers,omitempty"`   // the layers moved (none: all)
+	Absolute    bool               `json:"absolute,omitempty"` // Strength was a distance from the boundary
+	N           int                `json:"n"`                  // faces edited
+	Tried       int                `json:"tried"`              // latents generated to find them
 	SuccessRate float64            `json:"success_rate"`
 	Preserved   map[string]float64 `json:"preserved"`
 	Passed      bool               `json:"passed"`
@@ -187,7 +189,7 @@ func Check(ctx context.Context, g gan.GeneratorNet, d []float32, target *Classif
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	res := &CheckResult{Attribute: target.Attribute, Strength: o.Strength, Preserved: map[string]float64{}}
+	res := &CheckResult{Attribute: target.Attribute, Strength: o.Strength, Layers: o.Layers, Absolute: o.Absolute, Preserved: map[string]float64{}}
 	var picked []Code
 	before := map[string][]bool{}
 	per := cfg.Size * cfg.Size * cfg.Channels
