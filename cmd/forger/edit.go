@@ -91,13 +91,15 @@ images side by side; FILE.gif (or .mp4) animates them.`,
 			if err != nil {
 				return usagef("the direction %s is in %s: %v", dirPath, d.Space, err)
 			}
-			edits := latent.Edit(code, v, ss)
+			var edits []latent.Code
 			if absolute {
 				dim, err := d.Space.Dim(cfg)
 				if err != nil {
 					return err
 				}
 				edits = latent.EditTo(code, v, dim, d.Bias, ss)
+			} else {
+				edits = latent.Edit(code, v, ss)
 			}
 			rendered, err := latent.RenderAll(cmd.Context(), g, edits)
 			if err != nil {
