@@ -1046,7 +1046,8 @@ type run struct {
 	warned        map[WarningKind]bool
 	warnings      []string
 	lastCkpt      string
-	dLossAvg      float64
+	dLossAvg      float64 // D's loss, smoothed over this session's steps
+	balanceSteps  int     // the steps in dLossAvg
 }
 
 func (r *run) warn(kind WarningKind, msg string) {
@@ -1293,11 +1294,14 @@ loop:
 // report without any warning.
 func (r *run) checkBalance(s gan.Stats) {
 	const a = 0.02
-	if r.st.TotalSteps == 1 {
+	// The average starts at this session's first step: a resumed run
+	// starts with no average, not with an average of 0.
+	if r.balanceSteps == 0 {
 		r.dLossAvg = s.LossD
 	}
+	r.balanceSteps++
 	r.dLossAvg = (1-a)*r.dLossAvg + a*s.LossD
-	if r.st.TotalSteps > 300 && r.dLossAvg < 0.05 {
+	if r.st.TotalSteps > 300 && r.balanceSteps > 100 && r.dLossAvg < 0.05 {
 		r.warn(WarnDWins, fmt.Sprintf("the discriminator is winning (D loss %.3f, G loss %.2f): the generator learns nothing from it", r.dLossAvg, s.LossG))
 	}
 }

@@ -453,20 +453,24 @@ func TestGreyWarning(t *testing.T) {
 }
 
 // The D-wins warning comes once D's smoothed loss stays near 0 past the
-// first 300 steps, once, and not for a balanced run or a short one.
+// first 300 steps, once, and not for a balanced run or a short one; a
+// resumed run (steps done before) is judged on its own steps.
 func TestDWinsWarning(t *testing.T) {
 	for _, c := range []struct {
-		name  string
-		lossD float64
-		steps int
-		warns bool
+		name   string
+		lossD  float64
+		before int // steps of the sessions before
+		steps  int
+		warns  bool
 	}{
-		{"D wins", 0.01, 1000, true},
-		{"balanced", 0.6, 1000, false},
-		{"D wins, but only for 300 steps", 0.01, 300, false},
+		{"D wins", 0.01, 0, 1000, true},
+		{"balanced", 0.6, 0, 1000, false},
+		{"D wins, but only for 300 steps", 0.01, 0, 300, false},
+		{"resumed, balanced", 0.8, 16000, 200, false},
+		{"resumed, D wins", 0.01, 16000, 200, true},
 	} {
 		ui := &quietUI{}
-		r := &run{ui: ui, st: &State{}}
+		r := &run{ui: ui, st: &State{TotalSteps: c.before}}
 		for i := 0; i < c.steps; i++ {
 			r.st.TotalSteps++
 			r.checkBalance(gan.Stats{LossD: c.lossD, LossG: 5})

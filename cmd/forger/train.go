@@ -245,9 +245,14 @@ func recipeAdvice(err error, out string) error {
 }
 
 // trainUI shows a progress bar in images with the losses as description.
+// The bar counts this session's images: a resumed run's bar starts at 0,
+// as the progress bar library takes every image it is given as done in this
+// session and would show the images done before as a rate of billions per
+// second.
 type trainUI struct {
 	w        io.Writer
 	bar      *progressbar.ProgressBar
+	base     int64    // images done before this session
 	warnings []string // as shown, advice included
 }
 
@@ -256,7 +261,8 @@ func newTrainUI() *trainUI {
 }
 
 func (u *trainUI) Start(total, done int64) {
-	u.bar = progressbar.NewOptions64(total,
+	u.base = done
+	u.bar = progressbar.NewOptions64(max(total-done, 1),
 		progressbar.OptionSetWriter(u.w),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
@@ -266,17 +272,14 @@ func (u *trainUI) Start(total, done int64) {
 		progressbar.OptionSetWidth(20),
 		progressbar.OptionFullWidth(),
 	)
-	u.bar.Set64(done)
-	u.bar.Reset()
-	u.bar.Set64(done)
 }
 
 func (u *trainUI) Update(images, total int64, desc string) {
-	if total != u.bar.GetMax64() {
-		u.bar.ChangeMax64(total)
+	if m := max(total-u.base, 1); m != u.bar.GetMax64() {
+		u.bar.ChangeMax64(m)
 	}
 	u.bar.Describe(desc)
-	u.bar.Set64(images)
+	u.bar.Set64(images - u.base)
 }
 
 func (u *trainUI) Warn(w train.Warning) {
