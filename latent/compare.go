@@ -23,7 +23,7 @@ import (
 // Comparison is a set of targets to measure projections on: N held-out
 // generated images first (seeds Seed, Seed+1, …), then the photos.
 type Comparison struct {
-	G       *gan.Generator
+	G       gan.GeneratorNet
 	Targets *tensor.Tensor // [N + len(Photos), S, S, C]
 	Truth   []Code         // the codes of the N generated images
 	Classes []int          // of the targets: the true class of generated images, the class asked for (or -1, guess) for photos
@@ -41,8 +41,8 @@ type Comparison struct {
 // NewComparison renders n held-out generated images (seeds seed, seed+1,
 // …; class, or every class in turn when class < 0, for conditional models)
 // and loads the photos (LoadPhoto) as the targets of a comparison.
-func NewComparison(g *gan.Generator, n int, seed int64, class int, photos []string) (*Comparison, error) {
-	cfg := g.Cfg
+func NewComparison(g gan.GeneratorNet, n int, seed int64, class int, photos []string) (*Comparison, error) {
+	cfg := g.ModelConfig()
 	c := &Comparison{G: g, Photos: photos, Truth: make([]Code, n)}
 	for i := range c.Truth {
 		k := class

@@ -29,9 +29,12 @@ const (
 // EncoderConfig describes an encoder; its JSON names are part of the file
 // format.
 type EncoderConfig struct {
-	Model    string     `json:"model"` // the checkpoint it was trained for
-	GAN      gan.Config `json:"gan"`   // that model's configuration
-	NZ       int        `json:"nz"`
+	Model string     `json:"model"` // the checkpoint it was trained for
+	GAN   gan.Config `json:"gan"`   // that model's configuration
+	NZ    int        `json:"nz"`
+	// Space is the latent space of the codes it predicts: z (""), or a
+	// stylegan's W or W+, whose codes start from w_avg rather than 0.
+	Space    Space `json:"space,omitempty"`
 	Size     int        `json:"size"`
 	Channels int        `json:"channels"`
 	Width    int        `json:"width"` // channels of the first convolution
@@ -60,7 +63,9 @@ type EncoderConfig struct {
 	HeldOutPixelMSE float64 `json:"held_out_pixel_mse"`
 }
 
-// Encoder maps images [N, S, S, C] in [-1, 1] to latents [N, nz]: a stack
+// Encoder maps images [N, S, S, C] in [-1, 1] to codes [N, dim] of its
+// space (z: nz; a stylegan's W or W+: the mapping's output, or one per
+// layer), as offsets from the space's origin (0 in z, w_avg in W and W+): a stack
 // of 4×4 stride-2 convolutions (LeakyReLU 0.2, batch norm after the first),
 // doubling the channels up to 256, down to the generator's base grid (4×4,
 // or 7×7 at 28×28), then one linear layer to nz.
@@ -69,6 +74,9 @@ type EncoderConfig struct {
 // times: each pass reads the target and G(ẑ) side by side and adds its
 // output to ẑ, so it sees and corrects its own error (ReStyle, Alaluf et
 // al. 2021).
+//
+// The generator g its methods take is the one it was trained for
+// (CheckModel); a DCGAN's conditional classes come as labels.
 type Encoder struct {
 	Cfg EncoderConfig
 	Net *nn.Sequential
@@ -77,8 +85,19 @@ type Encoder struct {
 	inp *tensor.Tensor // the network's input of an iterative pass
 }
 
+// dim is the length of the codes the encoder predicts.
+func (c EncoderConfig) dim() (int, error) {
+	if !c.Space.IsW() {
+		if _, err := ParseSpace(string(c.Space)); err != nil {
+			return 0, err
+		}
+		return c.NZ, nil
+	}
+	return c.Space.Dim(c.GAN)
+}
+
 // NewEncoder returns an untrained encoder for cfg (NZ, Size, Channels and
-// Width must be set).
+// Width must be set; GAN too for W and W+).
 func NewEncoder(cfg EncoderConfig, seed uint64) (*Encoder, error) {
 	base := 4
 	switch cfg.Size {
@@ -93,6 +112,10 @@ func NewEncoder(cfg EncoderConfig, seed uint64) (*Encoder, error) {
 	}
 	if cfg.NZ < 1 || cfg.Width < 1 {
 		return nil, fmt.Errorf("encoder: nz and width must be positive (got %d, %d)", cfg.NZ, cfg.Width)
+	}
+	dim, err := cfg.dim()
+	if err != nil {
+		return nil, err
 	}
 	rng := newRNG(seed)
 	var layers []nn.Layer
@@ -112,7 +135,7 @@ func NewEncoder(cfg EncoderConfig, seed uint64) (*Encoder, error) {
 		in, side = ch, side/2
 		ch = min(2*ch, 256)
 	}
-	layers = append(layers, nn.NewReshape(side*side*in), nn.NewLinear(side*side*in, cfg.NZ, true, rng))
+	layers = append(layers, nn.NewReshape(side*side*in), nn.NewLinear(side*side*in, dim, true, rng))
 	e := &Encoder{Cfg: cfg, Net: nn.NewSequential(layers...)}
 	nn.ShareWorkspace(new(nn.Workspace), e.Net)
 	return e, nil
@@ -125,20 +148,82 @@ func (e *Encoder) CheckModel(cfg gan.Config) error {
 		return fmt.Errorf("the encoder is for %d×%d×%d images and nz %d, the model makes %d×%d×%d with nz %d",
 			e.Cfg.Size, e.Cfg.Size, e.Cfg.Channels, e.Cfg.NZ, cfg.Size, cfg.Size, cfg.Channels, cfg.NZ)
 	}
+	if !e.Cfg.Space.IsW() {
+		return nil
+	}
+	want, err := e.Cfg.Space.Dim(cfg)
+	if err != nil {
+		return err
+	}
+	if got, _ := e.Cfg.dim(); got != want {
+		return fmt.Errorf("the encoder predicts %s codes of %d values, the model's have %d", e.Cfg.Space, got, want)
+	}
 	return nil
 }
 
-// Encode returns the latents of n images (n·S·S·C values in [-1, 1]) as
-// [n, nz], in inference mode. g is the generator the encoder was trained
+// net returns g as a function of the encoder's codes, with labels for a
+// conditional DCGAN.
+func (e *Encoder) net(g gan.GeneratorNet, labels []int32) codeNet {
+	n, err := newCodeNet(g, e.Cfg.Space, labels)
+	if err != nil {
+		panic("latent: encoder for another model: " + err.Error())
+	}
+	return n
+}
+
+// origin sets every row of codes [N, dim] to the space's origin: 0 in z,
+// w_avg (in every layer for W+) in W and W+.
+func (e *Encoder) origin(g gan.GeneratorNet, codes *tensor.Tensor) {
+	sg, ok := g.(*gan.StyleGenerator)
+	if !e.Cfg.Space.IsW() || !ok {
+		codes.Zero()
+		return
+	}
+	avg, err := ToSpace(sg, Code{Z: sg.Mapping.WAvg.Value.Data, Space: SpaceW}, e.Cfg.Space)
+	if err != nil {
+		panic("latent: encoder for another model: " + err.Error())
+	}
+	for i := range codes.Shape[0] {
+		copy(codes.Data[i*len(avg.Z):(i+1)*len(avg.Z)], avg.Z)
+	}
+}
+
+// sampleCodes draws fresh z into zs [N, nz] and sets codes [N, dim] to
+// them in the encoder's space (through the mapping for W and W+, every
+// layer the same w in W+).
+func (e *Encoder) sampleCodes(g gan.GeneratorNet, zs, codes *tensor.Tensor, rng *rand.Rand) {
+	gan.SampleZ(zs, rng)
+	sg, ok := g.(*gan.StyleGenerator)
+	if !e.Cfg.Space.IsW() || !ok {
+		copy(codes.Data, zs.Data)
+		return
+	}
+	w := sg.Mapping.Forward(zs)
+	if e.Cfg.Space == SpaceW {
+		copy(codes.Data, w.Data)
+		return
+	}
+	numWs, d := sg.NumWs(), sg.Config.WDim
+	for i := range zs.Shape[0] {
+		for l := range numWs {
+			copy(codes.Data[(i*numWs+l)*d:(i*numWs+l+1)*d], w.Data[i*d:(i+1)*d])
+		}
+	}
+}
+
+// Encode returns the codes of n images (n·S·S·C values in [-1, 1]) as
+// [n, dim], in inference mode. g is the generator the encoder was trained
 // for and labels (len n) the classes of a conditional one; only iterative
 // encoders use them, to render their guesses.
-func (e *Encoder) Encode(g *gan.Generator, images []float32, labels []int32) *tensor.Tensor {
+func (e *Encoder) Encode(g gan.GeneratorNet, images []float32, labels []int32) *tensor.Tensor {
 	return e.encode(g, images, labels, e.Cfg.Iterations)
 }
 
 // encode is Encode with passes passes of an iterative encoder.
-func (e *Encoder) encode(g *gan.Generator, images []float32, labels []int32, passes int) *tensor.Tensor {
-	out := tensor.New(len(images)/(e.Cfg.Size*e.Cfg.Size*e.Cfg.Channels), e.Cfg.NZ)
+func (e *Encoder) encode(g gan.GeneratorNet, images []float32, labels []int32, passes int) *tensor.Tensor {
+	dim, _ := e.Cfg.dim()
+	out := tensor.New(len(images)/(e.Cfg.Size*e.Cfg.Size*e.Cfg.Channels), dim)
+	e.origin(g, out)
 	for range max(1, passes) {
 		e.pass(g, images, labels, out, nil)
 	}
@@ -146,9 +231,9 @@ func (e *Encoder) encode(g *gan.Generator, images []float32, labels []int32, pas
 }
 
 // pass runs one pass of the encoder (step) over images in chunks of 64,
-// in inference mode, updating their latents z [n, nz]. If img is not nil
-// it receives the generator's images of the new z.
-func (e *Encoder) pass(g *gan.Generator, images []float32, labels []int32, z, img *tensor.Tensor) {
+// in inference mode, updating their codes z [n, dim]. If img is not nil
+// it receives the generator's images of the new codes.
+func (e *Encoder) pass(g gan.GeneratorNet, images []float32, labels []int32, z, img *tensor.Tensor) {
 	e.Net.SetTraining(false)
 	g.SetTraining(false)
 	c := e.Cfg
@@ -166,9 +251,10 @@ func (e *Encoder) pass(g *gan.Generator, images []float32, labels []int32, z, im
 		if labels != nil {
 			ls = labels[lo:hi]
 		}
-		e.step(g, e.x, zs, ls)
+		net := e.net(g, ls)
+		e.step(net, e.x, zs)
 		if img != nil {
-			copy(img.Data[lo*per:hi*per], g.Forward(zs, ls).Data)
+			copy(img.Data[lo*per:hi*per], net.forward(zs).Data)
 		}
 	}
 }
@@ -185,15 +271,17 @@ const BestPassesFactor = 3
 // and keeps, for each image, the guess whose rendering obj scores lowest.
 // A pass costs one generator and one encoder forward pass and one
 // evaluation of obj, without gradients: less than a projection step.
-func (e *Encoder) EncodeBest(g *gan.Generator, obj *Objective, labels []int32) *tensor.Tensor {
+func (e *Encoder) EncodeBest(g gan.GeneratorNet, obj *Objective, labels []int32) *tensor.Tensor {
 	images := obj.target.Data
 	if e.Cfg.Iterations <= 1 {
 		return e.Encode(g, images, labels)
 	}
 	c := e.Cfg
+	dim, _ := c.dim()
 	n := len(images) / (c.Size * c.Size * c.Channels)
-	z := tensor.New(n, c.NZ)
-	best := tensor.New(n, c.NZ)
+	z := tensor.New(n, dim)
+	e.origin(g, z)
+	best := tensor.New(n, dim)
 	bestLoss := make([]float64, n)
 	for i := range bestLoss {
 		bestLoss[i] = math.Inf(1)
@@ -205,7 +293,7 @@ func (e *Encoder) EncodeBest(g *gan.Generator, obj *Objective, labels []int32) *
 		for i, l := range obj.Last {
 			if l < bestLoss[i] {
 				bestLoss[i] = l
-				copy(best.Data[i*c.NZ:(i+1)*c.NZ], z.Data[i*c.NZ:(i+1)*c.NZ])
+				copy(best.Data[i*dim:(i+1)*dim], z.Data[i*dim:(i+1)*dim])
 			}
 		}
 	}
@@ -213,13 +301,13 @@ func (e *Encoder) EncodeBest(g *gan.Generator, obj *Objective, labels []int32) *
 }
 
 // step is one pass of the encoder: z += E(x) for a single-pass encoder
-// (from z = 0), z += E(x, G(z)) for an iterative one. It returns the
-// network's output, the correction.
-func (e *Encoder) step(g *gan.Generator, x, z *tensor.Tensor, labels []int32) *tensor.Tensor {
+// (from the origin), z += E(x, G(z)) for an iterative one, G being net.
+// It returns the network's output, the correction.
+func (e *Encoder) step(net codeNet, x, z *tensor.Tensor) *tensor.Tensor {
 	if e.Cfg.Iterations <= 1 {
 		return e.add(z, e.Net.Forward(x))
 	}
-	y := g.Forward(z, labels)
+	y := net.forward(z)
 	n, ch := x.Shape[0], e.Cfg.Channels
 	pixels := x.Len() / ch
 	if e.inp == nil || e.inp.Shape[0] != n {
@@ -313,6 +401,11 @@ type EncoderOptions struct {
 	PerceptualWeight float64
 	// Iterations > 1 trains an iterative encoder (see Encoder).
 	Iterations int
+	// Space is the space of the codes it predicts; "" is the model's
+	// DefaultSpace (W+ for a stylegan, z otherwise). In W+ the pairs are
+	// (G(w), w in every layer); the image loss on real images lets its
+	// layers differ.
+	Space Space
 	// Real, if not nil, holds real images of the model's size (an
 	// unconditional model's): each batch is then half generated pairs and
 	// half real images, the real ones trained with the image loss alone
@@ -332,9 +425,9 @@ type EncoderOptions struct {
 }
 
 // TrainEncoder trains an encoder for the generator g (stored at model) on
-// pairs (G(z), z) generated on the fly, with classes drawn uniformly for
-// conditional models. The generator is frozen.
-func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o EncoderOptions) (*Encoder, error) {
+// pairs (G(c), c) of codes c of o.Space generated on the fly, with classes
+// drawn uniformly for conditional models. The generator is frozen.
+func TrainEncoder(ctx context.Context, g gan.GeneratorNet, model string, o EncoderOptions) (*Encoder, error) {
 	if o.Samples == 0 {
 		o.Samples = 50000
 	}
@@ -365,14 +458,21 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	if o.ZLoss == 0 && o.ImageLoss == 0 {
 		return nil, errors.New("the z loss and the image loss are both off: nothing to train on")
 	}
+	cfg := g.ModelConfig()
+	if o.Space == "" {
+		o.Space = DefaultSpace(cfg)
+	}
+	if _, err := o.Space.Dim(cfg); err != nil {
+		return nil, err
+	}
 	if r := o.Real; r != nil {
 		switch {
-		case g.Cfg.Conditional():
+		case cfg.Conditional():
 			return nil, errors.New("training on real images needs an unconditional model")
 		case o.ImageLoss == 0:
 			return nil, errors.New("training on real images needs the image loss")
-		case r.Size != g.Cfg.Size || r.Channels != g.Cfg.Channels:
-			return nil, fmt.Errorf("the real images are %d×%d×%d, the model makes %d×%d×%d", r.Size, r.Size, r.Channels, g.Cfg.Size, g.Cfg.Size, g.Cfg.Channels)
+		case r.Size != cfg.Size || r.Channels != cfg.Channels:
+			return nil, fmt.Errorf("the real images are %d×%d×%d, the model makes %d×%d×%d", r.Size, r.Size, r.Channels, cfg.Size, cfg.Size, cfg.Channels)
 		case r.Len() == 0:
 			return nil, errors.New("no real images")
 		}
@@ -389,8 +489,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	case o.Width < 1:
 		return nil, &OptionError{Pkg: "latent", Option: "Width", Value: o.Width, Reason: "must be positive"}
 	}
-	cfg := g.Cfg
-	e, err := NewEncoder(EncoderConfig{Model: model, GAN: cfg, NZ: cfg.NZ, Size: cfg.Size, Channels: cfg.Channels,
+	e, err := NewEncoder(EncoderConfig{Model: model, GAN: cfg, NZ: cfg.NZ, Space: o.Space, Size: cfg.Size, Channels: cfg.Channels,
 		Width: o.Width, Iterations: o.Iterations, RealData: o.RealData, PhotoLike: o.PhotoLike, Samples: o.Samples, Batch: o.Batch, ImageLoss: o.ImageLoss, ZLoss: o.ZLoss, Seed: o.Seed}, o.Seed)
 	if err != nil {
 		return nil, err
@@ -403,15 +502,16 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	Freeze(g)
 	start := time.Now()
 	rng := newRNG(o.Seed + 1)
-	b, nz := o.Batch, cfg.NZ
+	b, nz := o.Batch, e.Cfg.NZ
+	dim, _ := e.Cfg.dim()
 	steps := max(1, (o.Samples+b-1)/b)
-	z := tensor.New(b, nz)
+	z := tensor.New(b, dim) // the codes of the batch's generated rows
 	var labels []int32
-	if g.Embed != nil {
+	if cfg.Conditional() {
 		labels = make([]int32, b)
 	}
 	x := tensor.New(b, cfg.Size, cfg.Size, cfg.Channels)
-	dzhat := tensor.New(b, nz)
+	dzhat := tensor.New(b, dim)
 	dimg := tensor.New(b, cfg.Size, cfg.Size, cfg.Channels)
 	opt := optim.NewAdam(e.Net.Params(), o.LR, 0.9, 0.999)
 	e.Net.SetTraining(true)
@@ -427,24 +527,28 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 	per := cfg.Size * cfg.Size * cfg.Channels
 	idx := make([]int, b-bg)
 	mask, queue := make([]bool, cfg.Size*cfg.Size), make([]int, 0, cfg.Size*cfg.Size)
-	// Views of the generated rows, whose z is known.
+	// Views of the generated rows, whose code is known, and their z.
 	zg, dzg := z.Samples(0, bg), dzhat.Samples(0, bg)
+	zsrc := tensor.New(bg, nz)
+	// The generated rows' renderer (their labels) and the whole batch's.
+	netG, net := e.net(g, nil), e.net(g, labels)
+	if labels != nil {
+		netG = e.net(g, labels[:bg])
+	}
 	// The z loss is a mean over the generated rows; weigh it by their share
 	// of the batch, as the image loss is a mean over all rows.
 	zScale := float32(o.ZLoss * float64(bg) / float64(b))
 	// fill draws a batch into x: fresh pairs in its first bg rows (their z
 	// in z), real images (half of them photo-like with PhotoLike) after.
 	fill := func(rng *rand.Rand) {
-		gan.SampleZ(zg, rng)
-		var lg []int32
+		g.SetTraining(false)
+		e.sampleCodes(g, zsrc, zg, rng)
 		if labels != nil {
 			for i := range labels {
 				labels[i] = int32(rng.IntN(len(cfg.Classes)))
 			}
-			lg = labels[:bg]
 		}
-		g.SetTraining(false)
-		copy(x.Data[:bg*per], g.Forward(zg, lg).Data)
+		copy(x.Data[:bg*per], netG.forward(zg).Data)
 		if bg == b {
 			return
 		}
@@ -470,7 +574,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 		}
 		if o.ImageLoss > 0 {
 			// G(ẑ) against x: the gradient flows back through G to ẑ.
-			xhat := g.Forward(zhat, labels)
+			xhat := net.forward(zhat)
 			obj := NewObjective(kind, o.Features, o.PerceptualWeight, x)
 			il = obj.Eval(xhat, true)
 			// Eval's gradient is that of the sum over images: divide by
@@ -478,7 +582,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 			for i, v := range obj.Grad().Data {
 				dimg.Data[i] = v * float32(o.ImageLoss/float64(b))
 			}
-			dz := g.Backward(dimg)
+			dz := net.backward(dimg)
 			for i, v := range dz.Data {
 				dzhat.Data[i] += v
 			}
@@ -486,7 +590,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 		return zl, il
 	}
 	iters := max(1, o.Iterations)
-	zhat := tensor.New(b, nz)
+	zhat := tensor.New(b, dim)
 	var zAvg, iAvg float64
 	for step := 0; step < steps; step++ {
 		if err := ctx.Err(); err != nil {
@@ -497,9 +601,9 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 		// Every pass from z = 0 is trained on its own error, with the
 		// earlier passes' output taken as given (ReStyle).
 		var zl, il float64
-		zhat.Zero()
+		e.origin(g, zhat)
 		for range iters {
-			e.step(g, x, zhat, labels)
+			e.step(net, x, zhat)
 			zl, il = grad(zhat) // the last pass's losses are reported
 			e.Net.Backward(dzhat)
 			opt.Step()
@@ -514,7 +618,7 @@ func TrainEncoder(ctx context.Context, g *gan.Generator, model string, o Encoder
 			o.Progress(min(o.Samples, (step+1)*b), o.Samples, zAvg, iAvg)
 		}
 	}
-	e.calibrate(g, x, zhat, labels, fill, calibrationBatches)
+	e.calibrate(g, net, x, zhat, fill, calibrationBatches)
 	e.Net.SetTraining(false)
 	e.Cfg.Seconds = time.Since(start).Seconds()
 	if o.Real != nil {
@@ -531,7 +635,7 @@ const calibrationBatches = 50
 // over n fresh training batches (fill), every pass run as in training, the
 // weights fixed ("precise BN", Wu and Johnson 2021): the moving averages
 // kept in training remember mostly the last few batches.
-func (e *Encoder) calibrate(g *gan.Generator, x, zhat *tensor.Tensor, labels []int32, fill func(*rand.Rand), n int) {
+func (e *Encoder) calibrate(g gan.GeneratorNet, net codeNet, x, zhat *tensor.Tensor, fill func(*rand.Rand), n int) {
 	var bns []*nn.BatchNorm
 	var momenta []float64
 	for _, l := range e.Net.Layers {
@@ -544,12 +648,12 @@ func (e *Encoder) calibrate(g *gan.Generator, x, zhat *tensor.Tensor, labels []i
 	calls := 0
 	for range n {
 		fill(rng)
-		zhat.Zero()
+		e.origin(g, zhat)
 		for range max(1, e.Cfg.Iterations) {
 			for _, bn := range bns {
 				bn.Momentum = 1 / float64(calls+1)
 			}
-			e.step(g, x, zhat, labels)
+			e.step(net, x, zhat)
 			calls++
 		}
 	}
@@ -559,28 +663,31 @@ func (e *Encoder) calibrate(g *gan.Generator, x, zhat *tensor.Tensor, labels []i
 	e.Net.SetTraining(false)
 }
 
-// Measure returns the encoder's mean (E(x) − z)² and (G(E(x)) − x)² on n
-// fresh generated images from the given seed.
-func (e *Encoder) Measure(g *gan.Generator, n int, seed uint64) (zMSE, pixelMSE float64) {
+// Measure returns the encoder's mean (E(x) − c)² and (G(E(x)) − x)² on n
+// fresh generated images x = G(c) from the given seed, c a code of its
+// space (z, or w in every layer of W+).
+func (e *Encoder) Measure(g gan.GeneratorNet, n int, seed uint64) (zMSE, pixelMSE float64) {
 	return e.measure(g, n, seed, e.Cfg.Iterations)
 }
 
-func (e *Encoder) measure(g *gan.Generator, n int, seed uint64, passes int) (zMSE, pixelMSE float64) {
-	cfg := g.Cfg
+func (e *Encoder) measure(g gan.GeneratorNet, n int, seed uint64, passes int) (zMSE, pixelMSE float64) {
+	cfg := g.ModelConfig()
 	rng := newRNG(seed)
-	z := tensor.New(n, cfg.NZ)
-	gan.SampleZ(z, rng)
+	dim, _ := e.Cfg.dim()
+	z := tensor.New(n, dim)
+	e.sampleCodes(g, tensor.New(n, cfg.NZ), z, rng)
 	var labels []int32
-	if g.Embed != nil {
+	if cfg.Conditional() {
 		labels = make([]int32, n)
 		for i := range labels {
 			labels[i] = int32(rng.IntN(len(cfg.Classes)))
 		}
 	}
 	g.SetTraining(false)
-	x := g.Forward(z, labels).Clone()
+	net := e.net(g, labels)
+	x := net.forward(z).Clone()
 	zhat := e.encode(g, x.Data, labels, passes)
-	xhat := g.Forward(zhat, labels)
+	xhat := net.forward(zhat)
 	for i, v := range zhat.Data {
 		d := float64(v - z.Data[i])
 		zMSE += d * d

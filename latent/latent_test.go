@@ -618,7 +618,7 @@ func TestCalibrateAveragesBatchStatistics(t *testing.T) {
 	before := mismatch()
 	x := tensor.New(batch.Shape...)
 	fill := func(*rand.Rand) { copy(x.Data, batch.Data) }
-	e.calibrate(g, x, tensor.New(32, g.Cfg.NZ), nil, fill, 2)
+	e.calibrate(g, e.net(g, nil), x, tensor.New(32, g.Cfg.NZ), fill, 2)
 	after := mismatch()
 	if before < 0.2 {
 		t.Fatalf("untrained statistics already match the batch's (mismatch %.3g): the test cannot tell", before)

@@ -526,8 +526,8 @@ func noiseAt(noise float64, step, steps int) float64 {
 // Starts returns the initial codes of a projection of targets [N, S, S, C]
 // with options o (defaults as in Project): in z, z = 0, or enc's
 // prediction when enc is not nil (the best of its passes under o's loss,
-// features and perceptual weight); in W and W+, w_avg (an encoder predicts
-// z: with one, the space must be z). For conditional models the class is
+// features and perceptual weight); in W and W+, w_avg or enc's prediction
+// (enc must predict codes of the projection's space). For conditional models the class is
 // classes[i] when classes is not nil and classes[i] ≥ 0, else the one
 // GuessClass finds under o's loss.
 func Starts(g gan.GeneratorNet, targets *tensor.Tensor, enc *Encoder, classes []int, o ProjectOptions) ([]Code, error) {
@@ -538,9 +538,25 @@ func Starts(g gan.GeneratorNet, targets *tensor.Tensor, enc *Encoder, classes []
 		return nil, err
 	}
 	n := targets.Shape[0]
+	kind, feats := o.Loss, o.Features
+	cfg := g.ModelConfig()
+	if enc != nil {
+		if err := enc.CheckModel(cfg); err != nil {
+			return nil, err
+		}
+		if es := enc.Cfg.Space.norm(); es != o.Space {
+			return nil, &SpaceError{Space: o.Space.String(), Reason: fmt.Sprintf("is not the encoder's: it predicts %s codes", es)}
+		}
+	}
 	if sg, ok := g.(*gan.StyleGenerator); ok && o.Space.IsW() {
 		if enc != nil {
-			return nil, &SpaceError{Space: o.Space.String(), Reason: "has no encoder: an encoder predicts z"}
+			dim, _ := o.Space.Dim(cfg)
+			cs := enc.EncodeBest(g, NewObjective(kind, feats, o.PerceptualWeight, targets), nil)
+			out := make([]Code, n)
+			for i := range out {
+				out[i] = Code{Z: append([]float32(nil), cs.Data[i*dim:(i+1)*dim]...), Space: o.Space}
+			}
+			return out, nil
 		}
 		avg, err := ToSpace(sg, Code{Z: sg.Mapping.WAvg.Value.Data, Space: SpaceW}, o.Space)
 		if err != nil {
@@ -552,12 +568,7 @@ func Starts(g gan.GeneratorNet, targets *tensor.Tensor, enc *Encoder, classes []
 		}
 		return out, nil
 	}
-	dg, ok := g.(*gan.Generator)
-	if !ok && enc != nil {
-		return nil, fmt.Errorf("latent: encoders are for dcgan models, not %s", g.ModelConfig().Arch)
-	}
-	kind, feats := o.Loss, o.Features
-	cfg := g.ModelConfig()
+	dg, _ := g.(*gan.Generator)
 	per := targets.Len() / n
 	out := make([]Code, n)
 	var labels []int32
@@ -579,7 +590,7 @@ func Starts(g gan.GeneratorNet, targets *tensor.Tensor, enc *Encoder, classes []
 		}
 	}
 	if enc != nil {
-		zs := enc.EncodeBest(dg, NewObjective(kind, feats, o.PerceptualWeight, targets), labels)
+		zs := enc.EncodeBest(g, NewObjective(kind, feats, o.PerceptualWeight, targets), labels)
 		for i := range out {
 			copy(out[i].Z, zs.Data[i*cfg.NZ:(i+1)*cfg.NZ])
 		}

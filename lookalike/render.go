@@ -115,12 +115,16 @@ func (r *renderer) load() error {
 	} else {
 		r.log.Warn("look-alike: projecting with the pixel loss only (the checkpoint's discriminator cannot be loaded)", "model", r.path, "err", err)
 	}
-	// A stylegan is projected in W+ from w_avg; encoders predict z.
-	if enc != "" && latent.DefaultSpace(cfg) == latent.SpaceZ {
+	// Projections are in the model's default space (W+ for a stylegan),
+	// from the encoder's prediction when it predicts codes of that space.
+	if enc != "" {
 		if _, err := os.Stat(enc); err == nil {
 			e, err := latent.LoadEncoder(enc)
 			if err == nil {
 				err = e.CheckModel(cfg)
+			}
+			if err == nil && e.Cfg.Space.String() != latent.DefaultSpace(cfg).String() {
+				err = fmt.Errorf("it predicts %s codes, the look-alike projects in %s", e.Cfg.Space, latent.DefaultSpace(cfg))
 			}
 			if err != nil {
 				r.log.Warn("look-alike: projecting from the mean (the run's encoder does not fit)", "encoder", enc, "err", err)

@@ -22,7 +22,7 @@ func encoderCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "encoder", Short: "Networks from image to latent, to start projections near their answer"}
 	var (
 		model, out, features string
-		realData             string
+		realData, space      string
 		realLimit            int
 		asJSON               bool
 		o                    latent.EncoderOptions
@@ -39,7 +39,12 @@ forger project's loss to the image loss). With --iterations N > 1 the
 encoder is iterative (ReStyle): it reads the image beside G(its guess so
 far), starting from z = 0, and adds a correction, N times; every pass is
 trained on its own error. forger project --init encoder starts from
-its prediction; forger project --compare-init measures the gain.`,
+its prediction; forger project --compare-init measures the gain.
+
+For a stylegan the encoder predicts codes of --space (default w+, where
+forger project works): offsets from w_avg, trained on pairs (G(w), w)
+with w = mapping(z) in every layer; --data's real images, trained with
+the image loss alone, let the layers of its W+ codes differ (pSp).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -57,8 +62,12 @@ its prediction; forger project --compare-init measures the gain.`,
 			if o.PhotoLike && realData == "" {
 				return usagef("--photo-like makes its images from real ones: give them with --data DIR")
 			}
-			g, err := latLoadModel(&model)
+			g, err := latLoadAny(&model)
 			if err != nil {
+				return err
+			}
+			cfg := g.ModelConfig()
+			if o.Space, err = latSpaceFlag(g, space); err != nil {
 				return err
 			}
 			bar := newBar(o.Samples, "encoder", true)
@@ -74,14 +83,14 @@ its prediction; forger project --compare-init measures the gain.`,
 				o.ZLoss = latent.Off
 			}
 			if features != "" && features != "none" {
-				f, err := pf.featuresFor(features, model, g.Cfg)
+				f, err := pf.featuresFor(features, model, cfg)
 				if err != nil {
 					return err
 				}
 				o.Features = f
 			}
 			if realData != "" {
-				set, err := dataset.Open(realData, dataset.Options{Size: g.Cfg.Size, Channels: g.Cfg.Channels, Limit: realLimit, Progress: cmd.ErrOrStderr()})
+				set, err := dataset.Open(realData, dataset.Options{Size: cfg.Size, Channels: cfg.Channels, Limit: realLimit, Progress: cmd.ErrOrStderr()})
 				if err != nil {
 					return err
 				}
@@ -97,11 +106,16 @@ its prediction; forger project --compare-init measures the gain.`,
 			}
 			c := e.Cfg
 			if asJSON {
-				return latPrintJSON(cmd, map[string]any{"encoder": out, "samples": c.Samples, "held_out_z_mse": c.HeldOutZMSE,
+				return latPrintJSON(cmd, map[string]any{"encoder": out, "space": c.Space.String(), "samples": c.Samples, "held_out_z_mse": c.HeldOutZMSE,
 					"held_out_pixel_mse": c.HeldOutPixelMSE, "seconds": c.Seconds})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "held-out z MSE %.4f (predicting 0 gives 1), pixel MSE of G(E(x)) %.4f\ntrained on %d pairs in %s\nencoder: %s\n",
-				c.HeldOutZMSE, c.HeldOutPixelMSE, c.Samples, time.Duration(c.Seconds*float64(time.Second)).Round(time.Second), out)
+			if c.Space.IsW() {
+				fmt.Fprintf(cmd.OutOrStdout(), "held-out %s MSE %.4f, pixel MSE of G(E(x)) %.4f\n", c.Space, c.HeldOutZMSE, c.HeldOutPixelMSE)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "held-out z MSE %.4f (predicting 0 gives 1), pixel MSE of G(E(x)) %.4f\n", c.HeldOutZMSE, c.HeldOutPixelMSE)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "trained on %d pairs in %s\nencoder: %s\n",
+				c.Samples, time.Duration(c.Seconds*float64(time.Second)).Round(time.Second), out)
 			return nil
 		},
 	}
@@ -121,6 +135,7 @@ its prediction; forger project --compare-init measures the gain.`,
 	f.StringVar(&realData, "data", "", "also train on these real images (a data set or folder, as forger train --data), as half of every batch, with the image loss alone")
 	f.BoolVar(&o.PhotoLike, "photo-like", false, "make half of the --data images rough stand-ins for photographs (new background, colour cast, blur, noise), so the encoder also learns images the generator cannot draw")
 	f.IntVar(&realLimit, "data-limit", 0, "use only the first N images of --data (0: all), to keep the rest held out")
+	f.StringVar(&space, "space", "", "space of the codes it predicts: z, or for a stylegan w or w+ (default w+ for a stylegan, z otherwise)")
 	f.IntVar(&o.Iterations, "iterations", 1, "passes of an iterative encoder, each reading the target beside G(its guess so far) and correcting the guess (1: one pass from the image)")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")

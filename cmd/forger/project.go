@@ -80,15 +80,15 @@ measures the losses on them. Both write their curves and numbers to DIR.`,
 				return err
 			}
 			if compareInit || compLoss {
-				dg, ok := g.(*gan.Generator)
-				if !ok {
-					return usagef("--compare-init and --compare-loss measure z projections of dcgan models; this model is a %s", g.ModelConfig().Arch)
-				}
 				if n < 0 || n+len(args) == 0 {
 					return usagef("-n must be ≥ 0, and there must be images to compare on")
 				}
 				if compareInit {
-					return latCompareInits(cmd, dg, model, k, out, n, heldOutSeed, args, pf, asJSON)
+					return latCompareInits(cmd, g, model, k, out, n, heldOutSeed, args, pf, asJSON)
+				}
+				dg, ok := g.(*gan.Generator)
+				if !ok {
+					return usagef("--compare-loss measures z projections of dcgan models; this model is a %s", g.ModelConfig().Arch)
 				}
 				return latCompareLosses(cmd, dg, model, k, out, n, heldOutSeed, args, pf, variants, asJSON)
 			}

@@ -19,7 +19,7 @@ import (
 // latComparison sets up the targets of a comparison (n held-out generated
 // images from seed on, then the photos) and projects them with pf, changed
 // by what each run asks for.
-func latComparison(g *gan.Generator, model string, class int, out string, n int, seed int64, photos []string, pf latProjectFlags) (*latent.Comparison, error) {
+func latComparison(g gan.GeneratorNet, model string, class int, out string, n int, seed int64, photos []string, pf latProjectFlags) (*latent.Comparison, error) {
 	c, err := latent.NewComparison(g, n, seed, class, photos)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func latComparison(g *gan.Generator, model string, class int, out string, n int,
 }
 
 // latCompareInits runs --compare-init and prints its report.
-func latCompareInits(cmd *cobra.Command, g *gan.Generator, model string, class int, out string, n int, seed int64, photos []string, pf latProjectFlags, asJSON bool) error {
+func latCompareInits(cmd *cobra.Command, g gan.GeneratorNet, model string, class int, out string, n int, seed int64, photos []string, pf latProjectFlags, asJSON bool) error {
 	if pf.encoder == "" {
 		return usagef("--compare-init needs --encoder ENC")
 	}

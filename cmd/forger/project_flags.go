@@ -45,7 +45,7 @@ func (p *latProjectFlags) register(cmd *cobra.Command, prefix string) {
 	f := cmd.Flags()
 	f.IntVar(&p.steps, prefix+"steps", latent.DefaultSteps, "steps of the projection (Adam updates, or L-BFGS evaluations of the loss and its gradient)")
 	f.StringVar(&p.optimizer, prefix+"optimizer", latent.OptAdam, "optimiser of the projection: adam (--lr; from the mean with --noise) or lbfgs (L-BFGS with a line search: a far lower loss in as many steps)")
-	f.StringVar(&p.init, prefix+"init", "mean", "starting point: mean (z = 0 with --noise; w_avg in a stylegan's w and w+) or encoder (needs --encoder; z only)")
+	f.StringVar(&p.init, prefix+"init", "mean", "starting point: mean (z = 0 with --noise; w_avg in a stylegan's w and w+) or encoder (needs --encoder, of the projection's space)")
 	f.StringVar(&p.encoder, "encoder", "", "encoder file (forger encoder train) for --init encoder")
 	f.StringVar(&p.loss, prefix+"loss", latDefaultProjectLoss, "projection loss: perceptual, pixel or both")
 	f.StringVar(&p.features, prefix+"features", latDefaultProjectFeatures, "network of the perceptual loss: judge (--features-judge), disc (the model's discriminator), face (face-api's descriptor), or auto: judge when --features-judge is given, else disc")
@@ -94,9 +94,6 @@ func (p *latProjectFlags) check() error {
 	switch p.init {
 	case "mean":
 	case "encoder":
-		if p.space.IsW() {
-			return usagef("%s encoder: an encoder predicts z, so use --space z (or %s mean, which starts from w_avg)", flag("init"), flag("init"))
-		}
 		if p.encoder == "" {
 			return usagef("--init encoder needs --encoder ENC (make one with: forger encoder train --model CKPT --out ENC.safetensors)")
 		}
@@ -150,6 +147,13 @@ func (p *latProjectFlags) setup(g gan.GeneratorNet, model string) (*latProjector
 		}
 		if err := e.CheckModel(cfg); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.encoder, err)
+		}
+		space := p.space
+		if space == "" {
+			space = latent.DefaultSpace(cfg)
+		}
+		if es := e.Cfg.Space; es.String() != space.String() {
+			return nil, usagef("--encoder %s predicts %s codes, the projection is in %s: give --space %s, or train an encoder with --space %s", p.encoder, es, space, es, space)
 		}
 		pr.enc = e
 	}

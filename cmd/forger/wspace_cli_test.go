@@ -68,8 +68,10 @@ func oneLineFailure(t *testing.T, want string, args ...string) {
 // TestProjectSpaces trains a tiny stylegan and projects held-out discs in
 // z and W+ with the same steps and loss (pixel + the stylegan's own
 // discriminator features): W+ ends lower for each image and writes a W+
-// latent file that blend reads back. W spaces of a DCGAN, unknown spaces
-// and an encoder start in W+ are one-line usage errors.
+// latent file that blend reads back. An encoder trained for the stylegan
+// predicts W+ codes and starts a W+ projection from them. W
+// spaces of a DCGAN, unknown spaces, a missing encoder and an encoder of
+// another space are one-line usage errors.
 func TestProjectSpaces(t *testing.T) {
 	data, held := wHeldOut(t, 40, 3)
 	dir := t.TempDir()
@@ -114,6 +116,34 @@ func TestProjectSpaces(t *testing.T) {
 	oneLineFailure(t, "stylegan", "project", "--model", dc, held[0], "--out", filepath.Join(dir, "x"), "--space", "w+")
 	oneLineFailure(t, "unknown", "project", "--model", sg, held[0], "--out", filepath.Join(dir, "x"), "--space", "q")
 	oneLineFailure(t, "encoder", "project", "--model", sg, held[0], "--out", filepath.Join(dir, "x"), "--init", "encoder", "--encoder", "e.safetensors")
+
+	enc := filepath.Join(dir, "enc.safetensors")
+	js, e, code := forger(t, nil, "encoder", "train", "--model", sg, "--out", enc, "--samples", "1024", "--batch", "16", "--width", "8", "--json")
+	if code != 0 {
+		t.Fatalf("encoder train on a stylegan: %s", e)
+	}
+	if !strings.Contains(js, `"space":"w+"`) {
+		t.Fatalf("encoder train: %s, want space w+", js)
+	}
+	initial := map[string]float64{}
+	for _, init := range []string{"mean", "encoder"} {
+		js, e, code := forger(t, nil, "project", "--model", sg, held[0], "--out", filepath.Join(dir, "e"+init), "--init", init, "--encoder", enc, "--steps", "5", "--json")
+		if code != 0 {
+			t.Fatalf("project --init %s in w+: %s", init, e)
+		}
+		var rep latent.ProjectionReport
+		if err := json.Unmarshal([]byte(js), &rep); err != nil || string(rep.Space) != "w+" {
+			t.Fatalf("report %s: %v", js, err)
+		}
+		initial[init] = rep.InitialLoss
+	}
+	// Whether the start is better is latent's TestWPlusEncoder (on
+	// generated images); this tiny model of discs draws nearly one image.
+	t.Logf("initial loss in w+: w_avg %.4g, encoder %.4g", initial["mean"], initial["encoder"])
+	if initial["encoder"] == initial["mean"] {
+		t.Errorf("the encoder's start has w_avg's loss %g: the encoder was not used", initial["mean"])
+	}
+	oneLineFailure(t, "w+", "project", "--model", sg, held[0], "--out", filepath.Join(dir, "x"), "--init", "encoder", "--encoder", enc, "--space", "w")
 	oneLineFailure(t, "stylegan", "blend", "--model", dc, "1", lat, "--out", child)
 }
 
