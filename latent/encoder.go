@@ -35,9 +35,9 @@ type EncoderConfig struct {
 	// Space is the latent space of the codes it predicts: z (""), or a
 	// stylegan's W or W+, whose codes start from w_avg rather than 0.
 	Space    Space `json:"space,omitempty"`
-	Size     int        `json:"size"`
-	Channels int        `json:"channels"`
-	Width    int        `json:"width"` // channels of the first convolution
+	Size     int   `json:"size"`
+	Channels int   `json:"channels"`
+	Width    int   `json:"width"` // channels of the first convolution
 	// Iterations > 1 makes an iterative encoder (ReStyle): it reads the
 	// target beside the generator's image of the current guess (2·Channels
 	// input channels) and predicts a correction, Iterations times from z = 0.
