@@ -385,6 +385,9 @@ type OptionError = opterr.Error
 var (
 	// ErrNoLength: a run needs Epochs ≥ 1, or Minutes > 0 to train until the clock.
 	ErrNoLength = errors.New("train: Epochs must be at least 1, or 0 with Minutes > 0 to train until the clock")
+	// ErrResumeNoLength (an ErrNoLength): a run that trained until the clock
+	// is resumed with neither Minutes nor Epochs.
+	ErrResumeNoLength = fmt.Errorf("%w: the resumed run trained until the clock; give it Minutes or Epochs (in all)", ErrNoLength)
 	// ErrR1BatchNorm: an R1 penalty needs a discriminator without batch
 	// norm (SpectralNorm or DNoNorm).
 	ErrR1BatchNorm = errors.New("train: an R1 penalty needs a discriminator without batch norm (SpectralNorm or DNoNorm)")
@@ -728,6 +731,9 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 		if epochs > 0 || o.Minutes > 0 {
 			o2.Epochs = epochs
 		}
+		if o2.Epochs == 0 && !(o2.Minutes > 0) {
+			return nil, ErrResumeNoLength
+		}
 		o = o2
 	} else if _, err := os.Stat(runfolder.Latest(o.Out)); err == nil {
 		return nil, fmt.Errorf("%s %w", o.Out, ErrHasCheckpoints)
@@ -827,6 +833,10 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	}
 	if o.EMA > 0 {
 		tr.EMA = optim.NewEMA(g.Params(), o.EMA)
+		// A run from another model averages trained weights from its first
+		// step (resumed too): no warm-up, which would replace the source's
+		// average with this run's G within a few steps.
+		tr.EMA.Warm = o.From != ""
 		if from != nil {
 			// The source's average, where it has one, continues here.
 			for i, p := range tr.EMA.Params {
@@ -1005,7 +1015,14 @@ func loadTraining(f *tensor.File, st *State, tr *gan.Trainer, pcg *rand.PCG) err
 		if err := tr.D.Load(f, "d"); err != nil {
 			return err
 		}
-		if err := tr.OptD.LoadState("opt_d", f, st.TotalSteps*st.Options.DSteps); err != nil {
+		// D's Adam stepped once per D step: DStepsDone, which
+		// TotalSteps·DSteps is only without forced G steps at epoch ends
+		// (checkpoints before d_steps_done have it alone).
+		dSteps := st.DStepsDone
+		if dSteps == 0 {
+			dSteps = st.TotalSteps * st.Options.DSteps
+		}
+		if err := tr.OptD.LoadState("opt_d", f, dSteps); err != nil {
 			return err
 		}
 	}

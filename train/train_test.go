@@ -167,6 +167,34 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	}
 }
 
+// With D stepping twice per G step and an odd number of batches per epoch
+// (a G step is forced at the epoch's end), a run resumed at an epoch's end
+// still equals the uninterrupted one: D's optimiser resumes at its own
+// step count.
+func TestResumeEqualsUninterruptedDSteps(t *testing.T) {
+	needFashion(t)
+	dir := t.TempDir()
+	o := small(filepath.Join(dir, "a"))
+	o.DSteps, o.Limit = 2, 7*32
+	straight, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Out, o.Epochs = filepath.Join(dir, "b"), 1
+	if _, err := Run(context.Background(), o, &quietUI{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	o.Resume, o.Epochs = true, 2
+	end, err := Run(context.Background(), o, &quietUI{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := readG(t, straight.Checkpoint), readG(t, end.Checkpoint)
+	for _, p := range []string{"g.", "d.", "opt_d."} {
+		sameTensors(t, a, b, p)
+	}
+}
+
 func TestRunWritesPicturesAndMetrics(t *testing.T) {
 	needFashion(t)
 	dir := filepath.Join(t.TempDir(), "run")
@@ -345,6 +373,11 @@ func TestUntilTheClock(t *testing.T) {
 	var st State
 	if err := json.Unmarshal([]byte(f.Metadata[gan.MetaTrain]), &st); err != nil || st.Options.Epochs != 0 {
 		t.Fatalf("saved epochs %d (%v), want 0", st.Options.Epochs, err)
+	}
+	// Resumed without a new length: refused, saying the run trained until the clock.
+	o.Resume, o.Minutes = true, 0
+	if _, err := Run(context.Background(), o, &quietUI{}, nil); !errors.Is(err, ErrResumeNoLength) || !errors.Is(err, ErrNoLength) {
+		t.Fatalf("resumed without a length: %v, want ErrResumeNoLength", err)
 	}
 	// Neither an epoch count nor a clock: refused.
 	o2 := small(filepath.Join(t.TempDir(), "run2"))
@@ -577,6 +610,22 @@ func TestFromAndFreezeD(t *testing.T) {
 	// Weights; batch norm's running statistics move with every batch.
 	for _, prefix := range []string{"g.main.0.", "g.main.2.weight", "d.main.0.", "d.main.2.weight"} {
 		sameTensors(t, a, b, prefix)
+	}
+	// The source's averaged G continues: 4 steps at decay 0.99 move it 4%
+	// of the way to G (a warm-up from scratch would take it nearly all the way).
+	var moved, apart float64
+	for _, name := range a.Names {
+		if !strings.HasPrefix(name, "g_ema.main.0.") {
+			continue
+		}
+		ema, g, tuned := a.Tensors[name], a.Tensors["g"+strings.TrimPrefix(name, "g_ema")], b.Tensors[name]
+		for i := range ema.Data {
+			moved += math.Abs(float64(tuned.Data[i] - ema.Data[i]))
+			apart += math.Abs(float64(g.Data[i] - ema.Data[i]))
+		}
+	}
+	if apart == 0 || moved > 0.1*apart {
+		t.Errorf("fine-tuning moved the source's averaged G by %.3g, %.0f%% of its distance to G (%.3g): want its average to continue", moved, 100*moved/apart, apart)
 	}
 
 	if _, cfg, err := gan.Open(res.Checkpoint); err != nil || cfg.Arch != gan.CDCGAN || cfg.MinibatchStd || cfg.DArch == gan.DArchDeep {

@@ -68,13 +68,14 @@ var sentences = []struct {
 	err         error
 	say, advice string
 }{
+	{train.ErrResumeNoLength, "--resume: the run trained until the clock; say how long to go on with --minutes M (or --epochs N, in all)", ""},
 	{train.ErrNoLength, "--epochs must be at least 1 (or leave it out and give --minutes to train until the clock)", ""},
 	{train.ErrR1BatchNorm, "--r1 needs a discriminator without batch norm: add --spectral-norm or --d-norm none", ""},
 	{train.ErrNoCheckpoint, "--resume: no checkpoint", " (start without --resume)"},
 	{train.ErrHasCheckpoints, "", ": add --resume to continue it, or choose another --out"},
 	{train.ErrDataChanged, "", " (resume needs the same --data and --limit)"},
 	{gan.ErrFewClasses, "", " (--model dcgan needs none)"},
-	{gan.ErrNotDCGAN, "this command takes dcgan and cdcgan models only", " (generate, mix, project, morph, blend, direction, edit, serve and export onnx take stylegans; encoder train does not yet)"},
+	{gan.ErrNotDCGAN, "this command takes dcgan and cdcgan models only", " (generate, mix, project, morph, blend, direction, edit, encoder train, serve and export onnx take stylegans)"},
 	{gan.ErrNoDiscriminator, "", ": use --features judge with --features-judge JUDGE, or --loss pixel"},
 	{dataset.ErrNotCartoonSet, "", " (--dir)"},
 	{facedb.ErrNoIndex, "", " (build one with 'forger face index GALLERY --db FILE')"},
