@@ -28,6 +28,7 @@ import (
 	"forger/augment"
 	"forger/dataset"
 	"forger/gan"
+	"forger/internal/atomicfile"
 	"forger/internal/opterr"
 	"forger/optim"
 	"forger/picture"
@@ -1084,6 +1085,9 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 	if err := os.MkdirAll(runfolder.Samples(o.Out), 0o755); err != nil {
 		return nil, fmt.Errorf("creating run folder: %w", err)
 	}
+	if err := trimMetrics(runfolder.Metrics(o.Out), st.TotalSteps); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	metricsFile, err := os.OpenFile(runfolder.Metrics(o.Out), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening metrics: %w", err)
@@ -1608,6 +1612,38 @@ func ReadMetrics(path string) ([]Metrics, error) {
 		ms = append(ms, m)
 	}
 	return ms, nil
+}
+
+// trimMetrics drops from the metrics file at path the lines a resumed run
+// will write again: those after step, logged by a session that ended
+// without saving them in a checkpoint (killed, or out of memory), and a
+// line it left half-written. It rewrites the file only when it drops one.
+func trimMetrics(path string, step int) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	var kept strings.Builder
+	dropped := false
+	for _, line := range lines {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var m Metrics
+		if !strings.HasSuffix(line, "\n") || json.Unmarshal([]byte(line), &m) != nil || m.Step > step {
+			dropped = true
+			continue
+		}
+		kept.WriteString(line)
+	}
+	if !dropped {
+		return nil
+	}
+	return atomicfile.WriteBytes(path, []byte(kept.String()))
 }
 
 // plotLosses writes losses.png and reports whether it did; a failure is

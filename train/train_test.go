@@ -697,3 +697,31 @@ func isOption(option string) func(error) bool {
 func isErr(target error) func(error) bool {
 	return func(err error) bool { return errors.Is(err, target) }
 }
+
+// A session killed after logging past its last checkpoint leaves lines the
+// resumed run writes again, and maybe half a line: resuming drops them, so
+// the metrics' steps keep rising and the file still reads.
+func TestTrimMetrics(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics.jsonl")
+	if err := trimMetrics(path, 4); err != nil {
+		t.Fatalf("no metrics yet: %v", err)
+	}
+	body := "{\"step\":2,\"loss_d\":1}\n{\"step\":4,\"loss_d\":1}\n{\"step\":6,\"loss_d\":1}\n{\"step\":8,\"lo"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := trimMetrics(path, 4); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := ReadMetrics(path)
+	if err != nil || len(ms) != 2 || ms[0].Step != 2 || ms[1].Step != 4 {
+		t.Fatalf("after trimming to step 4: %+v, %v", ms, err)
+	}
+	before, _ := os.Stat(path)
+	if err := trimMetrics(path, 4); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(path); !after.ModTime().Equal(before.ModTime()) || after.Size() != before.Size() {
+		t.Error("a file with nothing to drop was rewritten")
+	}
+}
