@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# A W+ encoder for a stylegan against w_avg as the start of its projections
+# (issue #19: "start from w_avg or from an encoder trained to predict w+"),
+# written to $OUT (docs/results/stylegan-encoder.md) with its curves in
+# ${OUT%.md}/:
+#
+#  1. forger encoder train --model $MODEL: $SAMPLES pairs (G(w), w in every
+#     layer) and as many real faces of cartoon-faces (image loss alone),
+#     pixel + the judge's features as the image loss, --width $WIDTH,
+#     --iterations $ITER.
+#  2. forger project --compare-init on $N held-out rendered cartoon faces
+#     (seed $HELD_SEED, not a training seed) and face-api's demo photos
+#     aligned by forger face align, in W+, with the loss of
+#     scripts/stylegan-w.sh (pixel + the judge's features): w_avg for
+#     $STEPS steps, the encoder's start for $STEPS steps and for $STEPS/5.
+#
+# Required: MODEL=a stylegan checkpoint or run, CLF=folder with
+# male.safetensors (forger attribute train), whose features the losses use
+# (JUDGE overrides). Optional: SAMPLES=30000 WIDTH=32 ITER=1 STEPS=300 N=10
+# HELD_SEED=777 PHOTOS=folder (default face-api's demo photos)
+# WORK=runs/stylegan-encoder OUT=docs/results/stylegan-encoder.md
+# FORGER=bin/forger. Each step's output in $WORK is kept, so a rerun
+# resumes; delete $WORK to measure again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+F=${FORGER:-bin/forger}
+: "${MODEL:?MODEL=stylegan checkpoint or run is required}"
+: "${CLF:?CLF=folder of attribute classifiers is required}"
+JUDGE=${JUDGE:-$CLF/male.safetensors}
+SAMPLES=${SAMPLES:-30000}
+WIDTH=${WIDTH:-32}
+ITER=${ITER:-1}
+STEPS=${STEPS:-300}
+N=${N:-10}
+HELD_SEED=${HELD_SEED:-777}
+PHOTOS=${PHOTOS:-${FORGER_HOME:-$HOME/.forger}/models/face}
+WORK=${WORK:-runs/stylegan-encoder}
+OUT=${OUT:-docs/results/stylegan-encoder.md}
+PICS=${OUT%.md}
+log() { echo "== $(date +%H:%M:%S) $*" >&2; }
+
+[ -x "$F" ] || { echo "stylegan-encoder.sh: $F not found: run bash scripts/setup.sh first" >&2; exit 1; }
+for f in "$MODEL" "$JUDGE"; do
+	[ -e "$f" ] || { echo "stylegan-encoder.sh: $f not found" >&2; exit 1; }
+done
+size=$("$F" models list "$MODEL" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"][0]["size"])')
+mkdir -p "$WORK" "$PICS"
+
+if [ ! -e "$WORK/held/done" ]; then
+	log "held-out faces: $N at ${size}px, seed $HELD_SEED"
+	"$F" data get cartoon-faces --n "$N" --size "$size" --seed "$HELD_SEED" --dir "$WORK/held" >/dev/null
+	touch "$WORK/held/done"
+fi
+if [ ! -e "$WORK/photos/report.csv" ]; then
+	log "aligning the photos of $PHOTOS"
+	tmp=$WORK/photos-in
+	mkdir -p "$tmp"
+	find "$PHOTOS" -maxdepth 1 \( -name '*.jpg' -o -name '*.jpeg' -o -name '*.png' \) -exec cp {} "$tmp/" \;
+	"$F" face align "$tmp" "$WORK/photos" --size $((size < 64 ? 64 : size)) >/dev/null
+fi
+targets=$(ls "$WORK"/held/images/*.png | head -n "$N"; ls "$WORK"/photos/*.png 2>/dev/null | grep -v contact-sheet || true)
+
+ENC=$WORK/encoder.safetensors
+if [ ! -e "$ENC" ]; then
+	log "training the encoder: $SAMPLES pairs"
+	"$F" encoder train --model "$MODEL" --out "$ENC" --samples "$SAMPLES" --width "$WIDTH" --iterations "$ITER" \
+		--data cartoon-faces --features judge --features-judge "$JUDGE" --json >"$WORK/encoder.json"
+fi
+if [ ! -e "$WORK/compare/init-compare.json" ]; then
+	log "projections from w_avg and from the encoder: $STEPS steps"
+	# shellcheck disable=SC2086 # targets: one file name per word
+	"$F" project --model "$MODEL" --compare-init --encoder "$ENC" -n 0 $targets --steps "$STEPS" \
+		--loss both --features judge --features-judge "$JUDGE" --out "$WORK/compare" --json >/dev/null
+fi
+cp "$WORK"/compare/init-curves-*.png "$PICS/" 2>/dev/null || true
+
+python3 - "$WORK" "$OUT" "$PICS" "$MODEL" "$SAMPLES" "$WIDTH" "$ITER" "$STEPS" "$N" <<'EOF'
+import json, os, statistics, sys
+work, out, pics, model, samples, width, it, steps, n = sys.argv[1:]
+enc = json.load(open(f"{work}/encoder.json"))
+rep = json.load(open(f"{work}/compare/init-compare.json"))
+short = rep["short_steps"]
+rows = rep["groups"]
+held = [g for g in rows if not g["name"].startswith("sample")]
+photos = [g for g in rows if g["name"].startswith("sample")]
+def mean(gs, k):
+    return statistics.mean(g[k] for g in gs) if gs else float("nan")
+L = ["# A W+ encoder for the stylegan against w_avg (issue #19)", "",
+     f"Written by `scripts/stylegan-encoder.sh` (MODEL={model}, SAMPLES={samples}, WIDTH={width}, ITER={it}, STEPS={steps}, N={n}).",
+     f"The encoder: {enc['samples']} pairs in {enc['seconds']/60:.1f} minutes; held-out w+ MSE {enc['held_out_z_mse']:.4f}, pixel MSE of G(E(x)) {enc['held_out_pixel_mse']:.4f}.",
+     f"Projections in W+ with the loss `{rep['loss']}` (pixel + the judge's features), Adam peak {rep['lr']} from w_avg and {rep['encoder_lr']} from the encoder:",
+     f"w_avg for {steps} steps, the encoder's start for {steps} steps and, on its own shorter schedule, for {short}.", "",
+     f"| target | w_avg @{steps} | encoder @0 | encoder @{steps} | encoder, {short}-step run | steps to w_avg @{steps} |",
+     "| --- | ---: | ---: | ---: | ---: | ---: |"]
+def row(name, gs):
+    to = [g["encoder_steps_to_mean_final"] for g in gs]
+    reached = [s for s in to if s >= 0]
+    steps_txt = (f"{statistics.median(reached):.0f} (median of {len(reached)} of {len(to)})" if len(gs) > 1 else (str(to[0]) if to[0] >= 0 else "never"))
+    L.append(f"| {name} | {mean(gs,'mean_init_final_loss'):.4g} | {mean(gs,'encoder_init_initial_loss'):.4g} | {mean(gs,'encoder_init_final_loss'):.4g} | {mean(gs,'encoder_short_final_loss'):.4g} | {steps_txt} |")
+if held:
+    row(f"{len(held)} held-out rendered faces (mean)", held)
+for g in photos:
+    row(f"photo {g['name']}", [g])
+L += ["", f"Images whose {short}-step run from the encoder ends at or below their own w_avg @{steps}: "
+      f"{sum(g['images_passed'] for g in rows)} of {sum(g['images'] for g in rows)}.", ""]
+for g in rows[:1] + photos[:1]:
+    p = "init-curves-" + os.path.splitext(g["name"])[0] + ".png"
+    if os.path.exists(f"{pics}/{p}"):
+        L.append(f"![{g['name']}]({os.path.basename(pics)}/{p})")
+open(out, "w").write("\n".join(L) + "\n")
+print(out)
+EOF
