@@ -3,43 +3,14 @@ package latent
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"testing"
-
-	"forger/gan"
-	"forger/stylegan"
-	"forger/tensor"
 )
-
-// smallStyle32 is a small untrained stylegan of 32×32 (an encoder's
-// smallest size) with w_avg set to the mean of 256 mapped seeds.
-func smallStyle32(t testing.TB) *gan.StyleGenerator {
-	t.Helper()
-	sc := stylegan.DefaultConfig(32, 3)
-	sc.ZDim, sc.WDim, sc.MappingLayers, sc.ChannelBase, sc.ChannelMax = 16, 16, 2, 256, 16
-	g, err := gan.NewStyleGenerator(gan.StyleConfig(sc), rand.New(rand.NewPCG(8, 9)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.SetTraining(false)
-	z := tensor.New(256, sc.ZDim)
-	gan.SampleZ(z, rand.New(rand.NewPCG(5, 6)))
-	w := g.Mapping.Forward(z)
-	for j := range g.Mapping.WAvg.Value.Data {
-		var s float32
-		for i := range 256 {
-			s += w.Data[i*sc.WDim+j]
-		}
-		g.Mapping.WAvg.Value.Data[j] = s / 256
-	}
-	return g
-}
 
 // A W+ encoder of a stylegan starts projections of held-out images closer
 // than w_avg does, is saved and loaded with its space, and is refused for a
 // projection in another space.
 func TestWPlusEncoder(t *testing.T) {
-	g := smallStyle32(t)
+	g := randomStyle(t, 32, 16, 256, 8) // an encoder's smallest size
 	cfg := g.ModelConfig()
 	e, err := TrainEncoder(context.Background(), g, "small", EncoderOptions{Samples: 3000, Batch: 32, Width: 16, LR: 2e-3, Seed: 3})
 	if err != nil {

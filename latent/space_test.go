@@ -20,10 +20,16 @@ import (
 // tinyStyle is a random 8×8 stylegan (4 w's of 8 values), in inference
 // mode, with w_avg set to the mean w of 256 seeds as training would leave it.
 func tinyStyle(t testing.TB) *gan.StyleGenerator {
+	return randomStyle(t, 8, 8, 64, 3)
+}
+
+// randomStyle is tinyStyle at another size, w of dim values (z too) and
+// ChannelBase base, its weights drawn from seed.
+func randomStyle(t testing.TB, size, dim, base int, seed uint64) *gan.StyleGenerator {
 	t.Helper()
-	sc := stylegan.DefaultConfig(8, 3)
-	sc.ZDim, sc.WDim, sc.MappingLayers, sc.ChannelBase, sc.ChannelMax = 8, 8, 2, 64, 16
-	g, err := gan.NewStyleGenerator(gan.StyleConfig(sc), rand.New(rand.NewPCG(3, 4)))
+	sc := stylegan.DefaultConfig(size, 3)
+	sc.ZDim, sc.WDim, sc.MappingLayers, sc.ChannelBase, sc.ChannelMax = dim, dim, 2, base, 16
+	g, err := gan.NewStyleGenerator(gan.StyleConfig(sc), rand.New(rand.NewPCG(seed, seed+1)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,8 @@
 # resumes; delete $WORK to measure again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/targets.sh
+. scripts/lib/targets.sh
 F=${FORGER:-bin/forger}
 : "${MODEL:?MODEL=stylegan checkpoint or run is required}"
 : "${CLF:?CLF=folder of attribute classifiers is required}"
@@ -46,19 +48,7 @@ done
 size=$("$F" models list "$MODEL" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"][0]["size"])')
 mkdir -p "$WORK" "$PICS"
 
-if [ ! -e "$WORK/held/done" ]; then
-	log "held-out faces: $N at ${size}px, seed $HELD_SEED"
-	"$F" data get cartoon-faces --n "$N" --size "$size" --seed "$HELD_SEED" --dir "$WORK/held" >/dev/null
-	touch "$WORK/held/done"
-fi
-if [ ! -e "$WORK/photos/report.csv" ]; then
-	log "aligning the photos of $PHOTOS"
-	tmp=$WORK/photos-in
-	mkdir -p "$tmp"
-	find "$PHOTOS" -maxdepth 1 \( -name '*.jpg' -o -name '*.jpeg' -o -name '*.png' \) -exec cp {} "$tmp/" \;
-	"$F" face align "$tmp" "$WORK/photos" --size $((size < 64 ? 64 : size)) >/dev/null
-fi
-targets=$(ls "$WORK"/held/images/*.png | head -n "$N"; ls "$WORK"/photos/*.png 2>/dev/null | grep -v contact-sheet || true)
+targets=$(face_targets "$F" "$WORK" "$N" "$size" "$HELD_SEED" "$PHOTOS")
 
 ENC=$WORK/encoder.safetensors
 if [ ! -e "$ENC" ]; then

@@ -31,6 +31,8 @@
 # measure again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/targets.sh
+. scripts/lib/targets.sh
 F=${FORGER:-bin/forger}
 : "${DCGAN:?DCGAN=checkpoint of the DCGAN is required}"
 : "${STYLEGAN:?STYLEGAN=checkpoint of the stylegan is required}"
@@ -60,20 +62,7 @@ size=$("$F" models list "$(dirname "$STYLEGAN")" --json | python3 -c 'import jso
 mkdir -p "$WORK" "$PICS"
 
 # (b) the targets: held-out rendered faces and aligned photos.
-if [ ! -e "$WORK/held/done" ]; then
-	log "held-out faces: $N at ${size}px, seed $HELD_SEED"
-	"$F" data get cartoon-faces --n "$N" --size "$size" --seed "$HELD_SEED" --dir "$WORK/held" >/dev/null
-	touch "$WORK/held/done"
-fi
-if [ ! -e "$WORK/photos/report.csv" ]; then
-	log "aligning the photos of $PHOTOS"
-	tmp=$WORK/photos-in
-	mkdir -p "$tmp"
-	find "$PHOTOS" -maxdepth 1 \( -name '*.jpg' -o -name '*.jpeg' -o -name '*.png' \) -exec cp {} "$tmp/" \;
-	# face align makes 64 px at least; project scales the crop to the model's size.
-	"$F" face align "$tmp" "$WORK/photos" --size $((size < 64 ? 64 : size)) >/dev/null
-fi
-targets=$(ls "$WORK"/held/images/*.png | head -n "$N"; ls "$WORK"/photos/*.png 2>/dev/null | grep -v contact-sheet || true)
+targets=$(face_targets "$F" "$WORK" "$N" "$size" "$HELD_SEED" "$PHOTOS")
 
 project() { # model space target → the report's JSON file
 	local model=$1 space=$2 target=$3
