@@ -72,7 +72,7 @@ the image loss alone, let the layers of its W+ codes differ (pSp).`,
 			}
 			bar := newBar(o.Samples, "encoder", true)
 			o.Progress = func(done, total int, zl, il float64) {
-				bar.Describe(fmt.Sprintf("z loss %.4f image loss %.4f", zl, il))
+				bar.Describe(fmt.Sprintf("%s loss %.4f image loss %.4f", o.Space, zl, il))
 				bar.Set(done)
 			}
 			// The flags' 0 is off; EncoderOptions' 0 is the default.
@@ -127,7 +127,7 @@ the image loss alone, let the layers of its W+ codes differ (pSp).`,
 	f.Float64Var(&o.LR, "lr", 1e-3, "Adam's peak learning rate (cosine decay)")
 	f.IntVar(&o.Width, "width", 32, "channels of the first convolution")
 	f.Float64Var(&o.ImageLoss, "image-loss", 1, "weight of the image loss through the generator (0 = off)")
-	f.Float64Var(&o.ZLoss, "z-loss", 1, "weight of the latent loss ‖E(G(z)) − z‖² (0 = off)")
+	f.Float64Var(&o.ZLoss, "z-loss", 1, "weight of the latent loss ‖E(G(c)) − c‖², c the code of --space (0 = off)")
 	f.StringVar(&features, "features", "none", "add a perceptual term to the image loss: none, auto, judge (--features-judge), disc or face")
 	f.StringVar(&pf.judgePath, "features-judge", "", "judge or attribute classifier whose features --features judge uses")
 	f.StringVar(&pf.faces, "face-models", "", "folder of the face models for --features face")
