@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"time"
 
 	"forger/dataset"
@@ -68,7 +69,7 @@ type EncoderConfig struct {
 // layer), as offsets from the space's origin (0 in z, w_avg in W and W+): a stack
 // of 4×4 stride-2 convolutions (LeakyReLU 0.2, batch norm after the first),
 // doubling the channels up to 256, down to the generator's base grid (4×4,
-// or 7×7 at 28×28), then one linear layer to nz.
+// or 7×7 at 28×28), then one linear layer to the code.
 //
 // An iterative encoder (Cfg.Iterations > 1) runs the same network several
 // times: each pass reads the target and G(ẑ) side by side and adds its
@@ -96,46 +97,94 @@ func (c EncoderConfig) dim() (int, error) {
 	return c.Space.Dim(c.GAN)
 }
 
-// NewEncoder returns an untrained encoder for cfg (NZ, Size, Channels and
-// Width must be set; GAN too for W and W+).
-func NewEncoder(cfg EncoderConfig, seed uint64) (*Encoder, error) {
+// encoderConv is one convolution of an encoder: in → out channels, batch
+// norm after it or not.
+type encoderConv struct {
+	in, out int
+	bn      bool
+}
+
+// plan returns the shapes of the network cfg describes: its convolutions,
+// then a linear layer from linIn values to dim (NZ, Size, Channels and
+// Width must be valid; GAN too for W and W+).
+func (c EncoderConfig) plan() (convs []encoderConv, linIn, dim int, err error) {
 	base := 4
-	switch cfg.Size {
+	switch c.Size {
 	case 28:
 		base = 7
 	case 32, 64, 128:
 	default:
-		return nil, fmt.Errorf("image size %d is not supported (use 28, 32, 64 or 128)", cfg.Size)
+		return nil, 0, 0, fmt.Errorf("image size %d is not supported (use 28, 32, 64 or 128)", c.Size)
 	}
-	if cfg.Channels != 1 && cfg.Channels != 3 {
-		return nil, fmt.Errorf("%d channels is not supported (use 1 or 3)", cfg.Channels)
+	if c.Channels != 1 && c.Channels != 3 {
+		return nil, 0, 0, fmt.Errorf("%d channels is not supported (use 1 or 3)", c.Channels)
 	}
-	if cfg.NZ < 1 || cfg.Width < 1 {
-		return nil, fmt.Errorf("encoder: nz and width must be positive (got %d, %d)", cfg.NZ, cfg.Width)
+	if c.NZ < 1 || c.Width < 1 || c.NZ > maxEncoderDim || c.Width > maxEncoderWidth {
+		return nil, 0, 0, fmt.Errorf("encoder: nz and width must be in 1–%d and 1–%d (got %d, %d)", maxEncoderDim, maxEncoderWidth, c.NZ, c.Width)
 	}
-	dim, err := cfg.dim()
+	if dim, err = c.dim(); err != nil {
+		return nil, 0, 0, err
+	}
+	if dim > maxEncoderDim {
+		return nil, 0, 0, fmt.Errorf("encoder: %s codes of %d values, more than %d", c.Space, dim, maxEncoderDim)
+	}
+	in, ch, side := c.Channels, c.Width, c.Size
+	if c.Iterations > 1 {
+		in *= 2
+	}
+	for side > base {
+		convs = append(convs, encoderConv{in: in, out: ch, bn: len(convs) > 0})
+		in, side = ch, side/2
+		ch = min(2*ch, 256)
+	}
+	return convs, side * side * in, dim, nil
+}
+
+// Bounds of an encoder's configuration, so that a file's config cannot ask
+// for more memory than a real encoder needs (W+ of a 1024×1024 stylegan is
+// 18·512 values).
+const (
+	maxEncoderDim   = 1 << 15
+	maxEncoderWidth = 1 << 10
+)
+
+// values is the number of float32 values of the network cfg describes
+// (parameters and batch norm's statistics).
+func (c EncoderConfig) values() (int64, error) {
+	convs, linIn, dim, err := c.plan()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, cv := range convs {
+		n += int64(cv.out) * int64(cv.in) * 16
+		if cv.bn {
+			n += 4 * int64(cv.out)
+		}
+	}
+	return n + int64(linIn)*int64(dim) + int64(dim), nil
+}
+
+// NewEncoder returns an untrained encoder for cfg (NZ, Size, Channels and
+// Width must be set; GAN too for W and W+).
+func NewEncoder(cfg EncoderConfig, seed uint64) (*Encoder, error) {
+	convs, linIn, dim, err := cfg.plan()
 	if err != nil {
 		return nil, err
 	}
 	rng := newRNG(seed)
 	var layers []nn.Layer
-	in, ch, side := cfg.Channels, cfg.Width, cfg.Size
-	if cfg.Iterations > 1 {
-		in *= 2
-	}
-	for side > base {
-		conv := nn.NewConv2d(in, ch, 4, 2, 1, false, rng)
+	for _, cv := range convs {
+		conv := nn.NewConv2d(cv.in, cv.out, 4, 2, 1, false, rng)
 		conv.Weight.Value.FillNormal(rng, 0, 0.02)
 		layers = append(layers, conv)
-		if len(layers) == 1 {
-			layers = append(layers, nn.NewLeakyReLU(0.2))
+		if cv.bn {
+			layers = append(layers, nn.NewBatchNormAct(cv.out, nn.LeakyReLU, 0.2))
 		} else {
-			layers = append(layers, nn.NewBatchNormAct(ch, nn.LeakyReLU, 0.2))
+			layers = append(layers, nn.NewLeakyReLU(0.2))
 		}
-		in, side = ch, side/2
-		ch = min(2*ch, 256)
 	}
-	layers = append(layers, nn.NewReshape(side*side*in), nn.NewLinear(side*side*in, dim, true, rng))
+	layers = append(layers, nn.NewReshape(linIn), nn.NewLinear(linIn, dim, true, rng))
 	e := &Encoder{Cfg: cfg, Net: nn.NewSequential(layers...)}
 	nn.ShareWorkspace(new(nn.Workspace), e.Net)
 	return e, nil
@@ -367,6 +416,22 @@ func LoadEncoder(path string) (*Encoder, error) {
 	var cfg EncoderConfig
 	if err := json.Unmarshal([]byte(f.Metadata[MetaEncoder]), &cfg); err != nil {
 		return nil, fmt.Errorf("%s: not a forger encoder: bad config: %v", path, err)
+	}
+	// The file's network must be the size its config says, before the
+	// config's network is made: a config cannot ask for more memory than
+	// the file holds.
+	want, err := cfg.values()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	var have int64
+	for name, t := range f.Tensors {
+		if strings.HasPrefix(name, "net.") {
+			have += int64(t.Len())
+		}
+	}
+	if have != want {
+		return nil, fmt.Errorf("%s: not a forger encoder: its config needs %d values, the file holds %d", path, want, have)
 	}
 	e, err := NewEncoder(cfg, 0)
 	if err != nil {
