@@ -2,19 +2,22 @@ package lookalike
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
 	"forger/gan"
 	"forger/latent"
 	"forger/lookalike/lookaliketest"
+	"forger/runfolder"
 	"forger/studio"
 )
 
 // TestRenderStyleGAN renders a look-alike with a stylegan face model: the
 // faces are projected in W+ from w_avg, the morph walks W+ from the
 // visitor's projection, a smiling direction in z is refused with a reason,
-// and one in W makes the smile.
+// and one in W makes the smile; a W+ encoder in the run folder starts the
+// projections, one of z does not.
 func TestRenderStyleGAN(t *testing.T) {
 	ck := lookaliketest.StyleFaceGAN(t)
 	idx := sampleIndex(t)
@@ -71,5 +74,24 @@ func TestRenderStyleGAN(t *testing.T) {
 	t.Logf("smile frames differ from the projection by %.1f (first) and %.1f (last)", a, b)
 	if a > 6 || b < a+3 {
 		t.Errorf("smile frames differ from the projection by %.1f (first) and %.1f (last)", a, b)
+	}
+
+	// With a W+ encoder in the run folder, projections start from its guess;
+	// one of z is left aside (the look-alike projects in W+).
+	t.Cleanup(func() { os.Remove(runfolder.EncoderOf(ck)) }) // the fixture is shared
+	for _, c := range []struct {
+		space latent.Space
+		label string
+	}{{latent.SpaceZ, "from w_avg in w+"}, {latent.SpaceWPlus, "from the run's encoder"}} {
+		enc, err := latent.TrainEncoder(context.Background(), g, ck, latent.EncoderOptions{Samples: 256, Batch: 16, Width: 8, Seed: 1, Space: c.space})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Save(runfolder.EncoderOf(ck)); err != nil {
+			t.Fatal(err)
+		}
+		if proj, _ := decodeResult(t, job(), "projection"); !strings.Contains(proj.Label, c.label) {
+			t.Errorf("an encoder of %s codes: projection label %q, want %q", c.space, proj.Label, c.label)
+		}
 	}
 }
