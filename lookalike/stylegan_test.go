@@ -20,6 +20,11 @@ import (
 // projections, one of z does not.
 func TestRenderStyleGAN(t *testing.T) {
 	ck := lookaliketest.StyleFaceGAN(t)
+	// The fixture is shared: what this test adds to its run folder goes.
+	t.Cleanup(func() {
+		os.Remove(runfolder.Direction(runfolder.Of(ck), "smiling"))
+		os.Remove(runfolder.EncoderOf(ck))
+	})
 	idx := sampleIndex(t)
 	p := newPipeline(t, Config{Index: idx, Model: ck})
 	if d := p.Describe(); !strings.Contains(d, "from w_avg in w+") || !strings.Contains(d, "smile: no") {
@@ -78,7 +83,6 @@ func TestRenderStyleGAN(t *testing.T) {
 
 	// With a W+ encoder in the run folder, projections start from its guess;
 	// one of z is left aside (the look-alike projects in W+).
-	t.Cleanup(func() { os.Remove(runfolder.EncoderOf(ck)) }) // the fixture is shared
 	for _, c := range []struct {
 		space latent.Space
 		label string
