@@ -104,9 +104,6 @@ type EMA struct {
 	Params  []*nn.Param
 	Shadow  []*tensor.Tensor
 	Updates int
-	// Warm skips the warm-up: for an average that starts from trained
-	// weights (a run fine-tuned from another model's), not random ones.
-	Warm bool
 }
 
 // NewEMA starts the average at the parameters' current values.
@@ -120,10 +117,7 @@ func NewEMA(params []*nn.Param, decay float64) *EMA {
 
 // Update folds the current values into the average.
 func (e *EMA) Update() {
-	d := float32(e.Decay)
-	if !e.Warm {
-		d = float32(min(e.Decay, float64(1+e.Updates)/float64(10+e.Updates)))
-	}
+	d := float32(min(e.Decay, float64(1+e.Updates)/float64(10+e.Updates)))
 	e.Updates++
 	for i, p := range e.Params {
 		s := e.Shadow[i].Data

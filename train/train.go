@@ -834,12 +834,13 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	}
 	if o.EMA > 0 {
 		tr.EMA = optim.NewEMA(g.Params(), o.EMA)
-		// A run from another model averages trained weights from its first
-		// step (resumed too): no warm-up, which would replace the source's
-		// average with this run's G within a few steps.
-		tr.EMA.Warm = o.From != ""
 		if from != nil {
-			// The source's average, where it has one, continues here.
+			// The source's average, where it has one, is where this one
+			// starts; the warm-up then makes it follow this run's G within
+			// a few steps and lengthens it as the run goes on, as
+			// StyleGAN2-ADA's ema_rampup does for a run started from a
+			// trained network, so the average tracks the fine-tuning
+			// rather than lagging behind it at the source.
 			for i, p := range tr.EMA.Params {
 				if src, err := from.Lookup("g_ema."+p.Name, p.Value.Shape...); err == nil {
 					tr.EMA.Shadow[i].CopyFrom(src)

@@ -611,23 +611,6 @@ func TestFromAndFreezeD(t *testing.T) {
 	for _, prefix := range []string{"g.main.0.", "g.main.2.weight", "d.main.0.", "d.main.2.weight"} {
 		sameTensors(t, a, b, prefix)
 	}
-	// The source's averaged G continues: 4 steps at decay 0.99 move it 4%
-	// of the way to G (a warm-up from scratch would take it nearly all the way).
-	var moved, apart float64
-	for _, name := range a.Names {
-		if !strings.HasPrefix(name, "g_ema.main.0.") {
-			continue
-		}
-		ema, g, tuned := a.Tensors[name], a.Tensors["g"+strings.TrimPrefix(name, "g_ema")], b.Tensors[name]
-		for i := range ema.Data {
-			moved += math.Abs(float64(tuned.Data[i] - ema.Data[i]))
-			apart += math.Abs(float64(g.Data[i] - ema.Data[i]))
-		}
-	}
-	if apart == 0 || moved > 0.1*apart {
-		t.Errorf("fine-tuning moved the source's averaged G by %.3g, %.0f%% of its distance to G (%.3g): want its average to continue", moved, 100*moved/apart, apart)
-	}
-
 	if _, cfg, err := gan.Open(res.Checkpoint); err != nil || cfg.Arch != gan.CDCGAN || cfg.MinibatchStd || cfg.DArch == gan.DArchDeep {
 		t.Errorf("fine-tuned network %+v (%v), want the source's", cfg, err)
 	}
