@@ -197,7 +197,7 @@ func (s *tfjsWeightSpec) decode(b []byte, n int) ([]float32, error) {
 		}
 	case q.Dtype == "float16":
 		for i := range out {
-			out[i] = halfToFloat(binary.LittleEndian.Uint16(b[2*i:]))
+			out[i] = tensor.HalfToFloat(binary.LittleEndian.Uint16(b[2*i:]))
 		}
 	default: // uint8 or uint16 with scale and min
 		scale, min := *q.Scale, *q.Min
@@ -216,24 +216,4 @@ func (s *tfjsWeightSpec) decode(b []byte, n int) ([]float32, error) {
 		}
 	}
 	return out, nil
-}
-
-// halfToFloat converts an IEEE 754 half-precision number.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: frac·2^-24
-		v := float32(frac) / (1 << 24)
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
 }

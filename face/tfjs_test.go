@@ -136,20 +136,6 @@ func TestLoadTFJSErrors(t *testing.T) {
 	}
 }
 
-func TestHalfToFloat(t *testing.T) {
-	for h, want := range map[uint16]float32{
-		0x0000: 0, 0x3c00: 1, 0xc000: -2, 0x7bff: 65504, 0x3555: 0.33325195, 0x0400: float32(math.Pow(2, -14)),
-		0x8001: -float32(math.Pow(2, -24)),
-	} {
-		if got := halfToFloat(h); got != want {
-			t.Errorf("halfToFloat(%#04x) = %v, want %v", h, got, want)
-		}
-	}
-	if !math.IsInf(float64(halfToFloat(0x7c00)), 1) || !math.IsNaN(float64(halfToFloat(0x7e00))) {
-		t.Error("inf/nan")
-	}
-}
-
 func TestModelsMissing(t *testing.T) {
 	dir := t.TempDir()
 	for _, load := range []func(string) error{

@@ -214,26 +214,30 @@ func decodeTensor(name string, e entry, data []byte) (*Tensor, error) {
 		case "BF16":
 			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(raw[2*i:])) << 16)
 		case "F16":
-			out[i] = halfToFloat(binary.LittleEndian.Uint16(raw[2*i:]))
+			out[i] = HalfToFloat(binary.LittleEndian.Uint16(raw[2*i:]))
 		}
 	}
 	return &Tensor{Shape: append([]int{}, e.Shape...), Data: out}, nil
 }
 
-func halfToFloat(h uint16) float32 {
+// HalfToFloat converts an IEEE 754 half-precision number (its bits) to
+// float32, exactly: subnormals, infinities and NaNs included. The readers of
+// half-precision files (safetensors, TF.js manifests, PyTorch checkpoints)
+// share it.
+func HalfToFloat(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h & 0x3ff)
+	frac := uint32(h) & 0x3ff
 	switch {
 	case exp == 0 && frac == 0:
 		return math.Float32frombits(sign)
-	case exp == 0: // subnormal
-		f := float32(frac) / 1024 / 16384
+	case exp == 0: // subnormal: frac·2^-24
+		v := float32(frac) / (1 << 24)
 		if sign != 0 {
-			f = -f
+			v = -v
 		}
-		return f
-	case exp == 31:
+		return v
+	case exp == 0x1f:
 		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
 	}
 	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -118,10 +119,19 @@ func TestSafetensorsRejectsCorruptFiles(t *testing.T) {
 }
 
 func TestHalfToFloat(t *testing.T) {
-	for h, want := range map[uint16]float32{0x3c00: 1, 0xc000: -2, 0x3800: 0.5, 0x0000: 0, 0x7bff: 65504, 0x0001: 5.9604645e-08} {
-		if got := halfToFloat(h); got != want {
-			t.Errorf("half %#x = %v, want %v", h, got, want)
+	for h, want := range map[uint16]float32{
+		0x0000: 0, 0x3c00: 1, 0xc000: -2, 0x3800: 0.5, 0x7bff: 65504, 0x3555: 0.33325195,
+		0x0400: float32(math.Pow(2, -14)), 0x0001: float32(math.Pow(2, -24)), 0x8001: -float32(math.Pow(2, -24)),
+	} {
+		if got := HalfToFloat(h); got != want {
+			t.Errorf("HalfToFloat(%#04x) = %v, want %v", h, got, want)
 		}
+	}
+	if !math.IsInf(float64(HalfToFloat(0x7c00)), 1) || !math.IsInf(float64(HalfToFloat(0xfc00)), -1) || !math.IsNaN(float64(HalfToFloat(0x7e00))) {
+		t.Error("inf/nan")
+	}
+	if b := math.Float32bits(HalfToFloat(0x8000)); b != 1<<31 {
+		t.Errorf("negative zero: bits %#x", b)
 	}
 }
 

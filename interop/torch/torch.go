@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"forger/interop/pickle"
+	"forger/tensor"
 )
 
 // Tensor is a tensor read from a checkpoint, made contiguous, its values
@@ -545,7 +546,7 @@ func (s *Storage) value(i int) float32 {
 	case "float64":
 		return float32(math.Float64frombits(binary.LittleEndian.Uint64(r[8*i:])))
 	case "float16":
-		return halfToFloat(binary.LittleEndian.Uint16(r[2*i:]))
+		return tensor.HalfToFloat(binary.LittleEndian.Uint16(r[2*i:]))
 	case "bfloat16":
 		return math.Float32frombits(uint32(binary.LittleEndian.Uint16(r[2*i:])) << 16)
 	case "int64":
@@ -558,23 +559,4 @@ func (s *Storage) value(i int) float32 {
 		return float32(int8(r[i]))
 	}
 	return float32(r[i]) // uint8, bool
-}
-
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h & 0x3ff)
-	switch {
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal
-		f := float32(frac) / 1024 / 16384
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
 }
