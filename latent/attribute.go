@@ -138,6 +138,11 @@ type CheckResult struct {
 	SuccessRate float64            `json:"success_rate"`
 	Preserved   map[string]float64 `json:"preserved"`
 	Passed      bool               `json:"passed"`
+	// FailedSeeds are the seeds of the faces the edit did not give the
+	// attribute (forger edit --seed S shows one), Failed their indices
+	// in Seeds.
+	FailedSeeds []int64 `json:"failed_seeds"`
+	Failed      []int   `json:"-"`
 
 	Seeds         []int64   `json:"-"`
 	Before, After []float32 `json:"-"` // the images of the faces edited
@@ -266,9 +271,12 @@ func Check(ctx context.Context, g gan.GeneratorNet, d []float32, target *Classif
 		}
 		imgs := Render(g, edited).Clone()
 		res.After = append(res.After, imgs.Data...)
-		for _, p := range target.Prob(imgs.Data, cfg.Size, cfg.Channels) {
+		for i, p := range target.Prob(imgs.Data, cfg.Size, cfg.Channels) {
 			if p > 0.5 {
 				success++
+			} else {
+				res.Failed = append(res.Failed, lo+i)
+				res.FailedSeeds = append(res.FailedSeeds, res.Seeds[lo+i])
 			}
 		}
 		for _, name := range names {

@@ -287,6 +287,7 @@ func latParseWhere(spec string) (map[string]bool, error) {
 func directionCheckCmd() *cobra.Command {
 	var (
 		model, dirPath, clfDir, clfPath, where, out, class string
+		failures                                           string
 		space, layers                                      string
 		preserve                                           []string
 		n, maxTries                                        int
@@ -365,12 +366,29 @@ train); the direction's attribute is the target, --preserve picks the others
 			if err != nil {
 				return err
 			}
+			cfg := g.ModelConfig()
+			per := cfg.Size * cfg.Size * cfg.Channels
+			// beforeAfter writes the faces idx (at most 16) before and after.
+			beforeAfter := func(path string, idx []int) error {
+				var before, after []float32
+				for _, i := range idx[:min(len(idx), 16)] {
+					before = append(before, res.Before[i*per:(i+1)*per]...)
+					after = append(after, res.After[i*per:(i+1)*per]...)
+				}
+				tiles := append(latPictures(cfg, before, 64), latPictures(cfg, after, 64)...)
+				return picture.WritePNG(path, picture.Grid(tiles, len(tiles)/2, 2, color.White))
+			}
 			if out != "" {
-				cfg := g.ModelConfig()
-				m := min(res.N, 16)
-				per := cfg.Size * cfg.Size * cfg.Channels
-				tiles := append(latPictures(cfg, res.Before[:m*per], 64), latPictures(cfg, res.After[:m*per], 64)...)
-				if err := picture.WritePNG(out, picture.Grid(tiles, m, 2, color.White)); err != nil {
+				first := make([]int, min(res.N, 16))
+				for i := range first {
+					first[i] = i
+				}
+				if err := beforeAfter(out, first); err != nil {
+					return err
+				}
+			}
+			if failures != "" && len(res.Failed) > 0 {
+				if err := beforeAfter(failures, res.Failed); err != nil {
 					return err
 				}
 			}
@@ -386,6 +404,13 @@ train); the direction's attribute is the target, --preserve picks the others
 			fmt.Fprintln(w, map[bool]string{true: "passed", false: "not passed"}[res.Passed])
 			if out != "" {
 				fmt.Fprintln(w, "before/after:", out)
+			}
+			if failures != "" {
+				if len(res.Failed) > 0 {
+					fmt.Fprintf(w, "failures (%d; the first %d before/after): %s\n", len(res.Failed), min(len(res.Failed), 16), failures)
+				} else {
+					fmt.Fprintln(w, "no failures:", failures, "not written")
+				}
 			}
 			return nil
 		},
@@ -406,6 +431,7 @@ train); the direction's attribute is the target, --preserve picks the others
 	f.Int64Var(&seed, "seed", 1_000_000, "first seed (the default is apart from direction learn's)")
 	f.StringVar(&class, "class", "", "class of conditional models (default: cycle through them)")
 	f.StringVar(&out, "out", "", "also write a before/after grid of the first 16 faces (.png)")
+	f.StringVar(&failures, "failures", "", "also write a before/after grid of the first 16 faces the edit did not give the attribute (.png; their seeds are the JSON's failed_seeds)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
 }

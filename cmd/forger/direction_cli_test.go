@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,14 +61,23 @@ func TestDirectionLearnFromScores(t *testing.T) {
 		t.Fatalf("direction learn from a classifier that says no to all: %q %v", res, err)
 	}
 	// Judged by the median classifier, moving along it adds the attribute.
+	fails := filepath.Join(dir, "failures.png")
 	res = latRun(t, "direction", "check", "--model", model, "--direction", out, "--classifier-dir", clfDir, "-n", "30", "--strength", "3",
-		"--out", filepath.Join(dir, "check.png"), "--json")
+		"--out", filepath.Join(dir, "check.png"), "--failures", fails, "--json")
 	var ck latent.CheckResult
 	if err := json.Unmarshal([]byte(res), &ck); err != nil || ck.N != 30 {
 		t.Fatalf("direction check: %q %v", res, err)
 	}
 	if ck.SuccessRate < 0.5 {
 		t.Errorf("moving 3 along the direction learnt from scores added the attribute to %.0f%% only", 100*ck.SuccessRate)
+	}
+	// The failures: as many seeds as the success rate leaves, and a grid of
+	// them (two rows of 64-pixel tiles) when there are any.
+	if want := 30 - int(math.Round(30*ck.SuccessRate)); len(ck.FailedSeeds) != want {
+		t.Errorf("%d failed seeds, want %d (success %.3f of 30)", len(ck.FailedSeeds), want, ck.SuccessRate)
+	}
+	if _, err := os.Stat(fails); (err == nil) != (len(ck.FailedSeeds) > 0) {
+		t.Errorf("failures grid exists: %v, failed seeds %v", err == nil, ck.FailedSeeds)
 	}
 
 	// A classifier whose scores do not vary: a clear error.
