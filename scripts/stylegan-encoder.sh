@@ -107,6 +107,11 @@ for g in photos:
     row(f"photo {g['name']}", [g])
 L += ["", f"Images whose {short}-step run from the encoder ends at or below their own w_avg @{steps}: "
       f"{sum(g['images_passed'] for g in rows)} of {sum(g['images'] for g in rows)}."]
+def reach(gs):
+    got = [g["encoder_steps_to_mean_final"] for g in gs if g["encoder_steps_to_mean_final"] >= 0]
+    never = len(gs) - len(got)
+    txt = f"{min(got)}–{max(got)}" if got else ""
+    return txt + (f"{', ' if got else ''}{never} never" if never else "")
 def lower(gs):
     return [1 - g["encoder_init_final_loss"] / g["mean_init_final_loss"] for g in gs]
 if held and photos:
@@ -115,7 +120,7 @@ if held and photos:
           f"(mean of each face's) and {100*min(lp):.0f}–{100*max(lp):.0f}% lower on the photos than from w_avg; "
           f"from the encoder a projection reaches w_avg's {steps}-step loss after "
           f"{statistics.median([g['encoder_steps_to_mean_final'] for g in held if g['encoder_steps_to_mean_final'] >= 0] or [-1]):.0f} steps "
-          f"(the faces' median; the photos: {min(g['encoder_steps_to_mean_final'] for g in photos)}–{max(g['encoder_steps_to_mean_final'] for g in photos)})."]
+          f"(the faces' median; the photos: {reach(photos)})."]
 load = json.load(open(f"{work}/load.json")) if os.path.exists(f"{work}/load.json") else None
 if load:
     L.append(f"Load average while it ran: {load['mean']:.2f} (max {load['max']:.2f}; 2 is the work itself).")
