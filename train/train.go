@@ -1163,6 +1163,10 @@ func (r *run) loop(ctx context.Context, rng *rand.Rand) (*Result, error) {
 		if err := r.sampleGrid(runfolder.EpochGrid(o.Out, 0)); err != nil {
 			return nil, err
 		}
+	} else if _, err := r.drawGrid(); err != nil {
+		// A resumed run measures where it starts (the session before saved
+		// its grid), so that its first metrics have their tones.
+		return nil, err
 	}
 loop:
 	for untilClock || st.Epoch < o.Epochs {
@@ -1332,6 +1336,16 @@ func (r *run) checkBalance(s gan.Stats) {
 // conditional models, 8×8 otherwise. Column j is seed j, the image that
 // `forger generate --seed j` makes from the same checkpoint.
 func (r *run) sampleGrid(path string) error {
+	img, err := r.drawGrid()
+	if err != nil {
+		return err
+	}
+	return picture.WritePNG(path, img)
+}
+
+// drawGrid renders sampleGrid's grid and checks its tones and diversity
+// (the warnings, and the contrast and colour that metrics.jsonl logs).
+func (r *run) drawGrid() (image.Image, error) {
 	g := r.tr.G
 	var img image.Image
 	var flat *tensor.Tensor
@@ -1348,13 +1362,13 @@ func (r *run) sampleGrid(path string) error {
 		g.SetTraining(true)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.vae == nil { // the grey and collapse warnings' advice is a GAN's
 		r.checkTone(toneOf(flat.Data, flat.Len()/flat.Shape[0], r.cfg.Channels))
 		r.checkDiversity(diversity(flat.Data, flat.Len()/flat.Shape[0]))
 	}
-	return picture.WritePNG(path, img)
+	return img, nil
 }
 
 // checkDiversity warns of mode collapse when the samples' diversity d falls

@@ -708,3 +708,29 @@ func TestTrimMetrics(t *testing.T) {
 		t.Error("a file with nothing to drop was rewritten")
 	}
 }
+
+// A resumed session's first metrics have the samples' tones: it measures
+// its starting grid instead of waiting for the next one.
+func TestResumedMetricsHaveTones(t *testing.T) {
+	needFashion(t)
+	o := small(filepath.Join(t.TempDir(), "run"))
+	o.Epochs = 1
+	if _, err := Run(context.Background(), o, &quietUI{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	before, err := ReadMetrics(runfolder.Metrics(o.Out))
+	if err != nil || len(before) == 0 {
+		t.Fatalf("metrics of the first session: %d lines, %v", len(before), err)
+	}
+	o.Resume, o.Epochs = true, 2
+	if _, err := Run(context.Background(), o, &quietUI{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	all, err := ReadMetrics(runfolder.Metrics(o.Out))
+	if err != nil || len(all) <= len(before) {
+		t.Fatalf("metrics after resuming: %d lines (%d before), %v", len(all), len(before), err)
+	}
+	if m := all[len(before)]; m.Contrast == 0 || m.Colour == 0 && o.Channels == 3 {
+		t.Errorf("the resumed session's first metrics %+v have no tones", m)
+	}
+}
