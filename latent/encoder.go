@@ -17,6 +17,7 @@ import (
 	"forger/internal/atomicfile"
 	"forger/nn"
 	"forger/optim"
+	"forger/stylegan"
 	"forger/tensor"
 )
 
@@ -228,7 +229,7 @@ func (e *Encoder) origin(g gan.GeneratorNet, codes *tensor.Tensor) {
 		codes.Zero()
 		return
 	}
-	avg, err := ToSpace(sg, Code{Z: sg.Mapping.WAvg.Value.Data, Space: SpaceW}, e.Cfg.Space)
+	avg, err := AverageCode(sg, e.Cfg.Space)
 	if err != nil {
 		panic("latent: encoder for another model: " + err.Error())
 	}
@@ -252,12 +253,7 @@ func (e *Encoder) sampleCodes(g gan.GeneratorNet, zs, codes *tensor.Tensor, rng 
 		copy(codes.Data, w.Data)
 		return
 	}
-	numWs, d := sg.NumWs(), sg.Config.WDim
-	for i := range zs.Shape[0] {
-		for l := range numWs {
-			copy(codes.Data[(i*numWs+l)*d:(i*numWs+l+1)*d], w.Data[i*d:(i+1)*d])
-		}
-	}
+	stylegan.Broadcast(&tensor.Tensor{Data: codes.Data, Shape: []int{zs.Shape[0], sg.NumWs(), sg.Config.WDim}}, w, sg.NumWs())
 }
 
 // Encode returns the codes of n images (n·S·S·C values in [-1, 1]) as

@@ -558,7 +558,7 @@ func Starts(g gan.GeneratorNet, targets *tensor.Tensor, enc *Encoder, classes []
 			}
 			return out, nil
 		}
-		avg, err := ToSpace(sg, Code{Z: sg.Mapping.WAvg.Value.Data, Space: SpaceW}, o.Space)
+		avg, err := AverageCode(sg, o.Space)
 		if err != nil {
 			return nil, err
 		}

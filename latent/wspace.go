@@ -69,6 +69,13 @@ func ToCommonSpace(g gan.GeneratorNet, codes []Code, at Space) ([]Code, error) {
 	return out, nil
 }
 
+// AverageCode returns w_avg as a code of space s, W or W+ (every layer
+// w_avg): where projections and encoders start. In W it shares w_avg's
+// values: clone it before changing it.
+func AverageCode(g *gan.StyleGenerator, s Space) (Code, error) {
+	return ToSpace(g, Code{Z: g.Mapping.WAvg.Value.Data, Space: SpaceW}, s)
+}
+
 // Truncated returns a stylegan's code c pulled towards w_avg by psi
 // (1 = off), w_avg + psi·(w − w_avg) in W or in each layer of W+, a code in
 // z taken to W first: forger generate's truncation (gan.StyleGenerator.Truncated,
