@@ -13,10 +13,12 @@
 // image. ADA (Karras et al. 2020) applies each operation to an image with
 // probability P, and adjusts P during training from the overfitting signal
 // r_t = E[sign(D(real))]: up when D is too sure of the real images, down
-// otherwise (see Controller). forger's ADA uses DiffAugment's operations rather
-// than ADA's 18 (no rotations or scalings): every operation here is one
-// whose output D cannot tell from a plain image's when P is high, so the
-// generator has nothing to leak.
+// otherwise (see Controller). ADA also moves the image's geometry first
+// (Geometry): ADA's x-flip, 90° rotations, isotropic and anisotropic
+// scaling, rotation and fractional translation, resampled bilinearly with
+// reflected borders. Its colour, translation and cutout are DiffAugment's
+// rather than ADA's own colour group. Like ADA's, these operations do not
+// leak into the generator's images as long as P stays below about 0.8.
 //
 // Images are NHWC in [-1, 1]; 0 (mid grey) is what padding and cutout fill.
 package augment
@@ -61,23 +63,40 @@ type op struct {
 	dy, dx                int
 	cutout                bool
 	cy, cx                int // the square's top-left corner (may be negative)
+	geom                  bool
+	m                     affine // output pixel → input pixel
 }
 
 // Augmenter applies the operations to batches of images. P is the
-// probability of each operation per image (1 for DiffAugment). It keeps
-// what Backward needs of the last Forward; it is not safe for concurrent
-// use.
+// probability of each operation per image (1 for DiffAugment). Geometry
+// adds ADA's geometric operations (each with probability P) before the
+// others. It keeps what Backward needs of the last Forward; it is not safe
+// for concurrent use.
 type Augmenter struct {
-	P float64
+	P        float64
+	Geometry bool
 
 	ops   []op
 	shape []int
 	y, dx *tensor.Tensor
 	row   []float32 // scratch for shift
+	tmp   []float32 // scratch for Backward's resampling
 }
 
 // New returns an augmenter applying each operation with probability p.
 func New(p float64) *Augmenter { return &Augmenter{P: p} }
+
+// For returns the augmenter of a policy at probability p: ADA's moves the
+// geometry too. It returns nil for None.
+func For(policy string, p float64) *Augmenter {
+	switch policy {
+	case DiffAugment:
+		return New(p)
+	case ADA:
+		return &Augmenter{P: p, Geometry: true}
+	}
+	return nil
+}
 
 // Fraction of the side by which translation moves an image at most, and
 // the side of cutout's square, as DiffAugment's defaults.
@@ -97,13 +116,23 @@ func (a *Augmenter) Forward(x *tensor.Tensor, rng *rand.Rand) *tensor.Tensor {
 	}
 	a.ops = a.ops[:n]
 	a.y = tensor.Ensure(a.y, x.Shape...)
-	copy(a.y.Data, x.Data)
+	if !a.Geometry {
+		copy(a.y.Data, x.Data)
+	}
 	per := h * w * c
 	sh, sw := int(float64(h)*translateRatio+0.5), int(float64(w)*translateRatio+0.5)
 	ch, cw := int(float64(h)*cutoutRatio+0.5), int(float64(w)*cutoutRatio+0.5)
 	for i := range n {
 		o := op{}
 		img := a.y.Data[i*per : (i+1)*per]
+		if a.Geometry {
+			src := x.Data[i*per : (i+1)*per]
+			if o.m, o.geom = a.drawGeometry(rng, h, w); o.geom {
+				resample(img, src, h, w, c, &o.m)
+			} else {
+				copy(img, src)
+			}
+		}
 		// Every draw is made whether or not the operation applies, so the
 		// random stream does not depend on P.
 		use := [3]float64{rng.Float64(), rng.Float64(), rng.Float64()}
@@ -154,6 +183,146 @@ func (a *Augmenter) Forward(x *tensor.Tensor, rng *rand.Rand) *tensor.Tensor {
 		a.ops[i] = o
 	}
 	return a.y
+}
+
+// Spreads of ADA's geometric operations: the log2 standard deviation of
+// isotropic and anisotropic scaling, and the standard deviation of the
+// fractional translation as a fraction of the side.
+const (
+	scaleStd     = 0.2
+	anisoStd     = 0.2
+	translateStd = 0.125
+)
+
+// affine maps output pixel coordinates to input ones: (x, y) →
+// (m0·x + m1·y + m2, m3·x + m4·y + m5).
+type affine [6]float64
+
+// then returns a·b: the output-to-input map a of the transforms so far,
+// followed by b, the inverse of the next transform.
+func (a affine) then(b affine) affine {
+	return affine{
+		a[0]*b[0] + a[1]*b[3], a[0]*b[1] + a[1]*b[4], a[0]*b[2] + a[1]*b[5] + a[2],
+		a[3]*b[0] + a[4]*b[3], a[3]*b[1] + a[4]*b[4], a[3]*b[2] + a[4]*b[5] + a[5],
+	}
+}
+
+func rotation(theta float64) affine {
+	s, c := math.Sincos(theta)
+	return affine{c, -s, 0, s, c, 0}
+}
+
+// drawGeometry draws one image's geometric operations as ADA does, each
+// with probability P (the rotations with 1 − √(1 − P) each, so that one of
+// the two happens with P), and returns the output-to-input map about the
+// image's centre and whether it moves anything. Every draw is made whatever
+// P is.
+func (a *Augmenter) drawGeometry(rng *rand.Rand, h, w int) (affine, bool) {
+	var use [7]float64
+	for k := range use {
+		use[k] = rng.Float64()
+	}
+	flip, quarter := rng.IntN(2), rng.IntN(4)
+	scale, theta1, aniso, theta2 := rng.NormFloat64(), (2*rng.Float64()-1)*math.Pi, rng.NormFloat64(), (2*rng.Float64()-1)*math.Pi
+	tx, ty := rng.NormFloat64()*translateStd*float64(w), rng.NormFloat64()*translateStd*float64(h)
+	pRot := 1 - math.Sqrt(1-a.P)
+	m := affine{1, 0, 0, 0, 1, 0}
+	moved := false
+	if use[0] < a.P && flip == 1 {
+		m, moved = m.then(affine{-1, 0, 0, 0, 1, 0}), true
+	}
+	if use[1] < a.P && quarter != 0 {
+		m, moved = m.then(rotation(-float64(quarter)*math.Pi/2)), true
+	}
+	if use[2] < a.P {
+		s := math.Exp2(-scale * scaleStd)
+		m, moved = m.then(affine{s, 0, 0, 0, s, 0}), true
+	}
+	if use[3] < pRot {
+		m, moved = m.then(rotation(-theta1)), true
+	}
+	if use[4] < a.P {
+		s := math.Exp2(aniso * anisoStd)
+		m, moved = m.then(affine{1 / s, 0, 0, 0, s, 0}), true
+	}
+	if use[5] < pRot {
+		m, moved = m.then(rotation(-theta2)), true
+	}
+	if use[6] < a.P {
+		m, moved = m.then(affine{1, 0, -tx, 0, 1, -ty}), true
+	}
+	return m.centred(h, w), moved
+}
+
+// centred returns m about the centre of an h×w image: input = c + m·(output − c).
+func (m affine) centred(h, w int) affine {
+	cx, cy := float64(w-1)/2, float64(h-1)/2
+	m[2] += cx - m[0]*cx - m[1]*cy
+	m[5] += cy - m[3]*cx - m[4]*cy
+	return m
+}
+
+// reflect folds a coordinate into [0, n) by mirroring at the edges without
+// repeating them (PyTorch's reflect padding), however far outside it is.
+func reflect(i, n int) int {
+	if n == 1 {
+		return 0
+	}
+	period := 2 * (n - 1)
+	i %= period
+	if i < 0 {
+		i += period
+	}
+	if i >= n {
+		i = period - i
+	}
+	return i
+}
+
+// taps returns the four input pixels (already reflected) and bilinear
+// weights that make output pixel (x, y) under m.
+func taps(m *affine, x, y, h, w int) (idx [4]int, wt [4]float32) {
+	sx := m[0]*float64(x) + m[1]*float64(y) + m[2]
+	sy := m[3]*float64(x) + m[4]*float64(y) + m[5]
+	x0, y0 := math.Floor(sx), math.Floor(sy)
+	fx, fy := float32(sx-x0), float32(sy-y0)
+	ix, iy := int(x0), int(y0)
+	xa, xb := reflect(ix, w), reflect(ix+1, w)
+	ya, yb := reflect(iy, h), reflect(iy+1, h)
+	idx = [4]int{ya*w + xa, ya*w + xb, yb*w + xa, yb*w + xb}
+	wt = [4]float32{(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy}
+	return idx, wt
+}
+
+// resample writes into dst the image src seen through m.
+func resample(dst, src []float32, h, w, c int, m *affine) {
+	for y := range h {
+		for x := range w {
+			idx, wt := taps(m, x, y, h, w)
+			out := dst[(y*w+x)*c : (y*w+x+1)*c]
+			for k := range out {
+				out[k] = wt[0]*src[idx[0]*c+k] + wt[1]*src[idx[1]*c+k] + wt[2]*src[idx[2]*c+k] + wt[3]*src[idx[3]*c+k]
+			}
+		}
+	}
+}
+
+// resampleT is resample's transpose: it writes into dst the gradient with
+// respect to src given the gradient g with respect to dst.
+func resampleT(dst, g []float32, h, w, c int, m *affine) {
+	clear(dst)
+	for y := range h {
+		for x := range w {
+			idx, wt := taps(m, x, y, h, w)
+			gin := g[(y*w+x)*c : (y*w+x+1)*c]
+			for t := range idx {
+				o := dst[idx[t]*c : (idx[t]+1)*c]
+				for k, v := range gin {
+					o[k] += wt[t] * v
+				}
+			}
+		}
+	}
 }
 
 // shift moves an image by (dy, dx) pixels, filling with 0, in place.
@@ -233,6 +402,10 @@ func (a *Augmenter) Backward(dy *tensor.Tensor) *tensor.Tensor {
 				}
 			}
 		}
+		if o.geom {
+			a.tmp = append(a.tmp[:0], g...)
+			resampleT(g, a.tmp, h, w, c, &o.m)
+		}
 	}
 	return a.dx
 }
@@ -245,7 +418,7 @@ func (a *Augmenter) Applied() float64 {
 	}
 	k := 0
 	for _, o := range a.ops {
-		if o.colour || o.translate || o.cutout {
+		if o.colour || o.translate || o.cutout || o.geom {
 			k++
 		}
 	}
@@ -348,7 +521,10 @@ func Preview(set *dataset.Set, policy string, p float64, cols, rows int, seed ui
 		idx[i] = i
 	}
 	set.Batch(idx, x.Data, nil)
-	a := New(p)
+	a := For(policy, p)
+	if a == nil {
+		a = New(0)
+	}
 	rng := rand.New(rand.NewPCG(seed, 0xa9))
 	scale := max(1, 64/set.Size)
 	per := set.ImageSize()

@@ -48,14 +48,15 @@ func TestBackwardIsTranspose(t *testing.T) {
 func TestProbability(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	x := randomImages(rng, 400, 8, 3)
-	a := New(0)
-	y := a.Forward(x, rng)
-	for i := range x.Data {
-		if y.Data[i] != x.Data[i] {
-			t.Fatalf("P = 0 changed value %d", i)
+	for _, a := range []*Augmenter{New(0), For(ADA, 0)} {
+		y := a.Forward(x, rng)
+		for i := range x.Data {
+			if y.Data[i] != x.Data[i] {
+				t.Fatalf("P = 0 changed value %d (geometry %v)", i, a.Geometry)
+			}
 		}
 	}
-	a.P = 1
+	a := New(1)
 	a.Forward(x, rng)
 	if a.Applied() != 1 {
 		t.Fatalf("P = 1 augmented %.2f of the images", a.Applied())
@@ -147,5 +148,121 @@ func TestCheck(t *testing.T) {
 	}
 	if err := Check("ada2"); !errors.Is(err, ErrPolicy) {
 		t.Errorf("ada2: %v, want ErrPolicy", err)
+	}
+}
+
+// TestGeometryTranspose checks ADA's geometric resampling the same way as
+// TestBackwardIsTranspose, through Forward and Backward with every group on.
+func TestGeometryTranspose(t *testing.T) {
+	for _, p := range []float64{0.3, 1} {
+		rng := rand.New(rand.NewPCG(4, 4))
+		x0, x1, g := randomImages(rng, 16, 12, 3), randomImages(rng, 16, 12, 3), randomImages(rng, 16, 12, 3)
+		a := For(ADA, p)
+		y0 := a.Forward(x0, rand.New(rand.NewPCG(8, 8))).Clone()
+		y1 := a.Forward(x1, rand.New(rand.NewPCG(8, 8))).Clone()
+		dx := a.Backward(g)
+		var lhs, rhs float64
+		for i := range y0.Data {
+			lhs += float64(y1.Data[i]-y0.Data[i]) * float64(g.Data[i])
+			rhs += float64(x1.Data[i]-x0.Data[i]) * float64(dx.Data[i])
+		}
+		if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
+			t.Errorf("p %g: ⟨ΔF, g⟩ = %.6g, ⟨Δx, Fᵀg⟩ = %.6g", p, lhs, rhs)
+		}
+		moved := 0
+		for _, o := range a.ops {
+			if o.geom {
+				moved++
+			}
+		}
+		if moved == 0 {
+			t.Errorf("p %g: no image's geometry moved", p)
+		}
+	}
+}
+
+// TestGeometryKeepsConstantImages checks the resampling's weights and
+// borders: a constant image stays constant however it is scaled, rotated
+// or moved (zero padding or weights that do not sum to 1 would change it).
+func TestGeometryKeepsConstantImages(t *testing.T) {
+	const side = 16
+	src := make([]float32, side*side*3)
+	for i := range src {
+		src[i] = 0.7
+	}
+	dst := make([]float32, len(src))
+	a := &Augmenter{P: 1, Geometry: true}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for trial := range 50 {
+		m, moved := a.drawGeometry(rng, side, side)
+		if !moved {
+			continue
+		}
+		resample(dst, src, side, side, 3, &m)
+		for i, v := range dst {
+			if math.Abs(float64(v)-0.7) > 1e-5 {
+				t.Fatalf("trial %d: pixel %d is %g, want 0.7", trial, i, v)
+			}
+		}
+	}
+}
+
+// TestGeometryExactMoves checks that the x-flip mirrors an image exactly and
+// that four quarter turns bring it back, while one does not.
+func TestGeometryExactMoves(t *testing.T) {
+	const h, w, c = 6, 6, 2
+	rng := rand.New(rand.NewPCG(6, 6))
+	src := randomImages(rng, 1, h, c).Data
+	dst := make([]float32, len(src))
+	flip := affine{-1, 0, 0, 0, 1, 0}.centred(h, w)
+	resample(dst, src, h, w, c, &flip)
+	for y := range h {
+		for x := range w {
+			for k := range c {
+				if got, want := dst[(y*w+x)*c+k], src[(y*w+w-1-x)*c+k]; math.Abs(float64(got-want)) > 1e-6 {
+					t.Fatalf("flip at (%d, %d, %d): %g, want %g", y, x, k, got, want)
+				}
+			}
+		}
+	}
+	quarter := rotation(math.Pi/2).centred(h, w)
+	img := append([]float32(nil), src...)
+	for turn := 1; turn <= 4; turn++ {
+		resample(dst, img, h, w, c, &quarter)
+		copy(img, dst)
+		same := true
+		for i := range img {
+			if math.Abs(float64(img[i]-src[i])) > 1e-5 {
+				same = false
+			}
+		}
+		if same != (turn == 4) {
+			t.Fatalf("after %d quarter turns the image is the same: %v", turn, same)
+		}
+	}
+}
+
+// TestReflect checks reflect against walking back and forth along [0, n).
+func TestReflect(t *testing.T) {
+	for _, n := range []int{1, 2, 5, 16} {
+		for i := -40; i <= 40; i++ {
+			// Walk from 0 to i one step at a time, turning at the edges.
+			pos, dir := 0, 1
+			if i < 0 {
+				dir = -1
+			}
+			for range abs(i) {
+				if n == 1 {
+					break
+				}
+				if pos+dir < 0 || pos+dir >= n {
+					dir = -dir
+				}
+				pos += dir
+			}
+			if got := reflect(i, n); got != pos {
+				t.Fatalf("reflect(%d, %d) = %d, want %d", i, n, got, pos)
+			}
+		}
 	}
 }

@@ -850,9 +850,9 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 	}
 	switch eo := o.effective(); o.Augment {
 	case augment.DiffAugment:
-		tr.Augment = augment.New(eo.AugmentP)
+		tr.Augment = augment.For(o.Augment, eo.AugmentP)
 	case augment.ADA:
-		tr.Augment, tr.ADA = augment.New(eo.AugmentP), augment.NewController(eo.ADATarget)
+		tr.Augment, tr.ADA = augment.For(o.Augment, eo.AugmentP), augment.NewController(eo.ADATarget)
 	}
 	pcg := rand.NewPCG(o.Seed, 2)
 	if resumeFile != nil {
