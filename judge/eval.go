@@ -71,10 +71,27 @@ type Report struct {
 	AttrReal map[string]float64 `json:"attr_real,omitempty"`
 	AttrGap  *float64           `json:"attr_gap,omitempty"`
 
-	// Memorisation is set by eval --nearest (see Nearest).
+	// Memorisation is set by eval --nearest (see Nearest and
+	// AddMemorisation).
 	*Memorisation
 
-	classes []string // for the table, in class order
+	classes []string  // for the table, in class order
+	testFit *Gaussian // the test images' features, for Memorisation.FDTrain
+}
+
+// AddMemorisation sets r's memorisation to m, with m's FDTrain: the fd that
+// the training images themselves score against r's test images.
+func (r *Report) AddMemorisation(m *Memorisation) error {
+	r.Memorisation = m
+	if m.trainFit == nil || r.testFit == nil {
+		return nil
+	}
+	fd, err := FrechetDistance(*m.trainFit, *r.testFit)
+	if err != nil {
+		return err
+	}
+	m.FDTrain = &fd
+	return nil
 }
 
 // Evaluate scores fake (n images) against the first n test images of s,
@@ -121,6 +138,7 @@ func Evaluate(ctx context.Context, j *Judge, s *Splits, fake Fake, progress func
 	if err != nil {
 		return nil, err
 	}
+	r.testFit = &testFit
 	fdTo := func(images []float32) (float64, error) {
 		p, err := predict(images)
 		if err != nil {
@@ -475,6 +493,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("memorised", pct(m.Share), fmt.Sprintf("samples closer to a training image (of %d) than it is to any other: copies (lower is better)", m.Train))
 		if m.SharePeer >= 0 {
 			row("memorised_real", pct(m.SharePeer), "the same for held-out real images: what new images score")
+		}
+		if m.FDTrain != nil {
+			row("fd_train", fmt.Sprintf("%.2f", *m.FDTrain), "fd of the training images themselves: what a generator that copies them scores")
 		}
 	}
 	row("judge_test_accuracy", pct(r.JudgeTestAccuracy), "the judge's accuracy on the real test images, for reference")

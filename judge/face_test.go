@@ -127,6 +127,24 @@ func TestFaceJudge(t *testing.T) {
 	if err != nil || fresh.Share != mem.SharePeer || fresh.SharePeer != -1 {
 		t.Fatalf("new faces as samples: %+v, %v; want the peer share %.2f", fresh, err, mem.SharePeer)
 	}
+	// fd_train: the training images' own fd against the test images; 0
+	// when they are the test images, higher for 20 faces than for 200.
+	fdTrain := func(train []float32) float64 {
+		t.Helper()
+		m, err := Nearest(context.Background(), j2, copies, train, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := *rep
+		if err := r.AddMemorisation(m); err != nil || m.FDTrain == nil {
+			t.Fatalf("AddMemorisation: %v, fd_train %v", err, m.FDTrain)
+		}
+		return *m.FDTrain
+	}
+	self, few, many := fdTrain(First(s.Test, m).Images), fdTrain(train[:20*sz]), fdTrain(train)
+	if math.Abs(self) > 1e-3*rep.FDReal || !(few > many && many > rep.FDReal) {
+		t.Fatalf("fd_train: the test images %.4g, 20 faces %.4g, 200 faces %.4g (fd_real %.4g)", self, few, many, rep.FDReal)
+	}
 	if sheet := NearestSheet(j2, mem, copies, train, 16); sheet.Bounds().Dx() < 8*2*size {
 		t.Fatalf("sheet %v too small for 8 pairs", sheet.Bounds())
 	}

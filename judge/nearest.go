@@ -23,6 +23,13 @@ type Memorisation struct {
 	SharePeer float64 `json:"memorised_real"` // share of held-out real images; -1 when none were given
 	N         int     `json:"memorised_n"`    // samples
 	Train     int     `json:"memorised_train"`
+	// FDTrain is the fd of the training images themselves against the
+	// test images (set by Report.AddMemorisation): what a generator that
+	// copies them all scores. Fewer training images than the test set's
+	// variety make it high; a small subset of the real data makes it low.
+	FDTrain *float64 `json:"fd_train,omitempty"`
+
+	trainFit *Gaussian // the training features' fit, for FDTrain
 
 	// Nearest is, for each sample, the index of the nearest training image,
 	// and Dist the Euclidean distance to it.
@@ -51,6 +58,9 @@ func Nearest(ctx context.Context, j *Judge, samples, train, heldOut []float32) (
 	sf := sp.Feats
 	m := &Memorisation{N: len(samples) / sz, Train: len(train) / sz, SharePeer: -1}
 	m.Nearest, m.Dist = nearestIn(sf, tf, FeatureDim)
+	if fit, err := Fit(tf, FeatureDim); err == nil {
+		m.trainFit = &fit
+	}
 	m.Share = memorisedShare(m.Nearest, m.Dist, radius)
 	if len(heldOut) >= sz {
 		hp, err := j.Predict(ctx, heldOut, nil)

@@ -213,7 +213,11 @@ func nearest(ctx context.Context, o Options, splits *judge.Splits, fake judge.Fa
 		return &OptionError{Pkg: "metrics", Option: "Nearest", Value: o.Nearest, Reason: err.Error(), Colon: true, Err: err}
 	}
 	held := judge.First(splits.HeldOut, o.N).Images
-	if rep.Memorisation, err = judge.Nearest(ctx, j, fake.Images, train.Images, held); err != nil {
+	m, err := judge.Nearest(ctx, j, fake.Images, train.Images, held)
+	if err != nil {
+		return err
+	}
+	if err := rep.AddMemorisation(m); err != nil {
 		return err
 	}
 	if err := picture.WritePNG(o.NearestOut, judge.NearestSheet(j, rep.Memorisation, fake.Images, train.Images, 32)); err != nil {

@@ -150,7 +150,7 @@ row() { # NAME SET WHAT
 		def f3: if . == null then "-" else (. * 1000 | round / 1000 | tostring) end;
 		def pct: if . == null or . < 0 then "-" else ((. * 1000 | round / 10 | tostring) + "%") end;
 		.[0] as $t | .[1] as $e |
-		"| \($set) | \($what) | \($t.seconds / 60 * 10 | round / 10) min, \($t.images / 1000 * 10 | round / 10)k img | \(if $t.augment == "none" then "-" else ($t.augment_p | f3) end) | \($e.fd | f2) | \($e.precision | pct) | \($e.recall | pct) | \($e.attr_gap | f3) | \($e.memorised | pct) | \($e.memorised_real | pct) | \($load.mean) (max \($load.max)) |"' \
+		"| \($set) | \($what) | \($t.seconds / 60 * 10 | round / 10) min, \($t.images / 1000 * 10 | round / 10)k img | \(if $t.augment == "none" then "-" else ($t.augment_p | f3) end) | \($e.fd | f2) | \($e.precision | pct) | \($e.recall | pct) | \($e.attr_gap | f3) | \($e.memorised | pct) | \($e.memorised_real | pct) | \($e.fd_train | f2) | \($load.mean) (max \($load.max)) |"' \
 		<(jq -s '.' "$RUN/$name.train.json" "$RUN/$name.eval.json")
 }
 md=$RESULTS/small-data.md
@@ -160,15 +160,15 @@ md=$RESULTS/small-data.md
 	echo "# $title"
 	echo
 	echo "Written by \`scripts/small-data.sh\` (\`make small-data\`) on $(date -u +%Y-%m-%d). The subsets are the first $(echo "$SUBSETS" | sed 's/ / and /g')"
-	echo "faces of the 20,000-face set (\`forger data get cartoon-faces --n 300 --size 64 --dir ...\`). Every run trained on"
+	echo "faces of the 20,000-face set (\`forger data get cartoon-faces --n N --size 64 --dir ...\`). Every run trained on"
 	echo "one core (GOMAXPROCS=1), two runs at a time on the 2-core machine: each subset's pair (none, $AUGMENT) together."
 	if [[ $finetune == 1 ]]; then echo "Then the two fine-tuning runs together."; fi
 	echo "Each run's last checkpoint is scored by \`forger eval\` against the face judge's"
 	echo "$N real test faces of the full 20,000-face set (the same judge and test faces as [faces-64.md]($faces64))."
 	[[ $finetune == 0 ]] || echo "The fine-tuning runs start from \`$FROM\` (\`make quality-faces\`: $(jq -r '"\(.minutes) minutes on 20,000 faces, fd \(.eval.fd * 10 | round / 10)"' "$RESULTS/faces-64-forger.json" 2>/dev/null || echo "a 20,000-face model"))."
 	echo
-	echo "| data | run | training | p | fd ↓ | precision ↑ | recall ↑ | attr_gap ↓ | memorised ↓ | memorised_real | load average |"
-	echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| data | run | training | p | fd ↓ | precision ↑ | recall ↑ | attr_gap ↓ | memorised ↓ | memorised_real | fd_train | load average |"
+	echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for n in $SUBSETS; do
 		row "$n-none" "$n faces" "from scratch, \`--augment none\`" "$n"
 		row "$n-$AUGMENT" "$n faces" "from scratch, \`--augment $AUGMENT\`" "$n"
@@ -178,8 +178,9 @@ md=$RESULTS/small-data.md
 	echo "- **memorised**: the share of generated faces closer (in the judge's features) to their nearest training face than"
 	echo "  that face is to any other training face: copies. **memorised_real**: the same for held-out real faces, what"
 	echo "  new faces score. **p**: the augmentation probability (ADA's at the end of the run, DiffAugment's is 1; - without augmentation)."
-	echo "- fd, precision, recall and attr_gap as in [faces-64.md]($faces64): against the full set's test faces, so"
-	echo "  a generator that only reproduces its 300 faces scores a high fd and a low recall."
+	echo "- fd, precision, recall and attr_gap as in [faces-64.md]($faces64): against the full set's test faces."
+	echo "  **fd_train** (\`forger eval --nearest\`): the training faces' own fd, what a generator that copies them"
+	echo "  all scores; a copier's recall is low, but its fd is not high: fd alone does not show copying."
 	echo
 	for n in $SUBSETS; do
 		echo "## $n faces"

@@ -182,7 +182,9 @@ features and predictions of a judge (see forger judge train):
   memorised       with --nearest DATA: the share of samples closer to their
                   nearest training image than it is to any other training
                   image (copies), beside memorised_real, the share of the
-                  held-out real images (what new images score); the
+                  held-out real images (what new images score), and
+                  fd_train, the fd of the training images themselves (what
+                  a generator that copies them scores); the
                   picture --nearest-out shows each sample beside its nearest
                   training image
   ppl             with --ppl and --model: perceptual path length (StyleGAN's
