@@ -75,6 +75,73 @@ func SampleLabelledIn(ctx context.Context, g gan.GeneratorNet, space Space, clf 
 	return z, y, probs, nil
 }
 
+// mixSeedOffset separates the seeds that SampleLabelledLayers puts in the
+// chosen layers from those of the other layers.
+const mixSeedOffset = 1 << 40
+
+// SampleLabelledLayers is SampleLabelledIn for a direction that will edit
+// only some of a stylegan's layers: each image takes seed s's w in layers
+// and seed s+2⁴⁰'s w in every other layer, and the latents returned are the
+// first (n×dim, in W). A direction fitted to them says what those layers
+// do, with the other layers' w drawn apart, rather than what w does in every
+// layer, where the attributes that come with it (a smiling model's women,
+// say) are part of the fit.
+func SampleLabelledLayers(ctx context.Context, g gan.GeneratorNet, clf *Classifier, n int, seed int64, layers []int, progress func(done int)) ([]float32, []bool, []float64, error) {
+	sg, ok := g.(*gan.StyleGenerator)
+	if !ok {
+		return nil, nil, nil, &SpaceError{Space: SpaceW.String(), Reason: fmt.Sprintf("needs a stylegan model (this one is a %s: use z)", g.ModelConfig().Arch)}
+	}
+	cfg := sg.Cfg
+	if err := CheckLayers(cfg, layers); err != nil {
+		return nil, nil, nil, err
+	}
+	in := make([]bool, sg.NumWs())
+	for _, l := range layers {
+		in[l] = true
+	}
+	dim := cfg.NZ
+	w := make([]float32, 0, n*dim)
+	y := make([]bool, 0, n)
+	var probs []float64
+	for lo := 0; lo < n; lo += renderBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, err
+		}
+		hi := min(n, lo+renderBatch)
+		codes := make([]Code, hi-lo)
+		for i := range codes {
+			s := seed + int64(lo+i)
+			a, err := ToSpace(g, FromSeed(cfg, s, 0), SpaceW)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			b, err := ToSpace(g, FromSeed(cfg, s+mixSeedOffset, 0), SpaceW)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			plus := make([]float32, 0, len(in)*dim)
+			for _, mine := range in {
+				if mine {
+					plus = append(plus, a.Z...)
+				} else {
+					plus = append(plus, b.Z...)
+				}
+			}
+			codes[i] = Code{Z: plus, Space: SpaceWPlus}
+			w = append(w, a.Z...)
+		}
+		p := clf.Prob(Render(g, codes).Data, cfg.Size, cfg.Channels)
+		for _, v := range p {
+			y = append(y, v > 0.5)
+		}
+		probs = append(probs, p...)
+		if progress != nil {
+			progress(hi)
+		}
+	}
+	return w, y, probs, nil
+}
+
 func classFor(cfg gan.Config, class, i int) int {
 	if !cfg.Conditional() {
 		return 0

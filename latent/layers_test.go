@@ -175,3 +175,41 @@ func TestPlaceBoundary(t *testing.T) {
 		t.Fatal("a direction along which the attribute shrinks got a boundary")
 	}
 }
+
+// TestSampleLabelledLayers: with every layer, the mixed samples are the
+// seeds' own (the same w and scores as SampleLabelledIn in W); with one
+// layer, the same w is returned but the images, and so the scores, change
+// with the other seed's w elsewhere. A dcgan is refused.
+func TestSampleLabelledLayers(t *testing.T) {
+	g := tinyStyle(t) // 4 layers of 8
+	j, err := judge.New(judge.Config{Data: "x", Size: 28, Channels: 3, Classes: []string{"no-a", "a"}}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clf := &Classifier{J: j, Positive: 1, Attribute: "a"}
+	ctx := context.Background()
+	w, _, want, err := SampleLabelledIn(ctx, g, SpaceW, clf, 6, 20, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wAll, _, pAll, err := SampleLabelledLayers(ctx, g, clf, 6, 20, []int{0, 1, 2, 3}, nil)
+	if err != nil || !slices.Equal(wAll, w) || !slices.Equal(pAll, want) {
+		t.Fatalf("every layer: %v; scores %v, want %v", err, pAll, want)
+	}
+	wOne, _, pOne, err := SampleLabelledLayers(ctx, g, clf, 6, 20, []int{3}, nil)
+	if err != nil || !slices.Equal(wOne, w) {
+		t.Fatalf("one layer: %v, or not the seeds' w", err)
+	}
+	differ := 0
+	for i := range pOne {
+		if math.Abs(pOne[i]-want[i]) > 1e-6 {
+			differ++
+		}
+	}
+	if differ < 5 {
+		t.Fatalf("one layer: %d of 6 scores differ from the seeds' own (%v against %v)", differ, pOne, want)
+	}
+	if _, _, _, err := SampleLabelledLayers(ctx, tinyGenerator(t, false), clf, 2, 0, []int{0}, nil); err == nil {
+		t.Fatal("a dcgan was mixed")
+	}
+}

@@ -32,7 +32,7 @@ func directionLearnCmd() *cobra.Command {
 		samples                                               int
 		seed                                                  int64
 		lambda                                                float64
-		asJSON                                                bool
+		asJSON, isolate                                       bool
 		pf                                                    latProjectFlags
 	)
 	cmd := &cobra.Command{
@@ -93,6 +93,18 @@ step of an edit of strength 1 (in z the step is 1).`,
 			if err != nil {
 				return err
 			}
+			var isolated []int
+			if isolate {
+				if clfPath == "" || sp != latent.SpaceW || layers == "" || layers == "all" {
+					return usagef("--isolate needs --judge, a direction in w and --layers (not all)")
+				}
+				if isolated, err = latent.ParseLayers(layers); err != nil {
+					return usageError{err}
+				}
+				if err := latent.CheckLayers(cfg, isolated); err != nil {
+					return usagef("--layers %s: %v", layers, err)
+				}
+			}
 			var z []float32
 			var y []bool
 			var probs []float64
@@ -106,7 +118,11 @@ step of an edit of strength 1 (in z the step is 1).`,
 					return err
 				}
 				bar := newBar(samples, "labelling", true)
-				z, _, probs, err = latent.SampleLabelledIn(cmd.Context(), g, sp, clf, samples, seed, k, func(done int) { bar.Set(done) })
+				if isolate {
+					z, _, probs, err = latent.SampleLabelledLayers(cmd.Context(), g, clf, samples, seed, isolated, func(done int) { bar.Set(done) })
+				} else {
+					z, _, probs, err = latent.SampleLabelledIn(cmd.Context(), g, sp, clf, samples, seed, k, func(done int) { bar.Set(done) })
+				}
 				bar.Finish()
 				if err != nil {
 					return err
@@ -218,6 +234,7 @@ step of an edit of strength 1 (in z the step is 1).`,
 	f.StringVar(&layers, "layers", "", layersHelp+"; kept in the direction file")
 	f.StringVar(&out, "out", "", "direction file to write (.json)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.BoolVar(&isolate, "isolate", false, "with --judge and --layers: label images whose other layers take another seed's w, so the direction is what those layers do (not what w does everywhere)")
 	pf.register(cmd, "project-")
 	return cmd
 }
