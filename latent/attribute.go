@@ -41,38 +41,13 @@ func SampleLabelled(ctx context.Context, g gan.GeneratorNet, clf *Classifier, n 
 // (ToSpace): a stylegan's seeds as their w for directions in W.
 func SampleLabelledIn(ctx context.Context, g gan.GeneratorNet, space Space, clf *Classifier, n int, seed int64, class int, progress func(done int)) ([]float32, []bool, []float64, error) {
 	cfg := g.ModelConfig()
-	dim, err := space.Dim(cfg)
-	if err != nil {
+	if _, err := space.Dim(cfg); err != nil {
 		return nil, nil, nil, err
 	}
-	z := make([]float32, 0, n*dim)
-	y := make([]bool, 0, n)
-	var probs []float64
-	for lo := 0; lo < n; lo += renderBatch {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, nil, err
-		}
-		hi := min(n, lo+renderBatch)
-		codes := make([]Code, hi-lo)
-		for i := range codes {
-			c, err := ToSpace(g, FromSeed(cfg, seed+int64(lo+i), classFor(cfg, class, lo+i)), space)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			codes[i] = c
-			z = append(z, c.Z...)
-		}
-		imgs := Render(g, codes)
-		p := clf.Prob(imgs.Data, cfg.Size, cfg.Channels)
-		for _, v := range p {
-			y = append(y, v > 0.5)
-		}
-		probs = append(probs, p...)
-		if progress != nil {
-			progress(hi)
-		}
-	}
-	return z, y, probs, nil
+	return sampleLabelled(ctx, g, clf, n, progress, func(i int) (Code, []float32, error) {
+		c, err := ToSpace(g, FromSeed(cfg, seed+int64(i), classFor(cfg, class, i)), space)
+		return c, c.Z, err
+	})
 }
 
 // mixSeedOffset separates the seeds that SampleLabelledLayers puts in the
@@ -83,9 +58,8 @@ const mixSeedOffset = 1 << 40
 // only some of a stylegan's layers: each image takes seed s's w in layers
 // and seed s+2⁴⁰'s w in every other layer, and the latents returned are the
 // first (n×dim, in W). A direction fitted to them says what those layers
-// do, with the other layers' w drawn apart, rather than what w does in every
-// layer, where the attributes that come with it (a smiling model's women,
-// say) are part of the fit.
+// do with the other layers' w drawn apart, rather than what w does in every
+// layer.
 func SampleLabelledLayers(ctx context.Context, g gan.GeneratorNet, clf *Classifier, n int, seed int64, layers []int, progress func(done int)) ([]float32, []bool, []float64, error) {
 	sg, ok := g.(*gan.StyleGenerator)
 	if !ok {
@@ -99,10 +73,36 @@ func SampleLabelledLayers(ctx context.Context, g gan.GeneratorNet, clf *Classifi
 	for _, l := range layers {
 		in[l] = true
 	}
-	dim := cfg.NZ
-	w := make([]float32, 0, n*dim)
+	return sampleLabelled(ctx, g, clf, n, progress, func(i int) (Code, []float32, error) {
+		s := seed + int64(i)
+		a, err := ToSpace(g, FromSeed(cfg, s, 0), SpaceW)
+		if err != nil {
+			return Code{}, nil, err
+		}
+		b, err := ToSpace(g, FromSeed(cfg, s+mixSeedOffset, 0), SpaceW)
+		if err != nil {
+			return Code{}, nil, err
+		}
+		plus := make([]float32, 0, len(in)*len(a.Z))
+		for _, mine := range in {
+			if mine {
+				plus = append(plus, a.Z...)
+			} else {
+				plus = append(plus, b.Z...)
+			}
+		}
+		return Code{Z: plus, Space: SpaceWPlus}, a.Z, nil
+	})
+}
+
+// sampleLabelled renders code(i) for i < n in batches, labels the images
+// with clf and returns the latents code gave with them, the labels and the
+// probabilities. ctx is checked before every batch.
+func sampleLabelled(ctx context.Context, g gan.GeneratorNet, clf *Classifier, n int, progress func(done int), code func(i int) (Code, []float32, error)) ([]float32, []bool, []float64, error) {
+	cfg := g.ModelConfig()
+	var z []float32
 	y := make([]bool, 0, n)
-	var probs []float64
+	probs := make([]float64, 0, n)
 	for lo := 0; lo < n; lo += renderBatch {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, nil, err
@@ -110,25 +110,12 @@ func SampleLabelledLayers(ctx context.Context, g gan.GeneratorNet, clf *Classifi
 		hi := min(n, lo+renderBatch)
 		codes := make([]Code, hi-lo)
 		for i := range codes {
-			s := seed + int64(lo+i)
-			a, err := ToSpace(g, FromSeed(cfg, s, 0), SpaceW)
+			c, latent, err := code(lo + i)
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			b, err := ToSpace(g, FromSeed(cfg, s+mixSeedOffset, 0), SpaceW)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			plus := make([]float32, 0, len(in)*dim)
-			for _, mine := range in {
-				if mine {
-					plus = append(plus, a.Z...)
-				} else {
-					plus = append(plus, b.Z...)
-				}
-			}
-			codes[i] = Code{Z: plus, Space: SpaceWPlus}
-			w = append(w, a.Z...)
+			codes[i] = c
+			z = append(z, latent...)
 		}
 		p := clf.Prob(Render(g, codes).Data, cfg.Size, cfg.Channels)
 		for _, v := range p {
@@ -139,7 +126,7 @@ func SampleLabelledLayers(ctx context.Context, g gan.GeneratorNet, clf *Classifi
 			progress(hi)
 		}
 	}
-	return w, y, probs, nil
+	return z, y, probs, nil
 }
 
 func classFor(cfg gan.Config, class, i int) int {
