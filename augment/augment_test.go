@@ -20,26 +20,39 @@ func randomImages(rng *rand.Rand, n, side, c int) *tensor.Tensor {
 // = ⟨x₁ − x₀, Fᵀg⟩, so generators get the right gradient through it.
 func TestBackwardIsTranspose(t *testing.T) {
 	for _, c := range []int{1, 3} {
-		for _, p := range []float64{0.5, 1} {
-			rng := rand.New(rand.NewPCG(1, uint64(c)))
-			x0, x1 := randomImages(rng, 16, 12, c), randomImages(rng, 16, 12, c)
-			g := randomImages(rng, 16, 12, c)
-			a := New(p)
-			y0 := a.Forward(x0, rand.New(rand.NewPCG(7, 7))).Clone()
-			y1 := a.Forward(x1, rand.New(rand.NewPCG(7, 7))).Clone()
-			dx := a.Backward(g)
-			var lhs, rhs float64
-			for i := range y0.Data {
-				lhs += float64(y1.Data[i]-y0.Data[i]) * float64(g.Data[i])
-				rhs += float64(x1.Data[i]-x0.Data[i]) * float64(dx.Data[i])
-			}
-			if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
-				t.Errorf("channels %d, p %g: ⟨ΔF, g⟩ = %.6g, ⟨Δx, Fᵀg⟩ = %.6g", c, p, lhs, rhs)
-			}
-			if a.Applied() == 0 {
-				t.Errorf("channels %d, p %g: no image augmented", c, p)
+		for _, p := range []float64{0.3, 1} {
+			for _, policy := range []string{DiffAugment, ADA} {
+				checkTranspose(t, For(policy, p), c)
 			}
 		}
+	}
+}
+
+// checkTranspose checks one augmenter as TestBackwardIsTranspose says, and
+// that it augmented (with Geometry, moved) at least one of 16 images.
+func checkTranspose(t *testing.T, a *Augmenter, c int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, uint64(c)))
+	x0, x1, g := randomImages(rng, 16, 12, c), randomImages(rng, 16, 12, c), randomImages(rng, 16, 12, c)
+	y0 := a.Forward(x0, rand.New(rand.NewPCG(7, 7))).Clone()
+	y1 := a.Forward(x1, rand.New(rand.NewPCG(7, 7))).Clone()
+	dx := a.Backward(g)
+	var lhs, rhs float64
+	for i := range y0.Data {
+		lhs += float64(y1.Data[i]-y0.Data[i]) * float64(g.Data[i])
+		rhs += float64(x1.Data[i]-x0.Data[i]) * float64(dx.Data[i])
+	}
+	if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
+		t.Errorf("channels %d, p %g, geometry %v: ⟨ΔF, g⟩ = %.6g, ⟨Δx, Fᵀg⟩ = %.6g", c, a.P, a.Geometry, lhs, rhs)
+	}
+	moved := 0
+	for _, o := range a.ops {
+		if o.geom {
+			moved++
+		}
+	}
+	if a.Applied() == 0 || a.Geometry && moved == 0 {
+		t.Errorf("channels %d, p %g, geometry %v: %.2f of the images augmented, %d moved", c, a.P, a.Geometry, a.Applied(), moved)
 	}
 }
 
@@ -148,36 +161,6 @@ func TestCheck(t *testing.T) {
 	}
 	if err := Check("ada2"); !errors.Is(err, ErrPolicy) {
 		t.Errorf("ada2: %v, want ErrPolicy", err)
-	}
-}
-
-// TestGeometryTranspose checks ADA's geometric resampling the same way as
-// TestBackwardIsTranspose, through Forward and Backward with every group on.
-func TestGeometryTranspose(t *testing.T) {
-	for _, p := range []float64{0.3, 1} {
-		rng := rand.New(rand.NewPCG(4, 4))
-		x0, x1, g := randomImages(rng, 16, 12, 3), randomImages(rng, 16, 12, 3), randomImages(rng, 16, 12, 3)
-		a := For(ADA, p)
-		y0 := a.Forward(x0, rand.New(rand.NewPCG(8, 8))).Clone()
-		y1 := a.Forward(x1, rand.New(rand.NewPCG(8, 8))).Clone()
-		dx := a.Backward(g)
-		var lhs, rhs float64
-		for i := range y0.Data {
-			lhs += float64(y1.Data[i]-y0.Data[i]) * float64(g.Data[i])
-			rhs += float64(x1.Data[i]-x0.Data[i]) * float64(dx.Data[i])
-		}
-		if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
-			t.Errorf("p %g: ⟨ΔF, g⟩ = %.6g, ⟨Δx, Fᵀg⟩ = %.6g", p, lhs, rhs)
-		}
-		moved := 0
-		for _, o := range a.ops {
-			if o.geom {
-				moved++
-			}
-		}
-		if moved == 0 {
-			t.Errorf("p %g: no image's geometry moved", p)
-		}
 	}
 }
 
