@@ -25,8 +25,10 @@ func augmentCmd() *cobra.Command {
 		Short: "Write a grid of what the discriminator sees: the images, then rows of augmented copies",
 		Long: `Write a grid of what the discriminator sees with forger train --augment:
 the first row is the first --n images of --data as they are, each later row
-the same images through a fresh draw of the augmentations (colour,
-translation, cutout), each applied with probability --p.
+the same images through a fresh draw of the augmentations (ada: x-flip,
+quarter turns, scaling, rotation, fractional translation, then colour,
+translation, cutout; diffaugment: the last three), each applied with
+probability --p.
 
 With ada, --p is what ADA's controller has reached (the progress line and
 metrics.jsonl show it as p); with diffaugment every operation always applies.`,
