@@ -16,12 +16,7 @@ import (
 // ErrResumeRecipe; with the run's own value, or given only its length
 // (Minutes, Epochs) and output, it continues.
 func TestResumeRecipe(t *testing.T) {
-	needFashion(t)
-	o := small(filepath.Join(t.TempDir(), "run"))
-	o.Epochs = 1
-	if _, err := Run(context.Background(), o, &quietUI{}, nil); err != nil {
-		t.Fatal(err)
-	}
+	o := firstSession(t)
 	run := o.LRG
 	o.Resume, o.Epochs, o.Minutes = true, 0, 1e-9
 
@@ -160,4 +155,17 @@ func TestResumeRecipeFromWeights(t *testing.T) {
 			t.Errorf("%s: %v (%+v), want a *ResumeRecipeError with FromWeights %v under an option error for %s", c.name, err, re, c.want, c.option)
 		}
 	}
+}
+
+// firstSession trains the small Fashion-MNIST run for one epoch in a
+// temporary folder and returns its options, for tests that resume it.
+func firstSession(t *testing.T) Options {
+	t.Helper()
+	needFashion(t)
+	o := small(filepath.Join(t.TempDir(), "run"))
+	o.Epochs = 1
+	if _, err := Run(context.Background(), o, &quietUI{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return o
 }

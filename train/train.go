@@ -848,11 +848,10 @@ func Run(ctx context.Context, o Options, ui UI, log io.Writer) (*Result, error) 
 			}
 		}
 	}
-	switch eo := o.effective(); o.Augment {
-	case augment.DiffAugment:
-		tr.Augment = augment.For(o.Augment, eo.AugmentP)
-	case augment.ADA:
-		tr.Augment, tr.ADA = augment.For(o.Augment, eo.AugmentP), augment.NewController(eo.ADATarget)
+	eo := o.effective()
+	tr.Augment = augment.For(o.Augment, eo.AugmentP) // nil for none
+	if o.Augment == augment.ADA {
+		tr.ADA = augment.NewController(eo.ADATarget)
 	}
 	pcg := rand.NewPCG(o.Seed, 2)
 	if resumeFile != nil {

@@ -390,13 +390,7 @@ func TestUntilTheClock(t *testing.T) {
 // With both an epoch count and a clock, a run whose epochs end first says
 // so at the start: at once when resuming (the saved pace).
 func TestEpochsBeforeClockWarns(t *testing.T) {
-	needFashion(t)
-	dir := filepath.Join(t.TempDir(), "run")
-	o := small(dir)
-	o.Epochs = 1
-	if _, err := Run(context.Background(), o, &quietUI{}, nil); err != nil {
-		t.Fatal(err)
-	}
+	o := firstSession(t)
 	o.Resume, o.Epochs, o.Minutes = true, 2, 30
 	ui := &quietUI{}
 	res, err := Run(context.Background(), o, ui, nil)
@@ -712,12 +706,7 @@ func TestTrimMetrics(t *testing.T) {
 // A resumed session's first metrics have the samples' tones: it measures
 // its starting grid instead of waiting for the next one.
 func TestResumedMetricsHaveTones(t *testing.T) {
-	needFashion(t)
-	o := small(filepath.Join(t.TempDir(), "run"))
-	o.Epochs = 1
-	if _, err := Run(context.Background(), o, &quietUI{}, nil); err != nil {
-		t.Fatal(err)
-	}
+	o := firstSession(t)
 	before, err := ReadMetrics(runfolder.Metrics(o.Out))
 	if err != nil || len(before) == 0 {
 		t.Fatalf("metrics of the first session: %d lines, %v", len(before), err)
