@@ -30,6 +30,15 @@ const (
 	maxSkipExamples = 5
 )
 
+// The notes forger face align writes into its output folder beside the
+// crops. That folder is meant to be trained on, so a folder holding
+// AlignReport is read without its AlignSheet: the sheet is a picture of the
+// alignment, not a face.
+const (
+	AlignReport = "report.csv"
+	AlignSheet  = "contact-sheet.png"
+)
+
 // isImage reports whether name has the extension of a decodable image.
 func isImage(name string) bool {
 	switch strings.ToLower(filepath.Ext(name)) {
@@ -40,7 +49,7 @@ func isImage(name string) bool {
 }
 
 // openFolder loads the images below dir. Hidden files and folders (names
-// starting with ".") are ignored. A dir that is a symbolic link is read as
+// starting with ".") are ignored, as is an alignment's contact sheet. A dir that is a symbolic link is read as
 // the folder it points to (WalkDir alone would not enter it); links below
 // it are not followed.
 func openFolder(dir string, o Options) (*Set, error) {
@@ -59,7 +68,7 @@ func openFolder(dir string, o Options) (*Set, error) {
 			}
 			return nil
 		}
-		if !d.IsDir() && isImage(d.Name()) {
+		if !d.IsDir() && isImage(d.Name()) && !alignNote(p) {
 			paths = append(paths, p)
 		}
 		return nil
@@ -136,6 +145,16 @@ func openFolder(dir string, o Options) (*Set, error) {
 	}
 	s.Images = s.Images[:s.Len()*sz]
 	return s, nil
+}
+
+// alignNote reports whether the file at p is the contact sheet of an
+// alignment: AlignSheet with AlignReport beside it.
+func alignNote(p string) bool {
+	if filepath.Base(p) != AlignSheet {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(filepath.Dir(p), AlignReport))
+	return err == nil
 }
 
 // folderClasses returns the class names and the label of each path. The

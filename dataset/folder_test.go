@@ -159,6 +159,33 @@ func TestFolderFlat(t *testing.T) {
 	allNear(t, s, 1, blue, 0.01)
 }
 
+// The folder forger face align writes is a data set of its crops: its
+// contact sheet (beside report.csv) is left out; an image of that name in a
+// folder without the report is the user's and is read.
+func TestFolderAlignNotes(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	encode(t, filepath.Join(dir, "a.png"), solid(10, 10, red))
+	encode(t, filepath.Join(dir, "b.png"), solid(10, 10, red))
+	encode(t, filepath.Join(dir, AlignSheet), solid(30, 10, blue))
+	writeFile(t, filepath.Join(dir, AlignReport), []byte("file,faces\n"))
+	s, err := Open(dir, Options{Size: 28, Channels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShape(t, s, 2, 28, 3)
+	for i := range s.Len() {
+		allNear(t, s, i, red, 0.01)
+	}
+	if err := os.Remove(filepath.Join(dir, AlignReport)); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{Size: 28, Channels: 3}); err != nil {
+		t.Fatal(err)
+	}
+	checkShape(t, s, 3, 28, 3)
+}
+
 // A folder given through a symbolic link (a folder of photos linked
 // elsewhere) is read as the folder it points to, classes and all.
 func TestFolderThroughLink(t *testing.T) {

@@ -13,16 +13,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"forger/dataset"
 	"forger/face"
 	"forger/picture"
 )
 
 func init() { faceSubcommands = append(faceSubcommands, faceAlignCmd) }
 
-// Files written into OUT_DIR besides the crops.
+// Files written into OUT_DIR besides the crops (a data set read from
+// OUT_DIR leaves the sheet out).
 const (
-	alignReport = "report.csv"
-	alignSheet  = "contact-sheet.png"
+	alignReport = dataset.AlignReport
+	alignSheet  = dataset.AlignSheet
 )
 
 // alignOptions are the flags of `face align`.
@@ -56,7 +58,8 @@ most the first 240 rows). Photos that are not images, have no face, whose
 eyes are not found or whose face is too small (it would be magnified more
 than --max-upscale times) are skipped with the reason in the report, and
 the run goes on. Skipping photos is not an error: the exit code is 0 when
-the report is written.`,
+the report is written. OUT_DIR is a data set as it is (forger train --data
+OUT_DIR): the contact sheet beside report.csv is not read as a face.`,
 		Example: `  forger face align portraits/ aligned/ --size 128
   forger face align group.jpg faces/ --all --json`,
 		Args: cobra.ExactArgs(2),
