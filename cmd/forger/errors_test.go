@@ -51,6 +51,9 @@ func TestLibraryErrorsReadAsFlags(t *testing.T) {
 	dfile := filepath.Join(dir, "d.json")
 	latWriteDirection(t, dfile, "x", v)
 	run := filepath.Join(dir, "run")
+	faces := filepath.Join(dir, "faces.safetensors")
+	saveModel(t, faces, gan.Config{Arch: gan.DCGAN, Size: 32, Channels: 3, NZ: 8, NGF: 8, NDF: 8})
+	noJudge := filepath.Join(dir, "judge.safetensors")
 	for _, c := range []struct {
 		args []string
 		want string
@@ -61,6 +64,10 @@ func TestLibraryErrorsReadAsFlags(t *testing.T) {
 		{[]string{"edit", "--model", model, "--seed", "1", "--direction", dfile, "--strengths", "-3:3:0", "--out", filepath.Join(dir, "x.png")}, `forger: --strengths "-3:3:0" has a COUNT outside 1 to 1000`},
 		{[]string{"project", "--model", model, dfile, "--loss", "l1", "--out", filepath.Join(dir, "p")}, `forger: --loss "l1" is unknown (use perceptual, pixel or both)`},
 		{[]string{"project", "--model", model, dfile, "--init", "encoder", "--encoder", filepath.Join(dir, "enc.safetensors"), "--out", filepath.Join(dir, "p")}, "(make one with: forger encoder train --model CKPT --out "},
+		// A missing judge: the command that makes one for the model's data.
+		{[]string{"eval", "--model", model, "--judge", noJudge}, "(make one with: forger judge train --data fashion-mnist --out " + noJudge + ")"},
+		{[]string{"eval", "--model", faces, "--judge", noJudge}, "(make one with: forger judge train --data cartoon-faces --size 32 --out " + noJudge + ")"},
+		{[]string{"eval", "--model", faces, "--data", "mnist"}, "(make one with: forger judge train --data mnist --out JUDGE.safetensors)"},
 	} {
 		_, stderr, code := forger(t, nil, c.args...)
 		if code == 0 || !strings.Contains(stderr, c.want) {

@@ -208,7 +208,7 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 				return usagef("give one of --model CKPT or --images DIR")
 			}
 			if judgePath == "" {
-				return usagef("--judge JUDGE is required (make one with: forger judge train --data fashion-mnist --out JUDGE.safetensors)")
+				return usagef("--judge JUDGE is required (make one with: %s)", judgeTrainCommand(data, model, "JUDGE.safetensors"))
 			}
 			if n < 1 {
 				return usagef("-n must be positive")
@@ -221,7 +221,7 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			}
 			j, err := judge.Load(judgePath)
 			if err != nil {
-				return makeOne(err, "forger judge train --data fashion-mnist --out "+judgePath)
+				return makeOne(err, judgeTrainCommand(data, model, judgePath))
 			}
 			var aj *judge.Judge
 			if attrJudgePath != "" {
@@ -280,4 +280,21 @@ func (b *evalBar) finish() {
 	if b.bar != nil {
 		b.bar.Finish()
 	}
+}
+
+// judgeTrainCommand is the command that makes a judge for eval's --data,
+// or, when it is not given, for the data the --model was trained on as
+// its shape says: a 28×28 grey model is Fashion-MNIST's, others are faces.
+func judgeTrainCommand(data, model, out string) string {
+	if data == "" {
+		data = "fashion-mnist"
+		if model != "" {
+			if g, err := loadGeneratorNet("--model", &model); err == nil {
+				if c := g.ModelConfig(); c.Channels != 1 || c.Size != 28 {
+					data = fmt.Sprintf("cartoon-faces --size %d", c.Size)
+				}
+			}
+		}
+	}
+	return "forger judge train --data " + data + " --out " + out
 }
