@@ -159,6 +159,11 @@ func TestTrainerStepMovesD(t *testing.T) {
 	if !(st.DReal-st.DFake > first.DReal-first.DFake+0.2 && st.LossD < first.LossD-0.2) {
 		t.Fatalf("D did not learn: first %+v, last %+v", first, st)
 	}
+	// The real images are all the same, so D's logits on them share a sign:
+	// r_t is ±1, and +1 once D calls them real.
+	if st.DReal <= 0.5 || st.Signs != 1 {
+		t.Fatalf("after D learnt: D(x) %.3f, E[sign(D(real))] %g; want > 0.5 and 1", st.DReal, st.Signs)
+	}
 	// The G step must not move D.
 	before := d.Params()[0].Value.Clone()
 	tr.StepG(&st)

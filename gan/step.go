@@ -90,6 +90,10 @@ type Stats struct {
 	// AugP is the augmentation probability after the step, and Rt ADA's
 	// last r_t (0 without ADA).
 	AugP, Rt float64
+	// Signs is E[sign(D(real))] on this step's real batch, as D saw it:
+	// ADA's overfitting signal, measured in every run so that a run
+	// without augmentation shows whether D is memorising.
+	Signs float64
 }
 
 // SampleZ fills z [n, nz] from N(0,1).
@@ -103,6 +107,19 @@ func meanSigmoid(x *tensor.Tensor) float64 {
 	var s float64
 	for _, v := range x.Data {
 		s += 1 / (1 + math.Exp(-float64(v)))
+	}
+	return s / float64(x.Len())
+}
+
+func meanSign(x *tensor.Tensor) float64 {
+	var s float64
+	for _, v := range x.Data {
+		switch {
+		case v > 0:
+			s++
+		case v < 0:
+			s--
+		}
 	}
 	return s / float64(x.Len())
 }
@@ -175,6 +192,7 @@ func (t *Trainer) StepD(real *tensor.Tensor, labels []int32, rng *rand.Rand, st 
 	}
 	logits := t.D.Forward(seen, labels)
 	st.DReal = meanSigmoid(logits)
+	st.Signs = meanSign(logits)
 	if t.ADA != nil {
 		t.ADA.Observe(t.Augment, logits.Data)
 		st.Rt = t.ADA.Rt

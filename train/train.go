@@ -314,8 +314,10 @@ type Metrics struct {
 	// as shares of the real images' (see greyness), at the last grid.
 	Contrast float64 `json:"contrast,omitempty"`
 	Colour   float64 `json:"colour,omitempty"`
-	// AugP is the augmentation probability and Rt ADA's overfitting signal
-	// r_t = E[sign(D(real))] (runs with augmentation).
+	// AugP is the augmentation probability (runs with augmentation), and
+	// Rt the overfitting signal r_t = E[sign(D(real))] over the line's
+	// steps (every run with a discriminator): near 1 when D is sure of every
+	// real image, as when it has memorised them; ADA steers p by it.
 	AugP float64 `json:"aug_p,omitempty"`
 	Rt   float64 `json:"r_t,omitempty"`
 	// PL is the path-length penalty, last measured (stylegan runs).
@@ -1519,12 +1521,13 @@ func (w *winStats) add(s gan.Stats) {
 	w.s.DFake += s.DFake
 	w.s.R1 = s.R1
 	w.s.GReg = s.GReg
-	w.s.AugP, w.s.Rt = s.AugP, s.Rt
+	w.s.AugP = s.AugP
+	w.s.Signs += s.Signs
 }
 
 func (w *winStats) mean() Metrics {
 	n := float64(max(w.n, 1))
-	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n, R1: w.s.R1, AugP: w.s.AugP, Rt: w.s.Rt, PL: w.s.GReg,
+	return Metrics{LossD: w.s.LossD / n, LossG: w.s.LossG / n, DReal: w.s.DReal / n, DFake: w.s.DFake / n, R1: w.s.R1, AugP: w.s.AugP, Rt: w.s.Signs / n, PL: w.s.GReg,
 		Recon: w.recon / n, KL: w.kl / n}
 }
 
