@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strings"
 
 	"forger/internal/atomicfile"
 	"forger/nn"
@@ -243,3 +244,32 @@ func LoadGeneratorNet(path string) (GeneratorNet, error) {
 }
 
 func writeFile(path string, b []byte) error { return atomicfile.WriteBytes(path, b) }
+
+// LoadDiscriminatorNet builds the discriminator of any architecture stored
+// in a checkpoint (NewNets's), in inference mode: ErrNoDiscriminator when
+// the file holds a generator alone.
+func LoadDiscriminatorNet(path string) (DiscriminatorNet, error) {
+	f, cfg, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	hasD := false
+	for name := range f.Tensors {
+		if strings.HasPrefix(name, "d.") {
+			hasD = true
+			break
+		}
+	}
+	if cfg.Arch == VAE || !hasD {
+		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), ErrNoDiscriminator)
+	}
+	_, d, err := NewNets(cfg, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Load(f, "d"); err != nil {
+		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
+	}
+	d.SetTraining(false)
+	return d, nil
+}

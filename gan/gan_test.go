@@ -410,3 +410,34 @@ func TestFreezeBlocks(t *testing.T) {
 		}
 	}
 }
+
+// LoadDiscriminatorNet gives back the saved D (the same logits), and
+// ErrNoDiscriminator for a file holding a generator alone.
+func TestLoadDiscriminatorNet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	c := cfg(DCGAN, 32, 3)
+	g, _ := NewGenerator(c, rng)
+	d, _ := NewDiscriminator(c, rng)
+	dir := t.TempDir()
+	with, alone := filepath.Join(dir, "gd.safetensors"), filepath.Join(dir, "g.safetensors")
+	for path, ck := range map[string]*Checkpoint{with: {Config: c, G: g, D: d, TrainState: "{}"}, alone: {Config: c, G: g, TrainState: "{}"}} {
+		if err := ck.Save(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d2, err := LoadDiscriminatorNet(with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(4, 32, 32, 3)
+	for i := range x.Data {
+		x.Data[i] = float32(rng.Float64()*2 - 1)
+	}
+	d.SetTraining(false)
+	if diff := tensor.MaxAbsDiff(d.Forward(x, nil).Clone(), d2.Forward(x, nil)); diff != 0 {
+		t.Fatalf("loaded D's logits differ by %g", diff)
+	}
+	if _, err := LoadDiscriminatorNet(alone); !errors.Is(err, ErrNoDiscriminator) {
+		t.Fatalf("a generator alone: %v, want ErrNoDiscriminator", err)
+	}
+}

@@ -111,7 +111,8 @@ func meanSigmoid(x *tensor.Tensor) float64 {
 	return s / float64(x.Len())
 }
 
-func meanSign(x *tensor.Tensor) float64 {
+// MeanSign returns E[sign(x)] over D's logits x: ADA's r_t on real images.
+func MeanSign(x *tensor.Tensor) float64 {
 	var s float64
 	for _, v := range x.Data {
 		switch {
@@ -192,7 +193,7 @@ func (t *Trainer) StepD(real *tensor.Tensor, labels []int32, rng *rand.Rand, st 
 	}
 	logits := t.D.Forward(seen, labels)
 	st.DReal = meanSigmoid(logits)
-	st.Signs = meanSign(logits)
+	st.Signs = MeanSign(logits)
 	if t.ADA != nil {
 		t.ADA.Observe(t.Augment, logits.Data)
 		st.Rt = t.ADA.Rt

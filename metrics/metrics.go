@@ -21,6 +21,7 @@ import (
 	"forger/judge"
 	"forger/picture"
 	"forger/ppl"
+	"forger/tensor"
 )
 
 // OptionError is an Options field with a value that does not fit the judge,
@@ -62,6 +63,12 @@ type Options struct {
 	// training image to NearestOut (default "nearest.png").
 	Nearest    string
 	NearestOut string
+	// D, the model's discriminator (optional), is also asked with Nearest
+	// how sure it is of the training images and of held-out real ones
+	// (Result.DSignTrain, DSignHeldOut): a D that has memorised its
+	// training images calls them real and new ones of the same kind fake,
+	// which is what augmentation is for.
+	D gan.DiscriminatorNet
 	// Log receives notices (the n chosen, the sheet written, skipped
 	// files); nil discards them.
 	Log io.Writer
@@ -75,6 +82,11 @@ type Result struct {
 	// AttrJudgeBlur is the training blur of the judge that read the
 	// attributes, when it was Options.AttrJudge (nil otherwise).
 	AttrJudgeBlur *float64 `json:"attr_judge_blur,omitempty"`
+	// DSignTrain and DSignHeldOut are E[sign(D(x))] over the training
+	// images and over as many held-out real images (Options.D with
+	// Nearest; nil otherwise): r_t, and the same for images D never saw.
+	DSignTrain   *float64 `json:"d_sign_train,omitempty"`
+	DSignHeldOut *float64 `json:"d_sign_heldout,omitempty"`
 }
 
 // Progress follows Run: Start with the total steps (images generated,
@@ -197,7 +209,7 @@ func Run(ctx context.Context, o Options, p Progress) (Result, error) {
 		res.Result = &r
 	}
 	if o.Nearest != "" {
-		if err := nearest(ctx, o, splits, fake, res.Report); err != nil {
+		if err := nearest(ctx, o, splits, fake, &res); err != nil {
 			return Result{}, err
 		}
 	}
@@ -206,7 +218,8 @@ func Run(ctx context.Context, o Options, p Progress) (Result, error) {
 
 // nearest adds memorisation to rep and writes the sheet of samples beside
 // their nearest training images.
-func nearest(ctx context.Context, o Options, splits *judge.Splits, fake judge.Fake, rep *judge.Report) error {
+func nearest(ctx context.Context, o Options, splits *judge.Splits, fake judge.Fake, res *Result) error {
+	rep := res.Report
 	j := o.Judge
 	train, err := dataset.Open(o.Nearest, dataset.Options{Size: j.Cfg.Size, Channels: j.Cfg.Channels, Progress: o.Log})
 	if err != nil {
@@ -224,5 +237,55 @@ func nearest(ctx context.Context, o Options, splits *judge.Splits, fake judge.Fa
 		return err
 	}
 	fmt.Fprintf(o.Log, "nearest training images: %s (each sample, then its nearest image of %s)\n", o.NearestOut, o.Nearest)
+	if o.D == nil {
+		return nil
+	}
+	return dSigns(ctx, o, train, splits, res)
+}
+
+// dSigns sets res.DSignTrain and DSignHeldOut: o.D's mean sign over the
+// training images and over as many held-out real images. A discriminator
+// of another size than the judge's, or a conditional one (held-out images
+// would need their classes), is left out, and Log says so.
+func dSigns(ctx context.Context, o Options, train *dataset.Set, splits *judge.Splits, res *Result) error {
+	cfg, held := o.D.ModelConfig(), splits.HeldOut
+	if cfg.Conditional() || cfg.Size != held.Size || cfg.Channels != held.Channels {
+		fmt.Fprintf(o.Log, "eval: no d_sign: the discriminator (%d×%d×%d, %d classes) does not read the judge's %d×%d×%d images without classes\n",
+			cfg.Size, cfg.Size, cfg.Channels, len(cfg.Classes), held.Size, held.Size, held.Channels)
+		return nil
+	}
+	st, err := meanSign(ctx, o.D, train.Images, train.Len())
+	if err != nil {
+		return err
+	}
+	sh, err := meanSign(ctx, o.D, held.Images, min(train.Len(), held.Len()))
+	if err != nil {
+		return err
+	}
+	res.DSignTrain, res.DSignHeldOut = &st, &sh
 	return nil
+}
+
+// dBatch is the batch meanSign feeds D: a minibatch-stddev layer sees
+// batches of the size it was trained on (8, 64×64's default).
+const dBatch = 8
+
+// meanSign returns E[sign(D(x))] over the first n images of imgs, in
+// batches of dBatch (the remainder, fewer than dBatch, is left out when n
+// allows a whole batch).
+func meanSign(ctx context.Context, d gan.DiscriminatorNet, imgs []float32, n int) (float64, error) {
+	cfg := d.ModelConfig()
+	sz := cfg.Size * cfg.Size * cfg.Channels
+	b := min(dBatch, n)
+	var sum float64
+	used := 0
+	for i := 0; i+b <= n; i += b {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		x := tensor.FromData(imgs[i*sz:(i+b)*sz], b, cfg.Size, cfg.Size, cfg.Channels)
+		sum += gan.MeanSign(d.Forward(x, nil)) * float64(b)
+		used += b
+	}
+	return sum / float64(max(used, 1)), nil
 }

@@ -19,6 +19,7 @@ import (
 	"forger/dataset"
 	"forger/gan"
 	"forger/judge"
+	"forger/tensor"
 )
 
 // writeClasses writes per class of greys n textured 28×28 images (a grey
@@ -232,5 +233,54 @@ func TestRunAttrJudge(t *testing.T) {
 		if !errors.As(err, &oe) || oe.Option != "AttrJudge" || (c.is != nil && !errors.Is(err, c.is)) {
 			t.Errorf("%s: %v, want an *OptionError for AttrJudge", c.name, err)
 		}
+	}
+}
+
+// With a discriminator, --nearest also reports E[sign(D(x))] over the
+// training images and over as many held-out real images: D's own outputs on
+// those images, in batches of dBatch.
+func TestRunDSigns(t *testing.T) {
+	j, data, _ := smallJudge(t)
+	like := filepath.Join(t.TempDir(), "like")
+	writeClasses(t, like, map[string]uint8{"dark": 40, "light": 210}, 12, 40, 2)
+	d, err := gan.NewDiscriminator(gan.Config{Arch: gan.DCGAN, Size: 28, Channels: 1, NZ: 8, NGF: 8, NDF: 8}, rand.New(rand.NewPCG(5, 5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetTraining(false)
+	res, err := Run(context.Background(), Options{Judge: j, Images: like, Nearest: like, NearestOut: filepath.Join(t.TempDir(), "s.png"), D: d}, &steps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(imgs []float32, n int) float64 {
+		var sum float64
+		for i := 0; i+dBatch <= n; i += dBatch {
+			out := d.Forward(tensor.FromData(imgs[i*28*28:(i+dBatch)*28*28], dBatch, 28, 28, 1), nil)
+			for _, v := range out.Data {
+				if v > 0 {
+					sum++
+				} else if v < 0 {
+					sum--
+				}
+			}
+		}
+		return sum / float64(n/dBatch*dBatch)
+	}
+	train, err := dataset.Open(like, dataset.Options{Size: 28, Channels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	splits, err := judge.LoadSplits(data, 28, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, wh := want(train.Images, train.Len()), want(splits.HeldOut.Images, min(train.Len(), splits.HeldOut.Len()))
+	if res.DSignTrain == nil || res.DSignHeldOut == nil || *res.DSignTrain != wt || *res.DSignHeldOut != wh {
+		t.Fatalf("d_sign_train %v, d_sign_heldout %v; want %g and %g", res.DSignTrain, res.DSignHeldOut, wt, wh)
+	}
+	// Without Nearest, or with a conditional D, there is none.
+	res, err = Run(context.Background(), Options{Judge: j, Images: like, D: d}, &steps{})
+	if err != nil || res.DSignTrain != nil {
+		t.Fatalf("without Nearest: d_sign_train %v (%v), want none", res.DSignTrain, err)
 	}
 }

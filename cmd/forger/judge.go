@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"forger/dataset"
+	"forger/gan"
 	"forger/judge"
 	"forger/metrics"
 	"forger/ppl"
@@ -187,6 +189,12 @@ features and predictions of a judge (see forger judge train):
                   a generator that copies them scores); the
                   picture --nearest-out shows each sample beside its nearest
                   training image
+  d_sign_train,   with --nearest and a --model that kept its discriminator
+  d_sign_heldout  (an unconditional one, at the judge's size): E[sign(D(x))]
+                  over the training images and over as many held-out real
+                  ones. A D that has memorised its training images calls
+                  them real (near +1) and new ones fake: the gap is what
+                  augmentation (train --augment) is for
   ppl             with --ppl and --model: perceptual path length (StyleGAN's
                   definition), how far the images move along small steps
                   between two latents, over --ppl-n pairs: slerp in z for a
@@ -235,6 +243,14 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 				if o.Model, err = loadGeneratorNet("--model", &model); err != nil {
 					return err
 				}
+				if nearest != "" { // the model's D too, when it kept one
+					if o.D, err = gan.LoadDiscriminatorNet(model); errors.Is(err, gan.ErrNoDiscriminator) {
+						o.D, err = nil, nil
+					}
+					if err != nil {
+						return err
+					}
+				}
 			}
 			bar := &evalBar{}
 			res, err := metrics.Run(cmd.Context(), o, bar)
@@ -247,6 +263,9 @@ fd depends on n: compare numbers at the same n (default 10000).`,
 			}
 			if err := res.Report.WriteTable(cmd.OutOrStdout()); err != nil {
 				return err
+			}
+			if res.DSignTrain != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "D: E[sign(D(x))] %+.2f on the training images, %+.2f on as many held-out real ones (a gap: D knows its training images)\n", *res.DSignTrain, *res.DSignHeldOut)
 			}
 			if pl := res.Result; pl != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "ppl %.1f: perceptual path length over %d pairs, %s (lower is smoother)\n", pl.PPL, pl.Pairs, pl.Space)
