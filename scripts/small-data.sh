@@ -150,7 +150,7 @@ row() { # NAME SET WHAT
 		def f3: if . == null then "-" else (. * 1000 | round / 1000 | tostring) end;
 		def pct: if . == null or . < 0 then "-" else ((. * 1000 | round / 10 | tostring) + "%") end;
 		.[0] as $t | .[1] as $e |
-		"| \($set) | \($what) | \($t.seconds / 60 * 10 | round / 10) min, \($t.images / 1000 * 10 | round / 10)k img | \(if $t.augment == "none" then "-" else ($t.augment_p | f3) end) | \($e.fd | f2) | \($e.precision | pct) | \($e.recall | pct) | \($e.attr_gap | f3) | \($e.memorised | pct) | \($e.memorised_real | pct) | \($e.fd_train | f2) | \($load.mean) (max \($load.max)) |"' \
+		"| \($set) | \($what) | \($t.seconds / 60 * 10 | round / 10) min, \($t.images / 1000 * 10 | round / 10)k img | \(if $t.augment == "none" then "-" else ($t.augment_p | f3) end) | \($e.fd | f2) | \($e.precision | pct) | \($e.recall | pct) | \($e.attr_gap | f3) | \($e.memorised | pct) | \($e.memorised_real | pct) | \($e.fd_train | f2) | \($e.d_sign_train | f2) / \($e.d_sign_heldout | f2) | \($load.mean) (max \($load.max)) |"' \
 		<(jq -s '.' "$RUN/$name.train.json" "$RUN/$name.eval.json")
 }
 md=$RESULTS/small-data.md
@@ -167,8 +167,8 @@ md=$RESULTS/small-data.md
 	echo "$N real test faces of the full 20,000-face set (the same judge and test faces as [faces-64.md]($faces64))."
 	[[ $finetune == 0 ]] || echo "The fine-tuning runs start from \`$FROM\` (\`make quality-faces\`: $(jq -r '"\(.minutes) minutes on 20,000 faces, fd \(.eval.fd * 10 | round / 10)"' "$RESULTS/faces-64-forger.json" 2>/dev/null || echo "a 20,000-face model"))."
 	echo
-	echo "| data | run | training | p | fd ↓ | precision ↑ | recall ↑ | attr_gap ↓ | memorised ↓ | memorised_real | fd_train | load average |"
-	echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| data | run | training | p | fd ↓ | precision ↑ | recall ↑ | attr_gap ↓ | memorised ↓ | memorised_real | fd_train | D's sign: train / held-out | load average |"
+	echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for n in $SUBSETS; do
 		row "$n-none" "$n faces" "from scratch, \`--augment none\`" "$n"
 		row "$n-$AUGMENT" "$n faces" "from scratch, \`--augment $AUGMENT\`" "$n"
@@ -181,6 +181,9 @@ md=$RESULTS/small-data.md
 	echo "- fd, precision, recall and attr_gap as in [faces-64.md]($faces64): against the full set's test faces."
 	echo "  **fd_train** (\`forger eval --nearest\`): the training faces' own fd, what a generator that copies them"
 	echo "  all scores; a copier's recall is low, but its fd is not high: fd alone does not show copying."
+	echo "- **D's sign** (\`forger eval --nearest\`: \`d_sign_train\`, \`d_sign_heldout\`): E[sign(D(x))] of the run's"
+	echo "  discriminator on its training faces and on as many held-out real faces; far apart when D has memorised its"
+	echo "  training faces, which is what augmentation is for."
 	echo
 	for n in $SUBSETS; do
 		echo "## $n faces"
