@@ -18,8 +18,10 @@
 # so that both see the same machine: the pair (none, AUGMENT) for each subset,
 # then the pair (--from with ada on the subset of 300, --from with ada on the
 # one-person set PERSON), so a pair's figures compare with each other and
-# with the other pairs' (every run had one core). Evaluations run one at a
-# time after each pair.
+# with the other pairs' (every run had one core). With ONE_AT_A_TIME=1 every
+# run has the whole machine instead, one after another, as a user's single
+# run would (twice the images in the same minutes on 2 cores). Evaluations
+# run one at a time after each pair.
 #
 # Environment:
 #   MINUTES       training minutes of the from-scratch runs (default 30)
@@ -31,6 +33,7 @@
 #                 runs/quality-faces-64, left by make quality-faces)
 #   PERSON        seed of the one-person set for the journey (default 14;
 #                 forger data get cartoon-faces --person 14 --size 64)
+#   ONE_AT_A_TIME 1: each run on all cores, one after another (default 0: pairs, one core each)
 #   RUN           folder of the runs and subsets (default runs/small-data);
 #                 a run that has a checkpoint is evaluated, not retrained
 #   JUDGE         the face judge (default runs/judge-faces-64.safetensors)
@@ -46,6 +49,7 @@ SUBSETS=${SUBSETS:-300 1000}
 N=${N:-5000}
 FROM=${FROM:-runs/quality-faces-64}
 PERSON=${PERSON:-14}
+ONE_AT_A_TIME=${ONE_AT_A_TIME:-0}
 RUN=${RUN:-runs/small-data}
 JUDGE=${JUDGE:-runs/judge-faces-64.safetensors}
 RESULTS=${RESULTS:-docs/results}
@@ -58,6 +62,9 @@ for v in MINUTES FROM_MINUTES; do
 	[[ ${!v} =~ ^[0-9]+([.][0-9]+)?$ ]] || die "$v must be a positive number, got '${!v}'"
 done
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$N'"
+[[ $ONE_AT_A_TIME == 0 || $ONE_AT_A_TIME == 1 ]] || die "ONE_AT_A_TIME must be 0 or 1, got '$ONE_AT_A_TIME'"
+cores=1
+[[ $ONE_AT_A_TIME == 0 ]] || cores=$(nproc)
 [[ $AUGMENT == ada || $AUGMENT == diffaugment ]] || die "AUGMENT must be ada or diffaugment, got '$AUGMENT'"
 finetune=1
 [[ $FROM_MINUTES =~ ^0*([.]0*)?$ ]] && finetune=0
@@ -91,7 +98,9 @@ if [[ $finetune == 1 ]]; then
 	[[ -d $person/images ]] || die "the person set was not made (forger data get cartoon-faces --person $PERSON said '$person')"
 fi
 
-# train NAME DATA MINUTES FLAGS...: one run on one core, in the background.
+# train NAME DATA MINUTES FLAGS...: one run, in the background, on one core
+# (on all of them, and waited for, with ONE_AT_A_TIME=1; the load is sampled
+# into the file of the pair the run belongs to, PAIR).
 pids=()
 train() {
 	local name=$1 data=$2 minutes=$3
@@ -101,12 +110,14 @@ train() {
 		return
 	fi
 	log "training $name: --data $data --minutes $minutes $*"
-	GOMAXPROCS=1 "$forger" train --data "$data" --size "$SIZE" --model dcgan --minutes "$minutes" --out "$RUN/$name" --json "$@" \
+	GOMAXPROCS=$cores "$forger" train --data "$data" --size "$SIZE" --model dcgan --minutes "$minutes" --out "$RUN/$name" --json "$@" \
 		>"$RUN/$name.train.json" 2>"$RUN/$name.train.log" &
 	pids+=($!)
+	[[ $ONE_AT_A_TIME == 0 ]] || pair "$PAIR"
 }
 # pair: waits for the runs started since the last pair, sampling the load.
 pair() {
+	[[ ${#pids[@]} -gt 0 ]] || return 0
 	load_sampler "$RUN/load-$1.txt"
 	local ok=0
 	for p in "${pids[@]}"; do wait "$p" || ok=1; done
@@ -124,6 +135,7 @@ score() {
 }
 
 for n in $SUBSETS; do
+	PAIR=$n
 	train "$n-none" "$RUN/faces-$n" "$MINUTES" --augment none
 	train "$n-$AUGMENT" "$RUN/faces-$n" "$MINUTES" --augment "$AUGMENT"
 	pair "$n"
@@ -134,6 +146,7 @@ for n in $SUBSETS; do
 done
 first=${SUBSETS%% *}
 if [[ $finetune == 1 ]]; then
+	PAIR=from
 	train "$first-from" "$RUN/faces-$first" "$FROM_MINUTES" --from "$FROM" --augment ada
 	train "person-from" "$person" "$FROM_MINUTES" --from "$FROM" --augment ada
 	pair from
@@ -161,8 +174,12 @@ md=$RESULTS/small-data.md
 	echo
 	echo "Written by \`scripts/small-data.sh\` (\`make small-data\`) on $(date -u +%Y-%m-%d). The subsets are the first $(echo "$SUBSETS" | sed 's/ / and /g')"
 	echo "faces of the 20,000-face set (\`forger data get cartoon-faces --n N --size 64 --dir ...\`). Every run trained on"
-	echo "one core (GOMAXPROCS=1), two runs at a time on the 2-core machine: each subset's pair (none, $AUGMENT) together."
-	if [[ $finetune == 1 ]]; then echo "Then the two fine-tuning runs together."; fi
+	if [[ $ONE_AT_A_TIME == 1 ]]; then
+		echo "all $cores cores, one run at a time (\`ONE_AT_A_TIME=1\`): each subset's none, then its $AUGMENT."
+	else
+		echo "one core (GOMAXPROCS=1), two runs at a time on the 2-core machine: each subset's pair (none, $AUGMENT) together."
+		if [[ $finetune == 1 ]]; then echo "Then the two fine-tuning runs together."; fi
+	fi
 	echo "Each run's last checkpoint is scored by \`forger eval\` against the face judge's"
 	echo "$N real test faces of the full 20,000-face set (the same judge and test faces as [faces-64.md]($faces64))."
 	[[ $finetune == 0 ]] || echo "The fine-tuning runs start from \`$FROM\` (\`make quality-faces\`: $(jq -r '"\(.minutes) minutes on 20,000 faces, fd \(.eval.fd * 10 | round / 10)"' "$RESULTS/faces-64-forger.json" 2>/dev/null || echo "a 20,000-face model"))."
