@@ -469,18 +469,30 @@ func (c *Controller) SetState(s ControllerState) {
 	c.Rt, c.sum, c.count, c.steps = s.Rt, s.Sum, s.Count, s.Steps
 }
 
-// Observe records the logits D gave a batch of (augmented) real images and,
-// at the end of an interval, adjusts a.P. It returns whether it adjusted.
-func (c *Controller) Observe(a *Augmenter, realLogits []float32) bool {
-	for _, v := range realLogits {
+// MeanSign returns E[sign(v)] over logits v: ADA's r_t when they are D's
+// logits on real images. 0 for no logits.
+func MeanSign(logits []float32) float64 {
+	if len(logits) == 0 {
+		return 0
+	}
+	var s float64
+	for _, v := range logits {
 		switch {
 		case v > 0:
-			c.sum++
+			s++
 		case v < 0:
-			c.sum--
+			s--
 		}
 	}
-	c.count += len(realLogits)
+	return s / float64(len(logits))
+}
+
+// Observe records the mean sign (MeanSign) of the logits D gave a batch of
+// n (augmented) real images and, at the end of an interval, adjusts a.P. It
+// returns whether it adjusted.
+func (c *Controller) Observe(a *Augmenter, meanSign float64, n int) bool {
+	c.sum += math.Round(meanSign * float64(n)) // the signs' sum, an integer
+	c.count += n
 	c.steps++
 	if c.steps < c.Interval || c.count == 0 {
 		return false

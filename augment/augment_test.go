@@ -130,7 +130,7 @@ func TestController(t *testing.T) {
 	}
 	adjusted := 0
 	for range 400 {
-		if c.Observe(a, sure) {
+		if c.Observe(a, MeanSign(sure), len(sure)) {
 			adjusted++
 		}
 	}
@@ -146,7 +146,7 @@ func TestController(t *testing.T) {
 		unsure[i] = float32(i%2)*2 - 1 // r_t = 0
 	}
 	for range 4000 {
-		c.Observe(a, unsure)
+		c.Observe(a, MeanSign(unsure), len(unsure))
 	}
 	if a.P != 0 || c.Rt != 0 {
 		t.Fatalf("P = %g, r_t %g after an unsure discriminator; want 0 and 0", a.P, c.Rt)

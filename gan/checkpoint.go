@@ -246,8 +246,8 @@ func LoadGeneratorNet(path string) (GeneratorNet, error) {
 func writeFile(path string, b []byte) error { return atomicfile.WriteBytes(path, b) }
 
 // LoadDiscriminatorNet builds the discriminator of any architecture stored
-// in a checkpoint (NewNets's), in inference mode: ErrNoDiscriminator when
-// the file holds a generator alone.
+// in a checkpoint (NewDiscriminatorNet's), in inference mode:
+// ErrNoDiscriminator when the file holds a generator alone.
 func LoadDiscriminatorNet(path string) (DiscriminatorNet, error) {
 	f, cfg, err := Open(path)
 	if err != nil {
@@ -263,7 +263,7 @@ func LoadDiscriminatorNet(path string) (DiscriminatorNet, error) {
 	if cfg.Arch == VAE || !hasD {
 		return nil, fmt.Errorf("%s: %w", runfolder.Resolve(path), ErrNoDiscriminator)
 	}
-	_, d, err := NewNets(cfg, rand.New(rand.NewPCG(0, 0)))
+	d, err := NewDiscriminatorNet(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, err
 	}

@@ -440,4 +440,27 @@ func TestLoadDiscriminatorNet(t *testing.T) {
 	if _, err := LoadDiscriminatorNet(alone); !errors.Is(err, ErrNoDiscriminator) {
 		t.Fatalf("a generator alone: %v, want ErrNoDiscriminator", err)
 	}
+
+	// A stylegan's D is StyleGAN2's, and it too comes back as it was saved.
+	sc := smallStyle()
+	sg, sd, err := NewNets(sc, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	style := filepath.Join(dir, "style.safetensors")
+	if err := (&Checkpoint{Config: sc, G: sg, D: sd, TrainState: "{}"}).Save(style); err != nil {
+		t.Fatal(err)
+	}
+	sd2, err := LoadDiscriminatorNet(style)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sd2.(*StyleDiscriminator); !ok {
+		t.Fatalf("a stylegan's D loaded as %T", sd2)
+	}
+	xs := fixedReal(4, 3)
+	sd.SetTraining(false)
+	if diff := tensor.MaxAbsDiff(sd.Forward(xs, nil).Clone(), sd2.Forward(xs, nil)); diff != 0 {
+		t.Fatalf("loaded stylegan D's logits differ by %g", diff)
+	}
 }

@@ -111,19 +111,9 @@ func meanSigmoid(x *tensor.Tensor) float64 {
 	return s / float64(x.Len())
 }
 
-// MeanSign returns E[sign(x)] over D's logits x: ADA's r_t on real images.
-func MeanSign(x *tensor.Tensor) float64 {
-	var s float64
-	for _, v := range x.Data {
-		switch {
-		case v > 0:
-			s++
-		case v < 0:
-			s--
-		}
-	}
-	return s / float64(x.Len())
-}
+// MeanSign returns E[sign(x)] over D's logits x: ADA's r_t on real images
+// (augment.MeanSign).
+func MeanSign(x *tensor.Tensor) float64 { return augment.MeanSign(x.Data) }
 
 // dLoss returns the discriminator loss for logits with the given realness,
 // writing its gradient into t.grad.
@@ -195,7 +185,7 @@ func (t *Trainer) StepD(real *tensor.Tensor, labels []int32, rng *rand.Rand, st 
 	st.DReal = meanSigmoid(logits)
 	st.Signs = MeanSign(logits)
 	if t.ADA != nil {
-		t.ADA.Observe(t.Augment, logits.Data)
+		t.ADA.Observe(t.Augment, st.Signs, logits.Len())
 		st.Rt = t.ADA.Rt
 	}
 	st.LossD = t.dLoss(logits, true)

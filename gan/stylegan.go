@@ -114,33 +114,39 @@ func NewStyleDiscriminator(cfg Config, rng *rand.Rand) (*StyleDiscriminator, err
 // stylegan's discriminator is StyleGAN2's residual one or, with DArch
 // DArchDCGAN or DArchDeep, DCGAN's (Config.DCGANDiscriminator).
 func NewNets(cfg Config, rng *rand.Rand) (GeneratorNet, DiscriminatorNet, error) {
+	var g GeneratorNet
+	var err error
 	if cfg.Arch == StyleGAN {
-		g, err := NewStyleGenerator(cfg, rng)
-		if err != nil {
-			return nil, nil, err
-		}
-		if cfg.DCGANDiscriminator() {
-			d, err := NewDiscriminator(cfg, rng)
-			if err != nil {
-				return nil, nil, err
-			}
-			return g, d, nil
-		}
-		d, err := NewStyleDiscriminator(cfg, rng)
-		if err != nil {
-			return nil, nil, err
-		}
-		return g, d, nil
+		g, err = NewStyleGenerator(cfg, rng)
+	} else {
+		g, err = NewGenerator(cfg, rng)
 	}
-	g, err := NewGenerator(cfg, rng)
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := NewDiscriminator(cfg, rng)
+	d, err := NewDiscriminatorNet(cfg, rng)
 	if err != nil {
 		return nil, nil, err
 	}
 	return g, d, nil
+}
+
+// NewDiscriminatorNet builds the discriminator cfg names: StyleGAN2's for a
+// stylegan unless it asks for DCGAN's, DCGAN's otherwise.
+func NewDiscriminatorNet(cfg Config, rng *rand.Rand) (DiscriminatorNet, error) {
+	// Each branch returns a nil interface, not a typed nil, on error.
+	if cfg.Arch == StyleGAN && !cfg.DCGANDiscriminator() {
+		d, err := NewStyleDiscriminator(cfg, rng)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+	d, err := NewDiscriminator(cfg, rng)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // ModelConfig returns s.Cfg.

@@ -1,15 +1,11 @@
 package latent
 
 import (
-	"fmt"
-	"math/rand/v2"
-	"strings"
 
 	"forger/face"
 	"forger/gan"
 	"forger/judge"
 	"forger/nn"
-	"forger/runfolder"
 	"forger/tensor"
 )
 
@@ -114,39 +110,6 @@ func StyleDiscFeatures(d *gan.StyleDiscriminator) Features {
 	return t
 }
 
-// LoadStyleDisc loads the discriminator of a stylegan checkpoint.
-func LoadStyleDisc(path string) (*gan.StyleDiscriminator, error) {
-	return loadDisc(path, gan.NewStyleDiscriminator)
-}
-
-// LoadDisc loads the discriminator of a checkpoint.
-func LoadDisc(path string) (*gan.Discriminator, error) {
-	return loadDisc(path, gan.NewDiscriminator)
-}
-
-// loadDisc builds a discriminator for the checkpoint's configuration and
-// loads its weights: ErrNoDiscriminator when the file holds a generator alone.
-func loadDisc[D interface {
-	Load(f *tensor.File, prefix string) error
-}](path string, build func(gan.Config, *rand.Rand) (D, error)) (D, error) {
-	var zero D
-	f, cfg, err := gan.Open(path)
-	if err != nil {
-		return zero, err
-	}
-	d, err := build(cfg, newRNG(0))
-	if err != nil {
-		return zero, err
-	}
-	if !hasPrefix(f, "d.") {
-		return zero, fmt.Errorf("%s: %w", runfolder.Resolve(path), gan.ErrNoDiscriminator)
-	}
-	if err := d.Load(f, "d"); err != nil {
-		return zero, fmt.Errorf("%s: %w", runfolder.Resolve(path), err)
-	}
-	return d, nil
-}
-
 // JudgeFeatures returns the activations after each ReLU of a judge's body
 // (the last is its 128 features) as features.
 func JudgeFeatures(j *judge.Judge) Features {
@@ -204,15 +167,4 @@ func (f *faceFeatures) Backward(d []*tensor.Tensor) *tensor.Tensor {
 		}
 	}
 	return f.dimg
-}
-
-// hasPrefix reports whether f has a tensor whose name starts with prefix: a
-// generator saved alone has no "d." tensors.
-func hasPrefix(f *tensor.File, prefix string) bool {
-	for name := range f.Tensors {
-		if strings.HasPrefix(name, prefix) {
-			return true
-		}
-	}
-	return false
 }

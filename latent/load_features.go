@@ -41,18 +41,17 @@ func LoadFeatures(name string, cfg gan.Config, src FeatureSource) (Features, err
 	}
 	switch name {
 	case FeatDisc:
-		if cfg.Arch == gan.StyleGAN && !cfg.DCGANDiscriminator() {
-			d, err := LoadStyleDisc(src.Model)
-			if err != nil {
-				return nil, err
-			}
-			return StyleDiscFeatures(d), nil
-		}
-		d, err := LoadDisc(src.Model)
+		d, err := gan.LoadDiscriminatorNet(src.Model)
 		if err != nil {
 			return nil, err
 		}
-		return DiscFeatures(d), nil
+		switch d := d.(type) {
+		case *gan.StyleDiscriminator:
+			return StyleDiscFeatures(d), nil
+		case *gan.Discriminator:
+			return DiscFeatures(d), nil
+		}
+		return nil, fmt.Errorf("latent: no features of a %T discriminator", d)
 	case FeatJudge:
 		if src.Judge == "" {
 			return nil, ErrNoJudge
