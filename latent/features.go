@@ -1,7 +1,6 @@
 package latent
 
 import (
-
 	"forger/face"
 	"forger/gan"
 	"forger/judge"
