@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"forger/dataset"
 	"forger/internal/atomicfile"
 	"forger/picture"
 )
@@ -103,8 +104,10 @@ func AlignInputs(input string, isDir bool, outDir string) ([]string, error) {
 // AlignOutputNames gives each input its crop's path relative to the output
 // folder, without the extension: the input's relative path without its
 // extension, or with it (dot → underscore) when two inputs would share
-// the name (a.jpg and a.png → a_jpg, a_png).
+// the name (a.jpg and a.png → a_jpg, a_png) or the crop would take the
+// contact sheet's (contact-sheet.jpg → contact-sheet_jpg).
 func AlignOutputNames(files []string) []string {
+	sheet := strings.TrimSuffix(dataset.AlignSheet, filepath.Ext(dataset.AlignSheet))
 	stems := make([]string, len(files))
 	count := map[string]int{}
 	for i, f := range files {
@@ -114,8 +117,11 @@ func AlignOutputNames(files []string) []string {
 	out := make([]string, len(files))
 	for i, f := range files {
 		out[i] = stems[i]
-		if ext := filepath.Ext(f); count[strings.ToLower(stems[i])] > 1 && ext != "" {
+		isSheet := strings.EqualFold(stems[i], sheet)
+		if ext := filepath.Ext(f); (count[strings.ToLower(stems[i])] > 1 || isSheet) && ext != "" {
 			out[i] += "_" + strings.TrimPrefix(ext, ".")
+		} else if isSheet {
+			out[i] += "_"
 		}
 	}
 	return out

@@ -28,6 +28,11 @@ func TestAlignInputsAndNames(t *testing.T) {
 	if got, want := AlignOutputNames(files), []string{"a_jpg", "a_png", filepath.Join("b", "c")}; !reflect.DeepEqual(got, want) {
 		t.Errorf("AlignOutputNames: %q, want %q", got, want)
 	}
+	// A photo named as the contact sheet does not become a crop the sheet overwrites.
+	sheet := []string{"contact-sheet.jpg", "Contact-Sheet", filepath.Join("b", "contact-sheet.jpg")}
+	if got, want := AlignOutputNames(sheet), []string{"contact-sheet_jpg", "Contact-Sheet_", filepath.Join("b", "contact-sheet")}; !reflect.DeepEqual(got, want) {
+		t.Errorf("AlignOutputNames: %q, want %q", got, want)
+	}
 	if got, _ := AlignInputs(filepath.Join(in, "a.jpg"), false, in); !reflect.DeepEqual(got, []string{"a.jpg"}) {
 		t.Errorf("AlignInputs of a file: %q", got)
 	}

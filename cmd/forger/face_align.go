@@ -51,7 +51,8 @@ where the square reaches beyond the photo, its border pixels are repeated.
 
 The crops are written as PNG under OUT_DIR with the input's relative path
 (photo.jpg -> photo.png; with --all photo_1.png, photo_2.png, ... largest
-first). OUT_DIR also gets report.csv (file, faces found, face, eye centres
+first; a.jpg beside a.png -> a_jpg.png and a_png.png, and contact-sheet.jpg
+-> contact-sheet_jpg.png, clear of the contact sheet). OUT_DIR also gets report.csv (file, faces found, face, eye centres
 in pixels of the photo as displayed, status ok/skipped, reason, output) and
 contact-sheet.png (each photo with the crop's outline beside the crop; at
 most the first 240 rows). Photos that are not images, have no face, whose
