@@ -3,7 +3,7 @@
 //
 //	<run>/checkpoints/<E>e_<K>k_<S>x<S>.safetensors   checkpoints (CheckpointName)
 //	<run>/checkpoints/latest.safetensors              link to the newest (Latest)
-//	<run>/samples/epoch_NNN.png                       grid after each epoch (EpochGrid)
+//	<run>/samples/epoch_NNN.png                       grid after each epoch, short ones on the sample clock (EpochGrid)
 //	<run>/samples/epoch_NNN_KKKKKk.png                grids taken during epoch NNN+1 (StepGrid)
 //	<run>/metrics.jsonl                               one JSON line per logging step
 //	<run>/losses.png, <run>/progress.gif              loss curves, the grids as an animation

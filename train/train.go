@@ -124,10 +124,6 @@ type Options struct {
 	Given []string `json:"-"`
 }
 
-// tinyEpochSteps is the epoch length, in generator steps, below which the
-// per-epoch grid and checkpoint wait for the sample clock (SampleMinutes).
-const tinyEpochSteps = 10
-
 // Defaults returns forger's recipe for an unconditional dcgan: the DCGAN
 // networks and Adam settings of the DCGAN paper, with the hinge loss and a
 // spectrally normalised discriminator (Miyato et al. 2018) instead of BCE
@@ -1261,10 +1257,11 @@ loop:
 		st.Epoch++
 		st.Step = 0
 		st.Seconds = startSeconds + time.Since(start).Seconds()
-		// An epoch of a few hundred images lasts seconds: its grid, its
-		// checkpoint and the plot wait for the sample clock (or the last
-		// epoch), or they would cost more than the training.
-		if steps < tinyEpochSteps && o.SampleMinutes > 0 && time.Since(lastSnapshot).Minutes() < o.SampleMinutes && (untilClock || st.Epoch < o.Epochs) {
+		// An epoch shorter than the sample clock (a few hundred images last
+		// seconds) leaves its grid, its checkpoint and the plot to the clock
+		// (or the last epoch): written every few seconds, they would take a
+		// good part of the run's time.
+		if o.SampleMinutes > 0 && time.Since(lastSnapshot).Minutes() < o.SampleMinutes && (untilClock || st.Epoch < o.Epochs) {
 			continue
 		}
 		if err := r.sampleGrid(runfolder.EpochGrid(o.Out, st.Epoch)); err != nil {

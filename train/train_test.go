@@ -639,13 +639,14 @@ func TestFromAndFreezeD(t *testing.T) {
 	}
 }
 
-// A data set of a few batches makes epochs of seconds: their grids and
-// checkpoints wait for the sample clock, and the last epoch still gets both.
+// A small data set makes epochs of seconds (here 12 batches): their grids
+// and checkpoints wait for the sample clock, and the last epoch still gets
+// both.
 func TestTinyEpochsSnapshotOnTheClock(t *testing.T) {
 	needFashion(t)
 	dir := filepath.Join(t.TempDir(), "run")
 	o := small(dir)
-	o.Limit, o.Batch, o.Epochs, o.SampleMinutes = 64, 16, 4, 1
+	o.Limit, o.Batch, o.Epochs, o.SampleMinutes = 192, 16, 4, 1
 	res, err := Run(context.Background(), o, &quietUI{}, nil)
 	if err != nil {
 		t.Fatal(err)

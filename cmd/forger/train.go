@@ -182,7 +182,7 @@ or --d-arch with --model stylegan, another model's own settings.`,
 	f.Uint64Var(&o.Seed, "seed", o.Seed, "random seed (initial weights, data order, noise)")
 	f.BoolVar(&o.Resume, "resume", false, "continue the run in --out from its latest checkpoint, with its recipe (flags other than --epochs, --minutes, --log-every, --sample-minutes and --keep must have the run's values)")
 	f.IntVar(&o.LogEvery, "log-every", o.LogEvery, "generator steps between lines of metrics.jsonl")
-	f.Float64Var(&o.SampleMinutes, "sample-minutes", o.SampleMinutes, "minutes between extra sample grids within an epoch (0 = only per epoch)")
+	f.Float64Var(&o.SampleMinutes, "sample-minutes", o.SampleMinutes, "minutes between extra sample grids within an epoch; epochs shorter than this get their grid and checkpoint only once it has passed (0 = every epoch, and no extra grids)")
 	f.IntVar(&o.Keep, "keep", o.Keep, "checkpoints to keep (0 = all)")
 	sg := train.StyleGANDefaults(64)
 	f.IntVar(&o.MappingLayers, "mapping-layers", sg.MappingLayers, "stylegan: fully connected layers of the mapping network z → w (StyleGAN2-ADA's depth below 512×512; StyleGAN2's is 8; --nz sets the size of z and w, default 256 for stylegan)")
