@@ -254,6 +254,10 @@ func dSigns(ctx context.Context, o Options, train *dataset.Set, splits *judge.Sp
 			cfg.Size, cfg.Size, cfg.Channels, len(cfg.Classes), held.Size, held.Size, held.Channels)
 		return nil
 	}
+	if held.Len() == 0 {
+		fmt.Fprintf(o.Log, "eval: no d_sign: the judge's data has no held-out images\n")
+		return nil
+	}
 	st, err := meanSign(ctx, o.D, train.Images, train.Len())
 	if err != nil {
 		return err
@@ -272,8 +276,11 @@ const dBatch = 8
 
 // meanSign returns E[sign(D(x))] over the first n images of imgs, in
 // batches of dBatch (the remainder, fewer than dBatch, is left out when n
-// allows a whole batch).
+// allows a whole batch); 0 for no images.
 func meanSign(ctx context.Context, d gan.DiscriminatorNet, imgs []float32, n int) (float64, error) {
+	if n < 1 {
+		return 0, nil
+	}
 	cfg := d.ModelConfig()
 	sz := cfg.Size * cfg.Size * cfg.Channels
 	b := min(dBatch, n)

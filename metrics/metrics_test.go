@@ -278,6 +278,10 @@ func TestRunDSigns(t *testing.T) {
 	if res.DSignTrain == nil || res.DSignHeldOut == nil || *res.DSignTrain != wt || *res.DSignHeldOut != wh {
 		t.Fatalf("d_sign_train %v, d_sign_heldout %v; want %g and %g", res.DSignTrain, res.DSignHeldOut, wt, wh)
 	}
+	// No images is 0, at once (a batch of none would never advance).
+	if m, err := meanSign(context.Background(), d, nil, 0); m != 0 || err != nil {
+		t.Fatalf("meanSign of no images: %g, %v", m, err)
+	}
 	// Without Nearest, or with a conditional D, there is none.
 	res, err = Run(context.Background(), Options{Judge: j, Images: like, D: d}, &steps{})
 	if err != nil || res.DSignTrain != nil {
